@@ -1,0 +1,301 @@
+package relgraph
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+)
+
+// Problem is one violation of the store's invariants found by Check.
+type Problem struct {
+	Keyspace kv.Keyspace
+	Key      []byte
+	Msg      string
+}
+
+// String renders the problem with its key decoded.
+func (p Problem) String() string {
+	if p.Key == nil {
+		return fmt.Sprintf("%s: %s", p.Keyspace, p.Msg)
+	}
+	return index.Describe(p.Keyspace, p.Key) + ": " + p.Msg
+}
+
+// Check walks the whole store in one read snapshot and reports every
+// violation of its invariants (DESIGN.md), each readable on its own:
+//   - the format version is recorded and the schema decodes;
+//   - every profile decodes, is in a declared database, and holds only
+//     declared fields of their declared types;
+//   - every index entry is one a profile implies, with the right value,
+//     and every entry a profile implies exists (so emails are unique);
+//   - every relation decodes against its type, has its reverse entry,
+//     and both its profiles exist in the type's databases;
+//   - every reverse entry has its relation;
+//   - counters and top entries equal what the relations imply (float
+//     sums within a relative 1e-9, since they are summed incrementally).
+//
+// It reads everything and holds expected index entries in memory: O(n)
+// time and memory. The error is for a failure to read, not a violation.
+func (s *Store) Check() ([]Problem, error) {
+	var problems []Problem
+	err := s.View(func(tx *Tx) error {
+		problems = checkTx(tx.kv)
+		return nil
+	})
+	return problems, err
+}
+
+// checkTx is Check inside an open transaction, using the schema stored in
+// it (not the store's in-memory copy, which it should equal).
+func checkTx(tx kv.Tx) []Problem {
+	c := &checker{tx: tx}
+	c.run()
+	return c.problems
+}
+
+type checker struct {
+	tx       kv.Tx
+	problems []Problem
+	schema   *schema
+	// expected maps keyspace + key of every implied entry to its value.
+	expected map[string]string
+	profiles map[string]bool // db ‖ pid of every decodable profile
+}
+
+func (c *checker) report(ks kv.Keyspace, key []byte, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Keyspace: ks, Key: bytes.Clone(key), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) expect(ks kv.Keyspace, key []byte, val []byte) {
+	k := string(ks) + "\x00" + string(key)
+	if _, dup := c.expected[k]; dup && ks == index.Emails {
+		c.report(ks, key, "two profiles hold this email")
+	}
+	c.expected[k] = string(val)
+}
+
+func (c *checker) run() {
+	v, err := c.tx.Get(index.Meta, formatKey)
+	switch {
+	case err != nil:
+		c.report(index.Meta, formatKey, "cannot read: %v", err)
+	case string(v) != FormatVersion:
+		c.report(index.Meta, formatKey, "format version is %q, want %q", v, FormatVersion)
+	}
+	sc, err := loadSchema(c.tx)
+	if err != nil {
+		c.report(index.Meta, nil, "schema: %v", err)
+		return // nothing else can be judged without the schema
+	}
+	c.schema = sc
+	c.expected = map[string]string{}
+	c.profiles = map[string]bool{}
+	c.checkProfiles()
+	c.checkRelations()
+	for _, ks := range []kv.Keyspace{index.Emails, index.Phones, index.Subs, index.Fields, index.Tags, index.EdgesByB, index.Tops} {
+		c.compareKeyspace(ks)
+	}
+	var missing []string
+	for k := range c.expected {
+		missing = append(missing, k)
+	}
+	slices.Sort(missing)
+	for _, k := range missing {
+		ks, key, _ := bytes.Cut([]byte(k), []byte{0})
+		c.report(kv.Keyspace(ks), key, "missing: implied by the stored data but absent")
+	}
+}
+
+func (c *checker) cursor(ks kv.Keyspace) kv.Cursor {
+	cur, err := c.tx.Cursor(ks)
+	if err != nil {
+		c.report(ks, nil, "cannot read: %v", err)
+		return nil
+	}
+	return cur
+}
+
+func (c *checker) checkProfiles() {
+	cur := c.cursor(index.Profiles)
+	if cur == nil {
+		return
+	}
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if len(k) != 4+index.IDLen {
+			c.report(index.Profiles, k, "malformed key")
+			continue
+		}
+		dbID := uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3])
+		d, ok := c.schema.dbs[dbID]
+		if !ok {
+			c.report(index.Profiles, k, "database %d is not declared", dbID)
+			continue
+		}
+		p, err := decodeProfile(dbID, ProfileID(k[4:]), v)
+		if err != nil {
+			c.report(index.Profiles, k, "%v", err)
+			continue
+		}
+		if p.ID.IsZero() {
+			c.report(index.Profiles, k, "zero profile id")
+		}
+		for name, val := range p.Fields {
+			f, ok := d.Field(name)
+			switch {
+			case !ok:
+				c.report(index.Profiles, k, "field %q is not declared", name)
+			case kindOf(val) != f.Type:
+				c.report(index.Profiles, k, "field %q holds a %s, declared %s", name, kindOf(val), f.Type)
+			}
+		}
+		c.profiles[string(k)] = true
+		for _, e := range indexEntries(d, p) {
+			c.expect(e.Keyspace, []byte(e.Key), []byte(e.Value))
+		}
+	}
+}
+
+// expectedCounter accumulates what a counter record should hold.
+type expectedCounter struct {
+	rec    counterRecord
+	absSum map[string]float64 // for float tolerance
+}
+
+func (c *checker) checkRelations() {
+	counters := map[string]*expectedCounter{}
+	cur := c.cursor(index.Edges)
+	if cur == nil {
+		return
+	}
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if len(k) != 4+2*index.IDLen {
+			c.report(index.Edges, k, "malformed key")
+			continue
+		}
+		relID := uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3])
+		rt, ok := c.schema.rels[relID]
+		if !ok {
+			c.report(index.Edges, k, "relation type %d is not declared", relID)
+			continue
+		}
+		a, b := ProfileID(k[4:16]), ProfileID(k[16:])
+		if !c.profiles[string(index.ProfileKey(rt.DatabaseA, a))] {
+			c.report(index.Edges, k, "profile A %s does not exist in database %d", a, rt.DatabaseA)
+		}
+		if !c.profiles[string(index.ProfileKey(rt.DatabaseB, b))] {
+			c.report(index.Edges, k, "profile B %s does not exist in database %d", b, rt.DatabaseB)
+		}
+		c.expect(index.EdgesByB, index.EdgeKey(relID, b, a), nil)
+		rec, err := decodeRelation(rt, a, b, v)
+		if err != nil {
+			c.report(index.Edges, k, "%v", err)
+			continue
+		}
+		ck := string(index.CounterKey(relID, a))
+		ec := counters[ck]
+		if ec == nil {
+			ec = &expectedCounter{rec: counterRecord{Props: map[string]propCounter{}}, absSum: map[string]float64{}}
+			counters[ck] = ec
+		}
+		ec.rec.Total++
+		for _, p := range rt.Properties {
+			val, has := rec.Weights[p.Name]
+			if !has {
+				continue
+			}
+			pc := ec.rec.Props[p.Name]
+			if counts(val, has) {
+				pc.Total++
+			}
+			if p.Aggregate == AggSum {
+				if p.Type == PropInt {
+					pc.SumInt += val.(int64) // wraps like the checked sum, which fits
+				} else {
+					pc.SumFloat += val.(float64)
+					ec.absSum[p.Name] += math.Abs(val.(float64))
+				}
+			}
+			if p.Aggregate == AggTop {
+				c.expect(index.Tops, topKey(relID, a, p, val, b), nil)
+			}
+			ec.rec.Props[p.Name] = pc
+		}
+	}
+	c.compareCounters(counters)
+}
+
+func (c *checker) compareCounters(want map[string]*expectedCounter) {
+	cur := c.cursor(index.Counters)
+	if cur == nil {
+		return
+	}
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		ec := want[string(k)]
+		delete(want, string(k))
+		if ec == nil {
+			c.report(index.Counters, k, "counter of a profile with no relations")
+			continue
+		}
+		if len(k) != 4+index.IDLen {
+			c.report(index.Counters, k, "malformed key")
+			continue
+		}
+		got, err := decodeCounter(0, ProfileID(k[4:]), v)
+		if err != nil {
+			c.report(index.Counters, k, "%v", err)
+			continue
+		}
+		if got.Total != ec.rec.Total {
+			c.report(index.Counters, k, "total is %d, the relations say %d", got.Total, ec.rec.Total)
+		}
+		names := map[string]bool{}
+		for n := range got.Props {
+			names[n] = true
+		}
+		for n, pc := range ec.rec.Props {
+			if pc != (propCounter{}) {
+				names[n] = true
+			}
+		}
+		for n := range names {
+			g, w := got.Props[n], ec.rec.Props[n]
+			tol := 1e-9 * math.Max(1, ec.absSum[n])
+			if g.Total != w.Total || g.SumInt != w.SumInt || math.Abs(g.SumFloat-w.SumFloat) > tol {
+				c.report(index.Counters, k, "property %q is %+v, the relations say %+v", n, g, w)
+			}
+		}
+	}
+	var rest []string
+	for k := range want {
+		rest = append(rest, k)
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		c.report(index.Counters, []byte(k), "missing: the profile has %d relations but no counter", want[k].rec.Total)
+	}
+}
+
+// compareKeyspace checks every stored entry of ks against the expected
+// ones, removing those it finds.
+func (c *checker) compareKeyspace(ks kv.Keyspace) {
+	cur := c.cursor(ks)
+	if cur == nil {
+		return
+	}
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		ek := string(ks) + "\x00" + string(k)
+		want, ok := c.expected[ek]
+		if !ok {
+			c.report(ks, k, "stray: no stored data implies this entry")
+			continue
+		}
+		delete(c.expected, ek)
+		if want != string(v) {
+			c.report(ks, k, "value is %x, want %x", v, want)
+		}
+	}
+}

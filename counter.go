@@ -1,0 +1,218 @@
+package relgraph
+
+import (
+	"bytes"
+	"math"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/relgraph/relgraph/index"
+)
+
+// counterRecord aggregates the relations of one A profile for one
+// relation type (the counter keyspace, rel ‖ A). It is kept up to date in
+// the transaction of every write, so get_counter never walks edges. A
+// profile with no relations has no counter record, and a property no
+// relation holds has no entry: counters vanish exactly when the
+// relations do, so attach then detach leaves the store byte-identical.
+type counterRecord struct {
+	Total int64                   `msgpack:"t"`
+	Props map[string]propCounter `msgpack:"p,omitempty"`
+}
+
+// propCounter is one property's aggregate. Total counts relations
+// holding the property (bool: holding true); SumInt or SumFloat is the
+// sum for AggSum properties.
+type propCounter struct {
+	Total    int64   `msgpack:"t"`
+	SumInt   int64   `msgpack:"i,omitempty"`
+	SumFloat float64 `msgpack:"f,omitempty"`
+}
+
+func decodeCounter(rel uint32, a ProfileID, v []byte) (*counterRecord, error) {
+	var c counterRecord
+	if err := msgpack.Unmarshal(v, &c); err != nil {
+		return nil, corruptf("counter of relation type %d for %s does not decode: %v", rel, a, err)
+	}
+	if c.Total < 0 {
+		return nil, corruptf("counter of relation type %d for %s: negative total %d", rel, a, c.Total)
+	}
+	return &c, nil
+}
+
+func (tx *Tx) loadCounter(rel uint32, a ProfileID) (*counterRecord, error) {
+	v, err := tx.kv.Get(index.Counters, index.CounterKey(rel, a))
+	if err != nil {
+		return nil, storageErr("read counter", err)
+	}
+	if v == nil {
+		return &counterRecord{}, nil
+	}
+	return decodeCounter(rel, a, v)
+}
+
+// counts reports whether a property value counts toward its total: it is
+// present, and for bool, true.
+func counts(v any, present bool) bool {
+	if !present {
+		return false
+	}
+	if b, ok := v.(bool); ok {
+		return b
+	}
+	return true
+}
+
+// counterChange is the validated effect of one relation write on its A
+// profile's counter and top entries, computed before anything is written.
+type counterChange struct {
+	key       []byte
+	counter   *counterRecord // nil: delete the record
+	topDelete [][]byte
+	topPut    [][]byte
+}
+
+// planCounter computes how the counter of A changes when the relation
+// A–B goes from old to new weights (nil: no relation). It fails with a
+// 400 if a sum would overflow int64, and writes nothing.
+func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*counterChange, error) {
+	c, err := tx.loadCounter(rt.ID, a)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		c.Total--
+	}
+	if new != nil {
+		c.Total++
+	}
+	ch := &counterChange{key: index.CounterKey(rt.ID, a)}
+	for _, p := range rt.Properties {
+		ov, oldHas := old[p.Name]
+		nv, newHas := new[p.Name]
+		if oldHas == newHas && (!oldHas || ov == nv) {
+			continue
+		}
+		pc := c.Props[p.Name]
+		if counts(ov, oldHas) {
+			pc.Total--
+		}
+		if counts(nv, newHas) {
+			pc.Total++
+		}
+		if p.Aggregate == AggSum {
+			switch p.Type {
+			case PropInt:
+				sum := pc.SumInt
+				if oldHas {
+					sum, err = subInt(sum, ov.(int64))
+				}
+				if err == nil && newHas {
+					sum, err = addInt(sum, nv.(int64))
+				}
+				if err != nil {
+					return nil, invalidf("property %q: the sum over profile %s's relations would overflow int64", p.Name, a)
+				}
+				pc.SumInt = sum
+			case PropFloat:
+				if oldHas {
+					pc.SumFloat -= ov.(float64)
+				}
+				if newHas {
+					pc.SumFloat += nv.(float64)
+				}
+				if math.IsInf(pc.SumFloat, 0) {
+					return nil, invalidf("property %q: the sum over profile %s's relations would overflow float64", p.Name, a)
+				}
+			}
+		}
+		if pc.Total == 0 {
+			pc = propCounter{} // a float sum may keep rounding residue
+		}
+		if c.Props == nil {
+			c.Props = map[string]propCounter{}
+		}
+		if pc == (propCounter{}) {
+			delete(c.Props, p.Name)
+		} else {
+			c.Props[p.Name] = pc
+		}
+		if p.Aggregate == AggTop {
+			if oldHas {
+				ch.topDelete = append(ch.topDelete, topKey(rt.ID, a, p, ov, b))
+			}
+			if newHas {
+				ch.topPut = append(ch.topPut, topKey(rt.ID, a, p, nv, b))
+			}
+		}
+	}
+	if len(c.Props) == 0 {
+		c.Props = nil
+	}
+	if c.Total > 0 {
+		ch.counter = c
+	} else if c.Total < 0 || c.Props != nil {
+		return nil, corruptf("counter of relation type %d for %s disagrees with its relations", rt.ID, a)
+	}
+	return ch, nil
+}
+
+// topKey ranks value v of top property p for A's relation to b.
+func topKey(rel uint32, a ProfileID, p Property, v any, b ProfileID) []byte {
+	var rank []byte
+	if p.Type == PropInt {
+		rank = index.AppendDescInt64(nil, v.(int64))
+	} else {
+		rank = index.AppendDescFloat64(nil, v.(float64))
+	}
+	return index.TopKey(rel, a, p.Name, rank, b)
+}
+
+// write applies a planned change.
+func (ch *counterChange) write(tx *Tx) error {
+	for _, k := range ch.topDelete {
+		if err := tx.kv.Delete(index.Tops, k); err != nil {
+			return storageErr("delete top entry", err)
+		}
+	}
+	for _, k := range ch.topPut {
+		if err := tx.kv.Put(index.Tops, k, nil); err != nil {
+			return storageErr("write top entry", err)
+		}
+	}
+	if ch.counter == nil {
+		if err := tx.kv.Delete(index.Counters, ch.key); err != nil {
+			return storageErr("delete counter", err)
+		}
+		return nil
+	}
+	v, err := encode(ch.counter)
+	if err != nil {
+		return storageErr("encode counter", err)
+	}
+	if old, err := tx.kv.Get(index.Counters, ch.key); err == nil && bytes.Equal(old, v) {
+		return nil
+	}
+	if err := tx.kv.Put(index.Counters, ch.key, v); err != nil {
+		return storageErr("write counter", err)
+	}
+	return nil
+}
+
+func addInt(a, b int64) (int64, error) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, errOverflow
+	}
+	return s, nil
+}
+
+func subInt(a, b int64) (int64, error) {
+	s := a - b
+	if (b > 0 && s > a) || (b < 0 && s < a) {
+		return 0, errOverflow
+	}
+	return s, nil
+}
+
+var errOverflow = invalidf("int64 overflow")

@@ -1,0 +1,526 @@
+package relgraph
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/bolt"
+)
+
+// FormatVersion is written into every store file. Open refuses a file
+// with another version.
+const FormatVersion = "relgraph/1"
+
+// Defaults for Options.
+const (
+	DefaultOpenTimeout = time.Second
+	DefaultMaxBatch    = 1024
+)
+
+// Options tune Open. The zero value is a good default.
+type Options struct {
+	// Timeout bounds the wait for a file held by another process; Open
+	// then fails with an error saying so. Default 1s; negative waits
+	// forever.
+	Timeout time.Duration
+	// InitialMmapSize pre-sizes bbolt's memory map (bytes), so a growing
+	// store does not remap while readers are open.
+	InitialMmapSize int
+	// MaxSize caps the file size in bytes; writes past it fail with
+	// ErrStorage and change nothing. Zero: no cap.
+	MaxSize int
+	// NoSync skips fsync. Commits are then not durable: a machine crash
+	// can lose them or corrupt the file. For tests and redoable loads.
+	NoSync bool
+	// ReadOnly opens the file for reading only, under a shared lock.
+	ReadOnly bool
+	// StrictMode runs Check inside every write transaction before it
+	// commits, and refuses (rolls back) any commit that would leave a
+	// violation, returning ErrCorrupt with the report. It costs a walk of
+	// the whole store per commit: for tests and debugging.
+	StrictMode bool
+	// MaxBatch caps how many queued writes one group commit takes.
+	// Default 1024.
+	MaxBatch int
+}
+
+// Store is a relgraph store: profiles, their indexes and relations in
+// one ordered KV engine. It is safe for concurrent use. Writes from all
+// goroutines go through one group committer (see Update); reads run in
+// parallel snapshots (see View).
+type Store struct {
+	engine kv.Engine
+	opts   Options
+	schema atomic.Pointer[schema]
+
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+	queue  chan *writeRequest
+	done   chan struct{}
+}
+
+// Open opens the store file at path, creating it if it does not exist.
+// A file held by another process is waited for up to opts.Timeout, then
+// refused. A file of another format version, or not a relgraph store, is
+// refused with ErrFormat.
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	timeout := o.Timeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultOpenTimeout
+	case timeout < 0:
+		timeout = 0
+	}
+	e, err := bolt.Open(path, bolt.Options{
+		Timeout:         timeout,
+		InitialMmapSize: o.InitialMmapSize,
+		MaxSize:         o.MaxSize,
+		NoSync:          o.NoSync,
+		ReadOnly:        o.ReadOnly,
+	}, index.All)
+	if err != nil {
+		if errors.Is(err, bolt.ErrForeign) {
+			return nil, &Error{Code: 500, Kind: ErrFormat, Msg: "open " + path, Err: err}
+		}
+		return nil, &Error{Code: 500, Kind: ErrStorage, Msg: "open " + path, Err: err}
+	}
+	s, err := OpenEngine(e, &o)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenEngine opens a store on an already open engine, which must have
+// every keyspace of index.All. The store owns the engine from then on
+// and closes it in Close. opts.Timeout, InitialMmapSize, MaxSize,
+// NoSync and ReadOnly are the engine's business and are ignored here.
+func OpenEngine(e kv.Engine, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	s := &Store{engine: e, opts: o}
+	sc, err := s.init()
+	if err != nil {
+		return nil, err
+	}
+	s.schema.Store(sc)
+	s.queue = make(chan *writeRequest, o.MaxBatch)
+	s.done = make(chan struct{})
+	go s.commitLoop()
+	return s, nil
+}
+
+var formatKey = []byte("format")
+
+// init checks the format version (writing it into a new store) and loads
+// the schema.
+func (s *Store) init() (*schema, error) {
+	txn, err := s.engine.Begin(false)
+	if err != nil {
+		return nil, storageErr("begin", err)
+	}
+	v, err := txn.Get(index.Meta, formatKey)
+	if err == nil && v == nil {
+		err = s.checkEmpty(txn)
+	}
+	var sc *schema
+	if err == nil && v != nil {
+		if string(v) != FormatVersion {
+			err = &Error{Code: 500, Kind: ErrFormat, Msg: fmt.Sprintf("store format %q, this relgraph reads %q", v, FormatVersion)}
+		} else {
+			sc, err = loadSchema(txn)
+		}
+	}
+	txn.Rollback()
+	if err != nil || sc != nil {
+		return sc, err
+	}
+	// A new, empty store: record the format.
+	w, err := s.engine.Begin(true)
+	if err != nil {
+		return nil, storageErr("begin", err)
+	}
+	defer w.Rollback()
+	if err := w.Put(index.Meta, formatKey, []byte(FormatVersion)); err != nil {
+		return nil, storageErr("write format", err)
+	}
+	if err := w.Commit(); err != nil {
+		return nil, storageErr("commit", err)
+	}
+	return &schema{dbs: map[uint32]*Database{}, rels: map[uint32]*RelationType{}}, nil
+}
+
+// checkEmpty refuses a store without a format key that holds data: it
+// was not written by relgraph, or lost its meta keyspace.
+func (s *Store) checkEmpty(tx kv.Tx) error {
+	for _, ks := range index.All {
+		c, err := tx.Cursor(ks)
+		if err != nil {
+			return storageErr("cursor", err)
+		}
+		if k, _ := c.First(); k != nil {
+			return &Error{Code: 500, Kind: ErrFormat, Msg: fmt.Sprintf("not a relgraph store: keyspace %q holds data but no format version is recorded", ks)}
+		}
+	}
+	return nil
+}
+
+// Close waits for queued writes to commit, then closes the engine.
+// Calls after Close fail with ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return &Error{Code: 500, Kind: ErrClosed, Msg: "close: store already closed"}
+	}
+	s.closed = true
+	close(s.queue)
+	s.mu.Unlock()
+	<-s.done
+	return s.engine.Close()
+}
+
+// Engine returns the engine the store runs on, for tools (backup,
+// bbolt's file check). Writing through it bypasses every invariant.
+func (s *Store) Engine() kv.Engine { return s.engine }
+
+// Tx is one relgraph transaction. Every operation of the store is also a
+// method of Tx, so callers can compose several in one transaction with
+// Update or View. A Tx must not be used after its function returns, nor
+// from other goroutines.
+type Tx struct {
+	kv     kv.Tx
+	schema *schema
+	now    time.Time
+	// newSchema is set by schema changes; the committer installs it
+	// after the commit.
+	newSchema *schema
+}
+
+// View runs fn in a read-only snapshot. It may run concurrently with
+// writes and other views. Writes from fn fail with an ErrStorage.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return &Error{Code: 500, Kind: ErrClosed, Msg: "view: store is closed"}
+	}
+	txn, err := s.engine.Begin(false)
+	if err != nil {
+		return storageErr("begin", err)
+	}
+	defer txn.Rollback()
+	return fn(&Tx{kv: txn, schema: s.schema.Load(), now: time.Now()})
+}
+
+// Update runs fn as one atomic write: everything it changes commits, or
+// nothing does. It returns only once the commit is durable (unless
+// NoSync).
+//
+// Update goes through the group commit: concurrent Updates (and every
+// write method of Store, which is an Update) share one engine
+// transaction and one fsync. fn runs on the committer goroutine, after
+// the writes queued before it and in the same transaction; it sees their
+// effects. If fn returns an error or panics, its own writes are undone
+// and the error returned; the other writes of the batch still commit.
+// If the commit itself fails, every write of the batch gets that error.
+// fn must not call other Store methods (it would deadlock): use the Tx.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	return s.submit(&writeRequest{fn: fn})
+}
+
+// updateSchema runs fn alone in its own transaction; the schema it sets
+// is installed before any later write runs.
+func (s *Store) updateSchema(fn func(tx *Tx) error) error {
+	return s.submit(&writeRequest{fn: fn, exclusive: true})
+}
+
+type writeRequest struct {
+	fn        func(tx *Tx) error
+	exclusive bool
+	err       error
+	done      chan struct{}
+}
+
+func (s *Store) submit(r *writeRequest) error {
+	r.done = make(chan struct{})
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return &Error{Code: 500, Kind: ErrClosed, Msg: "write: store is closed"}
+	}
+	s.queue <- r
+	s.mu.RUnlock()
+	<-r.done
+	return r.err
+}
+
+// commitLoop is the group committer. It blocks for one request, then
+// takes whatever else is queued (up to MaxBatch) without waiting, runs
+// the batch in one transaction and commits once. A lone writer therefore
+// pays no added delay, and while one batch syncs the next one queues.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	var held *writeRequest // an exclusive request that ends a batch
+	for {
+		first := held
+		held = nil
+		if first == nil {
+			var ok bool
+			if first, ok = <-s.queue; !ok {
+				return
+			}
+		}
+		batch := []*writeRequest{first}
+	gather:
+		for !first.exclusive && len(batch) < s.opts.MaxBatch {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					break gather
+				}
+				if r.exclusive {
+					held = r
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.runBatch(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// maxConflictRetries bounds re-runs of a batch on an optimistic engine.
+const maxConflictRetries = 16
+
+// runBatch runs the requests in one engine transaction and commits it,
+// setting each request's err.
+func (s *Store) runBatch(batch []*writeRequest) {
+	for attempt := 0; ; attempt++ {
+		err := s.tryBatch(batch)
+		if errors.Is(err, kv.ErrConflict) && attempt < maxConflictRetries {
+			continue
+		}
+		if err != nil {
+			for _, r := range batch {
+				if r.err == nil {
+					r.err = err
+				}
+			}
+		}
+		return
+	}
+}
+
+// tryBatch runs the batch once. Per-request failures go into r.err; a
+// failure of the whole transaction (engine, undo, commit) is returned.
+func (s *Store) tryBatch(batch []*writeRequest) error {
+	txn, err := s.engine.Begin(true)
+	if err != nil {
+		return storageErr("begin", err)
+	}
+	defer txn.Rollback()
+	for _, r := range batch {
+		r.err = nil // from an attempt that hit a conflict
+	}
+	sc := s.schema.Load()
+	now := time.Now()
+	anyOK := false
+	for _, r := range batch {
+		tx := &Tx{kv: txn, schema: sc, now: now}
+		if len(batch) == 1 {
+			// Alone in the transaction: on failure roll the whole
+			// transaction back instead of keeping an undo log.
+			if r.err = runSafely(r.fn, tx); r.err != nil {
+				return nil
+			}
+		} else {
+			var undoErr error
+			if r.err, undoErr = tx.savepoint(r.fn); undoErr != nil {
+				return undoErr
+			}
+			if r.err != nil {
+				continue
+			}
+		}
+		sc = tx.installedSchema(sc)
+		anyOK = true
+	}
+	if !anyOK {
+		return nil
+	}
+	if s.opts.StrictMode {
+		if problems := checkTx(txn); len(problems) > 0 {
+			return corruptf("strict mode: commit refused, it would leave %d violation(s): %s", len(problems), summarize(problems))
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		if errors.Is(err, kv.ErrConflict) {
+			return err
+		}
+		return storageErr("commit", err)
+	}
+	s.schema.Store(sc)
+	return nil
+}
+
+func (tx *Tx) installedSchema(cur *schema) *schema {
+	if tx.newSchema != nil {
+		return tx.newSchema
+	}
+	return cur
+}
+
+// runSafely turns a panic in fn into an error, so one bad write cannot
+// take the committer (and every other writer) down.
+func runSafely(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{Code: 500, Kind: ErrStorage, Msg: fmt.Sprintf("write panicked: %v\n%s", p, debug.Stack())}
+		}
+	}()
+	return fn(tx)
+}
+
+// undoTx records the prior state of every key a request writes, so a
+// request that fails midway can be undone without rolling back the
+// other requests of its batch.
+type undoTx struct {
+	kv.Tx
+	log []undoEntry
+}
+
+type undoEntry struct {
+	ks    kv.Keyspace
+	key   []byte
+	prior []byte // nil: the key was absent
+}
+
+func (u *undoTx) remember(ks kv.Keyspace, key []byte) error {
+	prior, err := u.Tx.Get(ks, key)
+	if err != nil {
+		return err
+	}
+	if prior != nil {
+		prior = bytes.Clone(prior)
+		if prior == nil {
+			prior = []byte{}
+		}
+	}
+	u.log = append(u.log, undoEntry{ks: ks, key: bytes.Clone(key), prior: prior})
+	return nil
+}
+
+func (u *undoTx) Put(ks kv.Keyspace, key, value []byte) error {
+	if err := u.remember(ks, key); err != nil {
+		return err
+	}
+	return u.Tx.Put(ks, key, value)
+}
+
+func (u *undoTx) Delete(ks kv.Keyspace, key []byte) error {
+	if err := u.remember(ks, key); err != nil {
+		return err
+	}
+	return u.Tx.Delete(ks, key)
+}
+
+// undo restores every remembered key, newest first.
+func (u *undoTx) undo() error {
+	for i := len(u.log) - 1; i >= 0; i-- {
+		e := u.log[i]
+		var err error
+		if e.prior == nil {
+			err = u.Tx.Delete(e.ks, e.key)
+		} else {
+			err = u.Tx.Put(e.ks, e.key, e.prior)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	u.log = nil
+	return nil
+}
+
+func summarize(problems []Problem) string {
+	var b strings.Builder
+	for i, p := range problems {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(problems)-3)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// encode marshals v with sorted map keys, so equal values give equal
+// bytes (needed to detect no-op overwrites and compare dumps).
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Savepoint runs fn inside tx so that, if fn fails (or panics), exactly
+// fn's writes are undone and tx goes on as before it; fn's error is
+// returned. It keeps an undo log: one extra read per write. If the undo
+// itself fails, the returned error is an ErrStorage and tx must be
+// abandoned (return the error from the Update function). Needs a
+// writable Tx.
+func (tx *Tx) Savepoint(fn func(tx *Tx) error) error {
+	fnErr, undoErr := tx.savepoint(fn)
+	if undoErr != nil {
+		return undoErr
+	}
+	return fnErr
+}
+
+func (tx *Tx) savepoint(fn func(tx *Tx) error) (fnErr, undoErr error) {
+	u := &undoTx{Tx: tx.kv}
+	inner := &Tx{kv: u, schema: tx.schema, now: tx.now}
+	if fnErr = runSafely(fn, inner); fnErr != nil {
+		if err := u.undo(); err != nil {
+			return fnErr, storageErr("undo a failed write", err)
+		}
+		return fnErr, nil
+	}
+	if inner.newSchema != nil {
+		tx.newSchema = inner.newSchema
+	}
+	return nil, nil
+}

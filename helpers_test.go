@@ -1,0 +1,118 @@
+package relgraph
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+)
+
+// openTest opens a fresh store in t's temp dir, in strict mode (Check
+// inside every commit) and without fsync, and checks it on cleanup.
+func openTest(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "test.db"), &Options{StrictMode: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.mu.RLock()
+		closed := s.closed
+		s.mu.RUnlock()
+		if closed {
+			return
+		}
+		mustCheck(t, s)
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// mustCheck fails the test on any Check problem.
+func mustCheck(t testing.TB, s *Store) {
+	t.Helper()
+	problems, err := s.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("check: %s", p)
+	}
+}
+
+// testSchema declares database 1 (customers) and 2 (products), and
+// relation type 3 from 1 to 2 with one property of each aggregate.
+func testSchema(t testing.TB, s *Store) {
+	t.Helper()
+	must(t, s.PutDatabase(Database{ID: 1, Name: "customers", Fields: []Field{
+		{Name: "crm_id", Type: FieldInt},
+		{Name: "city", Type: FieldString},
+		{Name: "score", Type: FieldFloat},
+		{Name: "vip", Type: FieldBool},
+		{Name: "birthday", Type: FieldDate},
+		{Name: "interests", Type: FieldTags},
+		{Name: "notes", Type: FieldString, Unindexed: true},
+	}}))
+	must(t, s.PutDatabase(Database{ID: 2, Name: "products", Fields: []Field{
+		{Name: "sku", Type: FieldString},
+	}}))
+	must(t, s.PutRelationType(RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
+		{Name: "user_like", Type: PropInt, Aggregate: AggSum},
+		{Name: "donate", Type: PropInt, Aggregate: AggTop, Top: 3},
+		{Name: "is_online", Type: PropBool, Aggregate: AggCount},
+		{Name: "rating", Type: PropFloat, Aggregate: AggSum},
+		{Name: "note", Type: PropString},
+	}}))
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dump renders every key and value of every keyspace: two dumps are
+// equal exactly when the stores hold the same bytes.
+func dump(t testing.TB, s *Store) string {
+	t.Helper()
+	var b strings.Builder
+	err := s.View(func(tx *Tx) error {
+		return dumpTx(&b, tx.kv)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func dumpTx(b *strings.Builder, tx kv.Tx) error {
+	for _, ks := range index.All {
+		c, err := tx.Cursor(ks)
+		if err != nil {
+			return err
+		}
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			fmt.Fprintf(b, "%s %x = %x\n", ks, k, v)
+		}
+	}
+	return nil
+}
+
+// wantCode fails unless err carries the wire code.
+func wantCode(t testing.TB, err error, code int) {
+	t.Helper()
+	if Code(err) != code {
+		t.Fatalf("got error %v (code %d), want code %d", err, Code(err), code)
+	}
+}
+
+func idLoc(id ProfileID) Locator { return Locator{ProfileID: id.String()} }
+
+var _ = bytes.Equal

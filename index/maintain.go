@@ -1,0 +1,65 @@
+package index
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/relgraph/relgraph/kv"
+)
+
+// Entry is one index fact: a key in a keyspace, with its value (empty
+// for set-membership indexes, the profile id for the email index).
+type Entry struct {
+	Keyspace kv.Keyspace
+	Key      string
+	Value    string
+}
+
+func compareEntries(a, b Entry) int {
+	if c := strings.Compare(string(a.Keyspace), string(b.Keyspace)); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Key, b.Key)
+}
+
+// Diff returns the entries to delete (in old, not in new) and to put (in
+// new and not in old, or in both with another value). Each list is
+// sorted by keyspace and key. Neither argument is modified.
+func Diff(old, new []Entry) (del, put []Entry) {
+	old, new = slices.Clone(old), slices.Clone(new)
+	slices.SortFunc(old, compareEntries)
+	slices.SortFunc(new, compareEntries)
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || (i < len(old) && compareEntries(old[i], new[j]) < 0):
+			del = append(del, old[i])
+			i++
+		case i == len(old) || compareEntries(old[i], new[j]) > 0:
+			put = append(put, new[j])
+			j++
+		default:
+			if old[i].Value != new[j].Value {
+				put = append(put, new[j])
+			}
+			i++
+			j++
+		}
+	}
+	return del, put
+}
+
+// Apply deletes then puts the entries in tx.
+func Apply(tx kv.Tx, del, put []Entry) error {
+	for _, e := range del {
+		if err := tx.Delete(e.Keyspace, []byte(e.Key)); err != nil {
+			return err
+		}
+	}
+	for _, e := range put {
+		if err := tx.Put(e.Keyspace, []byte(e.Key), []byte(e.Value)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+// Package kv is the storage seam of relgraph: a small transactional,
+// ordered key-value interface over named keyspaces.
+//
+// Everything relgraph stores goes through this interface, so the same
+// keys and transaction bodies can run on bbolt (package kv/bolt, the
+// embedded default) or on a distributed transactional KV. An engine must
+// give serializable transactions: a writable transaction sees its own
+// writes, and commits atomically or not at all.
+//
+// Values and keys returned by a transaction (Get, cursors) are valid only
+// until the transaction ends and must not be modified; copy what outlives
+// it. Keys and values passed to Put may be retained by the engine until
+// the transaction ends and must not be modified by the caller meanwhile.
+package kv
+
+import "errors"
+
+// Keyspace names one ordered byte map. Engines create every keyspace
+// they are given at open time; a keyspace not given is an error to use.
+type Keyspace string
+
+// ErrConflict is returned by Commit when an optimistic engine detected a
+// concurrent change to something the transaction read. The caller may
+// re-run the whole transaction. bbolt never returns it.
+var ErrConflict = errors.New("kv: transaction conflict")
+
+// ErrTxClosed is returned by any use of a transaction after Commit or
+// Rollback.
+var ErrTxClosed = errors.New("kv: transaction closed")
+
+// ErrReadOnly is returned by Put and Delete on a read-only transaction.
+var ErrReadOnly = errors.New("kv: transaction is read-only")
+
+// Engine is a transactional ordered KV store.
+type Engine interface {
+	// Begin starts a transaction. A writable transaction excludes other
+	// writable ones on engines that lock (bbolt); read-only transactions
+	// see a consistent snapshot and may run concurrently.
+	Begin(writable bool) (Txn, error)
+	// Close releases the engine. Open transactions must be ended first.
+	Close() error
+}
+
+// Tx is what transaction bodies use: reads and writes, no ending.
+type Tx interface {
+	// Get returns the value at key, or nil if there is none.
+	Get(ks Keyspace, key []byte) ([]byte, error)
+	// Put sets key to value. Empty values are allowed and are distinct
+	// from absence.
+	Put(ks Keyspace, key, value []byte) error
+	// Delete removes key; deleting an absent key is not an error.
+	Delete(ks Keyspace, key []byte) error
+	// Cursor returns a cursor over the keyspace. Writes to the keyspace
+	// while a cursor is in use invalidate its position: collect keys
+	// first, then write.
+	Cursor(ks Keyspace) (Cursor, error)
+	// Writable reports whether Put and Delete are allowed.
+	Writable() bool
+}
+
+// Txn is a transaction as the engine hands it out: a Tx that can end.
+type Txn interface {
+	Tx
+	// Commit makes every write durable and visible, or none of them.
+	Commit() error
+	// Rollback discards the transaction. It is safe to call after Commit
+	// (it then does nothing and returns ErrTxClosed).
+	Rollback() error
+}
+
+// Cursor walks one keyspace in byte order. Each method returns the key
+// and value it lands on, or a nil key when it runs off the end.
+type Cursor interface {
+	First() (key, value []byte)
+	Last() (key, value []byte)
+	// Seek moves to the first key >= seek.
+	Seek(seek []byte) (key, value []byte)
+	Next() (key, value []byte)
+	Prev() (key, value []byte)
+}

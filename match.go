@@ -1,0 +1,352 @@
+package relgraph
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+)
+
+// Mode is a matching mode: which keys of a Locator find the profile.
+type Mode string
+
+// The matching modes of SPEC §3.
+const (
+	// ModeEmail searches the profile email and email-channel subscriptions.
+	ModeEmail Mode = "email"
+	// ModeEmailProfile searches the profile email only.
+	ModeEmailProfile Mode = "email_profile"
+	// ModeEmailSub searches email-channel subscriptions only.
+	ModeEmailSub Mode = "email_sub"
+	// ModePhone searches profile phones and sms-channel subscriptions.
+	ModePhone Mode = "phone"
+	// ModePhoneSub searches sms-channel subscriptions only.
+	ModePhoneSub Mode = "phone_sub"
+	// ModeProfileID takes the profile with that id in the database.
+	ModeProfileID Mode = "profile_id"
+	// ModeCustom searches an indexed custom field; for a tags field, the
+	// profiles holding all the listed tags.
+	ModeCustom Mode = "custom"
+)
+
+// Locator says how to find one profile in a database.
+type Locator struct {
+	// Matching is the mode. Empty: inferred from the first key present
+	// in the order ProfileID, Email, Phone, FieldName.
+	Matching   Mode
+	ProfileID  string
+	Email      string
+	Phone      string
+	FieldName  string
+	FieldValue any // checked against the field's declared type
+	// ResourceID, when > 0, narrows the subscription side of email and
+	// phone matching to subscriptions on that resource.
+	ResourceID uint32
+}
+
+// IsEmpty reports whether the locator carries no key at all.
+func (l Locator) IsEmpty() bool {
+	return l.Matching == "" && l.ProfileID == "" && l.Email == "" && l.Phone == "" && l.FieldName == ""
+}
+
+// mode returns the explicit or inferred mode, or a 400 error.
+func (l Locator) mode() (Mode, error) {
+	switch l.Matching {
+	case ModeEmail, ModeEmailProfile, ModeEmailSub:
+		if l.Email == "" {
+			return "", invalidf("matching %q needs email", l.Matching)
+		}
+	case ModePhone, ModePhoneSub:
+		if l.Phone == "" {
+			return "", invalidf("matching %q needs phone", l.Matching)
+		}
+	case ModeProfileID:
+		if l.ProfileID == "" {
+			return "", invalidf("matching %q needs profile_id", l.Matching)
+		}
+	case ModeCustom:
+		if l.FieldName == "" || l.FieldValue == nil {
+			return "", invalidf("matching %q needs field_name and field_value", l.Matching)
+		}
+	case "":
+		switch {
+		case l.ProfileID != "":
+			return ModeProfileID, nil
+		case l.Email != "":
+			return ModeEmail, nil
+		case l.Phone != "":
+			return ModePhone, nil
+		case l.FieldName != "":
+			if l.FieldValue == nil {
+				return "", invalidf("field_name %q needs field_value", l.FieldName)
+			}
+			return ModeCustom, nil
+		}
+		return "", invalidf("no locator: give profile_id, email, phone or field_name + field_value")
+	default:
+		return "", invalidf("unknown matching %q (email, email_profile, email_sub, phone, phone_sub, profile_id, custom)", l.Matching)
+	}
+	return l.Matching, nil
+}
+
+// maxCounted bounds how many matches an ambiguous lookup counts before
+// it stops and reports "at least".
+const maxCounted = 1000
+
+// Match finds the one profile of database db that loc designates. No
+// match: 404; several: 409 ErrAmbiguous with the count. It reads O(log n)
+// index pages plus one entry per match (at most 1001). Runs in any Tx.
+func (tx *Tx) Match(db uint32, loc Locator) (ProfileID, error) {
+	d, err := tx.schema.db(db)
+	if err != nil {
+		return ProfileID{}, err
+	}
+	return tx.match(d, loc, "")
+}
+
+// Match is Tx.Match in a read-only snapshot.
+func (s *Store) Match(db uint32, loc Locator) (id ProfileID, err error) {
+	err = s.View(func(tx *Tx) error {
+		id, err = tx.Match(db, loc)
+		return err
+	})
+	return id, err
+}
+
+// match resolves loc in d. side ("profile_a", "profile_b" or "") names
+// the request side in errors.
+func (tx *Tx) match(d *Database, loc Locator, side string) (ProfileID, error) {
+	ids, what, err := tx.candidates(d, loc, maxCounted+1)
+	if err != nil {
+		return ProfileID{}, withSide(side, err)
+	}
+	switch {
+	case len(ids) == 0:
+		return ProfileID{}, withSide(side, notFoundf("no profile in database %d with %s", d.ID, what))
+	case len(ids) > maxCounted:
+		return ProfileID{}, withSide(side, ambiguousf("ambiguous match: more than %d profiles in database %d have %s", maxCounted, d.ID, what))
+	case len(ids) > 1:
+		return ProfileID{}, withSide(side, ambiguousf("ambiguous match: %d profiles in database %d have %s", len(ids), d.ID, what))
+	}
+	return ids[0], nil
+}
+
+// withSide prefixes an *Error's message with the request side.
+func withSide(side string, err error) error {
+	if side == "" {
+		return err
+	}
+	if e, ok := err.(*Error); ok {
+		c := *e
+		c.Msg = side + ": " + e.Msg
+		return &c
+	}
+	return err
+}
+
+// candidates returns up to limit distinct profile ids matching loc, in
+// index order, and a description of the key for messages.
+func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, string, error) {
+	mode, err := loc.mode()
+	if err != nil {
+		return nil, "", err
+	}
+	found := &idSet{limit: limit}
+	switch mode {
+	case ModeProfileID:
+		id, err := ParseProfileID(loc.ProfileID)
+		if err != nil {
+			return nil, "", err
+		}
+		v, err := tx.kv.Get(index.Profiles, index.ProfileKey(d.ID, id))
+		if err != nil {
+			return nil, "", storageErr("read profile", err)
+		}
+		if v != nil {
+			found.add(id)
+		}
+		return found.ids, fmt.Sprintf("profile_id %s", id), nil
+
+	case ModeEmail, ModeEmailProfile, ModeEmailSub:
+		email, err := NormalizeEmail(loc.Email)
+		if err != nil {
+			return nil, "", err
+		}
+		what := fmt.Sprintf("email %q", email)
+		if mode != ModeEmailSub {
+			v, err := tx.kv.Get(index.Emails, index.EmailKey(d.ID, email))
+			if err != nil {
+				return nil, "", storageErr("read email index", err)
+			}
+			if v != nil {
+				if len(v) != index.IDLen {
+					return nil, "", corruptf("email index entry for %q holds %d bytes, not a profile id", email, len(v))
+				}
+				found.add(ProfileID(v))
+			}
+		}
+		if mode != ModeEmailProfile {
+			ch, _ := ChannelEmail.channelByte()
+			if err := tx.scanSubs(found, d.ID, ch, email, loc.ResourceID); err != nil {
+				return nil, "", err
+			}
+			what += onResource(loc.ResourceID)
+		}
+		return found.ids, what, nil
+
+	case ModePhone, ModePhoneSub:
+		phone, err := NormalizePhone(loc.Phone)
+		if err != nil {
+			return nil, "", err
+		}
+		what := fmt.Sprintf("phone %q", phone)
+		if mode == ModePhone {
+			if err := tx.scanIDs(found, index.Phones, index.PhonePrefix(d.ID, phone)); err != nil {
+				return nil, "", err
+			}
+		}
+		ch, _ := ChannelSMS.channelByte()
+		if err := tx.scanSubs(found, d.ID, ch, phone, loc.ResourceID); err != nil {
+			return nil, "", err
+		}
+		return found.ids, what + onResource(loc.ResourceID), nil
+
+	case ModeCustom:
+		f, ok := d.Field(loc.FieldName)
+		if !ok {
+			return nil, "", invalidf("field %q is not declared in database %d", loc.FieldName, d.ID)
+		}
+		if f.Unindexed {
+			return nil, "", invalidf("field %q of database %d is unindexed and cannot be matched on", f.Name, d.ID)
+		}
+		v, err := normalizeFieldValue(f, loc.FieldValue)
+		if err != nil {
+			return nil, "", err
+		}
+		if tags, isTags := v.([]string); isTags {
+			if len(tags) == 0 {
+				return nil, "", invalidf("field %q: no tags to match", f.Name)
+			}
+			if err := tx.scanAllTags(found, d.ID, f.Name, tags); err != nil {
+				return nil, "", err
+			}
+			return found.ids, fmt.Sprintf("all tags %q in field %q", tags, f.Name), nil
+		}
+		if err := tx.scanIDs(found, index.Fields, index.FieldPrefix(d.ID, f.Name, v)); err != nil {
+			return nil, "", err
+		}
+		return found.ids, fmt.Sprintf("%s = %s", f.Name, printable(v)), nil
+	}
+	return nil, "", invalidf("unknown matching %q", mode)
+}
+
+func onResource(resource uint32) string {
+	if resource == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (subscriptions on resource %d)", resource)
+}
+
+// idSet collects distinct ids in the order found, up to limit.
+type idSet struct {
+	ids   []ProfileID
+	limit int
+}
+
+func (s *idSet) add(id ProfileID) {
+	for _, have := range s.ids {
+		if have == id {
+			return
+		}
+	}
+	s.ids = append(s.ids, id)
+}
+
+func (s *idSet) full() bool { return len(s.ids) >= s.limit }
+
+// scanIDs adds the trailing profile id of every key under prefix whose
+// remainder is exactly an id.
+func (tx *Tx) scanIDs(found *idSet, ks kv.Keyspace, prefix []byte) error {
+	c, err := tx.kv.Cursor(ks)
+	if err != nil {
+		return storageErr("cursor", err)
+	}
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && !found.full(); k, _ = c.Next() {
+		if len(k) != len(prefix)+index.IDLen {
+			return corruptf("%s: entry does not end in a profile id", index.Describe(ks, k))
+		}
+		found.add(ProfileID(k[len(prefix):]))
+	}
+	return nil
+}
+
+// scanSubs adds the profiles subscribed at address on the channel, on
+// resource (or on any resource when resource is 0).
+func (tx *Tx) scanSubs(found *idSet, db uint32, ch byte, address string, resource uint32) error {
+	if resource != 0 {
+		return tx.scanIDs(found, index.Subs, index.SubResourcePrefix(db, ch, address, resource))
+	}
+	prefix := index.SubPrefix(db, ch, address)
+	c, err := tx.kv.Cursor(index.Subs)
+	if err != nil {
+		return storageErr("cursor", err)
+	}
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && !found.full(); k, _ = c.Next() {
+		if len(k) != len(prefix)+4+index.IDLen {
+			return corruptf("%s: malformed subscription entry", index.Describe(index.Subs, k))
+		}
+		found.add(ProfileID(k[len(prefix)+4:]))
+	}
+	return nil
+}
+
+// scanAllTags adds the profiles holding every tag: it walks the first
+// tag's entries and checks the others with point reads.
+func (tx *Tx) scanAllTags(found *idSet, db uint32, field string, tags []string) error {
+	prefix := index.TagPrefix(db, field, tags[0])
+	c, err := tx.kv.Cursor(index.Tags)
+	if err != nil {
+		return storageErr("cursor", err)
+	}
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && !found.full(); k, _ = c.Next() {
+		if len(k) != len(prefix)+index.IDLen {
+			return corruptf("%s: entry does not end in a profile id", index.Describe(index.Tags, k))
+		}
+		id := [index.IDLen]byte(k[len(prefix):])
+		all := true
+		for _, t := range tags[1:] {
+			v, err := tx.kv.Get(index.Tags, index.TagKey(db, field, t, id))
+			if err != nil {
+				return storageErr("read tag index", err)
+			}
+			if v == nil {
+				all = false
+				break
+			}
+		}
+		if all {
+			found.add(ProfileID(id))
+		}
+	}
+	return nil
+}
+
+// describeLocator renders a locator's key for messages.
+func describeLocator(l Locator) string {
+	var parts []string
+	if l.ProfileID != "" {
+		parts = append(parts, "profile_id "+l.ProfileID)
+	}
+	if l.Email != "" {
+		parts = append(parts, "email "+l.Email)
+	}
+	if l.Phone != "" {
+		parts = append(parts, "phone "+l.Phone)
+	}
+	if l.FieldName != "" {
+		parts = append(parts, fmt.Sprintf("%s = %v", l.FieldName, l.FieldValue))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,388 @@
+package relgraph
+
+import (
+	"bytes"
+	"math"
+
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+)
+
+// RelationRequest names a relation by type and by a locator per side,
+// with the property values of the write.
+type RelationRequest struct {
+	// RelationType is the rel_id.
+	RelationType uint32
+	// A finds the recipient in the type's DatabaseA, B the initiator in
+	// its DatabaseB.
+	A, B Locator
+	// Weights are the property values: for Overwrite, a nil value
+	// removes the property; for Modify, the deltas.
+	Weights map[string]any
+}
+
+// RelationResult is what a relation write did.
+type RelationResult struct {
+	ProfileA     ProfileID
+	ProfileB     ProfileID
+	RelationType uint32
+	// Created is true when the relation did not exist before the call.
+	Created bool
+}
+
+// relationWrite is a resolved request: both profiles found, the stored
+// relation (if any) loaded.
+type relationWrite struct {
+	rt       *RelationType
+	a, b     ProfileID
+	old      *relationRecord // nil: no relation yet
+	oldBytes []byte
+}
+
+// resolve finds A and B and loads the relation between them.
+func (tx *Tx) resolve(req RelationRequest) (*relationWrite, error) {
+	rt, err := tx.schema.rel(req.RelationType)
+	if err != nil {
+		return nil, err
+	}
+	w := &relationWrite{rt: rt}
+	dbA, err := tx.schema.db(rt.DatabaseA)
+	if err != nil {
+		return nil, corruptf("relation type %d: database_a %d missing", rt.ID, rt.DatabaseA)
+	}
+	dbB, err := tx.schema.db(rt.DatabaseB)
+	if err != nil {
+		return nil, corruptf("relation type %d: database_b %d missing", rt.ID, rt.DatabaseB)
+	}
+	if w.a, err = tx.match(dbA, req.A, "profile_a"); err != nil {
+		return nil, err
+	}
+	if w.b, err = tx.match(dbB, req.B, "profile_b"); err != nil {
+		return nil, err
+	}
+	v, err := tx.kv.Get(index.Edges, index.EdgeKey(rt.ID, w.a, w.b))
+	if err != nil {
+		return nil, storageErr("read relation", err)
+	}
+	if v != nil {
+		w.oldBytes = bytes.Clone(v)
+		if w.old, err = decodeRelation(rt, w.a, w.b, w.oldBytes); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func (w *relationWrite) result(created bool) RelationResult {
+	return RelationResult{ProfileA: w.a, ProfileB: w.b, RelationType: w.rt.ID, Created: created}
+}
+
+func (w *relationWrite) oldWeights() Weights {
+	if w.old == nil {
+		return nil
+	}
+	return w.old.Weights
+}
+
+// store validates the counter change, then writes the relation with the
+// given weights (nil: delete it), its reverse entry, and A's counter and
+// top entries. Nothing is written if validation fails or if the new
+// relation is byte-identical to the stored one.
+func (tx *Tx) store(w *relationWrite, weights Weights) error {
+	var val []byte
+	if weights != nil {
+		rec := &relationRecord{Weights: weights, Created: nanos(tx.now), Updated: nanos(tx.now)}
+		if w.old != nil {
+			// Same weights: same bytes, so a no-op overwrite is detected
+			// before the update time moves.
+			rec.Created, rec.Updated = w.old.Created, w.old.Updated
+			same, err := encodeRelation(rec)
+			if err != nil {
+				return err
+			}
+			if bytes.Equal(same, w.oldBytes) {
+				return nil
+			}
+			rec.Updated = nanos(tx.now)
+		}
+		var err error
+		if val, err = encodeRelation(rec); err != nil {
+			return err
+		}
+	}
+	change, err := tx.planCounter(w.rt, w.a, w.b, w.oldWeights(), weights)
+	if err != nil {
+		return err
+	}
+	// Validation is done; from here on only writes.
+	edge := index.EdgeKey(w.rt.ID, w.a, w.b)
+	twin := index.EdgeKey(w.rt.ID, w.b, w.a)
+	if weights == nil {
+		if err := tx.kv.Delete(index.Edges, edge); err != nil {
+			return storageErr("delete relation", err)
+		}
+		if err := tx.kv.Delete(index.EdgesByB, twin); err != nil {
+			return storageErr("delete reverse relation", err)
+		}
+	} else {
+		if err := tx.kv.Put(index.Edges, edge, val); err != nil {
+			return storageErr("write relation", err)
+		}
+		if w.old == nil {
+			if err := tx.kv.Put(index.EdgesByB, twin, nil); err != nil {
+				return storageErr("write reverse relation", err)
+			}
+		}
+	}
+	return change.write(tx)
+}
+
+// checkWeights normalizes the request's weights against the relation
+// type. allowNull permits nil values (Overwrite's "remove").
+func checkWeights(rt *RelationType, in map[string]any, allowNull bool) (Weights, error) {
+	out := make(Weights, len(in))
+	for name, v := range in {
+		p, ok := rt.Property(name)
+		if !ok {
+			return nil, invalidf("property %q is not declared in relation type %d", truncate(name), rt.ID)
+		}
+		if v == nil {
+			if !allowNull {
+				return nil, invalidf("property %q: null is only allowed in edit (it removes the property)", name)
+			}
+			out[name] = nil
+			continue
+		}
+		n, err := normalizeWeight(p, v)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+// Overwrite is relations/edit (SPEC §4): each property sent replaces its
+// stored value, a nil value removes it, properties not sent are kept;
+// with no relation yet it is created. Weights must not be empty (400).
+// If the result is byte-identical to the stored relation, nothing is
+// written. Errors: 404 unknown relation type or no match; 409 ambiguous
+// match; 400 bad weights or locators. Everything it changes (relation,
+// reverse entry, counter, top entries) is written in tx, or nothing.
+// Cost: two matches, one relation read, O(properties) writes.
+func (tx *Tx) Overwrite(req RelationRequest) (RelationResult, error) {
+	if len(req.Weights) == 0 {
+		return RelationResult{}, invalidf("weights: required and must not be empty")
+	}
+	w, err := tx.resolve(req)
+	if err != nil {
+		return RelationResult{}, err
+	}
+	in, err := checkWeights(w.rt, req.Weights, true)
+	if err != nil {
+		return RelationResult{}, err
+	}
+	next := Weights{}
+	for k, v := range w.oldWeights() {
+		next[k] = v
+	}
+	for k, v := range in {
+		if v == nil {
+			delete(next, k)
+		} else {
+			next[k] = v
+		}
+	}
+	if err := tx.store(w, next); err != nil {
+		return RelationResult{}, err
+	}
+	return w.result(w.old == nil), nil
+}
+
+// Modify is relations/strengthen (SPEC §4): each value is added to the
+// stored one (missing counts as 0); negative values decrease. The
+// relation is created if absent. Only int and float properties can be
+// modified; a fraction for an int property, a nil value, or a result
+// outside int64 (or a non-finite float) is a 400 and nothing is written.
+// Other errors as Overwrite.
+func (tx *Tx) Modify(req RelationRequest) (RelationResult, error) {
+	if len(req.Weights) == 0 {
+		return RelationResult{}, invalidf("weights: required and must not be empty")
+	}
+	w, err := tx.resolve(req)
+	if err != nil {
+		return RelationResult{}, err
+	}
+	for name := range req.Weights {
+		if p, ok := w.rt.Property(name); ok && !p.Type.numeric() {
+			return RelationResult{}, invalidf("property %q is %s: strengthen needs an int or float property", name, p.Type)
+		}
+	}
+	deltas, err := checkWeights(w.rt, req.Weights, false)
+	if err != nil {
+		return RelationResult{}, err
+	}
+	next := Weights{}
+	for k, v := range w.oldWeights() {
+		next[k] = v
+	}
+	for name, d := range deltas {
+		switch d := d.(type) {
+		case int64:
+			cur, _ := next[name].(int64)
+			sum, err := addInt(cur, d)
+			if err != nil {
+				return RelationResult{}, invalidf("property %q: %d + %d overflows int64", name, cur, d)
+			}
+			next[name] = sum
+		case float64:
+			cur, _ := next[name].(float64)
+			sum := cur + d
+			if math.IsInf(sum, 0) {
+				return RelationResult{}, invalidf("property %q: %g + %g overflows float64", name, cur, d)
+			}
+			next[name] = sum
+		}
+	}
+	if err := tx.store(w, next); err != nil {
+		return RelationResult{}, err
+	}
+	return w.result(w.old == nil), nil
+}
+
+// Attach is relations/attach (SPEC §4): it creates the relation with the
+// given weights (which may be empty) if it is absent; if present it
+// changes nothing and succeeds with Created false. Errors as Overwrite.
+func (tx *Tx) Attach(req RelationRequest) (RelationResult, error) {
+	w, err := tx.resolve(req)
+	if err != nil {
+		return RelationResult{}, err
+	}
+	weights, err := checkWeights(w.rt, req.Weights, false)
+	if err != nil {
+		return RelationResult{}, err
+	}
+	if w.old != nil {
+		return w.result(false), nil
+	}
+	if err := tx.store(w, weights); err != nil {
+		return RelationResult{}, err
+	}
+	return w.result(true), nil
+}
+
+// Detach is relations/detach (SPEC §4): it deletes the relation, with
+// its reverse entry, and takes it out of A's counter and top entries.
+// An absent relation is a 404 and changes nothing. Weights are ignored.
+func (tx *Tx) Detach(req RelationRequest) (RelationResult, error) {
+	w, err := tx.resolve(req)
+	if err != nil {
+		return RelationResult{}, err
+	}
+	if w.old == nil {
+		return RelationResult{}, notFoundf("relation type %d: no relation from profile_b %s to profile_a %s", w.rt.ID, w.b, w.a)
+	}
+	if err := tx.store(w, nil); err != nil {
+		return RelationResult{}, err
+	}
+	return w.result(false), nil
+}
+
+// deleteRelationsOf deletes every relation profile id of database db is
+// on: as A (its edges, their reverse entries, its counter and top
+// entries) and as B (each edge, its reverse entry, and its share of the
+// A profile's counter and top entries).
+func (tx *Tx) deleteRelationsOf(db uint32, id ProfileID) error {
+	for _, rt := range tx.schema.sortedRels() {
+		if rt.DatabaseA == db {
+			if err := tx.deleteAsA(rt, id); err != nil {
+				return err
+			}
+		}
+		if rt.DatabaseB == db {
+			if err := tx.deleteAsB(rt, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteAsA removes everything keyed under rel ‖ a.
+func (tx *Tx) deleteAsA(rt *RelationType, a ProfileID) error {
+	prefix := index.EdgePrefix(rt.ID, a)
+	edges, err := tx.keysWithPrefix(index.Edges, prefix)
+	if err != nil {
+		return err
+	}
+	tops, err := tx.keysWithPrefix(index.Tops, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range edges {
+		if len(k) != len(prefix)+index.IDLen {
+			return corruptf("%s: malformed relation key", index.Describe(index.Edges, k))
+		}
+		b := ProfileID(k[len(prefix):])
+		if err := tx.kv.Delete(index.EdgesByB, index.EdgeKey(rt.ID, b, a)); err != nil {
+			return storageErr("delete reverse relation", err)
+		}
+		if err := tx.kv.Delete(index.Edges, k); err != nil {
+			return storageErr("delete relation", err)
+		}
+	}
+	for _, k := range tops {
+		if err := tx.kv.Delete(index.Tops, k); err != nil {
+			return storageErr("delete top entry", err)
+		}
+	}
+	if err := tx.kv.Delete(index.Counters, index.CounterKey(rt.ID, a)); err != nil {
+		return storageErr("delete counter", err)
+	}
+	return nil
+}
+
+// deleteAsB removes each relation where b is the initiator, fixing the
+// counter of its A.
+func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
+	prefix := index.EdgePrefix(rt.ID, b)
+	twins, err := tx.keysWithPrefix(index.EdgesByB, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range twins {
+		if len(k) != len(prefix)+index.IDLen {
+			return corruptf("%s: malformed reverse relation key", index.Describe(index.EdgesByB, k))
+		}
+		w := &relationWrite{rt: rt, a: ProfileID(k[len(prefix):]), b: b}
+		v, err := tx.kv.Get(index.Edges, index.EdgeKey(rt.ID, w.a, b))
+		if err != nil {
+			return storageErr("read relation", err)
+		}
+		if v == nil {
+			return corruptf("%s has no relation", index.Describe(index.EdgesByB, k))
+		}
+		w.oldBytes = bytes.Clone(v)
+		if w.old, err = decodeRelation(rt, w.a, b, w.oldBytes); err != nil {
+			return err
+		}
+		if err := tx.store(w, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keysWithPrefix copies every key under prefix, so they can be deleted
+// after the cursor is done.
+func (tx *Tx) keysWithPrefix(ks kv.Keyspace, prefix []byte) ([][]byte, error) {
+	c, err := tx.kv.Cursor(ks)
+	if err != nil {
+		return nil, storageErr("cursor", err)
+	}
+	var keys [][]byte
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	return keys, nil
+}

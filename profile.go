@@ -1,0 +1,339 @@
+package relgraph
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/relgraph/relgraph/index"
+)
+
+// ProfileData is what an import or update sets on a profile. Absent
+// parts are kept as stored.
+type ProfileData struct {
+	// Email: nil keeps it; a pointer to "" removes it; otherwise it is
+	// normalized (SPEC §2) and must be unused by other profiles of the
+	// database (409).
+	Email *string
+	// Phones: nil keeps them; otherwise they replace the list (empty
+	// clears it). Each is normalized; duplicates are dropped.
+	Phones *[]string
+	// Fields sets custom fields by name; a nil value unsets the field.
+	// Names must be declared (400) and values of the declared type.
+	Fields map[string]any
+	// Subscriptions are upserted by (resource, channel, address).
+	Subscriptions []Subscription
+}
+
+// Ptr returns a pointer to v, for ProfileData's optional parts.
+func Ptr[T any](v T) *T { return &v }
+
+// normalize checks data against database d and returns its canonical
+// form. Every error names the offending field.
+func (data ProfileData) normalize(d *Database) (ProfileData, error) {
+	var out ProfileData
+	if data.Email != nil {
+		e := ""
+		if *data.Email != "" {
+			var err error
+			if e, err = NormalizeEmail(*data.Email); err != nil {
+				return out, err
+			}
+		}
+		out.Email = &e
+	}
+	if data.Phones != nil {
+		phones := make([]string, 0, len(*data.Phones))
+		for _, ph := range *data.Phones {
+			n, err := NormalizePhone(ph)
+			if err != nil {
+				return out, err
+			}
+			if !slices.Contains(phones, n) {
+				phones = append(phones, n)
+			}
+		}
+		if len(phones) > MaxPhones {
+			return out, invalidf("phones: %d numbers, at most %d", len(phones), MaxPhones)
+		}
+		out.Phones = &phones
+	}
+	if len(data.Fields) > 0 {
+		out.Fields = make(map[string]any, len(data.Fields))
+		for name, v := range data.Fields {
+			f, ok := d.Field(name)
+			if !ok {
+				return out, invalidf("field %q is not declared in database %d", truncate(name), d.ID)
+			}
+			if v == nil {
+				out.Fields[name] = nil
+				continue
+			}
+			n, err := normalizeFieldValue(f, v)
+			if err != nil {
+				return out, err
+			}
+			out.Fields[name] = n
+		}
+	}
+	for _, s := range data.Subscriptions {
+		n, err := s.normalize()
+		if err != nil {
+			return out, err
+		}
+		out.Subscriptions = append(out.Subscriptions, n)
+	}
+	return out, nil
+}
+
+// apply sets normalized data on p.
+func (data ProfileData) apply(p *Profile) {
+	if data.Email != nil {
+		p.Email = *data.Email
+	}
+	if data.Phones != nil {
+		p.Phones = slices.Clone(*data.Phones)
+	}
+	for name, v := range data.Fields {
+		if v == nil {
+			delete(p.Fields, name)
+			continue
+		}
+		if tags, ok := v.([]string); ok && len(tags) == 0 {
+			delete(p.Fields, name) // an empty tag set is no value
+			continue
+		}
+		if p.Fields == nil {
+			p.Fields = map[string]any{}
+		}
+		p.Fields[name] = v
+	}
+	for _, s := range data.Subscriptions {
+		i := slices.IndexFunc(p.Subscriptions, func(have Subscription) bool { return have.sameIdentity(&s) })
+		if i >= 0 {
+			p.Subscriptions[i] = s
+		} else {
+			p.Subscriptions = append(p.Subscriptions, s)
+		}
+	}
+	slices.SortFunc(p.Subscriptions, compareSubscriptions)
+	if len(p.Fields) == 0 {
+		p.Fields = nil
+	}
+	if len(p.Phones) == 0 {
+		p.Phones = nil
+	}
+}
+
+// withLocatorKey fills the locator's key into data for a profile about
+// to be created, unless data sets it itself: the email for email modes,
+// the phone for phone modes, the field for custom.
+func (data ProfileData) withLocatorKey(loc Locator, mode Mode) ProfileData {
+	switch mode {
+	case ModeEmail, ModeEmailProfile, ModeEmailSub:
+		if data.Email == nil {
+			data.Email = Ptr(loc.Email)
+		}
+	case ModePhone, ModePhoneSub:
+		if data.Phones == nil {
+			data.Phones = &[]string{loc.Phone}
+		}
+	case ModeCustom:
+		if _, set := data.Fields[loc.FieldName]; !set {
+			fields := make(map[string]any, len(data.Fields)+1)
+			for k, v := range data.Fields {
+				fields[k] = v
+			}
+			fields[loc.FieldName] = loc.FieldValue
+			data.Fields = fields
+		}
+	}
+	return data
+}
+
+// ImportProfile updates the profile of database db that loc designates,
+// or creates it when there is none (SPEC §5). An empty locator always
+// creates. A created profile gets loc's id (ModeProfileID) or a new one,
+// and loc's key unless data sets it. Returns the id and whether it was
+// created. Errors: 404 unknown database; 400 bad data or locator; 409
+// ambiguous locator or an email used by another profile. An import that
+// changes nothing writes nothing. Needs a writable Tx.
+func (tx *Tx) ImportProfile(db uint32, loc Locator, data ProfileData) (ProfileID, bool, error) {
+	return tx.putProfile(db, loc, data, true)
+}
+
+// UpdateProfile is ImportProfile that refuses to create: no match is a
+// 404.
+func (tx *Tx) UpdateProfile(db uint32, loc Locator, data ProfileData) (ProfileID, error) {
+	id, _, err := tx.putProfile(db, loc, data, false)
+	return id, err
+}
+
+func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, create bool) (ProfileID, bool, error) {
+	d, err := tx.schema.db(db)
+	if err != nil {
+		return ProfileID{}, false, err
+	}
+	var old *Profile
+	var oldBytes []byte
+	var mode Mode
+	if !loc.IsEmpty() || !create {
+		if mode, err = loc.mode(); err != nil {
+			return ProfileID{}, false, err
+		}
+		id, err := tx.match(d, loc, "")
+		switch {
+		case err == nil:
+			if old, oldBytes, err = tx.loadProfile(d.ID, id); err != nil {
+				return ProfileID{}, false, err
+			}
+		case !create || Code(err) != 404:
+			return ProfileID{}, false, err
+		}
+	}
+	created := old == nil
+	var p *Profile
+	if created {
+		data = data.withLocatorKey(loc, mode)
+		p = &Profile{DatabaseID: d.ID, Created: tx.now, Updated: tx.now}
+	} else {
+		p = old.clone()
+	}
+	norm, err := data.normalize(d)
+	if err != nil {
+		return ProfileID{}, false, err
+	}
+	norm.apply(p)
+	if len(p.Subscriptions) > MaxSubscriptions {
+		return ProfileID{}, false, invalidf("subscriptions: %d, at most %d per profile", len(p.Subscriptions), MaxSubscriptions)
+	}
+	if created {
+		if mode == ModeProfileID {
+			p.ID, _ = ParseProfileID(loc.ProfileID) // parsed by match already
+		}
+	} else {
+		p.ID = old.ID
+	}
+	if p.Email != "" && (old == nil || p.Email != old.Email) {
+		owner, err := tx.kv.Get(index.Emails, index.EmailKey(d.ID, p.Email))
+		if err != nil {
+			return ProfileID{}, false, storageErr("read email index", err)
+		}
+		if owner != nil && (created || !bytes.Equal(owner, old.ID[:])) {
+			return ProfileID{}, false, conflictf("email %q is already used by profile %x in database %d", p.Email, owner, d.ID)
+		}
+	}
+	// Validation is done; from here on only writes.
+	if created && p.ID.IsZero() {
+		if p.ID, err = tx.newProfileID(); err != nil {
+			return ProfileID{}, false, err
+		}
+	}
+	val, err := encodeProfile(p)
+	if err != nil {
+		return ProfileID{}, false, err
+	}
+	if !created {
+		if bytes.Equal(val, oldBytes) {
+			return p.ID, false, nil // nothing changed: write nothing
+		}
+		p.Updated = tx.now
+		if val, err = encodeProfile(p); err != nil {
+			return ProfileID{}, false, err
+		}
+	}
+	var oldEntries []index.Entry
+	if old != nil {
+		oldEntries = indexEntries(d, old)
+	}
+	del, put := index.Diff(oldEntries, indexEntries(d, p))
+	if err := index.Apply(tx.kv, del, put); err != nil {
+		return ProfileID{}, false, storageErr("write profile indexes", err)
+	}
+	if err := tx.kv.Put(index.Profiles, index.ProfileKey(d.ID, p.ID), val); err != nil {
+		return ProfileID{}, false, storageErr("write profile", err)
+	}
+	return p.ID, created, nil
+}
+
+// loadProfile reads and decodes a stored profile, returning also its
+// bytes (copied). A missing profile is a 404.
+func (tx *Tx) loadProfile(db uint32, id ProfileID) (*Profile, []byte, error) {
+	v, err := tx.kv.Get(index.Profiles, index.ProfileKey(db, id))
+	if err != nil {
+		return nil, nil, storageErr("read profile", err)
+	}
+	if v == nil {
+		return nil, nil, notFoundf("profile %s not found in database %d", id, db)
+	}
+	v = bytes.Clone(v)
+	p, err := decodeProfile(db, id, v)
+	return p, v, err
+}
+
+// GetProfile returns the profile of database db that loc designates.
+// Errors as Match, plus ErrCorrupt for a record that does not decode.
+func (tx *Tx) GetProfile(db uint32, loc Locator) (*Profile, error) {
+	d, err := tx.schema.db(db)
+	if err != nil {
+		return nil, err
+	}
+	id, err := tx.match(d, loc, "")
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := tx.loadProfile(d.ID, id)
+	return p, err
+}
+
+// DeleteProfile deletes the profile of database db that loc designates,
+// its index entries and every relation it is on (as A and as B, of every
+// relation type), fixing the counters of the profiles on the other side
+// (SPEC §4). It costs one write per index entry and per relation.
+// Returns the deleted id. Needs a writable Tx.
+func (tx *Tx) DeleteProfile(db uint32, loc Locator) (ProfileID, error) {
+	d, err := tx.schema.db(db)
+	if err != nil {
+		return ProfileID{}, err
+	}
+	id, err := tx.match(d, loc, "")
+	if err != nil {
+		return ProfileID{}, err
+	}
+	p, _, err := tx.loadProfile(d.ID, id)
+	if err != nil {
+		return ProfileID{}, err
+	}
+	if err := tx.deleteRelationsOf(d.ID, id); err != nil {
+		return ProfileID{}, err
+	}
+	if err := index.Apply(tx.kv, indexEntries(d, p), nil); err != nil {
+		return ProfileID{}, storageErr("delete profile indexes", err)
+	}
+	if err := tx.kv.Delete(index.Profiles, index.ProfileKey(d.ID, id)); err != nil {
+		return ProfileID{}, storageErr("delete profile", err)
+	}
+	return id, nil
+}
+
+// scanProfiles calls fn with every profile of database db, in id order.
+// It stops at fn's first error, and at a record that does not decode.
+func (tx *Tx) scanProfiles(db uint32, fn func(p *Profile) error) error {
+	c, err := tx.kv.Cursor(index.Profiles)
+	if err != nil {
+		return storageErr("cursor", err)
+	}
+	prefix := index.DB(db)
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) != 4+index.IDLen {
+			return corruptf("%s: malformed profile key", index.Describe(index.Profiles, k))
+		}
+		p, err := decodeProfile(db, ProfileID(k[4:]), v)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

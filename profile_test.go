@@ -1,0 +1,145 @@
+package relgraph
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestImportGetUpdateDelete(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	id, created, err := s.ImportProfile(1, Locator{Email: " Ann@Example.COM "}, ProfileData{
+		Phones: &[]string{"+1 (555) 123-4567"},
+		Fields: map[string]any{"crm_id": "123420", "city": " Paris ", "interests": "a, b ,, a", "birthday": "2001-02-03", "vip": true, "score": 1.5},
+		Subscriptions: []Subscription{{ResourceID: 7, Channel: ChannelEmail, Email: "ann@example.com", Status: StatusSubscribed}},
+	})
+	must(t, err)
+	if !created {
+		t.Fatal("first import did not create")
+	}
+	p, err := s.GetProfile(1, Locator{Matching: ModeEmailProfile, Email: "ann@example.com"})
+	must(t, err)
+	if p.ID != id || p.Email != "ann@example.com" || p.Phones[0] != "+15551234567" {
+		t.Fatalf("got %+v", p)
+	}
+	if p.Fields["crm_id"] != int64(123420) || p.Fields["city"] != "Paris" || p.Fields["vip"] != true || p.Fields["score"] != 1.5 {
+		t.Fatalf("fields %+v", p.Fields)
+	}
+	if tags := p.Fields["interests"].([]string); len(tags) != 2 || tags[0] != "a" || tags[1] != "b" {
+		t.Fatalf("tags %q", tags)
+	}
+	if !p.Fields["birthday"].(time.Time).Equal(time.Date(2001, 2, 3, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("birthday %v", p.Fields["birthday"])
+	}
+	// Every mode finds her.
+	for _, loc := range []Locator{
+		{ProfileID: id.String()},
+		{ProfileID: "  "[:0] + id.String()},
+		{Email: "ANN@example.com"},
+		{Matching: ModeEmailSub, Email: "ann@example.com", ResourceID: 7},
+		{Phone: "15551234567"},
+		{Matching: ModeCustom, FieldName: "crm_id", FieldValue: int64(123420)},
+		{FieldName: "interests", FieldValue: "b,a"},
+		{FieldName: "birthday", FieldValue: "2001-02-03T00:00:00Z"},
+	} {
+		got, err := s.Match(1, loc)
+		if err != nil || got != id {
+			t.Errorf("%+v: got %v, %v", loc, got, err)
+		}
+	}
+	// Update: null unsets, unsent kept.
+	_, err = s.UpdateProfile(1, idLoc(id), ProfileData{Fields: map[string]any{"city": nil}, Email: Ptr("")})
+	must(t, err)
+	p, err = s.GetProfile(1, idLoc(id))
+	must(t, err)
+	if _, has := p.Fields["city"]; has || p.Email != "" || p.Fields["crm_id"] != int64(123420) {
+		t.Fatalf("after update %+v", p)
+	}
+	_, err = s.Match(1, Locator{Matching: ModeEmailProfile, Email: "ann@example.com"})
+	wantCode(t, err, 404)
+	// email still finds her through the subscription.
+	if got, err := s.Match(1, Locator{Email: "ann@example.com"}); err != nil || got != id {
+		t.Fatalf("email via subscription: %v %v", got, err)
+	}
+	_, err = s.UpdateProfile(1, Locator{Email: "nobody@example.com"}, ProfileData{})
+	wantCode(t, err, 404)
+	if _, err := s.DeleteProfile(1, idLoc(id)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetProfile(1, idLoc(id))
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+}
+
+func TestMatchErrors(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	for _, email := range []string{"a@x.io", "b@x.io"} {
+		_, _, err := s.ImportProfile(1, Locator{Email: email}, ProfileData{Phones: &[]string{"+7 900 000 00 00"}, Fields: map[string]any{"interests": "x,y"}})
+		must(t, err)
+	}
+	_, err := s.Match(1, Locator{Phone: "79000000000"})
+	if !errors.Is(err, ErrAmbiguous) || !errors.Is(err, ErrConflict) || Code(err) != 409 {
+		t.Fatalf("ambiguous phone: %v", err)
+	}
+	_, err = s.Match(1, Locator{FieldName: "interests", FieldValue: "x"})
+	wantCode(t, err, 409)
+	cases := []struct {
+		loc  Locator
+		code int
+	}{
+		{Locator{}, 400},
+		{Locator{Matching: "fax", Email: "a@x.io"}, 400},
+		{Locator{Matching: ModeEmail}, 400},
+		{Locator{Email: "not-an-email"}, 400},
+		{Locator{ProfileID: "xyz"}, 400},
+		{Locator{ProfileID: "000000000000000000000000"}, 400},
+		{Locator{FieldName: "nope", FieldValue: "1"}, 400},
+		{Locator{FieldName: "notes", FieldValue: "1"}, 400},
+		{Locator{FieldName: "crm_id", FieldValue: "1.5"}, 400},
+		{Locator{Email: "c@x.io"}, 404},
+		{Locator{ProfileID: "5d63dbdb439e7306b596c5d0"}, 404},
+		{Locator{FieldName: "interests", FieldValue: "x,z"}, 404},
+	}
+	for _, c := range cases {
+		_, err := s.Match(1, c.loc)
+		if Code(err) != c.code {
+			t.Errorf("%+v: got %v, want %d", c.loc, err, c.code)
+		}
+	}
+	_, err = s.Match(9, Locator{Email: "a@x.io"})
+	wantCode(t, err, 404)
+}
+
+func TestImportWithSuppliedID(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	id, created, err := s.ImportProfile(1, Locator{ProfileID: "5D63DBDB439E7306B596C5D0"}, ProfileData{})
+	must(t, err)
+	if !created || id.String() != "5d63dbdb439e7306b596c5d0" {
+		t.Fatalf("got %s created=%v", id, created)
+	}
+	// Re-importing is an update that changes nothing.
+	before := dump(t, s)
+	_, created, err = s.ImportProfile(1, Locator{ProfileID: id.String()}, ProfileData{})
+	must(t, err)
+	if created || dump(t, s) != before {
+		t.Fatal("no-op import wrote")
+	}
+}
+
+func TestGeneratedIDsIncrease(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	var last ProfileID
+	for i := 0; i < 50; i++ {
+		id, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+		must(t, err)
+		if id.String() <= last.String() {
+			t.Fatalf("id %s after %s", id, last)
+		}
+		last = id
+	}
+}

@@ -1,0 +1,147 @@
+package relgraph
+
+import (
+	"encoding/hex"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Weights are a relation's property values by name: int64, float64,
+// bool or string, as the relation type declares.
+type Weights map[string]any
+
+// relationRecord is a relation as stored (msgpack, canonical: sorted
+// keys, int64 and float64 keep their msgpack types).
+type relationRecord struct {
+	Weights Weights `msgpack:"w"`
+	Created int64   `msgpack:"c"`
+	Updated int64   `msgpack:"u"`
+}
+
+func encodeRelation(r *relationRecord) ([]byte, error) {
+	b, err := encode(r)
+	if err != nil {
+		return nil, storageErr("encode relation", err)
+	}
+	return b, nil
+}
+
+// decodeRelation decodes stored bytes and checks every weight against
+// the relation type; anything else is ErrCorrupt.
+func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*relationRecord, error) {
+	var r relationRecord
+	if err := msgpack.Unmarshal(v, &r); err != nil {
+		return nil, corruptf("relation %d %s→%s does not decode: %v", rt.ID, b, a, err)
+	}
+	for name, w := range r.Weights {
+		p, ok := rt.Property(name)
+		if !ok {
+			return nil, corruptf("relation %d %s→%s: stored property %q is not declared", rt.ID, b, a, truncate(name))
+		}
+		if !storedTypeOK(p.Type, w) {
+			return nil, corruptf("relation %d %s→%s: stored property %q is %T, declared %s", rt.ID, b, a, name, w, p.Type)
+		}
+	}
+	if r.Weights == nil {
+		r.Weights = Weights{}
+	}
+	return &r, nil
+}
+
+func storedTypeOK(t PropertyType, v any) bool {
+	switch x := v.(type) {
+	case int64:
+		return t == PropInt
+	case float64:
+		return t == PropFloat && !math.IsNaN(x) && !math.IsInf(x, 0)
+	case bool:
+		return t == PropBool
+	case string:
+		return t == PropString && len(x) <= MaxPropertyStringBytes
+	}
+	return false
+}
+
+// normalizeWeight checks one property value against its declaration and
+// returns it as int64, float64, bool or string. It accepts what JSON and
+// XML decoders produce (json.Number, float64, decimal and boolean text).
+func normalizeWeight(p Property, v any) (any, error) {
+	bad := func(why string) error {
+		return invalidf("property %q (%s): %s", p.Name, p.Type, why)
+	}
+	switch p.Type {
+	case PropInt:
+		if f, ok := v.(float64); ok && f != math.Trunc(f) {
+			return nil, bad("a fraction is not an int: " + strconv.FormatFloat(f, 'g', -1, 64))
+		}
+		if s, ok := v.(string); ok && strings.ContainsAny(s, ".eE") {
+			return nil, bad("a fraction is not an int: " + strconv.Quote(truncate(s)))
+		}
+		if n, ok := v.(interface{ String() string }); ok && strings.ContainsAny(n.String(), ".eE") {
+			return nil, bad("a fraction is not an int: " + truncate(n.String()))
+		}
+		n, err := toInt64(v)
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		return n, nil
+	case PropFloat:
+		x, err := toFloat64(v)
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		return x, nil
+	case PropBool:
+		switch b := v.(type) {
+		case bool:
+			return b, nil
+		case string:
+			switch strings.TrimSpace(b) {
+			case "true":
+				return true, nil
+			case "false":
+				return false, nil
+			}
+		}
+		return nil, bad("expected true or false, got " + typeName(v))
+	case PropString:
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad("expected a string, got " + typeName(v))
+		}
+		if len(s) > MaxPropertyStringBytes {
+			return nil, bad("longer than " + strconv.Itoa(MaxPropertyStringBytes) + " bytes")
+		}
+		if !utf8.ValidString(s) {
+			return nil, bad("not valid UTF-8")
+		}
+		return s, nil
+	}
+	return nil, bad("unknown type")
+}
+
+// XXH is the xxHash64 of a profile id's 24-hex string, as 16 lowercase
+// hex digits: the xxh_a, xxh_b and profile_xxh of SPEC §4.
+func XXH(id ProfileID) string {
+	var b [8]byte
+	h := xxhash.Sum64String(id.String())
+	for i := 7; i >= 0; i-- {
+		b[i] = byte(h)
+		h >>= 8
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// nanos converts a time to stored Unix nanoseconds (0 for the zero time).
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}

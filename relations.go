@@ -1,0 +1,218 @@
+package relgraph
+
+import (
+	"bytes"
+	"encoding/hex"
+
+	"github.com/relgraph/relgraph/index"
+)
+
+// Pagination limits of relations/get.
+const (
+	DefaultRelationsLimit = 100
+	MaxRelationsLimit     = 1000
+)
+
+// RelationsQuery selects the relations of one A profile.
+type RelationsQuery struct {
+	RelationType uint32
+	A            Locator
+	// Limit is the page size: default 100, at most 1000.
+	Limit int
+	// Offset skips that many relations (costs O(offset) reads); Cursor,
+	// the NextCursor of the previous page, resumes in O(log n). Give at
+	// most one.
+	Offset int
+	Cursor string
+}
+
+// RelationItem is one relation of a page.
+type RelationItem struct {
+	ProfileA  ProfileID
+	ProfileB  ProfileID
+	DatabaseB uint32
+	Weights   Weights
+	Created   int64 // Unix nanoseconds
+	Updated   int64 // Unix nanoseconds
+}
+
+// RelationsPage is one page of relations, ordered by B's id.
+type RelationsPage struct {
+	Items []RelationItem
+	// Total is the number of relations A has of this type.
+	Total int64
+	// NextCursor resumes after the last item; empty on the last page.
+	NextCursor string
+}
+
+// Relations is relations/get (SPEC §4): a page of the relations of the A
+// profile q.A designates, ordered by B's id. Total comes from the
+// counter (O(1)); the page costs O(log n + limit) reads, plus O(offset).
+// Errors: 404 unknown type or no match, 409 ambiguous, 400 bad paging.
+func (tx *Tx) Relations(q RelationsQuery) (*RelationsPage, error) {
+	rt, err := tx.schema.rel(q.RelationType)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultRelationsLimit
+	case limit < 0 || limit > MaxRelationsLimit:
+		return nil, invalidf("limit %d: must be 1 to %d", limit, MaxRelationsLimit)
+	}
+	if q.Offset < 0 {
+		return nil, invalidf("offset %d: must be >= 0", q.Offset)
+	}
+	if q.Offset > 0 && q.Cursor != "" {
+		return nil, invalidf("give offset or cursor, not both")
+	}
+	dbA, err := tx.schema.db(rt.DatabaseA)
+	if err != nil {
+		return nil, err
+	}
+	a, err := tx.match(dbA, q.A, "profile_a")
+	if err != nil {
+		return nil, err
+	}
+	counter, err := tx.loadCounter(rt.ID, a)
+	if err != nil {
+		return nil, err
+	}
+	prefix := index.EdgePrefix(rt.ID, a)
+	start := prefix
+	if q.Cursor != "" {
+		after, err := hex.DecodeString(q.Cursor)
+		if err != nil || len(after) != index.IDLen {
+			return nil, invalidf("cursor %q is not one this store returned", truncate(q.Cursor))
+		}
+		// Seek just past the cursor's B.
+		start = append(append(bytes.Clone(prefix), after...), 0)
+	}
+	c, err := tx.kv.Cursor(index.Edges)
+	if err != nil {
+		return nil, storageErr("cursor", err)
+	}
+	page := &RelationsPage{Total: counter.Total, Items: []RelationItem{}}
+	skip := q.Offset
+	k, v := c.Seek(start)
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if len(page.Items) == limit {
+			page.NextCursor = page.Items[limit-1].ProfileB.String()
+			break
+		}
+		if len(k) != len(prefix)+index.IDLen {
+			return nil, corruptf("%s: malformed relation key", index.Describe(index.Edges, k))
+		}
+		b := ProfileID(k[len(prefix):])
+		rec, err := decodeRelation(rt, a, b, v)
+		if err != nil {
+			return nil, err
+		}
+		page.Items = append(page.Items, RelationItem{
+			ProfileA: a, ProfileB: b, DatabaseB: rt.DatabaseB,
+			Weights: rec.Weights, Created: rec.Created, Updated: rec.Updated,
+		})
+	}
+	return page, nil
+}
+
+// Counter is get_counter's answer.
+type Counter struct {
+	ProfileA ProfileID
+	// Total is the number of relations A has of this type.
+	Total int64
+	// Props has every declared property while A has relations, and is
+	// empty when it has none.
+	Props map[string]PropCounter
+}
+
+// PropCounter aggregates one property over A's relations.
+type PropCounter struct {
+	// Total counts relations holding the property (bool: holding true).
+	Total int64
+	// Sum is the int64 or float64 sum for AggSum properties, else nil.
+	Sum any
+	// Top lists the highest values, highest first (ties by B's id), for
+	// AggTop properties, else nil.
+	Top []TopEntry
+}
+
+// TopEntry is one entry of a top list.
+type TopEntry struct {
+	ProfileB ProfileID
+	Value    any // int64 or float64
+}
+
+// Counter is relations/get_counter (SPEC §4): the aggregates of the
+// relations of the A profile that loc designates. It reads the counter
+// record and at most N top entries per top property: its cost does not
+// depend on how many relations A has. Errors as Relations.
+func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
+	rt, err := tx.schema.rel(rel)
+	if err != nil {
+		return nil, err
+	}
+	dbA, err := tx.schema.db(rt.DatabaseA)
+	if err != nil {
+		return nil, err
+	}
+	a, err := tx.match(dbA, loc, "profile_a")
+	if err != nil {
+		return nil, err
+	}
+	rec, err := tx.loadCounter(rt.ID, a)
+	if err != nil {
+		return nil, err
+	}
+	out := &Counter{ProfileA: a, Total: rec.Total, Props: map[string]PropCounter{}}
+	if rec.Total == 0 {
+		return out, nil
+	}
+	for _, p := range rt.Properties {
+		pc := rec.Props[p.Name]
+		res := PropCounter{Total: pc.Total}
+		switch p.Aggregate {
+		case AggSum:
+			if p.Type == PropInt {
+				res.Sum = pc.SumInt
+			} else {
+				res.Sum = pc.SumFloat
+			}
+		case AggTop:
+			if res.Top, err = tx.top(rt, a, p); err != nil {
+				return nil, err
+			}
+		}
+		out.Props[p.Name] = res
+	}
+	return out, nil
+}
+
+// top reads the first p.Top entries of A's ranking on p.
+func (tx *Tx) top(rt *RelationType, a ProfileID, p Property) ([]TopEntry, error) {
+	prefix := index.TopPropPrefix(rt.ID, a, p.Name)
+	c, err := tx.kv.Cursor(index.Tops)
+	if err != nil {
+		return nil, storageErr("cursor", err)
+	}
+	entries := []TopEntry{}
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(entries) < p.Top; k, _ = c.Next() {
+		rest := k[len(prefix):]
+		if len(rest) != 8+index.IDLen {
+			return nil, corruptf("%s: malformed top entry", index.Describe(index.Tops, k))
+		}
+		e := TopEntry{ProfileB: ProfileID(rest[8:])}
+		if p.Type == PropInt {
+			e.Value, _ = index.DecodeDescInt64(rest)
+		} else {
+			e.Value, _ = index.DecodeDescFloat64(rest)
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}

@@ -1,0 +1,228 @@
+package relgraph
+
+import (
+	"bytes"
+	"reflect"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+)
+
+// Meta keys of the schema: "db/" ‖ id and "rel/" ‖ id.
+var (
+	metaDBPrefix  = []byte("db/")
+	metaRelPrefix = []byte("rel/")
+)
+
+func metaKey(prefix []byte, id uint32) []byte {
+	return index.AppendUint32(bytes.Clone(prefix), id)
+}
+
+// PutDatabase creates a database or changes its declaration. Applying
+// the same declaration again writes nothing. Adding fields and renaming
+// are allowed; changing a field's type or indexing is refused (400), and
+// so is removing a field that any profile holds a value for. Removing a
+// field costs a scan of the database's profiles; other changes are O(1).
+// It runs in a transaction of its own, installed before any later write.
+func (s *Store) PutDatabase(d Database) error {
+	d, err := d.validate()
+	if err != nil {
+		return err
+	}
+	return s.updateSchema(func(tx *Tx) error {
+		old := tx.schema.dbs[d.ID]
+		if old != nil {
+			if reflect.DeepEqual(*old, d) {
+				return nil
+			}
+			for _, of := range old.Fields {
+				nf, ok := d.Field(of.Name)
+				if ok {
+					if err := fieldChange(of, nf); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := tx.refuseIfFieldUsed(d.ID, of.Name); err != nil {
+					return err
+				}
+			}
+		}
+		val, err := encode(d)
+		if err != nil {
+			return storageErr("encode database", err)
+		}
+		if err := tx.kv.Put(index.Meta, metaKey(metaDBPrefix, d.ID), val); err != nil {
+			return storageErr("write database", err)
+		}
+		tx.newSchema = tx.schema.with(&d, nil)
+		return nil
+	})
+}
+
+func (tx *Tx) refuseIfFieldUsed(db uint32, field string) error {
+	return tx.scanProfiles(db, func(p *Profile) error {
+		if _, ok := p.Fields[field]; ok {
+			return invalidf("database %d: cannot remove field %q: profile %s holds a value for it", db, field, p.ID)
+		}
+		return nil
+	})
+}
+
+// PutRelationType creates a relation type or changes its declaration.
+// Applying the same declaration again writes nothing. Its databases must
+// exist (404). Adding properties and renaming are allowed; changing a
+// property is refused (400), and so are removing a property or changing
+// the databases while any relation of the type exists.
+// It runs in a transaction of its own, installed before any later write.
+func (s *Store) PutRelationType(r RelationType) error {
+	r, err := r.validate()
+	if err != nil {
+		return err
+	}
+	return s.updateSchema(func(tx *Tx) error {
+		for _, id := range []uint32{r.DatabaseA, r.DatabaseB} {
+			if _, err := tx.schema.db(id); err != nil {
+				return notFoundf("relation type %d: database %d not found", r.ID, id)
+			}
+		}
+		if old := tx.schema.rels[r.ID]; old != nil {
+			if reflect.DeepEqual(*old, r) {
+				return nil
+			}
+			structural := old.DatabaseA != r.DatabaseA || old.DatabaseB != r.DatabaseB
+			for _, op := range old.Properties {
+				np, ok := r.Property(op.Name)
+				if !ok {
+					structural = true
+					continue
+				}
+				if err := propertyChange(op, np); err != nil {
+					return err
+				}
+			}
+			if structural {
+				has, err := tx.hasRelations(r.ID)
+				if err != nil {
+					return err
+				}
+				if has {
+					return invalidf("relation type %d: cannot change its databases or remove properties while relations of it exist", r.ID)
+				}
+			}
+		}
+		val, err := encode(r)
+		if err != nil {
+			return storageErr("encode relation type", err)
+		}
+		if err := tx.kv.Put(index.Meta, metaKey(metaRelPrefix, r.ID), val); err != nil {
+			return storageErr("write relation type", err)
+		}
+		tx.newSchema = tx.schema.with(nil, &r)
+		return nil
+	})
+}
+
+// hasRelations reports whether any relation of type rel is stored.
+func (tx *Tx) hasRelations(rel uint32) (bool, error) {
+	c, err := tx.kv.Cursor(index.Edges)
+	if err != nil {
+		return false, storageErr("cursor", err)
+	}
+	prefix := index.DB(rel)
+	k, _ := c.Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix), nil
+}
+
+// Database returns the declaration of database id, or a 404 error.
+func (s *Store) Database(id uint32) (Database, error) {
+	d, err := s.schema.Load().db(id)
+	if err != nil {
+		return Database{}, err
+	}
+	return cloneDatabase(*d), nil
+}
+
+// Databases returns every database, by id.
+func (s *Store) Databases() []Database {
+	sc := s.schema.Load()
+	out := make([]Database, 0, len(sc.dbs))
+	for _, d := range sc.dbs {
+		out = append(out, cloneDatabase(*d))
+	}
+	slices.SortFunc(out, func(a, b Database) int { return cmpUint32(a.ID, b.ID) })
+	return out
+}
+
+// RelationType returns the declaration of relation type id, or a 404
+// error.
+func (s *Store) RelationType(id uint32) (RelationType, error) {
+	r, err := s.schema.Load().rel(id)
+	if err != nil {
+		return RelationType{}, err
+	}
+	return cloneRelationType(*r), nil
+}
+
+// RelationTypes returns every relation type, by id.
+func (s *Store) RelationTypes() []RelationType {
+	sc := s.schema.Load()
+	out := make([]RelationType, 0, len(sc.rels))
+	for _, r := range sc.rels {
+		out = append(out, cloneRelationType(*r))
+	}
+	slices.SortFunc(out, func(a, b RelationType) int { return cmpUint32(a.ID, b.ID) })
+	return out
+}
+
+func cloneDatabase(d Database) Database {
+	d.Fields = slices.Clone(d.Fields)
+	return d
+}
+
+func cloneRelationType(r RelationType) RelationType {
+	r.Properties = slices.Clone(r.Properties)
+	return r
+}
+
+// loadSchema reads every declaration from the meta keyspace.
+func loadSchema(tx kv.Tx) (*schema, error) {
+	sc := &schema{dbs: map[uint32]*Database{}, rels: map[uint32]*RelationType{}}
+	c, err := tx.Cursor(index.Meta)
+	if err != nil {
+		return nil, storageErr("cursor", err)
+	}
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		switch {
+		case bytes.HasPrefix(k, metaDBPrefix):
+			var d Database
+			if err := msgpack.Unmarshal(v, &d); err != nil {
+				return nil, corruptf("meta %q: database does not decode: %v", k, err)
+			}
+			checked, err := d.validate()
+			if err != nil || len(k) != len(metaDBPrefix)+4 || !bytes.Equal(metaKey(metaDBPrefix, d.ID), k) {
+				return nil, corruptf("meta %q: stored database is not valid: %v", k, err)
+			}
+			sc.dbs[d.ID] = &checked
+		case bytes.HasPrefix(k, metaRelPrefix):
+			var r RelationType
+			if err := msgpack.Unmarshal(v, &r); err != nil {
+				return nil, corruptf("meta %q: relation type does not decode: %v", k, err)
+			}
+			checked, err := r.validate()
+			if err != nil || !bytes.Equal(metaKey(metaRelPrefix, r.ID), k) {
+				return nil, corruptf("meta %q: stored relation type is not valid: %v", k, err)
+			}
+			sc.rels[r.ID] = &checked
+		}
+	}
+	for _, r := range sc.rels {
+		if sc.dbs[r.DatabaseA] == nil || sc.dbs[r.DatabaseB] == nil {
+			return nil, corruptf("relation type %d names a database that does not exist", r.ID)
+		}
+	}
+	return sc, nil
+}

@@ -1,0 +1,143 @@
+package relgraph
+
+// The Store methods below run one Tx method in its own transaction:
+// writes through the group commit (Update), reads in a snapshot (View).
+// Their contracts are those of the Tx methods of the same names.
+
+// ImportProfile runs Tx.ImportProfile in its own write.
+func (s *Store) ImportProfile(db uint32, loc Locator, data ProfileData) (id ProfileID, created bool, err error) {
+	err = s.Update(func(tx *Tx) error {
+		id, created, err = tx.ImportProfile(db, loc, data)
+		return err
+	})
+	return id, created, err
+}
+
+// UpdateProfile runs Tx.UpdateProfile in its own write.
+func (s *Store) UpdateProfile(db uint32, loc Locator, data ProfileData) (id ProfileID, err error) {
+	err = s.Update(func(tx *Tx) error {
+		id, err = tx.UpdateProfile(db, loc, data)
+		return err
+	})
+	return id, err
+}
+
+// DeleteProfile runs Tx.DeleteProfile in its own write.
+func (s *Store) DeleteProfile(db uint32, loc Locator) (id ProfileID, err error) {
+	err = s.Update(func(tx *Tx) error {
+		id, err = tx.DeleteProfile(db, loc)
+		return err
+	})
+	return id, err
+}
+
+// GetProfile runs Tx.GetProfile in a snapshot.
+func (s *Store) GetProfile(db uint32, loc Locator) (p *Profile, err error) {
+	err = s.View(func(tx *Tx) error {
+		p, err = tx.GetProfile(db, loc)
+		return err
+	})
+	return p, err
+}
+
+// ImportItem is one profile of an ImportBatch.
+type ImportItem struct {
+	Locator Locator
+	Data    ProfileData
+}
+
+// ImportResult is the outcome of one ImportItem.
+type ImportResult struct {
+	ID      ProfileID
+	Created bool
+	Err     error // nil on success
+}
+
+// MaxImportBatch is the most items ImportBatch takes in one call.
+const MaxImportBatch = 10000
+
+// ImportBatch imports every item into database db in one transaction
+// and one commit. Each item succeeds or fails on its own: a failed item
+// changes nothing and does not stop the others; later items see earlier
+// ones (an email imported by item 3 conflicts in item 7). The error is
+// for the whole call: too many items (400), or a 500 (storage failure,
+// corruption, failed commit), in which case nothing was stored.
+func (s *Store) ImportBatch(db uint32, items []ImportItem) ([]ImportResult, error) {
+	if len(items) > MaxImportBatch {
+		return nil, invalidf("import_batch: %d items, at most %d", len(items), MaxImportBatch)
+	}
+	results := make([]ImportResult, len(items))
+	err := s.Update(func(tx *Tx) error {
+		for i, it := range items {
+			results[i] = ImportResult{}
+			err := tx.Savepoint(func(tx *Tx) error {
+				var err error
+				results[i].ID, results[i].Created, err = tx.ImportProfile(db, it.Locator, it.Data)
+				return err
+			})
+			if Code(err) == 500 {
+				return err // storage failure or corruption: store nothing
+			}
+			results[i].Err = err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// Overwrite runs Tx.Overwrite in its own write.
+func (s *Store) Overwrite(req RelationRequest) (res RelationResult, err error) {
+	err = s.Update(func(tx *Tx) error {
+		res, err = tx.Overwrite(req)
+		return err
+	})
+	return res, err
+}
+
+// Modify runs Tx.Modify in its own write.
+func (s *Store) Modify(req RelationRequest) (res RelationResult, err error) {
+	err = s.Update(func(tx *Tx) error {
+		res, err = tx.Modify(req)
+		return err
+	})
+	return res, err
+}
+
+// Attach runs Tx.Attach in its own write.
+func (s *Store) Attach(req RelationRequest) (res RelationResult, err error) {
+	err = s.Update(func(tx *Tx) error {
+		res, err = tx.Attach(req)
+		return err
+	})
+	return res, err
+}
+
+// Detach runs Tx.Detach in its own write.
+func (s *Store) Detach(req RelationRequest) (res RelationResult, err error) {
+	err = s.Update(func(tx *Tx) error {
+		res, err = tx.Detach(req)
+		return err
+	})
+	return res, err
+}
+
+// Relations runs Tx.Relations in a snapshot.
+func (s *Store) Relations(q RelationsQuery) (page *RelationsPage, err error) {
+	err = s.View(func(tx *Tx) error {
+		page, err = tx.Relations(q)
+		return err
+	})
+	return page, err
+}
+
+// Counter runs Tx.Counter in a snapshot.
+func (s *Store) Counter(rel uint32, loc Locator) (c *Counter, err error) {
+	err = s.View(func(tx *Tx) error {
+		c, err = tx.Counter(rel, loc)
+		return err
+	})
+	return c, err
+}
