@@ -16,7 +16,7 @@ import (
 // relation holds has no entry: counters vanish exactly when the
 // relations do, so attach then detach leaves the store byte-identical.
 type counterRecord struct {
-	Total int64                   `msgpack:"t"`
+	Total int64                  `msgpack:"t"`
 	Props map[string]propCounter `msgpack:"p,omitempty"`
 }
 

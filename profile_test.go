@@ -10,8 +10,8 @@ func TestImportGetUpdateDelete(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	id, created, err := s.ImportProfile(1, Locator{Email: " Ann@Example.COM "}, ProfileData{
-		Phones: &[]string{"+1 (555) 123-4567"},
-		Fields: map[string]any{"crm_id": "123420", "city": " Paris ", "interests": "a, b ,, a", "birthday": "2001-02-03", "vip": true, "score": 1.5},
+		Phones:        &[]string{"+1 (555) 123-4567"},
+		Fields:        map[string]any{"crm_id": "123420", "city": " Paris ", "interests": "a, b ,, a", "birthday": "2001-02-03", "vip": true, "score": 1.5},
 		Subscriptions: []Subscription{{ResourceID: 7, Channel: ChannelEmail, Email: "ann@example.com", Status: StatusSubscribed}},
 	})
 	must(t, err)
