@@ -213,7 +213,7 @@ func (c *checker) checkRelations() {
 			}
 			if p.Aggregate == AggSum {
 				if p.Type == PropInt {
-					pc.SumInt += val.(int64) // wraps like the checked sum, which fits
+					pc.SumInt = pc.SumInt.add(val.(int64))
 				} else {
 					pc.SumFloat += val.(float64)
 					ec.absSum[p.Name] += math.Abs(val.(float64))

@@ -3,6 +3,8 @@ package relgraph
 import (
 	"bytes"
 	"math"
+	"math/big"
+	"math/bits"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -22,11 +24,46 @@ type counterRecord struct {
 
 // propCounter is one property's aggregate. Total counts relations
 // holding the property (bool: holding true); SumInt or SumFloat is the
-// sum for AggSum properties.
+// sum for AggSum properties. Int sums are 128-bit, so no sequence of
+// valid relation writes or deletes can overflow them.
 type propCounter struct {
 	Total    int64   `msgpack:"t"`
-	SumInt   int64   `msgpack:"i,omitempty"`
+	SumInt   int128  `msgpack:"i"`
 	SumFloat float64 `msgpack:"f,omitempty"`
+}
+
+// int128 is a two's complement 128-bit integer.
+type int128 struct {
+	Hi int64  `msgpack:"h,omitempty"`
+	Lo uint64 `msgpack:"l,omitempty"`
+}
+
+func (x int128) add(v int64) int128 {
+	lo, carry := bits.Add64(x.Lo, uint64(v), 0)
+	hi := x.Hi + int64(carry)
+	if v < 0 {
+		hi-- // v's high word is all ones
+	}
+	return int128{hi, lo}
+}
+
+func (x int128) sub(v int64) int128 {
+	lo, borrow := bits.Sub64(x.Lo, uint64(v), 0)
+	hi := x.Hi - int64(borrow)
+	if v < 0 {
+		hi++
+	}
+	return int128{hi, lo}
+}
+
+// value returns x as an int64 when it fits, else as a *big.Int.
+func (x int128) value() any {
+	if (x.Hi == 0 && x.Lo < 1<<63) || (x.Hi == -1 && x.Lo >= 1<<63) {
+		return int64(x.Lo)
+	}
+	b := new(big.Int).SetInt64(x.Hi)
+	b.Lsh(b, 64)
+	return b.Add(b, new(big.Int).SetUint64(x.Lo))
 }
 
 func decodeCounter(rel uint32, a ProfileID, v []byte) (*counterRecord, error) {
@@ -73,8 +110,9 @@ type counterChange struct {
 }
 
 // planCounter computes how the counter of A changes when the relation
-// A–B goes from old to new weights (nil: no relation). It fails with a
-// 400 if a sum would overflow int64, and writes nothing.
+// A–B goes from old to new weights (nil: no relation). It writes
+// nothing; it fails only on a corrupt counter or a float sum turning
+// infinite (400).
 func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*counterChange, error) {
 	c, err := tx.loadCounter(rt.ID, a)
 	if err != nil {
@@ -103,17 +141,12 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 		if p.Aggregate == AggSum {
 			switch p.Type {
 			case PropInt:
-				sum := pc.SumInt
 				if oldHas {
-					sum, err = subInt(sum, ov.(int64))
+					pc.SumInt = pc.SumInt.sub(ov.(int64))
 				}
-				if err == nil && newHas {
-					sum, err = addInt(sum, nv.(int64))
+				if newHas {
+					pc.SumInt = pc.SumInt.add(nv.(int64))
 				}
-				if err != nil {
-					return nil, invalidf("property %q: the sum over profile %s's relations would overflow int64", p.Name, a)
-				}
-				pc.SumInt = sum
 			case PropFloat:
 				if oldHas {
 					pc.SumFloat -= ov.(float64)
@@ -202,14 +235,6 @@ func (ch *counterChange) write(tx *Tx) error {
 func addInt(a, b int64) (int64, error) {
 	s := a + b
 	if (b > 0 && s < a) || (b < 0 && s > a) {
-		return 0, errOverflow
-	}
-	return s, nil
-}
-
-func subInt(a, b int64) (int64, error) {
-	s := a - b
-	if (b > 0 && s > a) || (b < 0 && s < a) {
 		return 0, errOverflow
 	}
 	return s, nil

@@ -63,6 +63,9 @@ type Store struct {
 	opts   Options
 	schema atomic.Pointer[schema]
 
+	commits  atomic.Uint64 // committed engine transactions of the committer
+	requests atomic.Uint64 // write requests those commits carried
+
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
 	queue  chan *writeRequest
@@ -387,7 +390,25 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 		return storageErr("commit", err)
 	}
 	s.schema.Store(sc)
+	s.commits.Add(1)
+	s.requests.Add(uint64(len(batch)))
 	return nil
+}
+
+// Stats are counters of the group commit since Open.
+type Stats struct {
+	// Commits is the number of engine transactions committed.
+	Commits uint64
+	// Requests is the number of writes those commits carried (including
+	// failed ones that shared a commit). Requests/Commits is the mean
+	// batch size.
+	Requests uint64
+}
+
+// Stats returns the group commit counters. It is cheap and safe to call
+// at any time.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Requests: s.requests.Load()}
 }
 
 func (tx *Tx) installedSchema(cur *schema) *schema {
@@ -422,33 +443,42 @@ type undoEntry struct {
 	prior []byte // nil: the key was absent
 }
 
-func (u *undoTx) remember(ks kv.Keyspace, key []byte) error {
+// prior reads the value key holds before a write, as an undo entry.
+func (u *undoTx) prior(ks kv.Keyspace, key []byte) (undoEntry, error) {
 	prior, err := u.Tx.Get(ks, key)
+	if err != nil {
+		return undoEntry{}, err
+	}
+	if prior != nil {
+		prior = append([]byte{}, prior...) // non-nil even when empty
+	}
+	return undoEntry{ks: ks, key: bytes.Clone(key), prior: prior}, nil
+}
+
+// Put and Delete log the prior value once the write succeeded: a write
+// that failed changed nothing and has nothing to undo.
+func (u *undoTx) Put(ks kv.Keyspace, key, value []byte) error {
+	e, err := u.prior(ks, key)
 	if err != nil {
 		return err
 	}
-	if prior != nil {
-		prior = bytes.Clone(prior)
-		if prior == nil {
-			prior = []byte{}
-		}
+	if err := u.Tx.Put(ks, key, value); err != nil {
+		return err
 	}
-	u.log = append(u.log, undoEntry{ks: ks, key: bytes.Clone(key), prior: prior})
+	u.log = append(u.log, e)
 	return nil
 }
 
-func (u *undoTx) Put(ks kv.Keyspace, key, value []byte) error {
-	if err := u.remember(ks, key); err != nil {
-		return err
-	}
-	return u.Tx.Put(ks, key, value)
-}
-
 func (u *undoTx) Delete(ks kv.Keyspace, key []byte) error {
-	if err := u.remember(ks, key); err != nil {
+	e, err := u.prior(ks, key)
+	if err != nil {
 		return err
 	}
-	return u.Tx.Delete(ks, key)
+	if err := u.Tx.Delete(ks, key); err != nil {
+		return err
+	}
+	u.log = append(u.log, e)
+	return nil
 }
 
 // undo restores every remembered key, newest first.

@@ -135,7 +135,9 @@ type Counter struct {
 type PropCounter struct {
 	// Total counts relations holding the property (bool: holding true).
 	Total int64
-	// Sum is the int64 or float64 sum for AggSum properties, else nil.
+	// Sum is the sum for AggSum properties, else nil: a float64 for
+	// float properties; for int properties an int64, or a *big.Int when
+	// the sum leaves the int64 range.
 	Sum any
 	// Top lists the highest values, highest first (ties by B's id), for
 	// AggTop properties, else nil.
@@ -179,7 +181,7 @@ func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
 		switch p.Aggregate {
 		case AggSum:
 			if p.Type == PropInt {
-				res.Sum = pc.SumInt
+				res.Sum = pc.SumInt.value()
 			} else {
 				res.Sum = pc.SumFloat
 			}

@@ -64,7 +64,7 @@ func TestRelationErrorsChangeNothing(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	a, b := twoProfiles(t, s)
-	_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": int64(1<<62), "donate": 1}})
+	_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": int64(1 << 62), "donate": 1}})
 	must(t, err)
 	before := dump(t, s)
 	cases := []struct {
@@ -72,7 +72,10 @@ func TestRelationErrorsChangeNothing(t *testing.T) {
 		do   func() error
 		code int
 	}{
-		{"empty weights", func() error { _, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b)}); return err }, 400},
+		{"empty weights", func() error {
+			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b)})
+			return err
+		}, 400},
 		{"unknown property", func() error {
 			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"nope": 1}})
 			return err

@@ -1,0 +1,481 @@
+package relgraph
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/bolt"
+)
+
+func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.db")
+	must(t, os.WriteFile(junk, []byte(strings.Repeat("not a database ", 1000)), 0o600))
+	_, err := Open(junk, nil)
+	if !errors.Is(err, ErrFormat) {
+		t.Fatalf("junk file: %v", err)
+	}
+	// A relgraph file claiming a future format version.
+	path := filepath.Join(dir, "future.db")
+	s, err := Open(path, nil)
+	must(t, err)
+	must(t, s.Close())
+	e, err := bolt.Open(path, bolt.Options{}, index.All)
+	must(t, err)
+	txn, err := e.Begin(true)
+	must(t, err)
+	must(t, txn.Put(index.Meta, formatKey, []byte("relgraph/99")))
+	must(t, txn.Commit())
+	must(t, e.Close())
+	_, err = Open(path, nil)
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "relgraph/99") {
+		t.Fatalf("future version: %v", err)
+	}
+	// A truncated file.
+	trunc := filepath.Join(dir, "trunc.db")
+	s, err = Open(trunc, nil)
+	must(t, err)
+	must(t, s.Close())
+	must(t, os.Truncate(trunc, 100))
+	if _, err = Open(trunc, nil); err == nil {
+		t.Fatal("truncated file opened")
+	}
+}
+
+// TestOpenLockedByOtherProcess runs a second process on the same file:
+// it must fail with a clear error after the timeout, not hang.
+func TestOpenLockedByOtherProcess(t *testing.T) {
+	if path := os.Getenv("RELGRAPH_OPEN_CHILD"); path != "" {
+		_, err := Open(path, &Options{Timeout: 200 * time.Millisecond})
+		fmt.Print(err)
+		os.Exit(0)
+	}
+	path := filepath.Join(t.TempDir(), "locked.db")
+	s, err := Open(path, nil)
+	must(t, err)
+	defer s.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenLockedByOtherProcess$")
+	cmd.Env = append(os.Environ(), "RELGRAPH_OPEN_CHILD="+path)
+	out, err := cmd.Output()
+	must(t, err)
+	if !strings.Contains(string(out), "locked by another process") {
+		t.Fatalf("second process said %q", out)
+	}
+}
+
+func TestClosedStoreRefuses(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "c.db"), nil)
+	must(t, err)
+	must(t, s.PutDatabase(Database{ID: 1}))
+	must(t, s.Close())
+	if _, _, err := s.ImportProfile(1, Locator{}, ProfileData{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+	if _, err := s.GetProfile(1, Locator{Email: "a@b.co"}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("read after close: %v", err)
+	}
+	if err := s.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second close: %v", err)
+	}
+}
+
+func TestSchemaChanges(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	before := dump(t, s)
+	testSchema(t, s) // idempotent
+	if dump(t, s) != before {
+		t.Fatal("re-applying the schema wrote")
+	}
+	d, _ := s.Database(1)
+	d.Fields[0].Type = FieldString
+	wantCode(t, s.PutDatabase(d), 400)
+	wantCode(t, s.PutDatabase(Database{ID: 5, Fields: []Field{{Name: "email", Type: FieldString}}}), 400)
+	wantCode(t, s.PutDatabase(Database{ID: 5, Fields: []Field{{Name: "_x", Type: FieldString}}}), 400)
+	wantCode(t, s.PutDatabase(Database{ID: 5, Fields: []Field{{Name: "x", Type: "blob"}}}), 400)
+	wantCode(t, s.PutRelationType(RelationType{ID: 9, DatabaseA: 1, DatabaseB: 7}), 404)
+	wantCode(t, s.PutRelationType(RelationType{ID: 9, DatabaseA: 1, DatabaseB: 2, Properties: []Property{{Name: "x", Type: PropBool, Aggregate: AggSum}}}), 400)
+	// Removing a field is refused while a profile holds it.
+	id, _, err := s.ImportProfile(1, Locator{}, ProfileData{Fields: map[string]any{"city": "Rome"}})
+	must(t, err)
+	d, _ = s.Database(1)
+	var without []Field
+	for _, f := range d.Fields {
+		if f.Name != "city" {
+			without = append(without, f)
+		}
+	}
+	d.Fields = without
+	wantCode(t, s.PutDatabase(d), 400)
+	_, err = s.UpdateProfile(1, idLoc(id), ProfileData{Fields: map[string]any{"city": nil}})
+	must(t, err)
+	must(t, s.PutDatabase(d))
+	// Adding a field works and is matched on at once.
+	d.Fields = append(d.Fields, Field{Name: "zip", Type: FieldString})
+	must(t, s.PutDatabase(d))
+	_, err = s.UpdateProfile(1, idLoc(id), ProfileData{Fields: map[string]any{"zip": "75001"}})
+	must(t, err)
+	if got, err := s.Match(1, Locator{FieldName: "zip", FieldValue: "75001"}); err != nil || got != id {
+		t.Fatalf("match new field: %v %v", got, err)
+	}
+	// The schema survives a reopen.
+	path := s.engine.(*bolt.Engine).Path()
+	must(t, s.Close())
+	s2, err := Open(path, nil)
+	must(t, err)
+	defer s2.Close()
+	d2, err := s2.Database(1)
+	must(t, err)
+	if len(d2.Fields) != len(d.Fields) {
+		t.Fatalf("after reopen %+v", d2)
+	}
+	if rts := s2.RelationTypes(); len(rts) != 1 || rts[0].Properties[1].Top != 3 {
+		t.Fatalf("relation types after reopen %+v", rts)
+	}
+}
+
+// TestFailedProfileCallsChangeNothing compares full dumps around every
+// kind of failing profile call.
+func TestFailedProfileCallsChangeNothing(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	_, _, err := s.ImportProfile(1, Locator{Email: "a@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": "t1"}})
+	must(t, err)
+	b, _, err := s.ImportProfile(1, Locator{Email: "b@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": "t1"}})
+	must(t, err)
+	before := dump(t, s)
+	cases := []struct {
+		name string
+		err  error
+		code int
+	}{}
+	add := func(name string, code int, err error) {
+		cases = append(cases, struct {
+			name string
+			err  error
+			code int
+		}{name, err, code})
+	}
+	_, _, err = s.ImportProfile(1, Locator{}, ProfileData{Email: Ptr("A@x.io")})
+	add("duplicate email on create", 409, err)
+	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Email: Ptr("a@x.io"), Fields: map[string]any{"city": "Oslo"}})
+	add("duplicate email on update", 409, err)
+	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Fields: map[string]any{"crm_id": "twelve"}})
+	add("bad type", 400, err)
+	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Fields: map[string]any{"city": "Oslo", "shoe_size": 44}})
+	add("unknown field", 400, err)
+	_, _, err = s.ImportProfile(1, Locator{Phone: "+15550000001"}, ProfileData{Fields: map[string]any{"city": "Oslo"}})
+	add("ambiguous phone", 409, err)
+	_, err = s.DeleteProfile(1, Locator{FieldName: "interests", FieldValue: "t1"})
+	add("ambiguous tags", 409, err)
+	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Phones: &[]string{"12"}})
+	add("bad phone", 400, err)
+	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Subscriptions: []Subscription{{ResourceID: 1, Channel: "fax"}}})
+	add("bad channel", 400, err)
+	_, _, err = s.ImportProfile(1, Locator{}, ProfileData{Fields: map[string]any{"city": strings.Repeat("x", MaxIndexedStringBytes+1)}})
+	add("oversize string", 400, err)
+	_, _, err = s.ImportProfile(7, Locator{}, ProfileData{})
+	add("unknown database", 404, err)
+	for _, c := range cases {
+		if Code(c.err) != c.code {
+			t.Errorf("%s: got %v, want code %d", c.name, c.err, c.code)
+		}
+		if c.err != nil && !strings.Contains(c.err.Error(), " ") {
+			t.Errorf("%s: unhelpful message %q", c.name, c.err)
+		}
+	}
+	if dump(t, s) != before {
+		t.Fatal("a failed call changed the store")
+	}
+}
+
+// blockCommitter queues a write that holds the committer until release
+// is closed, so the writes queued meanwhile share the next batch.
+func blockCommitter(t *testing.T, s *Store) (release chan struct{}, done chan error) {
+	release, started, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.Update(func(tx *Tx) error { close(started); <-release; return nil })
+	}()
+	<-started
+	return release, done
+}
+
+func waitQueued(t *testing.T, s *Store, n int) {
+	for deadline := time.Now().Add(10 * time.Second); len(s.queue) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d writes queued, want %d", len(s.queue), n)
+		}
+	}
+}
+
+func TestGroupCommitSharesOneCommitAndIsolatesFailures(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	a, _ := twoProfiles(t, s)
+	var bs []ProfileID
+	for i := 0; i < 5; i++ {
+		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+		must(t, err)
+		bs = append(bs, b)
+	}
+	release, blocked := blockCommitter(t, s)
+	start := s.Stats()
+	errs := make([]error, len(bs))
+	var wg sync.WaitGroup
+	for i, b := range bs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := map[string]any{"user_like": 1}
+			if i == 2 {
+				w["user_like"] = "bad" // fails validation
+			}
+			_, errs[i] = s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: w})
+		}()
+		waitQueued(t, s, i+1)
+	}
+	close(release)
+	wg.Wait()
+	must(t, <-blocked)
+	st := s.Stats()
+	if st.Commits-start.Commits != 2 || st.Requests-start.Requests != 6 {
+		t.Fatalf("6 writes took %d commits (%d requests), want 2", st.Commits-start.Commits, st.Requests-start.Requests)
+	}
+	for i, err := range errs {
+		if (i == 2) != (err != nil) {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	c, err := s.Counter(3, idLoc(a))
+	must(t, err)
+	if c.Total != 4 || c.Props["user_like"].Sum != int64(4) {
+		t.Fatalf("counter %+v", c)
+	}
+}
+
+func TestConcurrentStrengthenSums(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	a, _ := twoProfiles(t, s)
+	var bs []ProfileID
+	for i := 0; i < 4; i++ {
+		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+		must(t, err)
+		bs = append(bs, b)
+	}
+	const writers, each = 32, 40
+	var wg sync.WaitGroup
+	want := make([]int64, len(bs))
+	var mu sync.Mutex
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				k := (w + i) % len(bs)
+				d := int64(w*7-i) % 13
+				_, err := s.Modify(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[k]), Weights: map[string]any{"user_like": d, "rating": 0.5}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				want[k] += d
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+	must(t, err)
+	var total int64
+	for _, it := range page.Items {
+		k := -1
+		for i, b := range bs {
+			if b == it.ProfileB {
+				k = i
+			}
+		}
+		if it.Weights["user_like"] != want[k] {
+			t.Errorf("relation to %s: user_like %v, want %d", it.ProfileB, it.Weights["user_like"], want[k])
+		}
+		total += want[k]
+	}
+	c, err := s.Counter(3, idLoc(a))
+	must(t, err)
+	if c.Props["user_like"].Sum != total || c.Props["rating"].Sum != float64(writers*each)*0.5 {
+		t.Fatalf("counter %+v, want sum %d", c.Props, total)
+	}
+	st := s.Stats()
+	t.Logf("%d requests in %d commits", st.Requests, st.Commits)
+}
+
+// faultyEngine fails the writes its predicate picks, and commits when
+// failCommit is set.
+type faultyEngine struct {
+	kv.Engine
+	mu         sync.Mutex
+	failWrite  func(ks kv.Keyspace, key []byte) bool
+	failCommit bool
+	writes     int
+}
+
+var errInjected = errors.New("injected fault")
+
+func (f *faultyEngine) Begin(writable bool) (kv.Txn, error) {
+	t, err := f.Engine.Begin(writable)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyTxn{Txn: t, f: f}, nil
+}
+
+type faultyTxn struct {
+	kv.Txn
+	f *faultyEngine
+}
+
+func (t *faultyTxn) fault(ks kv.Keyspace, key []byte) error {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	t.f.writes++
+	if t.f.failWrite != nil && t.f.failWrite(ks, key) {
+		return errInjected
+	}
+	return nil
+}
+
+func (t *faultyTxn) Put(ks kv.Keyspace, key, value []byte) error {
+	if err := t.fault(ks, key); err != nil {
+		return err
+	}
+	return t.Txn.Put(ks, key, value)
+}
+
+func (t *faultyTxn) Delete(ks kv.Keyspace, key []byte) error {
+	if err := t.fault(ks, key); err != nil {
+		return err
+	}
+	return t.Txn.Delete(ks, key)
+}
+
+func (t *faultyTxn) Commit() error {
+	t.f.mu.Lock()
+	fail := t.f.failCommit
+	t.f.mu.Unlock()
+	if fail {
+		return errInjected
+	}
+	return t.Txn.Commit()
+}
+
+func openFaulty(t *testing.T) (*Store, *faultyEngine) {
+	e, err := bolt.Open(filepath.Join(t.TempDir(), "faulty.db"), bolt.Options{NoSync: true}, index.All)
+	must(t, err)
+	f := &faultyEngine{Engine: e}
+	s, err := OpenEngine(f, &Options{StrictMode: true})
+	must(t, err)
+	t.Cleanup(func() { mustCheck(t, s); s.Close() })
+	return s, f
+}
+
+// TestFaultMidOperationRollsBackOnlyIt fails one overwrite after it
+// wrote the relation but before its reverse entry: that overwrite is
+// undone whole, and its batch neighbours commit correct.
+func TestFaultMidOperationRollsBackOnlyIt(t *testing.T) {
+	s, f := openFaulty(t)
+	testSchema(t, s)
+	a, _ := twoProfiles(t, s)
+	var bs []ProfileID
+	for i := 0; i < 5; i++ {
+		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+		must(t, err)
+		bs = append(bs, b)
+	}
+	victim := index.EdgeKey(3, bs[2], a)
+	f.mu.Lock()
+	f.failWrite = func(ks kv.Keyspace, key []byte) bool { return ks == index.EdgesByB && string(key) == string(victim) }
+	f.mu.Unlock()
+	release, blocked := blockCommitter(t, s)
+	errs := make([]error, len(bs))
+	var wg sync.WaitGroup
+	for i, b := range bs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1, "donate": i}})
+		}()
+		waitQueued(t, s, i+1)
+	}
+	close(release)
+	wg.Wait()
+	must(t, <-blocked)
+	for i, err := range errs {
+		if i == 2 {
+			if !errors.Is(err, errInjected) || !errors.Is(err, ErrStorage) {
+				t.Fatalf("victim: %v", err)
+			}
+		} else if err != nil {
+			t.Fatalf("neighbour %d: %v", i, err)
+		}
+	}
+	page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+	must(t, err)
+	if page.Total != 4 || len(page.Items) != 4 {
+		t.Fatalf("relations %+v", page)
+	}
+	for _, it := range page.Items {
+		if it.ProfileB == bs[2] {
+			t.Fatal("the failed overwrite left its relation")
+		}
+	}
+}
+
+func TestFailedCommitFailsItsBatchAndChangesNothing(t *testing.T) {
+	s, f := openFaulty(t)
+	testSchema(t, s)
+	a, b := twoProfiles(t, s)
+	before := dump(t, s)
+	f.mu.Lock()
+	f.failCommit = true
+	f.mu.Unlock()
+	_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1}})
+	if !errors.Is(err, errInjected) || Code(err) != 500 {
+		t.Fatalf("overwrite with failing commit: %v", err)
+	}
+	f.mu.Lock()
+	f.failCommit = false
+	f.mu.Unlock()
+	if dump(t, s) != before {
+		t.Fatal("a failed commit changed the store")
+	}
+}
+
+func TestPanickingWriteIsContained(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	err := s.Update(func(tx *Tx) error {
+		if _, _, err := tx.ImportProfile(1, Locator{}, ProfileData{}); err != nil {
+			return err
+		}
+		panic("boom")
+	})
+	if Code(err) != 500 || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panic: %v", err)
+	}
+	// The committer is still alive and nothing was stored.
+	id, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+	must(t, err)
+	if id.String()[8:] != "0000000000000001" {
+		t.Fatalf("the panicking write left its id sequence: %s", id)
+	}
+}
