@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/big"
 	"math/bits"
@@ -67,8 +68,12 @@ func (x int128) value() any {
 }
 
 func decodeCounter(rel uint32, a ProfileID, v []byte) (*counterRecord, error) {
+	body, err := unseal(fmt.Sprintf("counter of relation type %d for %s", rel, a), v)
+	if err != nil {
+		return nil, err
+	}
 	var c counterRecord
-	if err := msgpack.Unmarshal(v, &c); err != nil {
+	if err := msgpack.Unmarshal(body, &c); err != nil {
 		return nil, corruptf("counter of relation type %d for %s does not decode: %v", rel, a, err)
 	}
 	if c.Total < 0 {
@@ -223,6 +228,7 @@ func (ch *counterChange) write(tx *Tx) error {
 	if err != nil {
 		return storageErr("encode counter", err)
 	}
+	v = seal(v)
 	if old, err := tx.kv.Get(index.Counters, ch.key); err == nil && bytes.Equal(old, v) {
 		return nil
 	}

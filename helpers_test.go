@@ -1,7 +1,6 @@
 package relgraph
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -80,7 +79,7 @@ func must(t testing.TB, err error) {
 
 // dump renders every key and value of every keyspace: two dumps are
 // equal exactly when the stores hold the same bytes.
-func dump(t testing.TB, s *Store) string {
+func dump(t fataler, s *Store) string {
 	t.Helper()
 	var b strings.Builder
 	err := s.View(func(tx *Tx) error {
@@ -105,6 +104,12 @@ func dumpTx(b *strings.Builder, tx kv.Tx) error {
 	return nil
 }
 
+// fataler is what both *testing.T and *rapid.T offer.
+type fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
 // wantCode fails unless err carries the wire code.
 func wantCode(t testing.TB, err error, code int) {
 	t.Helper()
@@ -114,5 +119,3 @@ func wantCode(t testing.TB, err error, code int) {
 }
 
 func idLoc(id ProfileID) Locator { return Locator{ProfileID: id.String()} }
-
-var _ = bytes.Equal

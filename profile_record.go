@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -138,14 +139,18 @@ func encodeProfile(p *Profile) ([]byte, error) {
 	if err != nil {
 		return nil, storageErr("encode profile", err)
 	}
-	return b, nil
+	return seal(b), nil
 }
 
 // decodeProfile decodes stored bytes. Bytes that do not decode, or decode
 // to values no write produces, give ErrCorrupt naming the profile.
 func decodeProfile(db uint32, id ProfileID, b []byte) (*Profile, error) {
+	body, err := unseal(fmt.Sprintf("profile %s in database %d", id, db), b)
+	if err != nil {
+		return nil, err
+	}
 	var r profileRecord
-	if err := msgpack.Unmarshal(b, &r); err != nil {
+	if err := msgpack.Unmarshal(body, &r); err != nil {
 		return nil, corruptf("profile %s in database %d does not decode: %v", id, db, err)
 	}
 	p := &Profile{

@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"encoding/hex"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -29,14 +30,18 @@ func encodeRelation(r *relationRecord) ([]byte, error) {
 	if err != nil {
 		return nil, storageErr("encode relation", err)
 	}
-	return b, nil
+	return seal(b), nil
 }
 
 // decodeRelation decodes stored bytes and checks every weight against
 // the relation type; anything else is ErrCorrupt.
 func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*relationRecord, error) {
+	body, err := unseal(fmt.Sprintf("relation %d %s→%s", rt.ID, b, a), v)
+	if err != nil {
+		return nil, err
+	}
 	var r relationRecord
-	if err := msgpack.Unmarshal(v, &r); err != nil {
+	if err := msgpack.Unmarshal(body, &r); err != nil {
 		return nil, corruptf("relation %d %s→%s does not decode: %v", rt.ID, b, a, err)
 	}
 	for name, w := range r.Weights {
