@@ -113,9 +113,9 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 			must(t, tx.Delete(index.EdgesByB, index.EdgeKey(3, b, a)))
 			must(t, tx.Put(index.Counters, index.CounterKey(3, b), []byte{0x80}))
 		})
-		wantProblem(t, s, "does not decode", "edge_b", "missing", "counter of a profile with no relations")
+		wantProblem(t, s, "too short for its checksum", "edge_b", "missing", "counter of a profile with no relations")
 		_, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
-		if !strings.Contains(err.Error(), "does not decode") || Code(err) != 500 {
+		if !strings.Contains(err.Error(), "checksum") || Code(err) != 500 {
 			t.Fatalf("reading a corrupt relation: %v", err)
 		}
 	})
