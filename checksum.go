@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"errors"
 	"encoding/binary"
 	"hash/crc32"
 )
@@ -16,15 +17,19 @@ func seal(body []byte) []byte {
 	return binary.BigEndian.AppendUint32(body, crc32.Checksum(body, castagnoli))
 }
 
-// unseal verifies and strips the checksum. what names the record for
-// the error.
-func unseal(what string, b []byte) ([]byte, error) {
+var (
+	errTooShort = errors.New("too short for its checksum")
+	errChecksum = errors.New("checksum mismatch")
+)
+
+// unseal verifies and strips the checksum.
+func unseal(b []byte) ([]byte, error) {
 	if len(b) < 4 {
-		return nil, corruptf("%s: %d bytes, too short for its checksum", what, len(b))
+		return nil, errTooShort
 	}
 	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
 	if crc32.Checksum(body, castagnoli) != sum {
-		return nil, corruptf("%s: checksum mismatch", what)
+		return nil, errChecksum
 	}
 	return body, nil
 }

@@ -1,13 +1,10 @@
 package relgraph
 
 import (
-	"bytes"
-	"fmt"
 	"math"
 	"math/big"
 	"math/bits"
 
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/relgraph/relgraph/index"
 )
@@ -68,12 +65,12 @@ func (x int128) value() any {
 }
 
 func decodeCounter(rel uint32, a ProfileID, v []byte) (*counterRecord, error) {
-	body, err := unseal(fmt.Sprintf("counter of relation type %d for %s", rel, a), v)
+	body, err := unseal(v)
 	if err != nil {
-		return nil, err
+		return nil, corruptf("counter of relation type %d for %s: %v", rel, a, err)
 	}
 	var c counterRecord
-	if err := msgpack.Unmarshal(body, &c); err != nil {
+	if err := decodeExact(body, c.DecodeMsgpack); err != nil {
 		return nil, corruptf("counter of relation type %d for %s does not decode: %v", rel, a, err)
 	}
 	if c.Total < 0 {
@@ -229,9 +226,6 @@ func (ch *counterChange) write(tx *Tx) error {
 		return storageErr("encode counter", err)
 	}
 	v = seal(v)
-	if old, err := tx.kv.Get(index.Counters, ch.key); err == nil && bytes.Equal(old, v) {
-		return nil
-	}
 	if err := tx.kv.Put(index.Counters, ch.key, v); err != nil {
 		return storageErr("write counter", err)
 	}

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
 	"github.com/relgraph/relgraph/kv/bolt"
@@ -513,19 +511,6 @@ func summarize(problems []Problem) string {
 	}
 	return b.String()
 }
-
-// encode marshals v with sorted map keys, so equal values give equal
-// bytes (needed to detect no-op overwrites and compare dumps).
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
-	enc.SetSortMapKeys(true)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // Savepoint runs fn inside tx so that, if fn fails (or panics), exactly
 // fn's writes are undone and tx goes on as before it; fn's error is
 // returned. It keeps an undo log: one extra read per write. If the undo

@@ -91,19 +91,12 @@ func (w *relationWrite) oldWeights() Weights {
 func (tx *Tx) store(w *relationWrite, weights Weights) error {
 	var val []byte
 	if weights != nil {
+		if w.old != nil && sameWeights(w.old.Weights, weights) {
+			return nil // byte-identical: write nothing
+		}
 		rec := &relationRecord{Weights: weights, Created: nanos(tx.now), Updated: nanos(tx.now)}
 		if w.old != nil {
-			// Same weights: same bytes, so a no-op overwrite is detected
-			// before the update time moves.
-			rec.Created, rec.Updated = w.old.Created, w.old.Updated
-			same, err := encodeRelation(rec)
-			if err != nil {
-				return err
-			}
-			if bytes.Equal(same, w.oldBytes) {
-				return nil
-			}
-			rec.Updated = nanos(tx.now)
+			rec.Created = w.old.Created
 		}
 		var err error
 		if val, err = encodeRelation(rec); err != nil {
@@ -385,4 +378,18 @@ func (tx *Tx) keysWithPrefix(ks kv.Keyspace, prefix []byte) ([][]byte, error) {
 		keys = append(keys, bytes.Clone(k))
 	}
 	return keys, nil
+}
+
+// sameWeights reports whether a and b hold the same values of the same
+// types, which is when their canonical encodings are equal.
+func sameWeights(a, b Weights) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }

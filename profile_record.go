@@ -1,7 +1,6 @@
 package relgraph
 
 import (
-	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -145,9 +144,9 @@ func encodeProfile(p *Profile) ([]byte, error) {
 // decodeProfile decodes stored bytes. Bytes that do not decode, or decode
 // to values no write produces, give ErrCorrupt naming the profile.
 func decodeProfile(db uint32, id ProfileID, b []byte) (*Profile, error) {
-	body, err := unseal(fmt.Sprintf("profile %s in database %d", id, db), b)
+	body, err := unseal(b)
 	if err != nil {
-		return nil, err
+		return nil, corruptf("profile %s in database %d: %v", id, db, err)
 	}
 	var r profileRecord
 	if err := msgpack.Unmarshal(body, &r); err != nil {

@@ -2,7 +2,6 @@ package relgraph
 
 import (
 	"encoding/hex"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Weights are a relation's property values by name: int64, float64,
@@ -36,12 +34,12 @@ func encodeRelation(r *relationRecord) ([]byte, error) {
 // decodeRelation decodes stored bytes and checks every weight against
 // the relation type; anything else is ErrCorrupt.
 func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*relationRecord, error) {
-	body, err := unseal(fmt.Sprintf("relation %d %s→%s", rt.ID, b, a), v)
+	body, err := unseal(v)
 	if err != nil {
-		return nil, err
+		return nil, corruptf("relation %d %s→%s: %v", rt.ID, b, a, err)
 	}
 	var r relationRecord
-	if err := msgpack.Unmarshal(body, &r); err != nil {
+	if err := decodeExact(body, r.DecodeMsgpack); err != nil {
 		return nil, corruptf("relation %d %s→%s does not decode: %v", rt.ID, b, a, err)
 	}
 	for name, w := range r.Weights {

@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"fmt"
+
+	"github.com/relgraph/relgraph"
+)
+
+// Fixture is a store with the example schema: databases 1 (people, with
+// an int field crm_id and a tags field) and 2 (items, with a string
+// field sku), and relation type 3 from 1 to 2 with user_like (int, sum),
+// donate (int, top 10) and is_online (bool, count).
+type Fixture struct {
+	Store *relgraph.Store
+	A, B  []relgraph.ProfileID
+}
+
+// Email is the email of the i-th A profile of a fixture.
+func Email(i int) string { return fmt.Sprintf("user%d@example.com", i) }
+
+// SKU is the sku of the i-th B profile of a fixture.
+func SKU(i int) string { return fmt.Sprintf("sku-%d", i) }
+
+// Schema applies the fixture schema to s.
+func Schema(s *relgraph.Store) error {
+	if err := s.PutDatabase(relgraph.Database{ID: 1, Name: "people", Fields: []relgraph.Field{
+		{Name: "crm_id", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}}); err != nil {
+		return err
+	}
+	if err := s.PutDatabase(relgraph.Database{ID: 2, Name: "items", Fields: []relgraph.Field{
+		{Name: "sku", Type: relgraph.FieldString}}}); err != nil {
+		return err
+	}
+	return s.PutRelationType(relgraph.RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+		{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
+		{Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 10},
+		{Name: "is_online", Type: relgraph.PropBool, Aggregate: relgraph.AggCount},
+	}})
+}
+
+// NewFixture opens a store at path with nA profiles in database 1 (each
+// with email, phone, crm_id and tags) and nB in database 2 (each with a
+// sku), loaded in batches of 10,000 per commit.
+func NewFixture(path string, opts *relgraph.Options, nA, nB int) (*Fixture, error) {
+	s, err := relgraph.Open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := Schema(s); err != nil {
+		s.Close()
+		return nil, err
+	}
+	f := &Fixture{Store: s}
+	load := func(db uint32, n int, item func(i int) relgraph.ImportItem) ([]relgraph.ProfileID, error) {
+		ids := make([]relgraph.ProfileID, 0, n)
+		for start := 0; start < n; start += relgraph.MaxImportBatch {
+			items := make([]relgraph.ImportItem, 0, relgraph.MaxImportBatch)
+			for i := start; i < n && i < start+relgraph.MaxImportBatch; i++ {
+				items = append(items, item(i))
+			}
+			res, err := s.ImportBatch(db, items)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range res {
+				if r.Err != nil {
+					return nil, r.Err
+				}
+				ids = append(ids, r.ID)
+			}
+		}
+		return ids, nil
+	}
+	if f.A, err = load(1, nA, func(i int) relgraph.ImportItem { return PersonItem(i) }); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if f.B, err = load(2, nB, func(i int) relgraph.ImportItem {
+		return relgraph.ImportItem{Data: relgraph.ProfileData{Fields: map[string]any{"sku": SKU(i)}}}
+	}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// PersonItem is the i-th A profile: email, phone, two custom fields.
+func PersonItem(i int) relgraph.ImportItem {
+	return relgraph.ImportItem{Data: relgraph.ProfileData{
+		Email:  relgraph.Ptr(Email(i)),
+		Phones: &[]string{fmt.Sprintf("+1555%07d", i)},
+		Fields: map[string]any{"crm_id": int64(i), "interests": fmt.Sprintf("t%d, t%d", i%10, i%7)},
+	}}
+}
+
+// OverwriteByID is the overwrite of relation (A[i], B[j]) by profile id.
+func (f *Fixture) OverwriteByID(i, j int, like int64) relgraph.RelationRequest {
+	return relgraph.RelationRequest{RelationType: 3,
+		A:       relgraph.Locator{ProfileID: f.A[i%len(f.A)].String()},
+		B:       relgraph.Locator{ProfileID: f.B[j%len(f.B)].String()},
+		Weights: map[string]any{"user_like": like, "donate": like % 1000, "is_online": like%2 == 0}}
+}
+
+// OverwriteByEmailAndField is the same with A found by email and B by
+// the sku custom field.
+func (f *Fixture) OverwriteByEmailAndField(i, j int, like int64) relgraph.RelationRequest {
+	return relgraph.RelationRequest{RelationType: 3,
+		A:       relgraph.Locator{Email: Email(i % len(f.A))},
+		B:       relgraph.Locator{FieldName: "sku", FieldValue: SKU(j % len(f.B))},
+		Weights: map[string]any{"user_like": like, "donate": like % 1000, "is_online": like%2 == 0}}
+}

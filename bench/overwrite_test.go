@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"encoding/binary"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/relgraph/relgraph"
+)
+
+// Run these together so the ratios come from one run on one machine:
+//
+//	go test -run '^$' -bench 'Overwrite|BboltPut' -benchtime 2s ./bench
+//
+// All commits are durable (fsync).
+
+func fixture(b *testing.B, nA, nB int) *Fixture {
+	b.Helper()
+	f, err := NewFixture(filepath.Join(b.TempDir(), "bench.db"), nil, nA, nB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Store.Close() })
+	return f
+}
+
+// BenchmarkBboltPut is the floor: plain bbolt, one Put of a relation-
+// sized value per durable Update, serial.
+func BenchmarkBboltPut(b *testing.B) {
+	db, err := bbolt.Open(filepath.Join(b.TempDir(), "plain.db"), 0o600, &bbolt.Options{FreelistType: bbolt.FreelistMapType})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	value := make([]byte, 64)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		err := db.Update(func(tx *bbolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte("edge"))
+			if err != nil {
+				return err
+			}
+			key := binary.BigEndian.AppendUint64(nil, uint64(i%1000))
+			return bk.Put(key, value)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOverwriteSerial(b *testing.B) {
+	f := fixture(b, 1000, 1000)
+	for i := 0; b.Loop(); i++ {
+		if _, err := f.Store.Overwrite(f.OverwriteByID(i, i*7, int64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOverwriteByEmailSerial(b *testing.B) {
+	f := fixture(b, 1000, 1000)
+	for i := 0; b.Loop(); i++ {
+		if _, err := f.Store.Overwrite(f.OverwriteByEmailAndField(i, i*7, int64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOverwrite32Writers runs 32 goroutines through the group commit.
+func BenchmarkOverwrite32Writers(b *testing.B) {
+	f := fixture(b, 1000, 1000)
+	var n atomic.Int64
+	b.SetParallelism((32 + 1) / 2) // × GOMAXPROCS(2) = 32 goroutines on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1))
+			if _, err := f.Store.Overwrite(f.OverwriteByID(i, i*7, int64(i))); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	st := f.Store.Stats()
+	b.ReportMetric(float64(st.Requests)/float64(st.Commits), "writes/commit")
+}
+
+// BenchmarkCounter shows get_counter's cost does not grow with the
+// number of relations: compare the two sub-benchmarks' ns/op.
+func BenchmarkCounter(b *testing.B) {
+	f := fixture(b, 2, 100000)
+	for _, c := range []struct {
+		name string
+		a    int
+		n    int
+	}{{"relations=10", 0, 10}, {"relations=100000", 1, 100000}} {
+		for start := 0; start < c.n; start += 10000 {
+			err := f.Store.Update(func(tx *relgraph.Tx) error {
+				for j := start; j < c.n && j < start+10000; j++ {
+					if _, err := tx.Attach(f.OverwriteByID(c.a, j, int64(j))); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		loc := relgraph.Locator{ProfileID: f.A[c.a].String()}
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				got, err := f.Store.Counter(3, loc)
+				if err != nil || got.Total != int64(c.n) {
+					b.Fatalf("counter %+v %v", got, err)
+				}
+			}
+		})
+	}
+}

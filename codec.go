@@ -1,0 +1,252 @@
+package relgraph
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
+
+// Relations and counters are written on every relation write, so they
+// have hand-written msgpack codecs (no reflection); profiles and schema
+// use the reflective codec. All encodings are canonical: map keys are
+// sorted, so equal values give equal bytes.
+
+var encoders = sync.Pool{New: func() any {
+	buf := new(bytes.Buffer)
+	enc := msgpack.NewEncoder(buf)
+	enc.SetSortMapKeys(true)
+	return &pooledEncoder{buf: buf, enc: enc}
+}}
+
+type pooledEncoder struct {
+	buf *bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+// encode marshals v canonically and returns a fresh slice.
+func encode(v any) ([]byte, error) {
+	p := encoders.Get().(*pooledEncoder)
+	defer encoders.Put(p)
+	p.buf.Reset()
+	if err := p.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(p.buf.Bytes()), nil
+}
+
+// decodeExact runs fn over b and fails if bytes are left over.
+func decodeExact(b []byte, fn func(d *msgpack.Decoder) error) error {
+	r := bytes.NewReader(b)
+	d := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(d)
+	d.Reset(r)
+	if err := fn(d); err != nil {
+		return err
+	}
+	if r.Len() != 0 {
+		return fmt.Errorf("%d trailing bytes", r.Len())
+	}
+	return nil
+}
+
+// maxDecodedLen bounds collection lengths read from stored bytes, so a
+// corrupt length cannot make a decoder allocate without limit.
+const maxDecodedLen = 1 << 16
+
+func decodeLen(n int, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 || n > maxDecodedLen {
+		return 0, fmt.Errorf("collection length %d out of range", n)
+	}
+	return n, nil
+}
+
+// EncodeMsgpack writes {"c": created, "u": updated, "w": {name: value}}
+// with names sorted; int64 and float64 keep their 9-byte forms.
+func (r *relationRecord) EncodeMsgpack(e *msgpack.Encoder) error {
+	names := make([]string, 0, len(r.Weights))
+	for k := range r.Weights {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var err error
+	try := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
+	try(e.EncodeMapLen(3))
+	try(e.EncodeString("c"))
+	try(e.EncodeInt64(r.Created))
+	try(e.EncodeString("u"))
+	try(e.EncodeInt64(r.Updated))
+	try(e.EncodeString("w"))
+	try(e.EncodeMapLen(len(names)))
+	for _, k := range names {
+		try(e.EncodeString(k))
+		switch v := r.Weights[k].(type) {
+		case int64:
+			try(e.EncodeInt64(v))
+		case float64:
+			try(e.EncodeFloat64(v))
+		case bool:
+			try(e.EncodeBool(v))
+		case string:
+			try(e.EncodeString(v))
+		default:
+			try(fmt.Errorf("property %q: cannot store %T", k, v))
+		}
+	}
+	return err
+}
+
+// DecodeMsgpack reads what EncodeMsgpack writes, and nothing else.
+func (r *relationRecord) DecodeMsgpack(d *msgpack.Decoder) error {
+	n, err := decodeLen(d.DecodeMapLen())
+	if err != nil || n != 3 {
+		return fmt.Errorf("relation record: want a map of 3, got %d (%v)", n, err)
+	}
+	for _, want := range []string{"c", "u", "w"} {
+		k, err := d.DecodeString()
+		if err != nil || k != want {
+			return fmt.Errorf("relation record: want key %q, got %q (%v)", want, k, err)
+		}
+		switch k {
+		case "c":
+			r.Created, err = d.DecodeInt64()
+		case "u":
+			r.Updated, err = d.DecodeInt64()
+		case "w":
+			r.Weights, err = decodeWeights(d)
+		}
+		if err != nil {
+			return fmt.Errorf("relation record %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func decodeWeights(d *msgpack.Decoder) (Weights, error) {
+	n, err := decodeLen(d.DecodeMapLen())
+	if err != nil {
+		return nil, err
+	}
+	w := make(Weights, min(n, MaxProperties))
+	prev := ""
+	for i := 0; i < n; i++ {
+		k, err := d.DecodeString()
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && k <= prev {
+			return nil, fmt.Errorf("property names not sorted at %q", k)
+		}
+		prev = k
+		code, err := d.PeekCode()
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		switch {
+		case code == msgpcode.Int64:
+			v, err = d.DecodeInt64()
+		case code == msgpcode.Double:
+			v, err = d.DecodeFloat64()
+		case code == msgpcode.True || code == msgpcode.False:
+			v, err = d.DecodeBool()
+		case msgpcode.IsString(code):
+			v, err = d.DecodeString()
+		default:
+			err = fmt.Errorf("property %q: unexpected msgpack code 0x%02x", k, code)
+		}
+		if err != nil {
+			return nil, err
+		}
+		w[k] = v
+	}
+	return w, nil
+}
+
+// EncodeMsgpack writes [total, [[name, total, sumHi, sumLo, sumFloat],
+// ...]] with names sorted.
+func (c *counterRecord) EncodeMsgpack(e *msgpack.Encoder) error {
+	names := make([]string, 0, len(c.Props))
+	for k := range c.Props {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var err error
+	try := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
+	try(e.EncodeArrayLen(2))
+	try(e.EncodeInt64(c.Total))
+	try(e.EncodeArrayLen(len(names)))
+	for _, k := range names {
+		p := c.Props[k]
+		try(e.EncodeArrayLen(5))
+		try(e.EncodeString(k))
+		try(e.EncodeInt64(p.Total))
+		try(e.EncodeInt64(p.SumInt.Hi))
+		try(e.EncodeUint64(p.SumInt.Lo))
+		try(e.EncodeFloat64(p.SumFloat))
+	}
+	return err
+}
+
+var errCounterShape = errors.New("counter record: unexpected shape")
+
+// DecodeMsgpack reads what EncodeMsgpack writes.
+func (c *counterRecord) DecodeMsgpack(d *msgpack.Decoder) error {
+	n, err := decodeLen(d.DecodeArrayLen())
+	if err != nil || n != 2 {
+		return errCounterShape
+	}
+	if c.Total, err = d.DecodeInt64(); err != nil {
+		return err
+	}
+	if n, err = decodeLen(d.DecodeArrayLen()); err != nil {
+		return err
+	}
+	if n > 0 {
+		c.Props = make(map[string]propCounter, min(n, MaxProperties))
+	}
+	prev := ""
+	for i := 0; i < n; i++ {
+		if m, err := d.DecodeArrayLen(); err != nil || m != 5 {
+			return errCounterShape
+		}
+		var p propCounter
+		name, err := d.DecodeString()
+		if err == nil && i > 0 && name <= prev {
+			err = fmt.Errorf("counter record: names not sorted at %q", name)
+		}
+		prev = name
+		if err == nil {
+			p.Total, err = d.DecodeInt64()
+		}
+		if err == nil {
+			p.SumInt.Hi, err = d.DecodeInt64()
+		}
+		if err == nil {
+			p.SumInt.Lo, err = d.DecodeUint64()
+		}
+		if err == nil {
+			p.SumFloat, err = d.DecodeFloat64()
+		}
+		if err != nil {
+			return err
+		}
+		c.Props[name] = p
+	}
+	return nil
+}
