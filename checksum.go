@@ -1,8 +1,8 @@
 package relgraph
 
 import (
-	"errors"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 )
 

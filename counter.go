@@ -5,7 +5,6 @@ import (
 	"math/big"
 	"math/bits"
 
-
 	"github.com/relgraph/relgraph/index"
 )
 

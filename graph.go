@@ -511,6 +511,7 @@ func summarize(problems []Problem) string {
 	}
 	return b.String()
 }
+
 // Savepoint runs fn inside tx so that, if fn fails (or panics), exactly
 // fn's writes are undone and tx goes on as before it; fn's error is
 // returned. It keeps an undo log: one extra read per write. If the undo
