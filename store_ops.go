@@ -1,5 +1,7 @@
 package relgraph
 
+import "io"
+
 // The Store methods below run one Tx method in its own transaction:
 // writes through the group commit (Update), reads in a snapshot (View).
 // Their contracts are those of the Tx methods of the same names.
@@ -140,4 +142,33 @@ func (s *Store) Counter(rel uint32, loc Locator) (c *Counter, err error) {
 		return err
 	})
 	return c, err
+}
+
+// EachProfile calls fn with every profile of database db in id order,
+// in one read snapshot, stopping at fn's first error. A record that does
+// not decode stops it with ErrCorrupt.
+func (s *Store) EachProfile(db uint32, fn func(p *Profile) error) error {
+	return s.View(func(tx *Tx) error {
+		if _, err := tx.schema.db(db); err != nil {
+			return err
+		}
+		return tx.scanProfiles(db, fn)
+	})
+}
+
+// Backup writes a consistent copy of the whole store file to w from one
+// read snapshot: writers go on meanwhile. It returns the bytes written.
+// The engine must support it (bbolt does); otherwise a 500.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	b, ok := s.engine.(interface {
+		WriteTo(io.Writer) (int64, error)
+	})
+	if !ok {
+		return 0, &Error{Code: 500, Kind: ErrStorage, Msg: "backup: the engine cannot copy itself"}
+	}
+	n, err := b.WriteTo(w)
+	if err != nil {
+		return n, storageErr("backup", err)
+	}
+	return n, nil
 }

@@ -1,0 +1,309 @@
+// Package api serves relgraph over HTTP in the wire format of the
+// customer-data platform's API (SPEC §6): POST /api/v1.1/relations/...
+// and /api/v1.1/profiles/..., JSON or XML bodies, token auth, and an
+// envelope {"error": code, "error_text": text, ...payload}.
+//
+// New returns a plain net/http handler that Go programs can mount on
+// their own server. Decisions where the SPEC is silent:
+//   - Unknown parameters are refused (400) by name, at every level, so a
+//     misspelt key never goes unnoticed.
+//   - The response format is the request's, unless the query parameter
+//     or body key "format" says json or xml.
+//   - The Content-Type must be JSON (application/json) or XML
+//     (application/xml, text/xml); without one, or with curl's default
+//     application/x-www-form-urlencoded or text/plain, the body's first
+//     byte decides ('<' for XML, else JSON).
+//   - A request-level "matching", "field_name" and "resource_id" are
+//     the default of each side (profile_a, profile_b) that does not set
+//     them.
+//   - 500 answers say "internal error" only; the cause is logged. Tokens
+//     and bodies are never logged.
+package api
+
+import (
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relgraph/relgraph"
+)
+
+// Role is what a token may do.
+type Role int
+
+// Roles: read tokens may call relations/get, relations/get_counter and
+// profiles/get; write tokens may call everything.
+const (
+	RoleRead Role = iota + 1
+	RoleWrite
+)
+
+// ParseRole parses "read" or "write".
+func ParseRole(s string) (Role, error) {
+	switch s {
+	case "read":
+		return RoleRead, nil
+	case "write":
+		return RoleWrite, nil
+	}
+	return 0, errors.New(`role must be "read" or "write", not "` + s + `"`)
+}
+
+// DefaultMaxBodyBytes is the default request body limit: 10 MiB.
+const DefaultMaxBodyBytes = 10 << 20
+
+// Config configures the handler.
+type Config struct {
+	// Tokens maps each accepted token to its role.
+	Tokens map[string]Role
+	// MaxBodyBytes limits request bodies (413 beyond). Default 10 MiB.
+	MaxBodyBytes int64
+	// Logger receives one line per request and every internal error.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Prefix is the path prefix of every API endpoint.
+const Prefix = "/api/v1.1/"
+
+type endpoint struct {
+	role Role
+	fn   func(h *handler, p *params) (map[string]any, error)
+}
+
+var endpoints = map[string]endpoint{
+	"relations/attach":      {RoleWrite, (*handler).attach},
+	"relations/detach":      {RoleWrite, (*handler).detach},
+	"relations/strengthen":  {RoleWrite, (*handler).strengthen},
+	"relations/edit":        {RoleWrite, (*handler).edit},
+	"relations/get":         {RoleRead, (*handler).relationsGet},
+	"relations/get_counter": {RoleRead, (*handler).getCounter},
+	"profiles/import":       {RoleWrite, (*handler).profileImport},
+	"profiles/update":       {RoleWrite, (*handler).profileUpdate},
+	"profiles/import_batch": {RoleWrite, (*handler).profileImportBatch},
+	"profiles/get":          {RoleRead, (*handler).profileGet},
+	"profiles/delete":       {RoleWrite, (*handler).profileDelete},
+}
+
+// Endpoints lists the endpoint paths under Prefix, for documentation.
+func Endpoints() []string {
+	out := make([]string, 0, len(endpoints))
+	for k := range endpoints {
+		out = append(out, k)
+	}
+	return out
+}
+
+type handler struct {
+	store  *relgraph.Store
+	cfg    Config
+	tokens []tokenRole
+	log    *slog.Logger
+}
+
+type tokenRole struct {
+	token []byte
+	role  Role
+}
+
+// New returns the API handler over store. Every write goes through the
+// store's group commit, so concurrent requests share commits.
+func New(store *relgraph.Store, cfg Config) http.Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	h := &handler{store: store, cfg: cfg, log: cfg.Logger}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	for t, r := range cfg.Tokens {
+		h.tokens = append(h.tokens, tokenRole{[]byte(t), r})
+	}
+	return h
+}
+
+// apiError is an error answer: its code and text.
+type apiError struct {
+	code int
+	text string
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	format := JSON
+	status := 200
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("handler panic", "path", r.URL.Path, "panic", p)
+			status = 500
+			writeEnvelope(w, format, 500, map[string]any{"error": 500, "error_text": "internal error"})
+		}
+		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", time.Since(start))
+	}()
+	if r.URL.Path == "/healthz" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+		return
+	}
+	var out map[string]any
+	format, out, status = h.serve(w, r)
+	writeEnvelope(w, format, status, out)
+}
+
+// serve handles one API request and returns the response format, body
+// and HTTP status.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[string]any, int) {
+	format := requestFormat(r)
+	fail := func(code int, text string) (Format, map[string]any, int) {
+		return format, map[string]any{"error": code, "error_text": text}, code
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	ep, known := endpoints[name]
+	if !ok || !known {
+		return fail(404, "unknown endpoint "+truncate(r.URL.Path))
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return fail(405, "method "+r.Method+" not allowed: use POST")
+	}
+	body, err := readBody(w, r, h.cfg.MaxBodyBytes)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fail(413, "body larger than the limit of "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
+		}
+		return fail(400, "reading the body: "+err.Error())
+	}
+	bodyFormat, err := contentFormat(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return fail(400, err.Error())
+	}
+	if r.URL.Query().Get("format") == "" {
+		format = bodyFormat
+	}
+	var tree map[string]any
+	if bodyFormat == XML {
+		tree, err = decodeXML(body)
+	} else {
+		tree, err = decodeJSON(body)
+	}
+	if err != nil {
+		return fail(400, err.Error())
+	}
+	p := newParams("", tree)
+	if f, _ := p.str("format"); f != "" && r.URL.Query().Get("format") == "" {
+		switch f {
+		case "json":
+			format = JSON
+		case "xml":
+			format = XML
+		default:
+			return fail(400, `parameter format: expected "json" or "xml"`)
+		}
+	}
+	token, err := p.str("token")
+	if err != nil {
+		return fail(400, err.Error())
+	}
+	if token == "" {
+		token, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	if e := h.authorize(token, ep.role); e != nil {
+		return fail(e.code, e.text)
+	}
+	out, err := ep.fn(h, p)
+	if err != nil {
+		code := relgraph.Code(err)
+		if code == 500 {
+			h.log.Error("internal error", "path", r.URL.Path, "error", err)
+			return fail(500, "internal error")
+		}
+		return fail(code, err.Error())
+	}
+	out["error"] = 0
+	if _, set := out["error_text"]; !set {
+		out["error_text"] = ""
+	}
+	return format, out, 200
+}
+
+// authorize checks the token in constant time against every configured
+// token.
+func (h *handler) authorize(token string, need Role) *apiError {
+	if token == "" {
+		return &apiError{401, "token missing: send it as the token parameter or an Authorization: Bearer header"}
+	}
+	var role Role
+	for _, t := range h.tokens {
+		if subtle.ConstantTimeCompare(t.token, []byte(token)) == 1 {
+			role = t.role
+		}
+	}
+	switch {
+	case role == 0:
+		return &apiError{403, "token invalid"}
+	case role < need:
+		return &apiError{403, "token not allowed: this endpoint needs a write token"}
+	}
+	return nil
+}
+
+func requestFormat(r *http.Request) Format {
+	switch r.URL.Query().Get("format") {
+	case "xml":
+		return XML
+	case "json":
+		return JSON
+	}
+	if f, err := contentFormat(r.Header.Get("Content-Type"), nil); err == nil {
+		return f
+	}
+	return JSON
+}
+
+func contentFormat(contentType string, body []byte) (Format, error) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	// curl -d sends a form type by default, and some clients text/plain:
+	// sniff those, as a missing type.
+	if contentType == "" || mt == "application/x-www-form-urlencoded" || mt == "text/plain" {
+		trimmed := strings.TrimLeft(string(body[:min(len(body), 64)]), " \t\r\n\ufeff")
+		if strings.HasPrefix(trimmed, "<") {
+			return XML, nil
+		}
+		return JSON, nil
+	}
+	if err != nil {
+		return JSON, errors.New("malformed Content-Type " + truncate(contentType))
+	}
+	switch mt {
+	case "application/json":
+		return JSON, nil
+	case "application/xml", "text/xml":
+		return XML, nil
+	}
+	return JSON, errors.New("unsupported Content-Type " + truncate(mt) + ": use application/json or application/xml")
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
+
+func writeEnvelope(w http.ResponseWriter, f Format, status int, body map[string]any) {
+	if f == XML {
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	} else {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
+	w.WriteHeader(status)
+	if f == XML {
+		encodeXML(w, body)
+	} else {
+		encodeJSON(w, body)
+	}
+}

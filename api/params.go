@@ -1,0 +1,218 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/relgraph/relgraph"
+)
+
+// params reads typed request parameters from a decoded object and
+// remembers which were read, so unknown ones can be refused by name.
+type params struct {
+	path string // "" for the top level, "profile_a." inside an object
+	m    map[string]any
+	used map[string]bool
+}
+
+func newParams(path string, m map[string]any) *params {
+	return &params{path: path, m: m, used: map[string]bool{}}
+}
+
+// badParam is a 400 naming the parameter.
+func (p *params) bad(name, format string, args ...any) error {
+	return &relgraph.Error{Code: 400, Kind: relgraph.ErrInvalid, Msg: fmt.Sprintf("parameter %s%s: %s", p.path, name, fmt.Sprintf(format, args...))}
+}
+
+func (p *params) get(name string) (any, bool) {
+	p.used[name] = true
+	v, ok := p.m[name]
+	return v, ok
+}
+
+// unknown refuses every parameter not read.
+func (p *params) unknown() error {
+	var extra []string
+	for k := range p.m {
+		if !p.used[k] {
+			extra = append(extra, p.path+k)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	sort.Strings(extra)
+	return &relgraph.Error{Code: 400, Kind: relgraph.ErrInvalid, Msg: "unknown parameter " + strings.Join(extra, ", ")}
+}
+
+func (p *params) str(name string) (string, error) {
+	v, ok := p.get(name)
+	if !ok || v == nil {
+		return "", nil
+	}
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case json.Number:
+		return x.String(), nil // ids sent as numbers
+	}
+	return "", p.bad(name, "expected a string, got %s", kindOf(v))
+}
+
+// uint32 reads a positive integer (a JSON number or decimal text).
+func (p *params) uint32(name string, required bool) (uint32, error) {
+	v, ok := p.get(name)
+	if !ok || v == nil {
+		if required {
+			return 0, p.bad(name, "required")
+		}
+		return 0, nil
+	}
+	var s string
+	switch x := v.(type) {
+	case json.Number:
+		s = x.String()
+	case string:
+		s = strings.TrimSpace(x)
+	default:
+		return 0, p.bad(name, "expected a positive integer, got %s", kindOf(v))
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 0 {
+		return 0, p.bad(name, "expected an integer from 1 to %d, got %q", uint32(math.MaxUint32), truncate(s))
+	}
+	return uint32(n), nil
+}
+
+// int reads a non-negative integer below limit.
+func (p *params) int(name string, limit int) (int, error) {
+	v, ok := p.get(name)
+	if !ok || v == nil {
+		return 0, nil
+	}
+	var s string
+	switch x := v.(type) {
+	case json.Number:
+		s = x.String()
+	case string:
+		s = strings.TrimSpace(x)
+	default:
+		return 0, p.bad(name, "expected an integer, got %s", kindOf(v))
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > limit {
+		return 0, p.bad(name, "expected an integer from 0 to %d, got %q", limit, truncate(s))
+	}
+	return n, nil
+}
+
+// object reads a nested object; absent gives nil.
+func (p *params) object(name string) (map[string]any, error) {
+	v, ok := p.get(name)
+	if !ok || v == nil {
+		return nil, nil
+	}
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		if s, isText := v.(string); isText && strings.TrimSpace(s) == "" {
+			return map[string]any{}, nil // an empty XML element
+		}
+		return nil, p.bad(name, "expected an object, got %s", kindOf(v))
+	}
+	return m, nil
+}
+
+// list reads a list; a single XML element or JSON scalar is a list of
+// one.
+func (p *params) list(name string) ([]any, bool, error) {
+	v, ok := p.get(name)
+	if !ok {
+		return nil, false, nil
+	}
+	switch x := v.(type) {
+	case nil:
+		return nil, true, nil
+	case []any:
+		return x, true, nil
+	case map[string]any:
+		if len(x) == 1 {
+			for _, inner := range x {
+				if l, isList := inner.([]any); isList {
+					return l, true, nil
+				}
+				return []any{inner}, true, nil
+			}
+		}
+		return nil, true, p.bad(name, "expected a list, got an object")
+	}
+	return []any{v}, true, nil
+}
+
+// locator reads the locator keys of SPEC §3 from p. def supplies a
+// request-level matching block for keys the side does not set.
+func (p *params) locator(def *relgraph.Locator) (relgraph.Locator, error) {
+	var loc relgraph.Locator
+	var err error
+	m, err := p.str("matching")
+	if err != nil {
+		return loc, err
+	}
+	loc.Matching = relgraph.Mode(m)
+	if loc.ProfileID, err = p.str("profile_id"); err != nil {
+		return loc, err
+	}
+	if loc.Email, err = p.str("email"); err != nil {
+		return loc, err
+	}
+	if loc.Phone, err = p.str("phone"); err != nil {
+		return loc, err
+	}
+	if loc.FieldName, err = p.str("field_name"); err != nil {
+		return loc, err
+	}
+	loc.FieldValue, _ = p.get("field_value")
+	if loc.ResourceID, err = p.uint32("resource_id", false); err != nil {
+		return loc, err
+	}
+	if def != nil {
+		if loc.Matching == "" {
+			loc.Matching = def.Matching
+		}
+		if loc.FieldName == "" {
+			loc.FieldName = def.FieldName
+		}
+		if loc.ResourceID == 0 {
+			loc.ResourceID = def.ResourceID
+		}
+	}
+	return loc, nil
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func truncate(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "…"
+}

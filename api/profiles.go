@@ -1,0 +1,300 @@
+package api
+
+import (
+	"slices"
+	"time"
+
+	"github.com/relgraph/relgraph"
+)
+
+// ProfileData reads the platform's profile data object: email, phones,
+// subscriptions, and every other key a custom field by its own name.
+func ProfileData(obj map[string]any) (relgraph.ProfileData, error) {
+	var d relgraph.ProfileData
+	p := newParams("data.", obj)
+	for k, v := range obj {
+		switch k {
+		case "email":
+			if v == nil {
+				d.Email = relgraph.Ptr("")
+				continue
+			}
+			s, err := p.str("email")
+			if err != nil {
+				return d, err
+			}
+			if s == "" {
+				return d, p.bad("email", "empty: send null to remove the email")
+			}
+			d.Email = &s
+		case "phones":
+			list, _, err := p.list("phones")
+			if err != nil {
+				return d, err
+			}
+			phones := []string{}
+			for _, item := range list {
+				s, ok := item.(string)
+				if !ok {
+					return d, p.bad("phones", "expected strings, got %s", kindOf(item))
+				}
+				phones = append(phones, s)
+			}
+			d.Phones = &phones
+		case "subscriptions":
+			list, _, err := p.list("subscriptions")
+			if err != nil {
+				return d, err
+			}
+			for i, item := range list {
+				m, ok := item.(map[string]any)
+				if !ok {
+					return d, p.bad("subscriptions", "item %d: expected an object, got %s", i, kindOf(item))
+				}
+				s, err := subscription(m)
+				if err != nil {
+					return d, err
+				}
+				d.Subscriptions = append(d.Subscriptions, s)
+			}
+		default:
+			if d.Fields == nil {
+				d.Fields = map[string]any{}
+			}
+			d.Fields[k] = v // checked against the schema by the store
+		}
+	}
+	return d, nil
+}
+
+func subscription(m map[string]any) (relgraph.Subscription, error) {
+	var s relgraph.Subscription
+	p := newParams("data.subscriptions.", m)
+	var err error
+	if s.ResourceID, err = p.uint32("resource_id", true); err != nil {
+		return s, err
+	}
+	ch, err := p.str("channel")
+	if err != nil {
+		return s, err
+	}
+	s.Channel = relgraph.Channel(ch)
+	if s.Email, err = p.str("email"); err != nil {
+		return s, err
+	}
+	if s.Phone, err = p.str("phone"); err != nil {
+		return s, err
+	}
+	if s.Provider, err = p.str("provider"); err != nil {
+		return s, err
+	}
+	if s.SubscriptionID, err = p.str("subscription_id"); err != nil {
+		return s, err
+	}
+	if status, ok := p.get("status"); ok {
+		if s.Status, err = relgraph.ParseSubStatus(status); err != nil {
+			return s, err
+		}
+	}
+	return s, p.unknown()
+}
+
+// profileRequest reads db_id, the top-level locator and data.
+func profileRequest(p *params) (db uint32, loc relgraph.Locator, data relgraph.ProfileData, err error) {
+	if db, err = p.uint32("db_id", true); err != nil {
+		return
+	}
+	if loc, err = p.locator(nil); err != nil {
+		return
+	}
+	obj, err := p.object("data")
+	if err != nil {
+		return
+	}
+	if data, err = ProfileData(obj); err != nil {
+		return
+	}
+	err = p.unknown()
+	return
+}
+
+func (h *handler) profileImport(p *params) (map[string]any, error) {
+	db, loc, data, err := profileRequest(p)
+	if err != nil {
+		return nil, err
+	}
+	id, created, err := h.store.ImportProfile(db, loc, data)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"profile_id": id.String(), "created": created}, nil
+}
+
+func (h *handler) profileUpdate(p *params) (map[string]any, error) {
+	db, loc, data, err := profileRequest(p)
+	if err != nil {
+		return nil, err
+	}
+	if loc.IsEmpty() {
+		return nil, p.bad("matching", "update needs a locator (profile_id, email, phone or field_name)")
+	}
+	id, err := h.store.UpdateProfile(db, loc, data)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"profile_id": id.String()}, nil
+}
+
+// profileImportBatch is profiles/import_batch: db_id, an optional
+// request-level matching block, and items, each with its own locator
+// keys and data. Each item gets its own result.
+func (h *handler) profileImportBatch(p *params) (map[string]any, error) {
+	db, err := p.uint32("db_id", true)
+	if err != nil {
+		return nil, err
+	}
+	def, err := sideDefaults(p)
+	if err != nil {
+		return nil, err
+	}
+	list, present, err := p.list("items")
+	if err != nil {
+		return nil, err
+	}
+	if !present {
+		return nil, p.bad("items", "required: a list of {locator keys, data}")
+	}
+	if len(list) > relgraph.MaxImportBatch {
+		return nil, p.bad("items", "%d items, at most %d", len(list), relgraph.MaxImportBatch)
+	}
+	if err := p.unknown(); err != nil {
+		return nil, err
+	}
+	items := make([]relgraph.ImportItem, len(list))
+	for i, raw := range list {
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil, p.bad("items", "item %d: expected an object, got %s", i, kindOf(raw))
+		}
+		ip := newParams("items.", m)
+		if items[i].Locator, err = ip.locator(def); err != nil {
+			return nil, err
+		}
+		obj, err := ip.object("data")
+		if err != nil {
+			return nil, err
+		}
+		if items[i].Data, err = ProfileData(obj); err != nil {
+			return nil, err
+		}
+		if err := ip.unknown(); err != nil {
+			return nil, err
+		}
+	}
+	results, err := h.store.ImportBatch(db, items)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(results))
+	for i, r := range results {
+		item := map[string]any{"error": relgraph.Code(r.Err), "error_text": ""}
+		if r.Err != nil {
+			item["error_text"] = r.Err.Error()
+		} else {
+			item["profile_id"] = r.ID.String()
+			item["created"] = r.Created
+		}
+		out[i] = item
+	}
+	return map[string]any{"data": out}, nil
+}
+
+func (h *handler) profileGet(p *params) (map[string]any, error) {
+	db, err := p.uint32("db_id", true)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := p.locator(nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.unknown(); err != nil {
+		return nil, err
+	}
+	prof, err := h.store.GetProfile(db, loc)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"data": ProfileJSON(prof), "error_text": "Successful operation"}, nil
+}
+
+func (h *handler) profileDelete(p *params) (map[string]any, error) {
+	db, err := p.uint32("db_id", true)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := p.locator(nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.unknown(); err != nil {
+		return nil, err
+	}
+	id, err := h.store.DeleteProfile(db, loc)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"profile_id": id.String()}, nil
+}
+
+// ProfileJSON shapes a profile as the platform does: id, db_id, email,
+// phones, subscriptions and each custom field by name at the top level;
+// dates as RFC 3339 text, tags as lists. _created and _updated (names
+// no custom field can take) carry the store's times.
+func ProfileJSON(p *relgraph.Profile) map[string]any {
+	out := map[string]any{
+		"id":       p.ID.String(),
+		"db_id":    p.DatabaseID,
+		"email":    nil,
+		"phones":   []any{},
+		"_created": p.Created.Format(time.RFC3339Nano),
+		"_updated": p.Updated.Format(time.RFC3339Nano),
+	}
+	if p.Email != "" {
+		out["email"] = p.Email
+	}
+	phones := make([]any, len(p.Phones))
+	for i, ph := range p.Phones {
+		phones[i] = ph
+	}
+	out["phones"] = phones
+	subs := make([]any, 0, len(p.Subscriptions))
+	for _, s := range p.Subscriptions {
+		m := map[string]any{"resource_id": s.ResourceID, "channel": string(s.Channel), "status": s.Status.String()}
+		switch s.Channel {
+		case relgraph.ChannelEmail:
+			m["email"] = s.Email
+		case relgraph.ChannelSMS:
+			m["phone"] = s.Phone
+		default:
+			m["provider"], m["subscription_id"] = s.Provider, s.SubscriptionID
+		}
+		subs = append(subs, m)
+	}
+	out["subscriptions"] = subs
+	for name, v := range p.Fields {
+		switch x := v.(type) {
+		case time.Time:
+			out[name] = x.Format(time.RFC3339Nano)
+		case []string:
+			tags := make([]any, len(x))
+			for i, t := range slices.Clone(x) {
+				tags[i] = t
+			}
+			out[name] = tags
+		default:
+			out[name] = v
+		}
+	}
+	return out
+}

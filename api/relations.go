@@ -1,0 +1,184 @@
+package api
+
+import (
+	"github.com/relgraph/relgraph"
+)
+
+// sideDefaults reads the request-level matching block.
+func sideDefaults(p *params) (*relgraph.Locator, error) {
+	var def relgraph.Locator
+	m, err := p.str("matching")
+	if err != nil {
+		return nil, err
+	}
+	def.Matching = relgraph.Mode(m)
+	if def.FieldName, err = p.str("field_name"); err != nil {
+		return nil, err
+	}
+	if def.ResourceID, err = p.uint32("resource_id", false); err != nil {
+		return nil, err
+	}
+	return &def, nil
+}
+
+// relationRequest reads rel_id, profile_a, profile_b and weights.
+func relationRequest(p *params) (relgraph.RelationRequest, error) {
+	var req relgraph.RelationRequest
+	var err error
+	if req.RelationType, err = p.uint32("rel_id", true); err != nil {
+		return req, err
+	}
+	def, err := sideDefaults(p)
+	if err != nil {
+		return req, err
+	}
+	for _, side := range []struct {
+		name string
+		loc  *relgraph.Locator
+	}{{"profile_a", &req.A}, {"profile_b", &req.B}} {
+		obj, err := p.object(side.name)
+		if err != nil {
+			return req, err
+		}
+		if obj == nil {
+			return req, p.bad(side.name, "required: an object with the profile's locator")
+		}
+		sp := newParams(side.name+".", obj)
+		if *side.loc, err = sp.locator(def); err != nil {
+			return req, err
+		}
+		if err := sp.unknown(); err != nil {
+			return req, err
+		}
+	}
+	if req.Weights, err = p.object("weights"); err != nil {
+		return req, err
+	}
+	return req, p.unknown()
+}
+
+func relationAnswer(res relgraph.RelationResult) map[string]any {
+	return map[string]any{
+		"profile_a":   res.ProfileA.String(),
+		"profile_b":   res.ProfileB.String(),
+		"relation_id": res.RelationType,
+		"created":     res.Created,
+	}
+}
+
+func (h *handler) relationWrite(p *params, op func(relgraph.RelationRequest) (relgraph.RelationResult, error)) (map[string]any, error) {
+	req, err := relationRequest(p)
+	if err != nil {
+		return nil, err
+	}
+	res, err := op(req)
+	if err != nil {
+		return nil, err
+	}
+	return relationAnswer(res), nil
+}
+
+func (h *handler) edit(p *params) (map[string]any, error) {
+	return h.relationWrite(p, h.store.Overwrite)
+}
+
+func (h *handler) strengthen(p *params) (map[string]any, error) {
+	return h.relationWrite(p, h.store.Modify)
+}
+
+func (h *handler) attach(p *params) (map[string]any, error) {
+	return h.relationWrite(p, h.store.Attach)
+}
+
+func (h *handler) detach(p *params) (map[string]any, error) {
+	return h.relationWrite(p, h.store.Detach)
+}
+
+// relationsGet is relations/get: the A profile's locator at the top
+// level, with limit, offset or cursor.
+func (h *handler) relationsGet(p *params) (map[string]any, error) {
+	q := relgraph.RelationsQuery{}
+	var err error
+	if q.RelationType, err = p.uint32("rel_id", true); err != nil {
+		return nil, err
+	}
+	if q.A, err = p.locator(nil); err != nil {
+		return nil, err
+	}
+	if q.Limit, err = p.int("limit", relgraph.MaxRelationsLimit); err != nil {
+		return nil, err
+	}
+	if q.Offset, err = p.int("offset", 1<<31-1); err != nil {
+		return nil, err
+	}
+	if q.Cursor, err = p.str("cursor"); err != nil {
+		return nil, err
+	}
+	if err := p.unknown(); err != nil {
+		return nil, err
+	}
+	page, err := h.store.Relations(q)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]any, 0, len(page.Items))
+	for _, it := range page.Items {
+		props := map[string]any{}
+		for k, v := range it.Weights {
+			props[k] = map[string]any{"value": v}
+		}
+		items = append(items, map[string]any{
+			"profile_id_a": it.ProfileA.String(),
+			"xxh_a":        relgraph.XXH(it.ProfileA),
+			"profile_id_b": it.ProfileB.String(),
+			"xxh_b":        relgraph.XXH(it.ProfileB),
+			"db_b":         it.DatabaseB,
+			"props":        props,
+		})
+	}
+	out := map[string]any{"data": items, "total_count": page.Total, "error_text": "Successful operation"}
+	if page.NextCursor != "" {
+		out["next_cursor"] = page.NextCursor
+	}
+	return out, nil
+}
+
+// getCounter is relations/get_counter.
+func (h *handler) getCounter(p *params) (map[string]any, error) {
+	rel, err := p.uint32("rel_id", true)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := p.locator(nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.unknown(); err != nil {
+		return nil, err
+	}
+	c, err := h.store.Counter(rel, loc)
+	if err != nil {
+		return nil, err
+	}
+	props := map[string]any{}
+	for name, pc := range c.Props {
+		var top any // null unless a top property
+		if pc.Top != nil {
+			list := make([]any, 0, len(pc.Top))
+			for _, e := range pc.Top {
+				list = append(list, map[string]any{"profile_id": e.ProfileB.String(), "value": e.Value})
+			}
+			top = list
+		}
+		props[name] = map[string]any{"total": pc.Total, "sum": pc.Sum, "top": top}
+	}
+	return map[string]any{
+		"data": map[string]any{
+			"profile_id":  c.ProfileA.String(),
+			"profile_xxh": relgraph.XXH(c.ProfileA),
+			"total":       c.Total,
+			"props":       props,
+		},
+		"error_text": "Successful operation",
+	}, nil
+}

@@ -1,0 +1,293 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// A request body, JSON or XML, is decoded into one tree of Go values:
+// map[string]any for objects, []any for lists, json.Number for JSON
+// numbers, string, bool and nil. XML carries only text, so its leaves
+// are strings; relgraph converts text by the declared type of the field
+// or property it is for ("true" for a bool, "12" for an int).
+//
+// XML shape (SPEC §6): the root element is <xml>; each child element is
+// a key; an element with child elements is an object, unless its
+// children are all named <item> or all share one name and repeat, in
+// which case it is a list; <x nil="true"/> is null; any other leaf is
+// its text.
+
+// maxDepth bounds nesting in request bodies; real requests need 4.
+const maxDepth = 32
+
+// Format is a wire format.
+type Format int
+
+// The two wire formats.
+const (
+	JSON Format = iota
+	XML
+)
+
+var errBadBody = errors.New("malformed body")
+
+func decodeJSON(body []byte) (map[string]any, error) {
+	if !utf8.Valid(body) {
+		return nil, fmt.Errorf("%w: body is not valid UTF-8", errBadBody)
+	}
+	if err := checkJSONDepth(body); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadBody, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the JSON object", errBadBody)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the JSON object", errBadBody)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: the body must be a JSON object", errBadBody)
+	}
+	return m, nil
+}
+
+// checkJSONDepth refuses nesting deeper than maxDepth before decoding,
+// so a hostile body cannot make the decoder recurse deeply.
+func checkJSONDepth(body []byte) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > maxDepth {
+				return fmt.Errorf("%w: nested deeper than %d", errBadBody, maxDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+func decodeXML(body []byte) (map[string]any, error) {
+	if !utf8.Valid(body) {
+		return nil, fmt.Errorf("%w: body is not valid UTF-8", errBadBody)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	dec.Strict = true
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadBody, xmlErr(err))
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local != "xml" {
+				return nil, fmt.Errorf("%w: the root element must be <xml>, not <%s>", errBadBody, t.Name.Local)
+			}
+			v, err := decodeXMLElement(dec, t, 1)
+			if err != nil {
+				return nil, err
+			}
+			m, ok := v.(map[string]any)
+			if !ok {
+				if s, isText := v.(string); isText && strings.TrimSpace(s) == "" {
+					m = map[string]any{}
+				} else {
+					return nil, fmt.Errorf("%w: <xml> must hold elements", errBadBody)
+				}
+			}
+			if err := xmlTrailer(dec); err != nil {
+				return nil, err
+			}
+			return m, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return nil, fmt.Errorf("%w: text outside <xml>", errBadBody)
+			}
+		case xml.Directive:
+			return nil, fmt.Errorf("%w: DTDs are not accepted", errBadBody)
+		}
+	}
+}
+
+func xmlErr(err error) error {
+	if err == io.EOF {
+		return errors.New("no <xml> element")
+	}
+	return err
+}
+
+func xmlTrailer(dec *xml.Decoder) error {
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", errBadBody, err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return fmt.Errorf("%w: text after </xml>", errBadBody)
+			}
+		case xml.Comment, xml.ProcInst:
+		default:
+			return fmt.Errorf("%w: content after </xml>", errBadBody)
+		}
+	}
+}
+
+// decodeXMLElement reads the content of start up to its end element.
+func decodeXMLElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("%w: nested deeper than %d", errBadBody, maxDepth)
+	}
+	isNil := false
+	for _, a := range start.Attr {
+		if a.Name.Local == "nil" && a.Value == "true" {
+			isNil = true
+		}
+	}
+	var text strings.Builder
+	var names []string
+	var values []any
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadBody, xmlErr(err))
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			v, err := decodeXMLElement(dec, t, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, t.Name.Local)
+			values = append(values, v)
+		case xml.CharData:
+			text.Write(t)
+		case xml.EndElement:
+			if isNil {
+				if len(names) > 0 || strings.TrimSpace(text.String()) != "" {
+					return nil, fmt.Errorf("%w: <%s nil=\"true\"> must be empty", errBadBody, start.Name.Local)
+				}
+				return nil, nil
+			}
+			if len(names) == 0 {
+				return text.String(), nil
+			}
+			if strings.TrimSpace(text.String()) != "" {
+				return nil, fmt.Errorf("%w: <%s> mixes text and elements", errBadBody, start.Name.Local)
+			}
+			return xmlCollection(start.Name.Local, names, values)
+		}
+	}
+}
+
+func xmlCollection(parent string, names []string, values []any) (any, error) {
+	allSame := !slices.ContainsFunc(names, func(n string) bool { return n != names[0] })
+	if allSame && (names[0] == "item" || len(names) > 1) {
+		return values, nil
+	}
+	m := make(map[string]any, len(names))
+	for i, n := range names {
+		if _, dup := m[n]; dup {
+			return nil, fmt.Errorf("%w: <%s> has <%s> twice among other elements", errBadBody, parent, n)
+		}
+		m[n] = values[i]
+	}
+	return m, nil
+}
+
+// encodeJSON writes v as one line of JSON.
+func encodeJSON(w io.Writer, v map[string]any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// encodeXML writes v under <xml>, keys sorted, lists as <item>s.
+func encodeXML(w io.Writer, v map[string]any) error {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	writeXMLValue(&b, "xml", v, 0)
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func writeXMLValue(b *bytes.Buffer, name string, v any, indent int) {
+	pad := strings.Repeat("  ", indent)
+	switch x := v.(type) {
+	case nil:
+		fmt.Fprintf(b, "%s<%s nil=\"true\"/>", pad, name)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		fmt.Fprintf(b, "%s<%s>", pad, name)
+		for _, k := range keys {
+			b.WriteByte('\n')
+			writeXMLValue(b, k, x[k], indent+1)
+		}
+		fmt.Fprintf(b, "\n%s</%s>", pad, name)
+	case []any:
+		fmt.Fprintf(b, "%s<%s>", pad, name)
+		for _, item := range x {
+			b.WriteByte('\n')
+			writeXMLValue(b, "item", item, indent+1)
+		}
+		if len(x) > 0 {
+			fmt.Fprintf(b, "\n%s", pad)
+		}
+		fmt.Fprintf(b, "</%s>", name)
+	default:
+		fmt.Fprintf(b, "%s<%s>", pad, name)
+		xml.EscapeText(b, []byte(scalarText(x)))
+		fmt.Fprintf(b, "</%s>", name)
+	}
+}
+
+func scalarText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case json.Number:
+		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case fmt.Stringer:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/api"
+)
+
+// config is the serve command's JSON config file.
+type config struct {
+	Tokens        []tokenConfig           `json:"tokens"`
+	Databases     []relgraph.Database     `json:"databases"`
+	RelationTypes []relgraph.RelationType `json:"relation_types"`
+}
+
+type tokenConfig struct {
+	Token string `json:"token"`
+	Role  string `json:"role"`
+}
+
+// loadConfig reads a config file strictly: unknown keys and values of
+// the wrong type are errors that name them.
+func loadConfig(path string) (*config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseConfig(b)
+}
+
+func parseConfig(b []byte) (*config, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("config: data after the JSON object")
+	}
+	for i, t := range c.Tokens {
+		if t.Token == "" {
+			return nil, fmt.Errorf("config: tokens[%d]: empty token", i)
+		}
+		if _, err := api.ParseRole(t.Role); err != nil {
+			return nil, fmt.Errorf("config: tokens[%d]: %v", i, err)
+		}
+	}
+	return &c, nil
+}
+
+// parseEnvTokens reads RELGRAPH_TOKENS: "token:role,token:role".
+func parseEnvTokens(s string) ([]tokenConfig, error) {
+	var out []tokenConfig
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		tok, role, ok := strings.Cut(part, ":")
+		if !ok || tok == "" {
+			return nil, fmt.Errorf("RELGRAPH_TOKENS: %q is not token:role", redact(part))
+		}
+		if _, err := api.ParseRole(role); err != nil {
+			return nil, fmt.Errorf("RELGRAPH_TOKENS: %v", err)
+		}
+		out = append(out, tokenConfig{tok, role})
+	}
+	return out, nil
+}
+
+// redact shows only the start of a secret.
+func redact(s string) string {
+	if len(s) <= 4 {
+		return "****"
+	}
+	return s[:4] + "****"
+}
+
+// apply puts the config's schema into the store; re-applying the same
+// schema writes nothing.
+func (c *config) apply(s *relgraph.Store) error {
+	for _, d := range c.Databases {
+		if err := s.PutDatabase(d); err != nil {
+			return fmt.Errorf("config: database %d: %w", d.ID, err)
+		}
+	}
+	for _, r := range c.RelationTypes {
+		if err := s.PutRelationType(r); err != nil {
+			return fmt.Errorf("config: relation type %d: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// Example mode: the set-up of the README, so the platform
+// documentation's own requests work verbatim.
+var (
+	exampleTokens = []string{"abcdefghijklmnqrstuvwxyz", "8d08f4ea57c74916909e9d324c20a6bc", "8a28168486844c8bae2673a51d4433ff"}
+	exampleA      = "5d63dbdb439e7306b596c5d0"
+	exampleB      = "5d441038439e7363f3c26539"
+	exampleGetA   = "669e6968ebf4ac52b623a997"
+	exampleGetB   = "6751b8f1c5e3db9bcb75befa"
+)
+
+func exampleConfig() *config {
+	c := &config{
+		Databases: []relgraph.Database{
+			{ID: 1, Name: "customers", Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}},
+			{ID: 2, Name: "streamers", Fields: []relgraph.Field{{Name: "nickname", Type: relgraph.FieldString}}},
+			{ID: 9, Name: "channels"},
+		},
+		RelationTypes: []relgraph.RelationType{{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+			{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
+			{Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 10},
+			{Name: "is_online", Type: relgraph.PropBool, Aggregate: relgraph.AggCount},
+		}}, {ID: 2, Name: "watches", DatabaseA: 1, DatabaseB: 9, Properties: []relgraph.Property{
+			{Name: "exr", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
+		}}},
+	}
+	for _, t := range exampleTokens {
+		c.Tokens = append(c.Tokens, tokenConfig{t, "write"})
+	}
+	return c
+}
+
+// exampleProfiles makes sure the example profiles exist: the two of the
+// documentation's edit request, and the relation of its get example.
+// Re-running it changes nothing.
+func exampleProfiles(s *relgraph.Store) error {
+	for _, p := range []struct {
+		db uint32
+		id string
+	}{{1, exampleA}, {2, exampleB}, {1, exampleGetA}, {9, exampleGetB}} {
+		if _, _, err := s.ImportProfile(p.db, relgraph.Locator{ProfileID: p.id}, relgraph.ProfileData{}); err != nil {
+			return err
+		}
+	}
+	_, err := s.Attach(relgraph.RelationRequest{RelationType: 2,
+		A:       relgraph.Locator{ProfileID: exampleGetA},
+		B:       relgraph.Locator{ProfileID: exampleGetB},
+		Weights: map[string]any{"exr": 11323123}})
+	return err
+}

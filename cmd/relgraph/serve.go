@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/api"
+)
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "[-db relgraph.db] [-config relgraph.json | -example] [-addr 127.0.0.1:8080]", stderr)
+	dbPath := fs.String("db", "relgraph.db", "store file (created if missing)")
+	cfgPath := fs.String("config", "", "JSON config: tokens, databases, relation_types")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	example := fs.Bool("example", false, "set up the README's example schema, profiles and documentation tokens (no -config)")
+	maxBody := fs.Int64("max-body", api.DefaultMaxBodyBytes, "request body limit in bytes")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var cfg *config
+	switch {
+	case *example && *cfgPath != "":
+		return errors.New("-example and -config exclude each other")
+	case *example:
+		cfg = exampleConfig()
+	case *cfgPath != "":
+		var err error
+		if cfg, err = loadConfig(*cfgPath); err != nil {
+			return err
+		}
+	default:
+		cfg = &config{}
+	}
+	if env := os.Getenv("RELGRAPH_TOKENS"); env != "" {
+		extra, err := parseEnvTokens(env)
+		if err != nil {
+			return err
+		}
+		cfg.Tokens = append(cfg.Tokens, extra...)
+	}
+	if len(cfg.Tokens) == 0 {
+		return errors.New("no tokens: give them in -config or RELGRAPH_TOKENS (token:role,...), or use -example")
+	}
+	tokens := map[string]api.Role{}
+	for _, t := range cfg.Tokens {
+		tokens[t.Token], _ = api.ParseRole(t.Role)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	store, err := relgraph.Open(*dbPath, nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := cfg.apply(store); err != nil {
+		return err
+	}
+	if *example {
+		if err := exampleProfiles(store); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%s\nEXAMPLE MODE: the documentation's placeholder tokens\n  %s\nare accepted as WRITE tokens. Never use -example with real data.\n%s\n",
+			strings.Repeat("!", 72), strings.Join(exampleTokens, "\n  "), strings.Repeat("!", 72))
+	}
+	mux := http.NewServeMux()
+	apiHandler := api.New(store, api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger})
+	mux.Handle("/", apiHandler)
+	mux.Handle("/admin/backup", backupHandler(store, tokens))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "relgraph: serving %s on http://%s\n", *dbPath, ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "relgraph: shutting down: finishing in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	if err := store.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "relgraph: store closed")
+	return nil
+}
+
+// backupHandler streams a consistent copy of the store to a holder of a
+// write token: GET /admin/backup with Authorization: Bearer <token>.
+func backupHandler(store *relgraph.Store, tokens map[string]api.Role) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if role, ok := tokens[tok]; !ok || role != api.RoleWrite {
+			http.Error(w, "a write token is required", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if _, err := store.Backup(w); err != nil {
+			// The status is sent; a cut stream fails the client's size check.
+			slog.Error("backup", "error", err)
+		}
+	})
+}
+
+var _ = flag.ErrHelp

@@ -1,0 +1,269 @@
+// Package importer loads profiles from JSON Lines or CSV files into a
+// relgraph database, in large transactions, reporting per-line errors
+// with their line numbers without stopping at them.
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/api"
+)
+
+// Format is an input format.
+type Format string
+
+// The input formats.
+const (
+	JSONL Format = "jsonl" // one JSON object per line, keys as profiles/import data
+	CSV   Format = "csv"   // a header of field names, then one profile per row
+)
+
+// Options say how lines become imports.
+type Options struct {
+	DB     uint32
+	Format Format
+	// Matching picks the locator from each line's own data: "email",
+	// "phone" (the first phone), "profile_id" (the line's profile_id
+	// key) or "custom" (the line's value of Field). Empty: a line with a
+	// profile_id upserts that id, any other line creates a profile.
+	Matching relgraph.Mode
+	Field    string
+	// BatchSize is the number of lines per transaction (default and at
+	// most relgraph.MaxImportBatch).
+	BatchSize int
+	// Errors receives one line per failed input line: "line N: reason".
+	Errors io.Writer
+	// Progress, if set, is called after each batch with the input bytes
+	// consumed so far.
+	Progress func(bytesRead int64)
+}
+
+// Summary counts what an import did.
+type Summary struct {
+	Lines, Created, Updated, Failed int
+}
+
+func (s Summary) String() string {
+	return fmt.Sprintf("%d lines: %d created, %d updated, %d failed", s.Lines, s.Created, s.Updated, s.Failed)
+}
+
+type pending struct {
+	line int
+	item relgraph.ImportItem
+}
+
+// Run imports everything r holds. The error is for what stops the whole
+// import (unreadable input, a failed commit); bad lines only count as
+// Failed and are reported to opts.Errors.
+func Run(s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
+	var sum Summary
+	if opts.BatchSize <= 0 || opts.BatchSize > relgraph.MaxImportBatch {
+		opts.BatchSize = relgraph.MaxImportBatch
+	}
+	if opts.Errors == nil {
+		opts.Errors = io.Discard
+	}
+	counted := &countingReader{r: r}
+	var batch []pending
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		items := make([]relgraph.ImportItem, len(batch))
+		for i, p := range batch {
+			items[i] = p.item
+		}
+		results, err := s.ImportBatch(opts.DB, items)
+		if err != nil {
+			return fmt.Errorf("lines %d to %d: %w", batch[0].line, batch[len(batch)-1].line, err)
+		}
+		for i, res := range results {
+			switch {
+			case res.Err != nil:
+				sum.Failed++
+				fmt.Fprintf(opts.Errors, "line %d: %v\n", batch[i].line, res.Err)
+			case res.Created:
+				sum.Created++
+			default:
+				sum.Updated++
+			}
+		}
+		batch = batch[:0]
+		if opts.Progress != nil {
+			opts.Progress(counted.n)
+		}
+		return nil
+	}
+	add := func(line int, fields map[string]any) error {
+		sum.Lines++
+		item, err := itemFor(fields, opts)
+		if err != nil {
+			sum.Failed++
+			fmt.Fprintf(opts.Errors, "line %d: %v\n", line, err)
+			return nil
+		}
+		batch = append(batch, pending{line, item})
+		if len(batch) >= opts.BatchSize {
+			return flush()
+		}
+		return nil
+	}
+	var err error
+	switch opts.Format {
+	case CSV:
+		err = readCSV(counted, opts, add, &sum)
+	case JSONL, "":
+		err = readJSONL(counted, opts, add, &sum)
+	default:
+		return sum, fmt.Errorf("unknown format %q (jsonl, csv)", opts.Format)
+	}
+	if err != nil {
+		return sum, err
+	}
+	return sum, flush()
+}
+
+func readJSONL(r io.Reader, opts Options, add func(int, map[string]any) error, sum *Summary) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.UseNumber()
+		var fields map[string]any
+		if err := dec.Decode(&fields); err != nil || dec.More() {
+			sum.Lines++
+			sum.Failed++
+			if err == nil {
+				err = errors.New("data after the object")
+			}
+			fmt.Fprintf(opts.Errors, "line %d: not a JSON object: %v\n", line, err)
+			continue
+		}
+		if err := add(line, fields); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading input: %w", err)
+	}
+	return nil
+}
+
+func readCSV(r io.Reader, opts Options, add func(int, map[string]any) error, sum *Summary) error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("reading the CSV header: %w", err)
+	}
+	for i := range header {
+		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+	}
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var perr *csv.ParseError
+			if errors.As(err, &perr) {
+				sum.Lines++
+				sum.Failed++
+				fmt.Fprintf(opts.Errors, "line %d: %v\n", perr.Line, perr.Err)
+				continue
+			}
+			return fmt.Errorf("reading input: %w", err)
+		}
+		if len(row) != len(header) {
+			sum.Lines++
+			sum.Failed++
+			fmt.Fprintf(opts.Errors, "line %d: %d cells, the header has %d\n", line, len(row), len(header))
+			continue
+		}
+		fields := map[string]any{}
+		for i, cell := range row {
+			if cell = strings.TrimSpace(cell); cell == "" {
+				continue // an empty cell sets nothing
+			}
+			if header[i] == "phones" {
+				var phones []any
+				for _, p := range strings.FieldsFunc(cell, func(r rune) bool { return r == ';' || r == ',' }) {
+					phones = append(phones, strings.TrimSpace(p))
+				}
+				fields["phones"] = phones
+				continue
+			}
+			fields[header[i]] = cell
+		}
+		if err := add(line, fields); err != nil {
+			return err
+		}
+	}
+}
+
+// itemFor turns one line's fields into an import: the locator by
+// opts.Matching, the rest as profile data.
+func itemFor(fields map[string]any, opts Options) (relgraph.ImportItem, error) {
+	var item relgraph.ImportItem
+	pid, _ := fields["profile_id"].(string)
+	delete(fields, "profile_id")
+	data, err := api.ProfileData(fields)
+	if err != nil {
+		return item, err
+	}
+	item.Data = data
+	switch opts.Matching {
+	case "":
+		if pid != "" {
+			item.Locator = relgraph.Locator{ProfileID: pid}
+		}
+	case relgraph.ModeProfileID:
+		if pid == "" {
+			return item, errors.New("no profile_id to match on")
+		}
+		item.Locator = relgraph.Locator{ProfileID: pid}
+	case relgraph.ModeEmail, relgraph.ModeEmailProfile, relgraph.ModeEmailSub:
+		if data.Email == nil || *data.Email == "" {
+			return item, errors.New("no email to match on")
+		}
+		item.Locator = relgraph.Locator{Matching: opts.Matching, Email: *data.Email}
+	case relgraph.ModePhone, relgraph.ModePhoneSub:
+		if data.Phones == nil || len(*data.Phones) == 0 {
+			return item, errors.New("no phone to match on")
+		}
+		item.Locator = relgraph.Locator{Matching: opts.Matching, Phone: (*data.Phones)[0]}
+	case relgraph.ModeCustom:
+		v, ok := data.Fields[opts.Field]
+		if !ok || v == nil {
+			return item, fmt.Errorf("no %s to match on", opts.Field)
+		}
+		item.Locator = relgraph.Locator{Matching: relgraph.ModeCustom, FieldName: opts.Field, FieldValue: v}
+	default:
+		return item, fmt.Errorf("unknown matching %q", opts.Matching)
+	}
+	return item, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
