@@ -1,0 +1,81 @@
+// Package relgraph is an embedded store of profiles and typed, weighted
+// relations between them, answering the profile-relations API of a
+// customer-data platform: overwrite (edit), modify (strengthen), attach,
+// detach, list (get) and aggregate (get_counter), plus profile import,
+// update, get and delete. See SPEC.md for the semantics it implements.
+//
+// # Transactions and durability
+//
+// Every operation runs in one transaction: everything it changes (the
+// profile or relation, its indexes, the reverse relation entry, counters
+// and top entries) commits together or not at all. Store methods are
+// each a transaction of their own; Update and View compose several.
+//
+// Writes go through a group commit: one committer goroutine takes every
+// queued write, runs them in one engine transaction and commits once
+// (one fsync pair), without waiting on a timer. A write returns only
+// after its commit is on disk (unless Options.NoSync). A write that
+// fails, by error or panic, is undone alone (an undo log restores what
+// it wrote) and the rest of its batch commits; a failed commit fails
+// every write of the batch, and none of them is stored.
+//
+// Every operation validates before it writes: locators are resolved,
+// types checked, uniqueness and overflow tested first, so a failed call
+// leaves the store byte-identical.
+//
+// Errors are *Error values carrying the wire code of SPEC §6 (400, 404,
+// 409, 500) and a message naming the side, field or value at fault; test
+// them with errors.Is against ErrInvalid, ErrNotFound, ErrConflict,
+// ErrAmbiguous, ErrCorrupt, ErrStorage, ErrClosed and ErrFormat, or read
+// the code with Code.
+//
+// # Storage layout
+//
+// The store talks to an ordered KV through package kv; kv/bolt (bbolt)
+// is the embedded engine. Keyspaces and keys are documented in package
+// index: one key per fact, fixed-width big-endian ids, length-prefixed or
+// escaped strings, so no key of one value is a prefix of another's and
+// byte order is value order. Profiles, relations and counters are
+// msgpack, canonical (sorted keys, int64 and float64 keep their types),
+// and end in a CRC-32C so a flipped bit is reported, never decoded into
+// a plausible wrong value.
+//
+// # Invariants
+//
+// Check verifies all of them and reports every violation: each index
+// entry is implied by a stored profile and each implied entry exists
+// (so emails are unique per database); each relation has its reverse
+// entry and live endpoints in its type's databases; counters and top
+// entries equal what the relations imply. Options.StrictMode runs Check
+// inside every write transaction and refuses commits that would break
+// one.
+//
+// # Decisions where the SPEC is silent
+//
+//   - Import with a locator that matches nothing creates the profile with
+//     the locator's key (its email, phone, field value or profile_id)
+//     unless the data sets that key itself.
+//   - A profile's email is unset with a pointer to "" (ProfileData.Email)
+//     or null on the wire; phones sent replace the list.
+//   - Error precedence of relation writes: missing weights (400), unknown
+//     relation type (404), profile_a, profile_b (404/409), then the
+//     weights (400).
+//   - An ambiguous match counts up to 1000 matches, then says "more than
+//     1000".
+//   - get_counter lists every declared property while A has relations,
+//     and none when it has none. Int sums are kept in 128 bits, so no
+//     write or delete fails on a counter; Sum is an int64, or a *big.Int
+//     beyond the int64 range. Float sums are incremental: within 1e-9 of
+//     the exact sum, relatively.
+//   - Top lists break ties by B's id, ascending.
+//   - Strengthen on an absent relation creates it from 0; a result out of
+//     int64 range, or a fraction for an int property, is a 400.
+//   - Limits: indexed string fields 1 KiB (unindexed 64 KiB), relation
+//     string properties 1 KiB, tags 256 bytes and 1000 per field, 32
+//     phones and 1000 subscriptions per profile, 256 fields per
+//     database, 64 properties per relation type.
+//   - Schema changes: adding fields or properties and renaming are free;
+//     changing a field's type or indexing, or a property, is refused;
+//     removing a field is refused while a profile holds it, removing a
+//     property while any relation of its type exists.
+package relgraph
