@@ -1,0 +1,46 @@
+package api
+
+import (
+	"testing"
+
+	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/index"
+)
+
+var savedRelation []byte
+
+func relationKey(t *testing.T) []byte {
+	a, _ := relgraph.ParseProfileID(profileA)
+	b, _ := relgraph.ParseProfileID(profileB)
+	return index.EdgeKey(3, a, b)
+}
+
+// corruptRelation overwrites the A–B relation of type 3 with bytes that
+// do not decode, through the engine (as a disk fault would).
+func corruptRelation(t *testing.T, s *relgraph.Store) {
+	txn, err := s.Engine().Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := txn.Get(index.Edges, relationKey(t))
+	savedRelation = append([]byte{}, v...)
+	if err := txn.Put(index.Edges, relationKey(t), []byte("garbage!")); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func repairRelation(t *testing.T, s *relgraph.Store) {
+	txn, err := s.Engine().Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Put(index.Edges, relationKey(t), savedRelation); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
