@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real binary as a user would.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "relgraph-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "relgraph")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan error
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutines of exec.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) WriteString(p string) {
+	s.Write([]byte(p))
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs "relgraph serve" on a free port of 127.0.0.1 and
+// waits for it to say where it listens.
+func startServer(t *testing.T, dir string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	found := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			line := lines.Text()
+			s.stdout.WriteString(line + "\n")
+			if m := regexp.MustCompile(`on (http://\S+)`).FindStringSubmatch(line); m != nil {
+				found <- m[1]
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	select {
+	case s.url = <-found:
+	case err := <-s.done:
+		t.Fatalf("server exited: %v\n%s", err, s.stderr)
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("server did not start:\n%s", s.stderr)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return s
+}
+
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("server exit: %v\n%s", err, s.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop on SIGTERM")
+	}
+	if !strings.Contains(s.stdout.String(), "store closed") {
+		t.Fatalf("no clean close:\n%s", s.stdout)
+	}
+}
+
+func runTool(t *testing.T, dir string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
+}
+
+// readmeCurl returns the README's curl command with the server's URL.
+func readmeCurl(t *testing.T, url string) string {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```sh\n(curl .*?)\n```").FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatal("no curl block in the README")
+	}
+	return strings.ReplaceAll(m[1], "http://127.0.0.1:8080", url)
+}
+
+func TestServeExampleAndTheREADMECurlLine(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	dir := t.TempDir()
+	srv := startServer(t, dir, "-example")
+	if !strings.Contains(srv.stderr.String(), "EXAMPLE MODE") {
+		t.Fatalf("example mode not announced:\n%s", srv.stderr)
+	}
+	out, err := exec.Command("bash", "-c", readmeCurl(t, srv.url)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("curl got %s", out)
+	}
+	if got["error"] != 0.0 || got["profile_a"] != exampleA || got["profile_b"] != exampleB || got["relation_id"] != 3.0 {
+		t.Fatalf("README request answered %s", out)
+	}
+	resp, err := http.Get(srv.url + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	// The token and body are never logged.
+	srv.stop(t)
+	if strings.Contains(srv.stderr.String()[strings.Index(srv.stderr.String(), "!\n\n")+1:], "user_like") {
+		t.Fatalf("a body was logged:\n%s", srv.stderr)
+	}
+	logged := srv.stderr.String()
+	if i := strings.LastIndex(logged, "Never use -example"); i >= 0 {
+		logged = logged[i:]
+	}
+	if strings.Contains(logged, exampleTokens[0]) {
+		t.Fatalf("a token was logged:\n%s", logged)
+	}
+	// Restarting on the same file applies the set-up again, changing nothing.
+	srv = startServer(t, dir, "-example")
+	srv.stop(t)
+	if out, code := runTool(t, dir, "check"); code != 0 {
+		t.Fatalf("check after serving: %d\n%s", code, out)
+	}
+}
+
+func TestConfigErrorsNameTheProblem(t *testing.T) {
+	dir := t.TempDir()
+	for cfg, want := range map[string]string{
+		`{"tokens":[{"token":"t","role":"write"}],"databse":[]}`:                                                 `unknown field "databse"`,
+		`{"tokens":[{"token":"t","role":"admin"}]}`:                                                              `role must be "read" or "write"`,
+		`{"tokens":[{"token":"t","role":"write"}],"databases":[{"id":1,"fields":[{"name":"x","type":"blob"}]}]}`: `unknown type "blob"`,
+		`{"tokens":[{"token":"t","role":"write"}],"databases":[{"id":"one"}]}`:                                   `databases.id`,
+		`{"databases":[]}`: "no tokens",
+	} {
+		path := filepath.Join(dir, "c.json")
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, code := runTool(t, dir, "serve", "-config", path, "-addr", "127.0.0.1:0")
+		if code == 0 || !strings.Contains(out, want) {
+			t.Errorf("config %s: exit %d, output %q, want %q", cfg, code, out, want)
+		}
+	}
+}
+
+func TestToolsRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, "-example")
+	// A hot backup while serving, with and without a write token.
+	if out, code := runTool(t, dir, "backup", "-server", srv.url, "-token", "wrong", "-to", "bad.db"); code == 0 || !strings.Contains(out, "403") {
+		t.Fatalf("backup with a wrong token: %d %s", code, out)
+	}
+	if out, code := runTool(t, dir, "backup", "-server", srv.url, "-token", exampleTokens[0], "-to", "hot.db"); code != 0 {
+		t.Fatalf("hot backup: %d %s", code, out)
+	}
+	// Tools refuse a served file clearly.
+	if out, code := runTool(t, dir, "check"); code == 0 || !strings.Contains(out, "locked") {
+		t.Fatalf("check on a served file: %d %s", code, out)
+	}
+	srv.stop(t)
+	lines := `{"email":"a@x.io","CRM_ID":1,"interests":"x, y"}
+{"email":"b@x.io","phones":["+1 555 000 0002"]}
+{"email":"not-an-email"}
+not json
+{"email":"a@x.io","CRM_ID":"two"}
+`
+	if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "in.jsonl")
+	if code != 0 || !strings.Contains(out, "5 lines: 2 created, 0 updated, 3 failed") ||
+		!strings.Contains(out, "line 3: ") || !strings.Contains(out, "line 4: ") || !strings.Contains(out, "line 5: ") {
+		t.Fatalf("import: %d\n%s", code, out)
+	}
+	csvIn := "email,phones,CRM_ID,interests\nc@x.io,+1 555 000 0003;+1 555 000 0004,3,\"p, q\"\nb@x.io,,5,\n"
+	if err := os.WriteFile(filepath.Join(dir, "in.csv"), []byte(csvIn), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "in.csv"); code != 0 || !strings.Contains(out, "2 lines: 1 created, 1 updated, 0 failed") {
+		t.Fatalf("csv import: %d\n%s", code, out)
+	}
+	out, code = runTool(t, dir, "get", "-db-id", "1", "-phone", "15550000004")
+	if code != 0 || !strings.Contains(out, `"email": "c@x.io"`) || !strings.Contains(out, `"CRM_ID": 3`) {
+		t.Fatalf("get: %d\n%s", code, out)
+	}
+	if out, code := runTool(t, dir, "get", "-db-id", "1", "-email", "zz@x.io"); code != 1 || !strings.Contains(out, "no profile") {
+		t.Fatalf("get missing: %d\n%s", code, out)
+	}
+	// export → import into a fresh file gives the same profiles.
+	exported, code := runTool(t, dir, "export", "-db-id", "1")
+	if code != 0 || strings.Count(exported, "\n") != 5 {
+		t.Fatalf("export: %d\n%s", code, exported)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "out.jsonl"), []byte(exported), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "schema.json"), []byte(`{"tokens":[{"token":"t","role":"write"}],"databases":[{"id":1,"fields":[{"name":"CRM_ID","type":"int"},{"name":"interests","type":"tags"}]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv2 := startServer(t, dir, "-db", "copy.db", "-config", "schema.json")
+	srv2.stop(t)
+	if out, code := runTool(t, dir, "import", "-db", "copy.db", "-db-id", "1", "out.jsonl"); code != 0 || !strings.Contains(out, "5 lines: 5 created") {
+		t.Fatalf("re-import: %d\n%s", code, out)
+	}
+	again, _ := runTool(t, dir, "export", "-db", "copy.db", "-db-id", "1")
+	if again != exported {
+		t.Fatalf("export of the copy differs:\n%s\nvs\n%s", again, exported)
+	}
+	// check, compact, and the hot backup all pass check.
+	if out, code := runTool(t, dir, "compact", "-to", "small.db"); code != 0 || !strings.Contains(out, "compacted") {
+		t.Fatalf("compact: %d %s", code, out)
+	}
+	for _, f := range []string{"relgraph.db", "small.db", "hot.db"} {
+		if out, code := runTool(t, dir, "check", "-db", f); code != 0 || !strings.Contains(out, "ok: no violations") {
+			t.Fatalf("check %s: %d %s", f, code, out)
+		}
+	}
+}
+
+func TestCheckExitsOneOnViolations(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, "-example")
+	srv.stop(t)
+	// Damage every copy of a property name in the file: the live schema
+	// and the stored relation (the documentation's edit) among them.
+	b, err := os.ReadFile(filepath.Join(dir, "relgraph.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(b, []byte("exr")) == 0 {
+		t.Fatal("property name not found in the file")
+	}
+	b = bytes.ReplaceAll(b, []byte("exr"), []byte("eXr"))
+	if err := os.WriteFile(filepath.Join(dir, "bad.db"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runTool(t, dir, "check", "-db", "bad.db")
+	if code != 1 {
+		t.Fatalf("check of a damaged file: exit %d\n%s", code, out)
+	}
+}

@@ -1,0 +1,100 @@
+package importer
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/relgraph/relgraph"
+)
+
+func openStore(t *testing.T) *relgraph.Store {
+	s, err := relgraph.Open(filepath.Join(t.TempDir(), "imp.db"), &relgraph.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.PutDatabase(relgraph.Database{ID: 1, Fields: []relgraph.Field{
+		{Name: "crm_id", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestHundredThousandLines imports 100,000 lines, one in 997 of them
+// bad in one of four ways, and checks every bad line is reported by
+// number and every good one stored.
+func TestHundredThousandLines(t *testing.T) {
+	s := openStore(t)
+	const n = 100000
+	var in bytes.Buffer
+	bad := map[int]bool{}
+	for i := 1; i <= n; i++ {
+		switch {
+		case i%997 == 0:
+			bad[i] = true
+			fmt.Fprintln(&in, []string{`{"email": "broken`, `{"email":"x@y"}`, `{"crm_id":"nope"}`, `{"shoe_size":1}`}[i%4])
+		default:
+			fmt.Fprintf(&in, `{"email":"u%d@example.com","phones":["+1555%07d"],"crm_id":%d,"interests":"t%d, t%d"}`+"\n", i, i, i, i%10, i%7)
+		}
+	}
+	var errs bytes.Buffer
+	batches := 0
+	sum, err := Run(s, &in, Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs, Progress: func(int64) { batches++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Lines != n || sum.Failed != len(bad) || sum.Created != n-len(bad) || sum.Updated != 0 {
+		t.Fatalf("summary %v, want %d failed", sum, len(bad))
+	}
+	if batches < n/relgraph.MaxImportBatch {
+		t.Fatalf("%d batches for %d lines", batches, n)
+	}
+	reported := strings.Split(strings.TrimSpace(errs.String()), "\n")
+	if len(reported) != len(bad) {
+		t.Fatalf("%d error lines, want %d", len(reported), len(bad))
+	}
+	for _, line := range reported {
+		var no int
+		if _, err := fmt.Sscanf(line, "line %d:", &no); err != nil || !bad[no] {
+			t.Fatalf("reported %q, not a bad line", line)
+		}
+	}
+	for _, i := range []int{1, 996, 998, n} {
+		p, err := s.GetProfile(1, relgraph.Locator{Email: fmt.Sprintf("u%d@example.com", i)})
+		if err != nil || p.Fields["crm_id"] != int64(i) {
+			t.Fatalf("line %d: %+v %v", i, p, err)
+		}
+	}
+	problems, err := s.Check()
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", problems, err)
+	}
+}
+
+func TestCSV(t *testing.T) {
+	s := openStore(t)
+	in := "email,phones,crm_id,interests,profile_id\n" +
+		"a@x.io,+15550000001;+15550000002,1,\"a, b\",\n" +
+		"b@x.io,,2,,5d63dbdb439e7306b596c5d0\n" +
+		"c@x.io,,x,,\n" +
+		"d@x.io,only,two\n"
+	var errs bytes.Buffer
+	sum, err := Run(s, strings.NewReader(in), Options{DB: 1, Format: CSV, Errors: &errs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Created != 2 || sum.Failed != 2 || !strings.Contains(errs.String(), "line 4: ") || !strings.Contains(errs.String(), "line 5: ") {
+		t.Fatalf("summary %v, errors:\n%s", sum, errs.String())
+	}
+	p, err := s.GetProfile(1, relgraph.Locator{ProfileID: "5d63dbdb439e7306b596c5d0"})
+	if err != nil || p.Email != "b@x.io" {
+		t.Fatalf("supplied id: %+v %v", p, err)
+	}
+	p, err = s.GetProfile(1, relgraph.Locator{Phone: "+15550000002"})
+	if err != nil || len(p.Phones) != 2 || len(p.Fields["interests"].([]string)) != 2 {
+		t.Fatalf("csv phones/tags: %+v %v", p, err)
+	}
+}
