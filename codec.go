@@ -28,7 +28,8 @@ type pooledEncoder struct {
 	enc *msgpack.Encoder
 }
 
-// encode marshals v canonically and returns a fresh slice.
+// encode marshals v canonically and returns a fresh slice, with room
+// for the checksum that seal appends.
 func encode(v any) ([]byte, error) {
 	p := encoders.Get().(*pooledEncoder)
 	defer encoders.Put(p)
@@ -36,7 +37,9 @@ func encode(v any) ([]byte, error) {
 	if err := p.enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.Clone(p.buf.Bytes()), nil
+	out := make([]byte, p.buf.Len(), p.buf.Len()+4)
+	copy(out, p.buf.Bytes())
+	return out, nil
 }
 
 // decodeExact runs fn over b and fails if bytes are left over.

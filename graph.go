@@ -251,6 +251,12 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 	return s.submit(&writeRequest{fn: fn})
 }
 
+// write is Update for relgraph's own operations, which validate before
+// they write.
+func (s *Store) write(fn func(tx *Tx) error) error {
+	return s.submit(&writeRequest{fn: fn, validatesFirst: true})
+}
+
 // updateSchema runs fn alone in its own transaction; the schema it sets
 // is installed before any later write runs.
 func (s *Store) updateSchema(fn func(tx *Tx) error) error {
@@ -260,8 +266,13 @@ func (s *Store) updateSchema(fn func(tx *Tx) error) error {
 type writeRequest struct {
 	fn        func(tx *Tx) error
 	exclusive bool
-	err       error
-	done      chan struct{}
+	// validatesFirst marks relgraph's own operations, which validate
+	// everything before their first write: they run without an undo log
+	// (see tryBatch).
+	validatesFirst bool
+	err            error
+	done           chan struct{}
+	finished       bool // err is final; later attempts skip it
 }
 
 func (s *Store) submit(r *writeRequest) error {
@@ -317,51 +328,78 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// maxConflictRetries bounds re-runs of a batch on an optimistic engine.
-const maxConflictRetries = 16
+// maxAttempts bounds re-runs of a batch: on an optimistic engine's
+// conflict, or after a write failed midway without an undo log.
+const maxAttempts = 16
+
+// errSpoiled says a request failed after writing without an undo log:
+// the attempt must be rolled back and its neighbours run again.
+var errSpoiled = errors.New("attempt spoiled by a failure after writing")
 
 // runBatch runs the requests in one engine transaction and commits it,
 // setting each request's err.
 func (s *Store) runBatch(batch []*writeRequest) {
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		err := s.tryBatch(batch)
-		if errors.Is(err, kv.ErrConflict) && attempt < maxConflictRetries {
+		if (errors.Is(err, kv.ErrConflict) || err == errSpoiled) && attempt < maxAttempts {
 			continue
 		}
-		if err != nil {
-			for _, r := range batch {
-				if r.err == nil {
-					r.err = err
-				}
+		for _, r := range batch {
+			if !r.finished && err != nil && r.err == nil {
+				r.err = err
 			}
 		}
 		return
 	}
 }
 
-// tryBatch runs the batch once. Per-request failures go into r.err; a
-// failure of the whole transaction (engine, undo, commit) is returned.
+// tryBatch runs the unfinished requests of the batch once. Per-request
+// failures go into r.err; a failure of the whole transaction (engine,
+// undo, commit) is returned.
+//
+// A request alone in the transaction needs no undo: on failure the whole
+// transaction is rolled back. In a shared transaction, a user's Update
+// runs under a savepoint (an undo log), since it may fail after
+// writing. relgraph's own operations validate before writing, so when
+// they fail they have written nothing, and they skip the undo log's
+// extra read per write; if one fails after writing all the same (an
+// engine fault, a panic), the attempt is rolled back and the batch runs
+// again without it.
 func (s *Store) tryBatch(batch []*writeRequest) error {
 	txn, err := s.engine.Begin(true)
 	if err != nil {
 		return storageErr("begin", err)
 	}
 	defer txn.Rollback()
+	var live []*writeRequest
 	for _, r := range batch {
-		r.err = nil // from an attempt that hit a conflict
+		if !r.finished {
+			r.err = nil // from an attempt that was not committed
+			live = append(live, r)
+		}
 	}
 	sc := s.schema.Load()
 	now := time.Now()
 	anyOK := false
-	for _, r := range batch {
+	for _, r := range live {
 		tx := &Tx{kv: txn, schema: sc, now: now}
-		if len(batch) == 1 {
-			// Alone in the transaction: on failure roll the whole
-			// transaction back instead of keeping an undo log.
+		switch {
+		case len(live) == 1:
 			if r.err = runSafely(r.fn, tx); r.err != nil {
+				r.finished = true
 				return nil
 			}
-		} else {
+		case r.validatesFirst:
+			counted := &countingTx{Tx: txn}
+			tx.kv = counted
+			if r.err = runSafely(r.fn, tx); r.err != nil {
+				if counted.writes > 0 {
+					r.finished = true
+					return errSpoiled
+				}
+				continue
+			}
+		default:
 			var undoErr error
 			if r.err, undoErr = tx.savepoint(r.fn); undoErr != nil {
 				return undoErr
@@ -389,8 +427,24 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 	}
 	s.schema.Store(sc)
 	s.commits.Add(1)
-	s.requests.Add(uint64(len(batch)))
+	s.requests.Add(uint64(len(live)))
 	return nil
+}
+
+// countingTx counts the writes that reach the engine.
+type countingTx struct {
+	kv.Tx
+	writes int
+}
+
+func (c *countingTx) Put(ks kv.Keyspace, key, value []byte) error {
+	c.writes++
+	return c.Tx.Put(ks, key, value)
+}
+
+func (c *countingTx) Delete(ks kv.Keyspace, key []byte) error {
+	c.writes++
+	return c.Tx.Delete(ks, key)
 }
 
 // Stats are counters of the group commit since Open.

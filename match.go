@@ -3,7 +3,6 @@ package relgraph
 import (
 	"bytes"
 	"fmt"
-	"strings"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
@@ -118,10 +117,14 @@ func (s *Store) Match(db uint32, loc Locator) (id ProfileID, err error) {
 // match resolves loc in d. side ("profile_a", "profile_b" or "") names
 // the request side in errors.
 func (tx *Tx) match(d *Database, loc Locator, side string) (ProfileID, error) {
-	ids, what, err := tx.candidates(d, loc, maxCounted+1)
+	ids, describe, err := tx.candidates(d, loc, maxCounted+1)
 	if err != nil {
 		return ProfileID{}, withSide(side, err)
 	}
+	if len(ids) == 1 {
+		return ids[0], nil
+	}
+	what := describe()
 	switch {
 	case len(ids) == 0:
 		return ProfileID{}, withSide(side, notFoundf("no profile in database %d with %s", d.ID, what))
@@ -147,42 +150,43 @@ func withSide(side string, err error) error {
 }
 
 // candidates returns up to limit distinct profile ids matching loc, in
-// index order, and a description of the key for messages.
-func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, string, error) {
+// index order, and a function describing the key for messages (called
+// only on failure: formatting is not free on the hot path).
+func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func() string, error) {
 	mode, err := loc.mode()
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	found := &idSet{limit: limit}
 	switch mode {
 	case ModeProfileID:
 		id, err := ParseProfileID(loc.ProfileID)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		v, err := tx.kv.Get(index.Profiles, index.ProfileKey(d.ID, id))
 		if err != nil {
-			return nil, "", storageErr("read profile", err)
+			return nil, nil, storageErr("read profile", err)
 		}
-		if v != nil {
-			found.add(id)
+		describe := func() string { return fmt.Sprintf("profile_id %s", id) }
+		if v == nil {
+			return nil, describe, nil
 		}
-		return found.ids, fmt.Sprintf("profile_id %s", id), nil
+		return []ProfileID{id}, describe, nil
 
 	case ModeEmail, ModeEmailProfile, ModeEmailSub:
 		email, err := NormalizeEmail(loc.Email)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
-		what := fmt.Sprintf("email %q", email)
 		if mode != ModeEmailSub {
 			v, err := tx.kv.Get(index.Emails, index.EmailKey(d.ID, email))
 			if err != nil {
-				return nil, "", storageErr("read email index", err)
+				return nil, nil, storageErr("read email index", err)
 			}
 			if v != nil {
 				if len(v) != index.IDLen {
-					return nil, "", corruptf("email index entry for %q holds %d bytes, not a profile id", email, len(v))
+					return nil, nil, corruptf("email index entry for %q holds %d bytes, not a profile id", email, len(v))
 				}
 				found.add(ProfileID(v))
 			}
@@ -190,56 +194,59 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, stri
 		if mode != ModeEmailProfile {
 			ch, _ := ChannelEmail.channelByte()
 			if err := tx.scanSubs(found, d.ID, ch, email, loc.ResourceID); err != nil {
-				return nil, "", err
+				return nil, nil, err
 			}
-			what += onResource(loc.ResourceID)
 		}
-		return found.ids, what, nil
+		return found.ids, func() string {
+			if mode == ModeEmailProfile {
+				return fmt.Sprintf("email %q", email)
+			}
+			return fmt.Sprintf("email %q", email) + onResource(loc.ResourceID)
+		}, nil
 
 	case ModePhone, ModePhoneSub:
 		phone, err := NormalizePhone(loc.Phone)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
-		what := fmt.Sprintf("phone %q", phone)
 		if mode == ModePhone {
 			if err := tx.scanIDs(found, index.Phones, index.PhonePrefix(d.ID, phone)); err != nil {
-				return nil, "", err
+				return nil, nil, err
 			}
 		}
 		ch, _ := ChannelSMS.channelByte()
 		if err := tx.scanSubs(found, d.ID, ch, phone, loc.ResourceID); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
-		return found.ids, what + onResource(loc.ResourceID), nil
+		return found.ids, func() string { return fmt.Sprintf("phone %q", phone) + onResource(loc.ResourceID) }, nil
 
 	case ModeCustom:
 		f, ok := d.Field(loc.FieldName)
 		if !ok {
-			return nil, "", invalidf("field %q is not declared in database %d", loc.FieldName, d.ID)
+			return nil, nil, invalidf("field %q is not declared in database %d", loc.FieldName, d.ID)
 		}
 		if f.Unindexed {
-			return nil, "", invalidf("field %q of database %d is unindexed and cannot be matched on", f.Name, d.ID)
+			return nil, nil, invalidf("field %q of database %d is unindexed and cannot be matched on", f.Name, d.ID)
 		}
 		v, err := normalizeFieldValue(f, loc.FieldValue)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		if tags, isTags := v.([]string); isTags {
 			if len(tags) == 0 {
-				return nil, "", invalidf("field %q: no tags to match", f.Name)
+				return nil, nil, invalidf("field %q: no tags to match", f.Name)
 			}
 			if err := tx.scanAllTags(found, d.ID, f.Name, tags); err != nil {
-				return nil, "", err
+				return nil, nil, err
 			}
-			return found.ids, fmt.Sprintf("all tags %q in field %q", tags, f.Name), nil
+			return found.ids, func() string { return fmt.Sprintf("all tags %q in field %q", tags, f.Name) }, nil
 		}
 		if err := tx.scanIDs(found, index.Fields, index.FieldPrefix(d.ID, f.Name, v)); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
-		return found.ids, fmt.Sprintf("%s = %s", f.Name, printable(v)), nil
+		return found.ids, func() string { return fmt.Sprintf("%s = %s", f.Name, printable(v)) }, nil
 	}
-	return nil, "", invalidf("unknown matching %q", mode)
+	return nil, nil, invalidf("unknown matching %q", mode)
 }
 
 func onResource(resource uint32) string {
@@ -331,22 +338,4 @@ func (tx *Tx) scanAllTags(found *idSet, db uint32, field string, tags []string) 
 		}
 	}
 	return nil
-}
-
-// describeLocator renders a locator's key for messages.
-func describeLocator(l Locator) string {
-	var parts []string
-	if l.ProfileID != "" {
-		parts = append(parts, "profile_id "+l.ProfileID)
-	}
-	if l.Email != "" {
-		parts = append(parts, "email "+l.Email)
-	}
-	if l.Phone != "" {
-		parts = append(parts, "phone "+l.Phone)
-	}
-	if l.FieldName != "" {
-		parts = append(parts, fmt.Sprintf("%s = %v", l.FieldName, l.FieldValue))
-	}
-	return strings.Join(parts, ", ")
 }

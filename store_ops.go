@@ -15,7 +15,7 @@ import (
 
 // ImportProfile runs Tx.ImportProfile in its own write.
 func (s *Store) ImportProfile(db uint32, loc Locator, data ProfileData) (id ProfileID, created bool, err error) {
-	err = s.Update(func(tx *Tx) error {
+	err = s.write(func(tx *Tx) error {
 		id, created, err = tx.ImportProfile(db, loc, data)
 		return err
 	})
@@ -24,7 +24,7 @@ func (s *Store) ImportProfile(db uint32, loc Locator, data ProfileData) (id Prof
 
 // UpdateProfile runs Tx.UpdateProfile in its own write.
 func (s *Store) UpdateProfile(db uint32, loc Locator, data ProfileData) (id ProfileID, err error) {
-	err = s.Update(func(tx *Tx) error {
+	err = s.write(func(tx *Tx) error {
 		id, err = tx.UpdateProfile(db, loc, data)
 		return err
 	})
@@ -33,7 +33,7 @@ func (s *Store) UpdateProfile(db uint32, loc Locator, data ProfileData) (id Prof
 
 // DeleteProfile runs Tx.DeleteProfile in its own write.
 func (s *Store) DeleteProfile(db uint32, loc Locator) (id ProfileID, err error) {
-	err = s.Update(func(tx *Tx) error {
+	err = s.write(func(tx *Tx) error {
 		id, err = tx.DeleteProfile(db, loc)
 		return err
 	})
@@ -76,7 +76,7 @@ func (s *Store) ImportBatch(db uint32, items []ImportItem) ([]ImportResult, erro
 		return nil, invalidf("import_batch: %d items, at most %d", len(items), MaxImportBatch)
 	}
 	results := make([]ImportResult, len(items))
-	err := s.Update(func(tx *Tx) error {
+	err := s.write(func(tx *Tx) error {
 		for i, it := range items {
 			results[i] = ImportResult{}
 			err := tx.Savepoint(func(tx *Tx) error {
@@ -99,7 +99,7 @@ func (s *Store) ImportBatch(db uint32, items []ImportItem) ([]ImportResult, erro
 
 // Overwrite runs Tx.Overwrite in its own write.
 func (s *Store) Overwrite(req RelationRequest) (res RelationResult, err error) {
-	err = s.Update(func(tx *Tx) error {
+	err = s.write(func(tx *Tx) error {
 		res, err = tx.Overwrite(req)
 		return err
 	})
@@ -108,7 +108,7 @@ func (s *Store) Overwrite(req RelationRequest) (res RelationResult, err error) {
 
 // Modify runs Tx.Modify in its own write.
 func (s *Store) Modify(req RelationRequest) (res RelationResult, err error) {
-	err = s.Update(func(tx *Tx) error {
+	err = s.write(func(tx *Tx) error {
 		res, err = tx.Modify(req)
 		return err
 	})
@@ -117,7 +117,7 @@ func (s *Store) Modify(req RelationRequest) (res RelationResult, err error) {
 
 // Attach runs Tx.Attach in its own write.
 func (s *Store) Attach(req RelationRequest) (res RelationResult, err error) {
-	err = s.Update(func(tx *Tx) error {
+	err = s.write(func(tx *Tx) error {
 		res, err = tx.Attach(req)
 		return err
 	})
@@ -126,7 +126,7 @@ func (s *Store) Attach(req RelationRequest) (res RelationResult, err error) {
 
 // Detach runs Tx.Detach in its own write.
 func (s *Store) Detach(req RelationRequest) (res RelationResult, err error) {
-	err = s.Update(func(tx *Tx) error {
+	err = s.write(func(tx *Tx) error {
 		res, err = tx.Detach(req)
 		return err
 	})

@@ -479,3 +479,46 @@ func TestPanickingWriteIsContained(t *testing.T) {
 		t.Fatalf("the panicking write left its id sequence: %s", id)
 	}
 }
+
+// TestFailedUpdateInBatchIsUndone: a user's Update that writes and then
+// fails, in a batch with others, is undone exactly; its neighbours
+// commit.
+func TestFailedUpdateInBatchIsUndone(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	release, blocked := blockCommitter(t, s)
+	before := dump(t, s)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(func(tx *Tx) error {
+				_, _, err := tx.ImportProfile(1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i))})
+				if err == nil && i == 1 {
+					return errors.New("changed my mind")
+				}
+				return err
+			})
+		}()
+		waitQueued(t, s, i+1)
+	}
+	close(release)
+	wg.Wait()
+	must(t, <-blocked)
+	if errs[0] != nil || errs[2] != nil || errs[1] == nil || errs[1].Error() != "changed my mind" {
+		t.Fatalf("errors %v", errs)
+	}
+	if _, err := s.Match(1, Locator{Email: "u1@x.io"}); Code(err) != 404 {
+		t.Fatalf("the failed update's profile: %v", err)
+	}
+	for _, e := range []string{"u0@x.io", "u2@x.io"} {
+		if _, err := s.Match(1, Locator{Email: e}); err != nil {
+			t.Fatalf("neighbour %s: %v", e, err)
+		}
+	}
+	if dump(t, s) == before {
+		t.Fatal("nothing committed")
+	}
+}
