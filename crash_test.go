@@ -1,0 +1,356 @@
+package relgraph
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/relgraph/relgraph/kv/bolt"
+)
+
+// The crash test: a child process (this test binary, re-executed) runs
+// profile imports, overwrites, strengthens, detaches and profile deletes
+// from several goroutines through the group commit, and prints a line
+// before each operation and after each acknowledgement. The parent kills
+// it with SIGKILL at a random moment, reopens the file, and checks that
+// it opens, passes bbolt's check and Check, and holds every acknowledged
+// operation: each worker's state is exactly what its acknowledged
+// operations made, or that plus its one operation in flight.
+//
+//	go test -run TestCrash -crash.iterations 500 .   # the long run
+
+var crashIterations = flag.Int("crash.iterations", 8, "kills in TestCrashRecovery")
+
+const crashWorkers = 4
+
+func TestCrashRecovery(t *testing.T) {
+	if os.Getenv("RELGRAPH_CRASH_CHILD") != "" {
+		t.Skip("in the child")
+	}
+	path := filepath.Join(t.TempDir(), "crash.db")
+	models := map[int]*crashModel{}
+	acked := 0
+	for iter := 0; iter < *crashIterations; iter++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
+		cmd.Env = append(os.Environ(), "RELGRAPH_CRASH_CHILD="+path, "RELGRAPH_CRASH_ITER="+strconv.Itoa(iter))
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan string, 1024)
+		go func() {
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		// Kill after a random time once the child is writing.
+		timer := time.NewTimer(time.Duration(30+rand.IntN(300)) * time.Millisecond)
+		killed := false
+		for !killed {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("iteration %d: the child exited on its own: %v", iter, cmd.Wait())
+				}
+				acked += applyCrashLine(t, models, line)
+			case <-timer.C:
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			}
+		}
+		for line := range lines { // what it printed before dying
+			acked += applyCrashLine(t, models, line)
+		}
+		cmd.Wait()
+		verifyCrashStore(t, path, models, iter)
+	}
+	t.Logf("%d kills survived, %d acknowledged operations verified", *crashIterations, acked)
+	if acked < *crashIterations {
+		t.Fatalf("only %d acknowledged operations in %d runs: the child barely ran", acked, *crashIterations)
+	}
+}
+
+// crashModel is one worker's state as its log says, with the operation
+// in flight (started, not acknowledged).
+type crashModel struct {
+	profiles map[int]bool            // A_k exists
+	rels     map[int]map[string]int64 // A_k – B weights
+	inflight []string                 // the started operation's fields
+	everK    map[int]bool
+}
+
+func newCrashModel() *crashModel {
+	return &crashModel{profiles: map[int]bool{}, rels: map[int]map[string]int64{}, everK: map[int]bool{}}
+}
+
+func (m *crashModel) clone() *crashModel {
+	c := newCrashModel()
+	for k, v := range m.profiles {
+		c.profiles[k] = v
+	}
+	for k, w := range m.rels {
+		c.rels[k] = map[string]int64{}
+		for p, v := range w {
+			c.rels[k][p] = v
+		}
+	}
+	for k := range m.everK {
+		c.everK[k] = true
+	}
+	return c
+}
+
+// apply performs one logged operation on the model.
+func (m *crashModel) apply(op []string) {
+	k, _ := strconv.Atoi(op[1])
+	m.everK[k] = true
+	rel := func() map[string]int64 {
+		if m.rels[k] == nil {
+			m.rels[k] = map[string]int64{}
+		}
+		return m.rels[k]
+	}
+	switch op[0] {
+	case "ia":
+		m.profiles[k] = true
+	case "st":
+		d, _ := strconv.ParseInt(op[2], 10, 64)
+		rel()["user_like"] += d
+	case "ow":
+		v, _ := strconv.ParseInt(op[2], 10, 64)
+		rel()["donate"] = v
+	case "dt":
+		delete(m.rels, k)
+	case "dl":
+		delete(m.profiles, k)
+		delete(m.rels, k)
+	}
+}
+
+// applyCrashLine reads "S w op k [n]" (started) or "A w" (acknowledged)
+// and returns 1 per acknowledgement.
+func applyCrashLine(t *testing.T, models map[int]*crashModel, line string) int {
+	f := strings.Fields(line)
+	if len(f) < 2 || (f[0] != "S" && f[0] != "A") {
+		return 0 // test framework output
+	}
+	w, _ := strconv.Atoi(f[1])
+	m := models[w]
+	if m == nil {
+		m = newCrashModel()
+		models[w] = m
+	}
+	if f[0] == "S" {
+		m.inflight = f[2:]
+		return 0
+	}
+	m.apply(m.inflight)
+	m.inflight = nil
+	return 1
+}
+
+func verifyCrashStore(t *testing.T, path string, models map[int]*crashModel, iter int) {
+	t.Helper()
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatalf("iteration %d: the store does not open after a kill: %v", iter, err)
+	}
+	defer s.Close()
+	for _, err := range s.engine.(*bolt.Engine).CheckFile() {
+		t.Fatalf("iteration %d: bbolt check: %v", iter, err)
+	}
+	problems, err := s.Check()
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("iteration %d: check: %v %v", iter, err, problems)
+	}
+	for w, m := range models {
+		got := readCrashState(t, s, w, m)
+		if sameCrashState(got, m) {
+			m.inflight = nil
+			continue
+		}
+		if m.inflight != nil {
+			with := m.clone()
+			with.apply(m.inflight)
+			if sameCrashState(got, with) {
+				*m = *with // the operation committed; its ack was lost
+				continue
+			}
+		}
+		t.Fatalf("iteration %d: worker %d: store has %v %v, acknowledged %v %v (in flight %v)",
+			iter, w, got.profiles, got.rels, m.profiles, m.rels, m.inflight)
+	}
+}
+
+func readCrashState(t *testing.T, s *Store, w int, m *crashModel) *crashModel {
+	got := newCrashModel()
+	ks := map[int]bool{}
+	for k := range m.everK {
+		ks[k] = true
+	}
+	if m.inflight != nil {
+		k, _ := strconv.Atoi(m.inflight[1])
+		ks[k] = true
+	}
+	for k := range ks {
+		a, err := s.Match(1, Locator{Email: crashEmail(w, k)})
+		if Code(err) == 404 {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.profiles[k] = true
+		page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			w := map[string]int64{}
+			for p, v := range it.Weights {
+				w[p] = v.(int64)
+			}
+			got.rels[k] = w
+		}
+	}
+	return got
+}
+
+func sameCrashState(a, b *crashModel) bool {
+	if len(a.profiles) != len(b.profiles) || len(a.rels) != len(b.rels) {
+		return false
+	}
+	for k := range a.profiles {
+		if !b.profiles[k] {
+			return false
+		}
+	}
+	for k, w := range a.rels {
+		v, ok := b.rels[k]
+		if !ok || len(v) != len(w) {
+			return false
+		}
+		for p := range w {
+			if w[p] != v[p] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func crashEmail(w, k int) string { return fmt.Sprintf("w%d-a%d@x.io", w, k) }
+
+// TestCrashChild is the child's body; it runs only when re-executed.
+func TestCrashChild(t *testing.T) {
+	path := os.Getenv("RELGRAPH_CRASH_CHILD")
+	if path == "" {
+		t.Skip("runs only as the child of TestCrashRecovery")
+	}
+	iter, _ := strconv.Atoi(os.Getenv("RELGRAPH_CRASH_ITER"))
+	s, err := Open(path, nil) // durable commits
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child open:", err)
+		os.Exit(3)
+	}
+	testSchema(t, s)
+	var out sync.Mutex
+	say := func(line string) {
+		out.Lock()
+		io.WriteString(os.Stdout, line+"\n") // one write: one line
+		out.Unlock()
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < crashWorkers; i++ {
+		w := iter*crashWorkers + i
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			crashWorker(s, w, say)
+		}()
+	}
+	wg.Wait()
+}
+
+// crashWorker runs random valid operations on its own profiles forever.
+func crashWorker(s *Store, w int, say func(string)) {
+	rng := rand.New(rand.NewPCG(uint64(w), 7))
+	b, _, err := s.ImportProfile(2, Locator{}, ProfileData{Fields: map[string]any{"sku": fmt.Sprintf("w%d", w)}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(3)
+	}
+	m := newCrashModel()
+	next := 0
+	for {
+		var op []string
+		var existing []int
+		for k := range m.profiles {
+			existing = append(existing, k)
+		}
+		var withRel []int
+		for k := range m.rels {
+			withRel = append(withRel, k)
+		}
+		slices.Sort(existing)
+		slices.Sort(withRel)
+		pick := func(ks []int) int { return ks[rng.IntN(len(ks))] }
+		switch r := rng.IntN(10); {
+		case len(existing) == 0 || r == 0:
+			op = []string{"ia", strconv.Itoa(next)}
+			next++
+		case r <= 4:
+			op = []string{"st", strconv.Itoa(pick(existing)), strconv.Itoa(1 + rng.IntN(9))}
+		case r <= 6:
+			op = []string{"ow", strconv.Itoa(pick(existing)), strconv.Itoa(rng.IntN(1000))}
+		case r <= 8 && len(withRel) > 0:
+			op = []string{"dt", strconv.Itoa(pick(withRel))}
+		default:
+			op = []string{"dl", strconv.Itoa(pick(existing))}
+		}
+		say("S " + strconv.Itoa(w) + " " + strings.Join(op, " "))
+		k, _ := strconv.Atoi(op[1])
+		a := Locator{Email: crashEmail(w, k)}
+		req := RelationRequest{RelationType: 3, A: a, B: idLoc(b)}
+		switch op[0] {
+		case "ia":
+			_, _, err = s.ImportProfile(1, a, ProfileData{})
+		case "st":
+			d, _ := strconv.Atoi(op[2])
+			req.Weights = map[string]any{"user_like": d}
+			_, err = s.Modify(req)
+		case "ow":
+			v, _ := strconv.Atoi(op[2])
+			req.Weights = map[string]any{"donate": v}
+			_, err = s.Overwrite(req)
+		case "dt":
+			_, err = s.Detach(req)
+		case "dl":
+			_, err = s.DeleteProfile(1, a)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "child: worker %d: %v failed: %v\n", w, op, err)
+			os.Exit(3)
+		}
+		m.apply(op)
+		say("A " + strconv.Itoa(w))
+	}
+}
