@@ -61,6 +61,8 @@ type Store struct {
 	opts   Options
 	schema atomic.Pointer[schema]
 
+	clock func() time.Time // time.Now; fixed by tests that compare stores
+
 	commits  atomic.Uint64 // committed engine transactions of the committer
 	requests atomic.Uint64 // write requests those commits carried
 
@@ -119,7 +121,7 @@ func OpenEngine(e kv.Engine, opts *Options) (*Store, error) {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
 	}
-	s := &Store{engine: e, opts: o}
+	s := &Store{engine: e, opts: o, clock: time.Now}
 	sc, err := s.init()
 	if err != nil {
 		return nil, err
@@ -232,7 +234,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 		return storageErr("begin", err)
 	}
 	defer txn.Rollback()
-	return fn(&Tx{kv: txn, schema: s.schema.Load(), now: time.Now()})
+	return fn(&Tx{kv: txn, schema: s.schema.Load(), now: s.clock()})
 }
 
 // Update runs fn as one atomic write: everything it changes commits, or
@@ -379,7 +381,7 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 		}
 	}
 	sc := s.schema.Load()
-	now := time.Now()
+	now := s.clock()
 	anyOK := false
 	for _, r := range live {
 		tx := &Tx{kv: txn, schema: sc, now: now}

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -13,12 +14,19 @@ import (
 // keyspace). Field values carry their kind, so a record decodes the same
 // whatever the schema says; Check compares the two.
 type profileRecord struct {
-	Email   string                `msgpack:"e,omitempty"`
-	Phones  []string              `msgpack:"p,omitempty"`
-	Fields  map[string]fieldValue `msgpack:"f,omitempty"`
-	Subs    []Subscription        `msgpack:"s,omitempty"`
-	Created int64                 `msgpack:"c"`
-	Updated int64                 `msgpack:"u"`
+	Email  string   `msgpack:"e,omitempty"`
+	Phones []string `msgpack:"p,omitempty"`
+	// Fields are sorted by name: msgpack would write a map of structs
+	// in Go's random order, and equal profiles must give equal bytes.
+	Fields  []namedField   `msgpack:"f,omitempty"`
+	Subs    []Subscription `msgpack:"s,omitempty"`
+	Created int64          `msgpack:"c"`
+	Updated int64          `msgpack:"u"`
+}
+
+type namedField struct {
+	Name  string     `msgpack:"n"`
+	Value fieldValue `msgpack:"v"`
 }
 
 // fieldValue is one typed custom field value as stored.
@@ -105,12 +113,10 @@ func (p *Profile) record() *profileRecord {
 		Created: nanos(p.Created),
 		Updated: nanos(p.Updated),
 	}
-	if len(p.Fields) > 0 {
-		r.Fields = make(map[string]fieldValue, len(p.Fields))
-		for name, v := range p.Fields {
-			r.Fields[name] = toFieldValue(kindOf(v), v)
-		}
+	for name, v := range p.Fields {
+		r.Fields = append(r.Fields, namedField{name, toFieldValue(kindOf(v), v)})
 	}
+	slices.SortFunc(r.Fields, func(a, b namedField) int { return strings.Compare(a.Name, b.Name) })
 	return r
 }
 
@@ -163,12 +169,15 @@ func decodeProfile(db uint32, id ProfileID, b []byte) (*Profile, error) {
 	}
 	if len(r.Fields) > 0 {
 		p.Fields = make(map[string]any, len(r.Fields))
-		for name, fv := range r.Fields {
-			v, err := fv.value()
-			if err != nil {
-				return nil, corruptf("profile %s in database %d: field %q: %v", id, db, name, err)
+		for i, f := range r.Fields {
+			if i > 0 && f.Name <= r.Fields[i-1].Name {
+				return nil, corruptf("profile %s in database %d: fields not sorted at %q", id, db, truncate(f.Name))
 			}
-			p.Fields[name] = v
+			v, err := f.Value.value()
+			if err != nil {
+				return nil, corruptf("profile %s in database %d: field %q: %v", id, db, truncate(f.Name), err)
+			}
+			p.Fields[f.Name] = v
 		}
 	}
 	if err := p.checkStored(); err != nil {

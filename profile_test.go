@@ -1,7 +1,9 @@
 package relgraph
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -141,5 +143,29 @@ func TestGeneratedIDsIncrease(t *testing.T) {
 			t.Fatalf("id %s after %s", id, last)
 		}
 		last = id
+	}
+}
+
+// TestProfileEncodingIsCanonical: equal profiles give equal bytes, however
+// Go orders the map (found by the fault-injection test).
+func TestProfileEncodingIsCanonical(t *testing.T) {
+	p := &Profile{Fields: map[string]any{}}
+	for i := 0; i < 20; i++ {
+		p.Fields[fmt.Sprintf("f%02d", i)] = int64(i)
+	}
+	first, err := encodeProfile(p)
+	must(t, err)
+	for i := 0; i < 50; i++ {
+		again, err := encodeProfile(p.clone())
+		must(t, err)
+		if !bytes.Equal(first, again) {
+			t.Fatal("the same profile encoded to different bytes")
+		}
+	}
+	bad := &profileRecord{Fields: []namedField{{"b", fieldValue{Kind: FieldInt}}, {"a", fieldValue{Kind: FieldInt}}}}
+	b, err := encode(bad)
+	must(t, err)
+	if _, err := decodeProfile(1, ProfileID{1}, seal(b)); Code(err) != 500 {
+		t.Fatalf("unsorted fields decoded: %v", err)
 	}
 }

@@ -326,7 +326,11 @@ type faultyEngine struct {
 	mu         sync.Mutex
 	failWrite  func(ks kv.Keyspace, key []byte) bool
 	failCommit bool
-	writes     int
+	writes     int // every Put and Delete so far
+	commits    int // every Commit so far
+	// failAtWrite and failAtCommit, when > 0, fail exactly that write or
+	// commit (counting from 1).
+	failAtWrite, failAtCommit int
 }
 
 var errInjected = errors.New("injected fault")
@@ -348,7 +352,7 @@ func (t *faultyTxn) fault(ks kv.Keyspace, key []byte) error {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
 	t.f.writes++
-	if t.f.failWrite != nil && t.f.failWrite(ks, key) {
+	if t.f.failWrite != nil && t.f.failWrite(ks, key) || t.f.writes == t.f.failAtWrite {
 		return errInjected
 	}
 	return nil
@@ -370,7 +374,8 @@ func (t *faultyTxn) Delete(ks kv.Keyspace, key []byte) error {
 
 func (t *faultyTxn) Commit() error {
 	t.f.mu.Lock()
-	fail := t.f.failCommit
+	t.f.commits++
+	fail := t.f.failCommit || t.f.commits == t.f.failAtCommit
 	t.f.mu.Unlock()
 	if fail {
 		return errInjected
