@@ -71,6 +71,29 @@ func decodeLen(n int, err error) (int, error) {
 	return n, nil
 }
 
+// strictInt64 reads an int64 written by EncodeInt64 (code 0xd3), and
+// nothing else, so a record has one encoding only.
+func strictInt64(d *msgpack.Decoder) (int64, error) {
+	if code, err := d.PeekCode(); err != nil || code != msgpcode.Int64 {
+		return 0, fmt.Errorf("want an int64 (0xd3), got 0x%02x (%v)", code, err)
+	}
+	return d.DecodeInt64()
+}
+
+func strictUint64(d *msgpack.Decoder) (uint64, error) {
+	if code, err := d.PeekCode(); err != nil || code != msgpcode.Uint64 {
+		return 0, fmt.Errorf("want a uint64 (0xcf), got 0x%02x (%v)", code, err)
+	}
+	return d.DecodeUint64()
+}
+
+func strictFloat64(d *msgpack.Decoder) (float64, error) {
+	if code, err := d.PeekCode(); err != nil || code != msgpcode.Double {
+		return 0, fmt.Errorf("want a float64 (0xcb), got 0x%02x (%v)", code, err)
+	}
+	return d.DecodeFloat64()
+}
+
 // EncodeMsgpack writes {"c": created, "u": updated, "w": {name: value}}
 // with names sorted; int64 and float64 keep their 9-byte forms.
 func (r *relationRecord) EncodeMsgpack(e *msgpack.Encoder) error {
@@ -123,9 +146,9 @@ func (r *relationRecord) DecodeMsgpack(d *msgpack.Decoder) error {
 		}
 		switch k {
 		case "c":
-			r.Created, err = d.DecodeInt64()
+			r.Created, err = strictInt64(d)
 		case "u":
-			r.Updated, err = d.DecodeInt64()
+			r.Updated, err = strictInt64(d)
 		case "w":
 			r.Weights, err = decodeWeights(d)
 		}
@@ -214,7 +237,7 @@ func (c *counterRecord) DecodeMsgpack(d *msgpack.Decoder) error {
 	if err != nil || n != 2 {
 		return errCounterShape
 	}
-	if c.Total, err = d.DecodeInt64(); err != nil {
+	if c.Total, err = strictInt64(d); err != nil {
 		return err
 	}
 	if n, err = decodeLen(d.DecodeArrayLen()); err != nil {
@@ -235,16 +258,16 @@ func (c *counterRecord) DecodeMsgpack(d *msgpack.Decoder) error {
 		}
 		prev = name
 		if err == nil {
-			p.Total, err = d.DecodeInt64()
+			p.Total, err = strictInt64(d)
 		}
 		if err == nil {
-			p.SumInt.Hi, err = d.DecodeInt64()
+			p.SumInt.Hi, err = strictInt64(d)
 		}
 		if err == nil {
-			p.SumInt.Lo, err = d.DecodeUint64()
+			p.SumInt.Lo, err = strictUint64(d)
 		}
 		if err == nil {
-			p.SumFloat, err = d.DecodeFloat64()
+			p.SumFloat, err = strictFloat64(d)
 		}
 		if err != nil {
 			return err

@@ -176,7 +176,6 @@ func readCSV(r io.Reader, opts Options, add func(int, map[string]any) error, sum
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var perr *csv.ParseError
 			if errors.As(err, &perr) {
@@ -187,6 +186,7 @@ func readCSV(r io.Reader, opts Options, add func(int, map[string]any) error, sum
 			}
 			return fmt.Errorf("reading input: %w", err)
 		}
+		line, _ := cr.FieldPos(0) // valid only after a successful read
 		if len(row) != len(header) {
 			sum.Lines++
 			sum.Failed++

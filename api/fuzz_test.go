@@ -1,0 +1,65 @@
+package api
+
+import (
+	"testing"
+
+	"github.com/relgraph/relgraph/internal/fuzzseed"
+)
+
+var (
+	seedJSON = []byte(`{"token":"t","rel_id":3,"matching":"email","profile_a":{"email":"a@x.io"},"profile_b":{"field_name":"sku","field_value":"s1"},"weights":{"user_like":2,"donate":null},"limit":10}`)
+	seedXML  = []byte(`<?xml version="1.0"?><xml><token>t</token><rel_id>3</rel_id><profile_a><profile_id>5d63dbdb439e7306b596c5d0</profile_id></profile_a><weights><a>1</a><b nil="true"/></weights><items><item><x>1</x></item></items></xml>`)
+	seedData = []byte(`{"db_id":1,"email":"a@x.io","data":{"email":"a@x.io","phones":["+15550000001"],"subscriptions":[{"resource_id":1,"channel":"sms","phone":"+15550000001","status":"unsubscribed"}],"n":1}}`)
+)
+
+func TestWriteFuzzSeeds(t *testing.T) {
+	if !fuzzseed.Enabled() {
+		t.Skip("set RELGRAPH_WRITE_SEEDS=1 to rewrite testdata/fuzz")
+	}
+	fuzzseed.Write(t, "FuzzJSONRequest", seedJSON, seedData, []byte(`[1]`), []byte(`{"a":{"b":[1,2,{"c":"\u00e9"}]}}`))
+	fuzzseed.Write(t, "FuzzXMLRequest", seedXML, []byte(`<xml/>`), []byte(`<xml><a><b>1</b><b>2</b></a></xml>`))
+}
+
+// parseAll runs every endpoint's parameter parsing over a decoded body.
+func parseAll(t *testing.T, tree map[string]any) {
+	relationRequest(newParams("", tree))
+	profileRequest(newParams("", tree))
+	p := newParams("", tree)
+	p.locator(nil)
+	p.int("limit", 1000)
+	p.list("items")
+	p.unknown()
+}
+
+func FuzzJSONRequest(f *testing.F) {
+	f.Add(seedJSON)
+	f.Add(seedData)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tree, err := decodeJSON(body)
+		if err != nil {
+			return
+		}
+		parseAll(t, tree)
+		// What decodes encodes back in both formats.
+		var sink discard
+		if err := encodeJSON(&sink, tree); err != nil {
+			t.Fatal(err)
+		}
+		encodeXML(&sink, tree)
+	})
+}
+
+func FuzzXMLRequest(f *testing.F) {
+	f.Add(seedXML)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tree, err := decodeXML(body)
+		if err != nil {
+			return
+		}
+		parseAll(t, tree)
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

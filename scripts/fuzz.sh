@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for FUZZTIME each (default 3s: the CI smoke run).
+# A longer run by hand: FUZZTIME=10m scripts/fuzz.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+time=${FUZZTIME:-3s}
+targets=(
+  ". FuzzDecodeProfile" ". FuzzDecodeRelation" ". FuzzDecodeCounter" ". FuzzDecodeSchema"
+  "./api FuzzJSONRequest" "./api FuzzXMLRequest" "./cmd/relgraph FuzzConfig"
+  "./internal/importer FuzzImportLines" "./index FuzzKeys"
+)
+for spec in "${targets[@]}"; do
+  set -- $spec
+  echo "fuzz $2 ($1) for $time"
+  go test -run '^$' -fuzz "^$2\$" -fuzztime "$time" "$1" 2>&1 | grep -v '^fuzz: elapsed' || { echo "FAIL: $2"; exit 1; }
+done
