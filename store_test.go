@@ -527,3 +527,44 @@ func TestFailedUpdateInBatchIsUndone(t *testing.T) {
 		t.Fatal("nothing committed")
 	}
 }
+
+// TestDiskFull: with MaxSize, a write that would grow the file past it
+// fails with ErrStorage and changes nothing; what was acknowledged stays,
+// reads go on, and the store reopens fine.
+func TestDiskFull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "full.db")
+	s, err := Open(path, &Options{MaxSize: 1 << 20, NoSync: true})
+	must(t, err)
+	testSchema(t, s)
+	var ids []ProfileID
+	var failure error
+	for i := 0; i < 100000 && failure == nil; i++ {
+		before, err := s.Digest()
+		must(t, err)
+		var id ProfileID
+		id, _, failure = s.ImportProfile(1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i)), Fields: map[string]any{"notes": strings.Repeat("x", 2000)}})
+		if failure == nil {
+			ids = append(ids, id)
+			continue
+		}
+		if after, _ := s.Digest(); after != before {
+			t.Fatal("the write that did not fit changed the store")
+		}
+	}
+	if !errors.Is(failure, ErrStorage) || Code(failure) != 500 {
+		t.Fatalf("a full store answered %v after %d profiles", failure, len(ids))
+	}
+	mustCheck(t, s)
+	if _, err := s.GetProfile(1, idLoc(ids[len(ids)-1])); err != nil {
+		t.Fatalf("read from a full store: %v", err)
+	}
+	must(t, s.Close())
+	s, err = Open(path, &Options{NoSync: true})
+	must(t, err)
+	defer s.Close()
+	if _, _, err := s.ImportProfile(1, Locator{}, ProfileData{}); err != nil {
+		t.Fatalf("write after reopening without the cap: %v", err)
+	}
+	mustCheck(t, s)
+	t.Logf("%d profiles fit in 1 MiB; then: %v", len(ids), failure)
+}

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -309,4 +311,33 @@ func TestCheckExitsOneOnViolations(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("check of a damaged file: exit %d\n%s", code, out)
 	}
+}
+
+// TestSlowClientsAreCutOff: a client that never finishes its headers is
+// disconnected after the read-header timeout; the server goes on.
+func TestSlowClientsAreCutOff(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "-example", "-read-header-timeout", "300ms")
+	addr := strings.TrimPrefix(srv.url, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("POST /api/v1.1/relations/edit HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.ReadAll(conn) // returns when the server closes
+	if err != nil {
+		t.Fatalf("the slow connection was not closed: %v", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("closed after %v", waited)
+	}
+	resp, err := http.Get(srv.url + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("server after a slow client: %v %v", resp, err)
+	}
+	srv.stop(t)
 }

@@ -25,6 +25,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	example := fs.Bool("example", false, "set up the README's example schema, profiles and documentation tokens (no -config)")
 	maxBody := fs.Int64("max-body", api.DefaultMaxBodyBytes, "request body limit in bytes")
+	headerTimeout := fs.Duration("read-header-timeout", 5*time.Second, "time a client has to send its request headers")
+	readTimeout := fs.Duration("read-timeout", 30*time.Second, "time a client has to send a whole request")
+	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "time to write an answer")
+	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -78,10 +82,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	mux.Handle("/admin/backup", backupHandler(store, tokens))
 	srv := &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: *headerTimeout,
+		ReadTimeout:       *readTimeout,
+		WriteTimeout:      *writeTimeout,
+		IdleTimeout:       *idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
