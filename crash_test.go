@@ -91,7 +91,7 @@ func TestCrashRecovery(t *testing.T) {
 // crashModel is one worker's state as its log says, with the operation
 // in flight (started, not acknowledged).
 type crashModel struct {
-	profiles map[int]bool            // A_k exists
+	profiles map[int]bool             // A_k exists
 	rels     map[int]map[string]int64 // A_k – B weights
 	inflight []string                 // the started operation's fields
 	everK    map[int]bool

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/relgraph/relgraph"
@@ -478,4 +479,52 @@ func TestXMLShapes(t *testing.T) {
 			t.Errorf("accepted %q", bad)
 		}
 	}
+}
+
+// TestHandlerPanicIsA500: a panicking endpoint answers a 500 envelope,
+// is logged without the body or token, and the server goes on.
+func TestHandlerPanicIsA500(t *testing.T) {
+	endpoints["test/panic"] = endpoint{RoleRead, func(*handler, *params) (map[string]any, error) { panic("boom") }}
+	defer delete(endpoints, "test/panic")
+	s, err := relgraph.Open(filepath.Join(t.TempDir(), "p.db"), &relgraph.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var logs syncBuffer
+	srv := httptest.NewServer(New(s, Config{Tokens: map[string]Role{readToken: RoleRead}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
+	defer srv.Close()
+	e := &env{t: t, store: s, url: srv.URL}
+	r := e.post("test/panic", "application/json", `{"token":"`+readToken+`","secret":"body-text"}`)
+	if r.status != 500 || r.code() != "500" || scalarText(r.body["error_text"]) != "internal error" {
+		t.Fatalf("panic answered %d %s", r.status, r.raw)
+	}
+	logged := logs.String()
+	if !strings.Contains(logged, "handler panic") || !strings.Contains(logged, "boom") {
+		t.Fatalf("panic not logged:\n%s", logged)
+	}
+	if strings.Contains(logged, readToken) || strings.Contains(logged, "body-text") {
+		t.Fatalf("token or body logged:\n%s", logged)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after a panic: %v %v", resp, err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
