@@ -1,0 +1,290 @@
+// Command relbench runs relgraph and the stores a Go user would pick
+// instead on the same workloads, in the same process, interleaved, and
+// prints a markdown table (ops/s, p50, p99, ratio to the reference row),
+// writes it with a JSON file and charts to -out.
+//
+//	go run ./cmd/relbench                          # quick: about a minute
+//	go run ./cmd/relbench -profiles 100000 -duration 10s -sizes 10000,100000,1000000 -import 1000000
+//
+// Every commit is durable (fsync) in every contender.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type row struct {
+	Workload  string  `json:"workload"`
+	Contender string  `json:"contender"`
+	Writers   int     `json:"writers"`
+	Ops       int     `json:"ops"`
+	OpsPerSec float64 `json:"ops_per_sec"`
+	P50us     float64 `json:"p50_us"`
+	P99us     float64 `json:"p99_us"`
+	Ratio     float64 `json:"ratio"` // to the workload's reference row
+	Reference string  `json:"reference"`
+	Note      string  `json:"note,omitempty"`
+}
+
+type measure struct {
+	ops   int
+	dur   time.Duration
+	lat   []time.Duration
+	err   error
+	ratio float64
+}
+
+// run drives op from writers goroutines for d and records every latency.
+func run(d time.Duration, writers int, op func(i int) error) measure {
+	var next atomic.Int64
+	var mu sync.Mutex
+	var m measure
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			var err error
+			for time.Now().Before(deadline) {
+				i := int(next.Add(1))
+				t0 := time.Now()
+				if err = op(i); err != nil {
+					break
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			m.lat = append(m.lat, lat...)
+			if err != nil && m.err == nil {
+				m.err = err
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	m.dur = time.Since(start)
+	m.ops = len(m.lat)
+	return m
+}
+
+func (m *measure) add(o measure) {
+	m.ops += o.ops
+	m.dur += o.dur
+	m.lat = append(m.lat, o.lat...)
+	if m.err == nil {
+		m.err = o.err
+	}
+}
+
+func percentile(lat []time.Duration, p float64) float64 {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	return float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Microseconds())
+}
+
+func parseInts(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func main() {
+	profiles := flag.Int("profiles", 10000, "profiles in each of the two databases")
+	bigN := flag.Int("edges", 100000, "relations of the big A profile (capped at -profiles)")
+	writersFlag := flag.String("writers", "1,8,32,128", "writer counts")
+	duration := flag.Duration("duration", 2*time.Second, "time per row, split over interleaved rounds")
+	rounds := flag.Int("rounds", 2, "interleaved rounds per row")
+	sizes := flag.String("sizes", "2000,10000", "store sizes for the overwrite-vs-size chart")
+	importN := flag.Int("import", 50000, "profiles in the import workload")
+	deleteN := flag.Int("delete", 10000, "relations of the profile the cascade delete removes")
+	out := flag.String("out", "out", "directory for results.md, results.json and charts")
+	flag.Parse()
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	writers := parseInts(*writersFlag)
+	d := dataset{profiles: *profiles, bigN: min(*bigN, *profiles), deleteN: min(*deleteN, *profiles)}
+	dir, err := os.MkdirTemp("", "relbench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	log.Printf("loading %d+%d profiles, %d relations on the big profile, into each store", d.profiles, d.profiles, d.bigN)
+	rg, err := newRelgraph(filepath.Join(dir), d)
+	check(err)
+	sq, err := newSQLite(dir, d)
+	check(err)
+	bo, err := newBolt(dir)
+	check(err)
+	hp := newHTTP(rg)
+	all := []contender{rg, hp, sq, bo}
+
+	var rows []row
+	add := func(workload string, ref string, results map[string]map[int]*measure, notes map[string]string) {
+		refM := results[ref]
+		var refRate float64
+		for _, m := range refM { // the reference row is the lowest writer count measured
+			refRate = float64(m.ops) / m.dur.Seconds()
+			break
+		}
+		if m, ok := refM[1]; ok {
+			refRate = float64(m.ops) / m.dur.Seconds()
+		}
+		for _, c := range all {
+			byW := results[c.Name()]
+			ws := make([]int, 0, len(byW))
+			for w := range byW {
+				ws = append(ws, w)
+			}
+			slices.Sort(ws)
+			for _, w := range ws {
+				m := byW[w]
+				r := row{Workload: workload, Contender: c.Name(), Writers: w, Ops: m.ops, Reference: ref + " ×1", Note: notes[c.Name()]}
+				if m.err != nil {
+					r.Note = "error: " + m.err.Error()
+				}
+				if m.ops > 0 {
+					r.OpsPerSec = float64(m.ops) / m.dur.Seconds()
+					r.P50us, r.P99us = percentile(m.lat, 0.50), percentile(m.lat, 0.99)
+					if refRate > 0 {
+						r.Ratio = r.OpsPerSec / refRate
+					}
+				}
+				rows = append(rows, r)
+			}
+		}
+	}
+	// interleaved runs every contender's op at every writer count, in
+	// rounds, so drift on a shared machine hits all rows alike.
+	interleaved := func(name string, ws []int, cs []contender, op func(c contender) func(i int) error) map[string]map[int]*measure {
+		log.Printf("workload %s", name)
+		res := map[string]map[int]*measure{}
+		for r := 0; r < *rounds; r++ {
+			for _, w := range ws {
+				for _, c := range cs {
+					if c == hp && w != 32 && len(ws) > 1 {
+						continue // HTTP: the 32 keep-alive clients row
+					}
+					m := run(*duration / time.Duration(*rounds), w, op(c))
+					if res[c.Name()] == nil {
+						res[c.Name()] = map[int]*measure{}
+					}
+					if res[c.Name()][w] == nil {
+						res[c.Name()][w] = &measure{}
+					}
+					res[c.Name()][w].add(m)
+				}
+			}
+		}
+		return res
+	}
+	ws := append([]int{1}, writers...)
+	ws = slices.Compact(ws)
+	add("overwrite by profile id", "bbolt-put", interleaved("overwrite-id", ws, all, func(c contender) func(int) error {
+		return func(i int) error { return c.Overwrite(i, false) }
+	}), map[string]string{"bbolt-put": "one Put per Update: the engine's floor"})
+	add("overwrite: A by email, B by custom field", "bbolt-put", interleaved("overwrite-email", ws, all, func(c contender) func(int) error {
+		return func(i int) error { return c.Overwrite(i, true) }
+	}), map[string]string{"bbolt-put": "one Put per Update: the engine's floor"})
+	add("strengthen 16 hot relations", "sqlite", interleaved("strengthen", ws, []contender{rg, hp, sq}, func(c contender) func(int) error {
+		return func(i int) error { return c.Strengthen(i) }
+	}), nil)
+	reads := []int{1, 8}
+	add("relations/get, page of 100", "relgraph", interleaved("page", reads, []contender{rg, sq}, func(c contender) func(int) error {
+		return func(i int) error { return c.Page(i) }
+	}), nil)
+	add("get_counter, 10 relations", "relgraph", interleaved("counter-10", []int{1}, []contender{rg, sq}, func(c contender) func(int) error {
+		return func(int) error { return c.Counter(false) }
+	}), nil)
+	add(fmt.Sprintf("get_counter, %d relations", d.bigN), "relgraph", interleaved("counter-big", []int{1}, []contender{rg, sq}, func(c contender) func(int) error {
+		return func(int) error { return c.Counter(true) }
+	}), nil)
+	for _, c := range []contender{rg, sq} {
+		t0 := time.Now()
+		err := c.DeleteBig()
+		el := time.Since(t0)
+		r := row{Workload: fmt.Sprintf("cascade delete of a profile with %d relations", d.deleteN), Contender: c.Name(), Writers: 1, Ops: 1,
+			OpsPerSec: 1 / el.Seconds(), P50us: float64(el.Microseconds()), P99us: float64(el.Microseconds()), Reference: "sqlite ×1"}
+		if err != nil {
+			r.Note = "error: " + err.Error()
+		}
+		rows = append(rows, r)
+	}
+	fixRatios(rows, fmt.Sprintf("cascade delete of a profile with %d relations", d.deleteN), "sqlite")
+	hp.Close()
+	for _, c := range []contender{rg, sq, bo} {
+		c.Close()
+	}
+
+	rows = append(rows, importRows(dir, *importN)...)
+	sizeRows := sizeSeries(dir, parseInts(*sizes), *duration)
+	rows = append(rows, sizeRows...)
+
+	table := markdown(rows, d)
+	fmt.Print(table)
+	check(os.WriteFile(filepath.Join(*out, "results.md"), []byte(table), 0o644))
+	js, _ := json.MarshalIndent(map[string]any{"machine": machine(), "dataset": d, "rows": rows}, "", "  ")
+	check(os.WriteFile(filepath.Join(*out, "results.json"), js, 0o644))
+	check(writerChart(rows, filepath.Join(*out, "writers.svg")))
+	check(sizeChart(sizeRows, filepath.Join(*out, "sizes.svg")))
+	log.Printf("wrote %s/results.md, results.json, writers.svg, sizes.svg", *out)
+}
+
+func fixRatios(rows []row, workload, ref string) {
+	var refRate float64
+	for _, r := range rows {
+		if r.Workload == workload && r.Contender == ref {
+			refRate = r.OpsPerSec
+		}
+	}
+	for i := range rows {
+		if rows[i].Workload == workload && refRate > 0 {
+			rows[i].Ratio = rows[i].OpsPerSec / refRate
+		}
+	}
+}
+
+func markdown(rows []row, d dataset) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Machine: %s. Stores: %d profiles per database; durable commits everywhere.\n\n", machine(), d.profiles)
+	fmt.Fprintln(&b, "| workload | contender | writers | ops/s | p50 µs | p99 µs | ratio | to | note |")
+	fmt.Fprintln(&b, "|---|---|---:|---:|---:|---:|---:|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.0f | %.0f | %.2f | %s | %s |\n",
+			r.Workload, r.Contender, r.Writers, r.OpsPerSec, r.P50us, r.P99us, r.Ratio, r.Reference, r.Note)
+	}
+	return b.String()
+}
+
+func machine() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s, %d CPUs, %s %s/%s", host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func check(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}

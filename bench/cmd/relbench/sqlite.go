@@ -1,0 +1,234 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+
+	_ "github.com/mattn/go-sqlite3" // the C SQLite through cgo: SQLite at its real speed
+
+	"github.com/relgraph/relgraph/bench"
+)
+
+// sqliteContender does the same work in SQLite: WAL, synchronous=FULL
+// (an fsync per commit, like relgraph), the same schema — a unique email
+// index, phone and custom-field indexes, tags in their own indexed table,
+// and an edges table keyed by (rel, a, b) with its reverse index — and
+// INSERT … ON CONFLICT DO UPDATE for overwrite and strengthen. Counters
+// are queries, as a SQLite user would write them.
+type sqliteContender struct {
+	db *sql.DB
+	n  int
+}
+
+const sqliteSchema = `
+CREATE TABLE profiles (
+	id INTEGER PRIMARY KEY, db INTEGER NOT NULL, email TEXT, phone TEXT,
+	crm_id INTEGER, sku TEXT, data BLOB);
+CREATE UNIQUE INDEX profiles_email ON profiles(db, email) WHERE email IS NOT NULL;
+CREATE INDEX profiles_phone ON profiles(db, phone);
+CREATE INDEX profiles_crm ON profiles(db, crm_id);
+CREATE INDEX profiles_sku ON profiles(db, sku);
+CREATE TABLE tags (profile INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (tag, profile)) WITHOUT ROWID;
+CREATE TABLE edges (
+	rel INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,
+	user_like INTEGER, donate INTEGER, is_online INTEGER, created INTEGER, updated INTEGER,
+	PRIMARY KEY (rel, a, b)) WITHOUT ROWID;
+CREATE INDEX edges_b ON edges(rel, b, a);
+CREATE INDEX edges_top ON edges(rel, a, donate DESC);
+`
+
+// openSQLite creates an empty SQLite store with the schema.
+func openSQLite(dir string) (*sqliteContender, error) {
+	dsn := "file:" + filepath.Join(dir, "sqlite.db") + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(64)
+	if _, err := db.Exec(sqliteSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return &sqliteContender{db: db}, nil
+}
+
+// newSQLite loads the dataset: profile i of database 1 has id i+1; item
+// j of database 2 has id profiles+j+1.
+func newSQLite(dir string, d dataset) (*sqliteContender, error) {
+	c, err := openSQLite(dir)
+	if err != nil {
+		return nil, err
+	}
+	c.n = d.profiles
+	db := c.db
+	if err := c.importProfiles(0, d.profiles); err != nil {
+		return nil, err
+	}
+	for start := 0; start < d.profiles; start += 10000 {
+		tx, err := db.Begin()
+		if err != nil {
+			return nil, err
+		}
+		for j := start; j < d.profiles && j < start+10000; j++ {
+			if _, err := tx.Exec(`INSERT INTO profiles(id, db, sku) VALUES (?, 2, ?)`, d.profiles+j+1, bench.SKU(j)); err != nil {
+				tx.Rollback()
+				return nil, err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, err
+		}
+	}
+	for _, l := range []struct{ a, n int }{{0, d.bigN}, {1, 10}, {6, d.deleteN}} {
+		tx, err := db.Begin()
+		if err != nil {
+			return nil, err
+		}
+		for j := 0; j < l.n; j++ {
+			if _, err := tx.Exec(`INSERT OR IGNORE INTO edges(rel, a, b, user_like, donate, is_online) VALUES (3, ?, ?, ?, ?, 0)`,
+				l.a+1, c.n+j%c.n+1, j, j%1000); err != nil {
+				tx.Rollback()
+				return nil, err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// importProfiles inserts profiles [from, to) of database 1 with email,
+// phone, two custom fields and tags, 10,000 per transaction.
+func (c *sqliteContender) importProfiles(from, to int) error {
+	for start := from; start < to; start += 10000 {
+		tx, err := c.db.Begin()
+		if err != nil {
+			return err
+		}
+		for i := start; i < to && i < start+10000; i++ {
+			it := bench.PersonItem(i)
+			id := i + 1
+			if _, err := tx.Exec(`INSERT INTO profiles(id, db, email, phone, crm_id) VALUES (?, 1, ?, ?, ?)`,
+				id, *it.Data.Email, (*it.Data.Phones)[0], i); err != nil {
+				tx.Rollback()
+				return err
+			}
+			for _, tag := range []string{fmt.Sprintf("t%d", i%10), fmt.Sprintf("t%d", i%7)} {
+				if _, err := tx.Exec(`INSERT OR IGNORE INTO tags(profile, tag) VALUES (?, ?)`, id, tag); err != nil {
+					tx.Rollback()
+					return err
+				}
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *sqliteContender) Name() string { return "sqlite" }
+
+func (c *sqliteContender) upsert(aQuery string, aArg any, bQuery string, bArg any, set string, like, donate int, online bool) error {
+	tx, err := c.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var a, b int64
+	if err := tx.QueryRow(aQuery, aArg).Scan(&a); err != nil {
+		return fmt.Errorf("profile_a: %w", err)
+	}
+	if err := tx.QueryRow(bQuery, bArg).Scan(&b); err != nil {
+		return fmt.Errorf("profile_b: %w", err)
+	}
+	if _, err := tx.Exec(`INSERT INTO edges(rel, a, b, user_like, donate, is_online, created, updated)
+		VALUES (3, ?, ?, ?, ?, ?, unixepoch(), unixepoch())
+		ON CONFLICT(rel, a, b) DO UPDATE SET `+set, a, b, like, donate, online); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+const overwriteSet = `user_like = excluded.user_like, donate = excluded.donate, is_online = excluded.is_online, updated = excluded.updated`
+
+func (c *sqliteContender) Overwrite(i int, byEmail bool) error {
+	if byEmail {
+		return c.upsert(`SELECT id FROM profiles WHERE db = 1 AND email = ?`, bench.Email(i%c.n),
+			`SELECT id FROM profiles WHERE db = 2 AND sku = ?`, bench.SKU((i*7)%c.n), overwriteSet, i, i%1000, i%2 == 0)
+	}
+	return c.upsert(`SELECT id FROM profiles WHERE db = 1 AND id = ?`, i%c.n+1,
+		`SELECT id FROM profiles WHERE db = 2 AND id = ?`, c.n+(i*7)%c.n+1, overwriteSet, i, i%1000, i%2 == 0)
+}
+
+func (c *sqliteContender) Strengthen(i int) error {
+	a, b := hot(i)
+	return c.upsert(`SELECT id FROM profiles WHERE db = 1 AND id = ?`, a+1,
+		`SELECT id FROM profiles WHERE db = 2 AND id = ?`, c.n+b+1,
+		`user_like = coalesce(user_like, 0) + 1, updated = excluded.updated`, 1, 0, false)
+}
+
+func (c *sqliteContender) Page(int) error {
+	rows, err := c.db.Query(`SELECT b, user_like, donate, is_online FROM edges WHERE rel = 3 AND a = 1 ORDER BY b LIMIT 100`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var b int64
+		var like, donate, online sql.NullInt64
+		if err := rows.Scan(&b, &like, &donate, &online); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("empty page")
+	}
+	return rows.Err()
+}
+
+func (c *sqliteContender) Counter(big bool) error {
+	a := 2
+	if big {
+		a = 1
+	}
+	var total, likes, online int64
+	var sum sql.NullInt64
+	if err := c.db.QueryRow(`SELECT count(*), count(user_like), sum(user_like), count(CASE WHEN is_online THEN 1 END) FROM edges WHERE rel = 3 AND a = ?`, a).
+		Scan(&total, &likes, &sum, &online); err != nil {
+		return err
+	}
+	rows, err := c.db.Query(`SELECT b, donate FROM edges WHERE rel = 3 AND a = ? AND donate IS NOT NULL ORDER BY donate DESC LIMIT 10`, a)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, v int64
+		if err := rows.Scan(&b, &v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (c *sqliteContender) DeleteBig() error {
+	tx, err := c.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM edges WHERE rel = 3 AND a = 7`, `DELETE FROM edges WHERE rel = 3 AND b = 7`,
+		`DELETE FROM tags WHERE profile = 7`, `DELETE FROM profiles WHERE id = 7`} {
+		if _, err := tx.Exec(q); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (c *sqliteContender) Close() error { return c.db.Close() }
