@@ -71,20 +71,24 @@ const MaxImportBatch = 10000
 // ones (an email imported by item 3 conflicts in item 7). The error is
 // for the whole call: too many items (400), or a 500 (storage failure,
 // corruption, failed commit), in which case nothing was stored.
+//
+// Items validate before they write, so a failed item has written
+// nothing and needs no undo log; an item that fails after writing (an
+// engine fault) fails the whole call.
 func (s *Store) ImportBatch(db uint32, items []ImportItem) ([]ImportResult, error) {
 	if len(items) > MaxImportBatch {
 		return nil, invalidf("import_batch: %d items, at most %d", len(items), MaxImportBatch)
 	}
 	results := make([]ImportResult, len(items))
 	err := s.write(func(tx *Tx) error {
+		counted := &countingTx{Tx: tx.kv}
+		itemTx := &Tx{kv: counted, schema: tx.schema, now: tx.now}
 		for i, it := range items {
+			before := counted.writes
+			var err error
 			results[i] = ImportResult{}
-			err := tx.Savepoint(func(tx *Tx) error {
-				var err error
-				results[i].ID, results[i].Created, err = tx.ImportProfile(db, it.Locator, it.Data)
-				return err
-			})
-			if Code(err) == 500 {
+			results[i].ID, results[i].Created, err = itemTx.ImportProfile(db, it.Locator, it.Data)
+			if err != nil && (Code(err) == 500 || counted.writes != before) {
 				return err // storage failure or corruption: store nothing
 			}
 			results[i].Err = err

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"encoding/binary"
 	"path/filepath"
 	"sync/atomic"
@@ -117,6 +118,40 @@ func BenchmarkCounter(b *testing.B) {
 				got, err := f.Store.Counter(3, loc)
 				if err != nil || got.Total != int64(c.n) {
 					b.Fatalf("counter %+v %v", got, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkImport imports profiles with email, phone, two custom fields
+// and tags, in durable commits of each batch size; ns/op is per profile.
+func BenchmarkImport(b *testing.B) {
+	for _, batch := range []int{1000, 2500, 10000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s, err := relgraph.Open(filepath.Join(b.TempDir(), "import.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if err := Schema(s); err != nil {
+				b.Fatal(err)
+			}
+			items := make([]relgraph.ImportItem, 0, batch)
+			b.ResetTimer()
+			for i := 0; i < b.N; {
+				items = items[:0]
+				for ; i < b.N && len(items) < batch; i++ {
+					items = append(items, PersonItem(i))
+				}
+				res, err := s.ImportBatch(1, items)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range res {
+					if r.Err != nil {
+						b.Fatal(r.Err)
+					}
 				}
 			}
 		})

@@ -187,7 +187,7 @@ func main() {
 					if c == hp && w != 32 && len(ws) > 1 {
 						continue // HTTP: the 32 keep-alive clients row
 					}
-					m := run(*duration / time.Duration(*rounds), w, op(c))
+					m := run(*duration/time.Duration(*rounds), w, op(c))
 					if res[c.Name()] == nil {
 						res[c.Name()] = map[int]*measure{}
 					}
