@@ -528,3 +528,34 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestProfileEndpointsInXML covers profiles/update, import_batch and
+// delete in XML (the other endpoints' XML is in the tests above).
+func TestProfileEndpointsInXML(t *testing.T) {
+	e := newEnv(t)
+	x := func(endpoint, inner string) response {
+		return e.post(endpoint, "application/xml", `<xml><token>`+writeToken+`</token>`+inner+`</xml>`)
+	}
+	r := x("profiles/import_batch", `<db_id>1</db_id><matching>email</matching><items>
+		<item><email>a@x.io</email><data><email>a@x.io</email><CRM_ID>1</CRM_ID></data></item>
+		<item><email>b@x.io</email><data><email>b@x.io</email><vip>maybe</vip></data></item>
+	</items>`)
+	e.want(r, 0)
+	items := r.body["data"].([]any)
+	if len(items) != 2 || scalarText(items[0].(map[string]any)["error"]) != "0" || scalarText(items[1].(map[string]any)["error"]) != "400" {
+		t.Fatalf("XML import_batch: %s", r.raw)
+	}
+	id := scalarText(items[0].(map[string]any)["profile_id"])
+	e.want(x("profiles/update", `<db_id>1</db_id><profile_id>`+id+`</profile_id><data><CRM_ID nil="true"/><phones><item>+1 555 000 0007</item></phones></data>`), 0)
+	p, err := e.store.GetProfile(1, relgraph.Locator{Phone: "+15550000007"})
+	if err != nil || p.ID.String() != id || p.Fields["CRM_ID"] != nil {
+		t.Fatalf("after XML update: %+v %v", p, err)
+	}
+	e.want(x("profiles/update", `<db_id>1</db_id><email>zz@x.io</email><data><vip>true</vip></data>`), 404)
+	r = x("profiles/delete", `<db_id>1</db_id><phone>+1 555 000 0007</phone>`)
+	e.want(r, 0)
+	if scalarText(r.body["profile_id"]) != id {
+		t.Fatalf("XML delete: %s", r.raw)
+	}
+	e.want(x("profiles/delete", `<db_id>1</db_id><profile_id>`+id+`</profile_id>`), 404)
+}

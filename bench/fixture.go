@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"encoding/binary"
 	"fmt"
+
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/relgraph/relgraph"
 )
@@ -108,4 +111,37 @@ func (f *Fixture) OverwriteByEmailAndField(i, j int, like int64) relgraph.Relati
 		A:       relgraph.Locator{Email: Email(i % len(f.A))},
 		B:       relgraph.Locator{FieldName: "sku", FieldValue: SKU(j % len(f.B))},
 		Weights: map[string]any{"user_like": like, "donate": like % 1000, "is_online": like%2 == 0}}
+}
+
+// Scatter maps the i-th operation to a profile index far from the
+// (i-1)-th, so consecutive writes touch different pages of the store as
+// real traffic does (sequential indexes would share pages and flatter
+// every contender).
+func Scatter(i int) int { return int(uint64(i) * 2654435761 % (1 << 31)) }
+
+// BoltKey is the plain-bbolt floor's key for index i: 8 bytes.
+func BoltKey(i int) []byte { return binary.BigEndian.AppendUint64(nil, uint64(i)) }
+
+// PrefillBolt fills the bucket "edge" with n keys, so the floor's Puts
+// land in a populated tree as relgraph's do.
+func PrefillBolt(db *bbolt.DB, n int, value []byte) error {
+	for start := 0; start < n; start += 100000 {
+		err := db.Update(func(tx *bbolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte("edge"))
+			if err != nil {
+				return err
+			}
+			bk.FillPercent = 0.9
+			for i := start; i < n && i < start+100000; i++ {
+				if err := bk.Put(BoltKey(i), value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

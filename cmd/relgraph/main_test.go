@@ -341,3 +341,39 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 	srv.stop(t)
 }
+
+// TestTokensFromEnvironment: RELGRAPH_TOKENS adds tokens with roles.
+func TestTokensFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.json")
+	if err := os.WriteFile(cfg, []byte(`{"databases":[{"id":1}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RELGRAPH_TOKENS", "w-token:write, r-token:read")
+	srv := startServer(t, dir, "-config", cfg)
+	post := func(token, endpoint, body string) int {
+		req, _ := http.NewRequest(http.MethodPost, srv.url+"/api/v1.1/"+endpoint, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("w-token", "profiles/import", `{"db_id":1,"data":{"email":"a@x.io"}}`); code != 200 {
+		t.Fatalf("write token: %d", code)
+	}
+	if code := post("r-token", "profiles/get", `{"db_id":1,"email":"a@x.io"}`); code != 200 {
+		t.Fatalf("read token reading: %d", code)
+	}
+	if code := post("r-token", "profiles/delete", `{"db_id":1,"email":"a@x.io"}`); code != 403 {
+		t.Fatalf("read token writing: %d", code)
+	}
+	srv.stop(t)
+	t.Setenv("RELGRAPH_TOKENS", "broken")
+	if out, code := runTool(t, dir, "serve", "-config", cfg, "-addr", "127.0.0.1:0"); code == 0 || !strings.Contains(out, "not token:role") || strings.Contains(out, "broken") {
+		t.Fatalf("bad RELGRAPH_TOKENS: %d %q", code, out)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -83,9 +82,10 @@ func newRelgraph(dir string, d dataset) (*relgraphContender, error) {
 func (c *relgraphContender) Name() string { return "relgraph" }
 
 func (c *relgraphContender) Overwrite(i int, byEmail bool) error {
-	req := c.f.OverwriteByID(i, i*7, int64(i))
+	a, b := bench.Scatter(i), bench.Scatter(i*7)
+	req := c.f.OverwriteByID(a, b, int64(i))
 	if byEmail {
-		req = c.f.OverwriteByEmailAndField(i, i*7, int64(i))
+		req = c.f.OverwriteByEmailAndField(a, b, int64(i))
 	}
 	_, err := c.f.Store.Overwrite(req)
 	return err
@@ -155,11 +155,12 @@ func (c *httpContender) post(endpoint string, body map[string]any) error {
 }
 
 func (c *httpContender) Overwrite(i int, byEmail bool) error {
-	a := map[string]any{"profile_id": c.f.A[i%c.n].String()}
-	b := map[string]any{"profile_id": c.f.B[(i*7)%c.n].String()}
+	ai, bi := bench.Scatter(i)%c.n, bench.Scatter(i*7)%c.n
+	a := map[string]any{"profile_id": c.f.A[ai].String()}
+	b := map[string]any{"profile_id": c.f.B[bi].String()}
 	if byEmail {
-		a = map[string]any{"email": bench.Email(i % c.n)}
-		b = map[string]any{"matching": "custom", "field_name": "sku", "field_value": bench.SKU((i * 7) % c.n)}
+		a = map[string]any{"email": bench.Email(ai)}
+		b = map[string]any{"matching": "custom", "field_name": "sku", "field_value": bench.SKU(bi)}
 	}
 	return c.post("relations/edit", map[string]any{"rel_id": 3, "profile_a": a, "profile_b": b,
 		"weights": map[string]any{"user_like": i, "donate": i % 1000, "is_online": i%2 == 0}})
@@ -190,8 +191,9 @@ func (c *httpContender) Close() error {
 }
 
 // boltContender is the engine's floor: plain bbolt, one Put of a
-// relation-sized value per durable Update. It has no indexes, no
-// matching, no counters: only the overwrite workloads.
+// relation-sized value per durable Update, at keys scattered over a
+// bucket prefilled with a million keys (the overwrites' access pattern).
+// It has no indexes, no matching, no counters: only the overwrites.
 type boltContender struct {
 	db    *bbolt.DB
 	value []byte
@@ -202,15 +204,15 @@ func newBolt(dir string) (*boltContender, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucketIfNotExists([]byte("edge")); return err })
-	return &boltContender{db: db, value: make([]byte, 64)}, err
+	c := &boltContender{db: db, value: make([]byte, 64)}
+	return c, bench.PrefillBolt(db, 1000000, c.value)
 }
 
 func (c *boltContender) Name() string { return "bbolt-put" }
 
 func (c *boltContender) Overwrite(i int, _ bool) error {
 	return c.db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket([]byte("edge")).Put(binary.BigEndian.AppendUint64(nil, uint64(i%100000)), c.value)
+		return tx.Bucket([]byte("edge")).Put(bench.BoltKey(bench.Scatter(i)%1000000), c.value)
 	})
 }
 

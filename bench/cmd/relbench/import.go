@@ -123,7 +123,7 @@ func sizeSeries(dir string, sizes []int, d time.Duration) []row {
 		check(err)
 		c := &relgraphContender{f: f, n: n}
 		for _, w := range []int{1, 32} {
-			m := run(d/2, w, func(i int) error { return c.Overwrite(i*7919, false) })
+			m := run(d/2, w, func(i int) error { return c.Overwrite(i, false) })
 			r := row{Workload: fmt.Sprintf("overwrite by id, store of %d profiles", n), Contender: "relgraph", Writers: w, Ops: m.ops,
 				OpsPerSec: float64(m.ops) / m.dur.Seconds(), P50us: percentile(m.lat, 0.5), P99us: percentile(m.lat, 0.99), Reference: "smallest store, same writers"}
 			if m.err != nil {

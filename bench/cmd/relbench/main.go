@@ -46,9 +46,14 @@ type measure struct {
 	ratio float64
 }
 
+// opSeq numbers operations across all runs: a number never repeats, so
+// no overwrite re-sends what an earlier run wrote (relgraph would skip
+// it as a no-op and flatter itself).
+var opSeq atomic.Int64
+
 // run drives op from writers goroutines for d and records every latency.
 func run(d time.Duration, writers int, op func(i int) error) measure {
-	var next atomic.Int64
+	next := &opSeq
 	var mu sync.Mutex
 	var m measure
 	var wg sync.WaitGroup

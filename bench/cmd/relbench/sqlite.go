@@ -155,12 +155,13 @@ func (c *sqliteContender) upsert(aQuery string, aArg any, bQuery string, bArg an
 const overwriteSet = `user_like = excluded.user_like, donate = excluded.donate, is_online = excluded.is_online, updated = excluded.updated`
 
 func (c *sqliteContender) Overwrite(i int, byEmail bool) error {
+	a, b := bench.Scatter(i)%c.n, bench.Scatter(i*7)%c.n
 	if byEmail {
-		return c.upsert(`SELECT id FROM profiles WHERE db = 1 AND email = ?`, bench.Email(i%c.n),
-			`SELECT id FROM profiles WHERE db = 2 AND sku = ?`, bench.SKU((i*7)%c.n), overwriteSet, i, i%1000, i%2 == 0)
+		return c.upsert(`SELECT id FROM profiles WHERE db = 1 AND email = ?`, bench.Email(a),
+			`SELECT id FROM profiles WHERE db = 2 AND sku = ?`, bench.SKU(b), overwriteSet, i, i%1000, i%2 == 0)
 	}
-	return c.upsert(`SELECT id FROM profiles WHERE db = 1 AND id = ?`, i%c.n+1,
-		`SELECT id FROM profiles WHERE db = 2 AND id = ?`, c.n+(i*7)%c.n+1, overwriteSet, i, i%1000, i%2 == 0)
+	return c.upsert(`SELECT id FROM profiles WHERE db = 1 AND id = ?`, a+1,
+		`SELECT id FROM profiles WHERE db = 2 AND id = ?`, c.n+b+1, overwriteSet, i, i%1000, i%2 == 0)
 }
 
 func (c *sqliteContender) Strengthen(i int) error {
