@@ -252,9 +252,11 @@ func main() {
 	check(os.WriteFile(filepath.Join(*out, "results.md"), []byte(table), 0o644))
 	js, _ := json.MarshalIndent(map[string]any{"machine": machine(), "dataset": d, "rows": rows}, "", "  ")
 	check(os.WriteFile(filepath.Join(*out, "results.json"), js, 0o644))
-	check(writerChart(rows, filepath.Join(*out, "writers.svg")))
-	check(sizeChart(sizeRows, filepath.Join(*out, "sizes.svg")))
-	log.Printf("wrote %s/results.md, results.json, writers.svg, sizes.svg", *out)
+	for _, ext := range []string{"svg", "png"} {
+		check(writerChart(rows, filepath.Join(*out, "writers."+ext)))
+		check(sizeChart(sizeRows, filepath.Join(*out, "sizes."+ext)))
+	}
+	log.Printf("wrote %s: results.md, results.json, writers.svg/png, sizes.svg/png", *out)
 }
 
 func fixRatios(rows []row, workload, ref string) {
