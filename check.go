@@ -96,7 +96,7 @@ func (c *checker) run() {
 	c.profiles = map[string]bool{}
 	c.checkProfiles()
 	c.checkRelations()
-	for _, ks := range []kv.Keyspace{index.Emails, index.Phones, index.Subs, index.Fields, index.Tags, index.EdgesByB, index.Tops} {
+	for _, ks := range []kv.Keyspace{index.Emails, index.Phones, index.Subs, index.Fields, index.Tags, index.EdgesByB} {
 		c.compareKeyspace(ks)
 	}
 	var missing []string
@@ -165,34 +165,64 @@ type expectedCounter struct {
 	absSum map[string]float64 // for float tolerance
 }
 
+// checkRelations walks the adjacency keyspace: relations are checked
+// and summed into the counters and top entries they imply; stored
+// counters and top entries are compared with those sums.
 func (c *checker) checkRelations() {
 	counters := map[string]*expectedCounter{}
-	cur := c.cursor(index.Edges)
+	storedCounters := map[string][]byte{}
+	storedTops := map[string]bool{}
+	wantTops := map[string]bool{}
+	cur := c.cursor(index.Adjacency)
 	if cur == nil {
 		return
 	}
+	const head = 4 + index.IDLen // rel ‖ A
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
-		if len(k) != 4+2*index.IDLen {
-			c.report(index.Edges, k, "malformed key")
+		if len(k) < head+1 {
+			c.report(index.Adjacency, k, "malformed key")
+			continue
+		}
+		switch k[head] {
+		case index.TagCounter:
+			if len(k) != head+1 {
+				c.report(index.Adjacency, k, "malformed counter key")
+				continue
+			}
+			storedCounters[string(k)] = bytes.Clone(v)
+			continue
+		case index.TagTop:
+			storedTops[string(k)] = true
+			if len(v) != 0 {
+				c.report(index.Adjacency, k, "top entry holds a value")
+			}
+			continue
+		case index.TagEdge:
+		default:
+			c.report(index.Adjacency, k, "unknown tag %d", k[head])
+			continue
+		}
+		if len(k) != head+1+index.IDLen {
+			c.report(index.Adjacency, k, "malformed key")
 			continue
 		}
 		relID := uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3])
 		rt, ok := c.schema.rels[relID]
 		if !ok {
-			c.report(index.Edges, k, "relation type %d is not declared", relID)
+			c.report(index.Adjacency, k, "relation type %d is not declared", relID)
 			continue
 		}
-		a, b := ProfileID(k[4:16]), ProfileID(k[16:])
+		a, b := ProfileID(k[4:head]), ProfileID(k[head+1:])
 		if !c.profiles[string(index.ProfileKey(rt.DatabaseA, a))] {
-			c.report(index.Edges, k, "profile A %s does not exist in database %d", a, rt.DatabaseA)
+			c.report(index.Adjacency, k, "profile A %s does not exist in database %d", a, rt.DatabaseA)
 		}
 		if !c.profiles[string(index.ProfileKey(rt.DatabaseB, b))] {
-			c.report(index.Edges, k, "profile B %s does not exist in database %d", b, rt.DatabaseB)
+			c.report(index.Adjacency, k, "profile B %s does not exist in database %d", b, rt.DatabaseB)
 		}
-		c.expect(index.EdgesByB, index.EdgeKey(relID, b, a), nil)
+		c.expect(index.EdgesByB, index.TwinKey(relID, b, a), nil)
 		rec, err := decodeRelation(rt, a, b, v)
 		if err != nil {
-			c.report(index.Edges, k, "%v", err)
+			c.report(index.Adjacency, k, "%v", err)
 			continue
 		}
 		ck := string(index.CounterKey(relID, a))
@@ -220,37 +250,50 @@ func (c *checker) checkRelations() {
 				}
 			}
 			if p.Aggregate == AggTop {
-				c.expect(index.Tops, topKey(relID, a, p, val, b), nil)
+				wantTops[string(topKey(relID, a, p, val, b))] = true
 			}
 			ec.rec.Props[p.Name] = pc
 		}
 	}
-	c.compareCounters(counters)
+	c.compareCounters(counters, storedCounters)
+	for _, k := range sortedKeys(storedTops) {
+		if !wantTops[k] {
+			c.report(index.Adjacency, []byte(k), "stray: no relation implies this top entry")
+		}
+	}
+	for _, k := range sortedKeys(wantTops) {
+		if !storedTops[k] {
+			c.report(index.Adjacency, []byte(k), "missing: implied by a relation but absent")
+		}
+	}
 }
 
-func (c *checker) compareCounters(want map[string]*expectedCounter) {
-	cur := c.cursor(index.Counters)
-	if cur == nil {
-		return
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	for k, v := cur.First(); k != nil; k, v = cur.Next() {
-		ec := want[string(k)]
-		delete(want, string(k))
+	slices.Sort(keys)
+	return keys
+}
+
+func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[string][]byte) {
+	for _, k := range sortedKeys(stored) {
+		v := stored[k]
+		key := []byte(k)
+		ec := want[k]
+		delete(want, k)
 		if ec == nil {
-			c.report(index.Counters, k, "counter of a profile with no relations")
+			c.report(index.Adjacency, key, "counter of a profile with no relations")
 			continue
 		}
-		if len(k) != 4+index.IDLen {
-			c.report(index.Counters, k, "malformed key")
-			continue
-		}
-		got, err := decodeCounter(0, ProfileID(k[4:]), v)
+		got, err := decodeCounter(0, ProfileID(key[4:4+index.IDLen]), v)
 		if err != nil {
-			c.report(index.Counters, k, "%v", err)
+			c.report(index.Adjacency, key, "%v", err)
 			continue
 		}
 		if got.Total != ec.rec.Total {
-			c.report(index.Counters, k, "total is %d, the relations say %d", got.Total, ec.rec.Total)
+			c.report(index.Adjacency, key, "total is %d, the relations say %d", got.Total, ec.rec.Total)
 		}
 		names := map[string]bool{}
 		for n := range got.Props {
@@ -265,17 +308,12 @@ func (c *checker) compareCounters(want map[string]*expectedCounter) {
 			g, w := got.Props[n], ec.rec.Props[n]
 			tol := 1e-9 * math.Max(1, ec.absSum[n])
 			if g.Total != w.Total || g.SumInt != w.SumInt || math.Abs(g.SumFloat-w.SumFloat) > tol {
-				c.report(index.Counters, k, "property %q is %+v, the relations say %+v", n, g, w)
+				c.report(index.Adjacency, key, "property %q is %+v, the relations say %+v", n, g, w)
 			}
 		}
 	}
-	var rest []string
-	for k := range want {
-		rest = append(rest, k)
-	}
-	slices.Sort(rest)
-	for _, k := range rest {
-		c.report(index.Counters, []byte(k), "missing: the profile has %d relations but no counter", want[k].rec.Total)
+	for _, k := range sortedKeys(want) {
+		c.report(index.Adjacency, []byte(k), "missing: the profile has %d relations but no counter", want[k].rec.Total)
 	}
 }
 

@@ -79,7 +79,7 @@ func decodeCounter(rel uint32, a ProfileID, v []byte) (*counterRecord, error) {
 }
 
 func (tx *Tx) loadCounter(rel uint32, a ProfileID) (*counterRecord, error) {
-	v, err := tx.kv.Get(index.Counters, index.CounterKey(rel, a))
+	v, err := tx.kv.Get(index.Adjacency, index.CounterKey(rel, a))
 	if err != nil {
 		return nil, storageErr("read counter", err)
 	}
@@ -205,17 +205,17 @@ func topKey(rel uint32, a ProfileID, p Property, v any, b ProfileID) []byte {
 // write applies a planned change.
 func (ch *counterChange) write(tx *Tx) error {
 	for _, k := range ch.topDelete {
-		if err := tx.kv.Delete(index.Tops, k); err != nil {
+		if err := tx.kv.Delete(index.Adjacency, k); err != nil {
 			return storageErr("delete top entry", err)
 		}
 	}
 	for _, k := range ch.topPut {
-		if err := tx.kv.Put(index.Tops, k, nil); err != nil {
+		if err := tx.kv.Put(index.Adjacency, k, nil); err != nil {
 			return storageErr("write top entry", err)
 		}
 	}
 	if ch.counter == nil {
-		if err := tx.kv.Delete(index.Counters, ch.key); err != nil {
+		if err := tx.kv.Delete(index.Adjacency, ch.key); err != nil {
 			return storageErr("delete counter", err)
 		}
 		return nil
@@ -225,7 +225,7 @@ func (ch *counterChange) write(tx *Tx) error {
 		return storageErr("encode counter", err)
 	}
 	v = seal(v)
-	if err := tx.kv.Put(index.Counters, ch.key, v); err != nil {
+	if err := tx.kv.Put(index.Adjacency, ch.key, v); err != nil {
 		return storageErr("write counter", err)
 	}
 	return nil

@@ -60,7 +60,7 @@ func (tx *Tx) resolve(req RelationRequest) (*relationWrite, error) {
 	if w.b, err = tx.match(dbB, req.B, "profile_b"); err != nil {
 		return nil, err
 	}
-	v, err := tx.kv.Get(index.Edges, index.EdgeKey(rt.ID, w.a, w.b))
+	v, err := tx.kv.Get(index.Adjacency, index.EdgeKey(rt.ID, w.a, w.b))
 	if err != nil {
 		return nil, storageErr("read relation", err)
 	}
@@ -109,16 +109,16 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 	}
 	// Validation is done; from here on only writes.
 	edge := index.EdgeKey(w.rt.ID, w.a, w.b)
-	twin := index.EdgeKey(w.rt.ID, w.b, w.a)
+	twin := index.TwinKey(w.rt.ID, w.b, w.a)
 	if weights == nil {
-		if err := tx.kv.Delete(index.Edges, edge); err != nil {
+		if err := tx.kv.Delete(index.Adjacency, edge); err != nil {
 			return storageErr("delete relation", err)
 		}
 		if err := tx.kv.Delete(index.EdgesByB, twin); err != nil {
 			return storageErr("delete reverse relation", err)
 		}
 	} else {
-		if err := tx.kv.Put(index.Edges, edge, val); err != nil {
+		if err := tx.kv.Put(index.Adjacency, edge, val); err != nil {
 			return storageErr("write relation", err)
 		}
 		if w.old == nil {
@@ -301,36 +301,27 @@ func (tx *Tx) deleteRelationsOf(db uint32, id ProfileID) error {
 	return nil
 }
 
-// deleteAsA removes everything keyed under rel ‖ a.
+// deleteAsA removes everything keyed under rel ‖ a in the adjacency
+// keyspace (counter, relations, top entries) and the reverse entries of
+// its relations.
 func (tx *Tx) deleteAsA(rt *RelationType, a ProfileID) error {
-	prefix := index.EdgePrefix(rt.ID, a)
-	edges, err := tx.keysWithPrefix(index.Edges, prefix)
+	keys, err := tx.keysWithPrefix(index.Adjacency, index.AdjPrefix(rt.ID, a))
 	if err != nil {
 		return err
 	}
-	tops, err := tx.keysWithPrefix(index.Tops, prefix)
-	if err != nil {
-		return err
-	}
-	for _, k := range edges {
-		if len(k) != len(prefix)+index.IDLen {
-			return corruptf("%s: malformed relation key", index.Describe(index.Edges, k))
+	edges := index.EdgePrefix(rt.ID, a)
+	for _, k := range keys {
+		if bytes.HasPrefix(k, edges) {
+			if len(k) != len(edges)+index.IDLen {
+				return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
+			}
+			if err := tx.kv.Delete(index.EdgesByB, index.TwinKey(rt.ID, ProfileID(k[len(edges):]), a)); err != nil {
+				return storageErr("delete reverse relation", err)
+			}
 		}
-		b := ProfileID(k[len(prefix):])
-		if err := tx.kv.Delete(index.EdgesByB, index.EdgeKey(rt.ID, b, a)); err != nil {
-			return storageErr("delete reverse relation", err)
+		if err := tx.kv.Delete(index.Adjacency, k); err != nil {
+			return storageErr("delete relation data", err)
 		}
-		if err := tx.kv.Delete(index.Edges, k); err != nil {
-			return storageErr("delete relation", err)
-		}
-	}
-	for _, k := range tops {
-		if err := tx.kv.Delete(index.Tops, k); err != nil {
-			return storageErr("delete top entry", err)
-		}
-	}
-	if err := tx.kv.Delete(index.Counters, index.CounterKey(rt.ID, a)); err != nil {
-		return storageErr("delete counter", err)
 	}
 	return nil
 }
@@ -338,7 +329,7 @@ func (tx *Tx) deleteAsA(rt *RelationType, a ProfileID) error {
 // deleteAsB removes each relation where b is the initiator, fixing the
 // counter of its A.
 func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
-	prefix := index.EdgePrefix(rt.ID, b)
+	prefix := index.TwinPrefix(rt.ID, b)
 	twins, err := tx.keysWithPrefix(index.EdgesByB, prefix)
 	if err != nil {
 		return err
@@ -348,7 +339,7 @@ func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
 			return corruptf("%s: malformed reverse relation key", index.Describe(index.EdgesByB, k))
 		}
 		w := &relationWrite{rt: rt, a: ProfileID(k[len(prefix):]), b: b}
-		v, err := tx.kv.Get(index.Edges, index.EdgeKey(rt.ID, w.a, b))
+		v, err := tx.kv.Get(index.Adjacency, index.EdgeKey(rt.ID, w.a, b))
 		if err != nil {
 			return storageErr("read relation", err)
 		}

@@ -89,7 +89,7 @@ func (tx *Tx) Relations(q RelationsQuery) (*RelationsPage, error) {
 		// Seek just past the cursor's B.
 		start = append(append(bytes.Clone(prefix), after...), 0)
 	}
-	c, err := tx.kv.Cursor(index.Edges)
+	c, err := tx.kv.Cursor(index.Adjacency)
 	if err != nil {
 		return nil, storageErr("cursor", err)
 	}
@@ -106,7 +106,7 @@ func (tx *Tx) Relations(q RelationsQuery) (*RelationsPage, error) {
 			break
 		}
 		if len(k) != len(prefix)+index.IDLen {
-			return nil, corruptf("%s: malformed relation key", index.Describe(index.Edges, k))
+			return nil, corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
 		}
 		b := ProfileID(k[len(prefix):])
 		rec, err := decodeRelation(rt, a, b, v)
@@ -198,7 +198,7 @@ func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
 // top reads the first p.Top entries of A's ranking on p.
 func (tx *Tx) top(rt *RelationType, a ProfileID, p Property) ([]TopEntry, error) {
 	prefix := index.TopPropPrefix(rt.ID, a, p.Name)
-	c, err := tx.kv.Cursor(index.Tops)
+	c, err := tx.kv.Cursor(index.Adjacency)
 	if err != nil {
 		return nil, storageErr("cursor", err)
 	}
@@ -206,7 +206,7 @@ func (tx *Tx) top(rt *RelationType, a ProfileID, p Property) ([]TopEntry, error)
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(entries) < p.Top; k, _ = c.Next() {
 		rest := k[len(prefix):]
 		if len(rest) != 8+index.IDLen {
-			return nil, corruptf("%s: malformed top entry", index.Describe(index.Tops, k))
+			return nil, corruptf("%s: malformed top entry", index.Describe(index.Adjacency, k))
 		}
 		e := TopEntry{ProfileB: ProfileID(rest[8:])}
 		if p.Type == PropInt {

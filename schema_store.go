@@ -128,7 +128,7 @@ func (s *Store) PutRelationType(r RelationType) error {
 
 // hasRelations reports whether any relation of type rel is stored.
 func (tx *Tx) hasRelations(rel uint32) (bool, error) {
-	c, err := tx.kv.Cursor(index.Edges)
+	c, err := tx.kv.Cursor(index.Adjacency)
 	if err != nil {
 		return false, storageErr("cursor", err)
 	}

@@ -406,7 +406,7 @@ func TestFaultMidOperationRollsBackOnlyIt(t *testing.T) {
 		must(t, err)
 		bs = append(bs, b)
 	}
-	victim := index.EdgeKey(3, bs[2], a)
+	victim := index.TwinKey(3, bs[2], a)
 	f.mu.Lock()
 	f.failWrite = func(ks kv.Keyspace, key []byte) bool { return ks == index.EdgesByB && string(key) == string(victim) }
 	f.mu.Unlock()

@@ -22,9 +22,9 @@ func corruptRelation(t *testing.T, s *relgraph.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := txn.Get(index.Edges, relationKey(t))
+	v, _ := txn.Get(index.Adjacency, relationKey(t))
 	savedRelation = append([]byte{}, v...)
-	if err := txn.Put(index.Edges, relationKey(t), []byte("garbage!")); err != nil {
+	if err := txn.Put(index.Adjacency, relationKey(t), []byte("garbage!")); err != nil {
 		t.Fatal(err)
 	}
 	if err := txn.Commit(); err != nil {
@@ -37,7 +37,7 @@ func repairRelation(t *testing.T, s *relgraph.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.Put(index.Edges, relationKey(t), savedRelation); err != nil {
+	if err := txn.Put(index.Adjacency, relationKey(t), savedRelation); err != nil {
 		t.Fatal(err)
 	}
 	if err := txn.Commit(); err != nil {

@@ -27,18 +27,26 @@ const (
 	Fields kv.Keyspace = "field"
 	// Tags: db ‖ lenstr(field) ‖ lenstr(tag) ‖ pid → ∅.
 	Tags kv.Keyspace = "tag"
-	// Edges: rel ‖ A ‖ B → msgpack relation.
-	Edges kv.Keyspace = "edge"
+	// Adjacency holds everything of one A profile's relations of one
+	// type next to each other, so a relation write dirties one region of
+	// one tree instead of one page in each of three:
+	//   rel ‖ A ‖ 0x00 → msgpack counter of A's relations
+	//   rel ‖ A ‖ 0x01 ‖ B → msgpack relation
+	//   rel ‖ A ‖ 0x02 ‖ lenstr(prop) ‖ descending(value) ‖ B → ∅ (top)
+	Adjacency kv.Keyspace = "adj"
 	// EdgesByB: rel ‖ B ‖ A → ∅, the reverse adjacency.
 	EdgesByB kv.Keyspace = "edge_b"
-	// Counters: rel ‖ A → msgpack counter of A's relations.
-	Counters kv.Keyspace = "counter"
-	// Tops: rel ‖ A ‖ lenstr(prop) ‖ descending(value) ‖ B → ∅.
-	Tops kv.Keyspace = "top"
+)
+
+// The tags after rel ‖ A in the Adjacency keyspace.
+const (
+	TagCounter byte = 0x00
+	TagEdge    byte = 0x01
+	TagTop     byte = 0x02
 )
 
 // All lists every keyspace, in the order Check and dumps walk them.
-var All = []kv.Keyspace{Meta, Profiles, Emails, Phones, Subs, Fields, Tags, Edges, EdgesByB, Counters, Tops}
+var All = []kv.Keyspace{Meta, Profiles, Emails, Phones, Subs, Fields, Tags, Adjacency, EdgesByB}
 
 // IndexKeyspaces are the secondary indexes derived from profile records.
 var IndexKeyspaces = []kv.Keyspace{Emails, Phones, Subs, Fields, Tags}
@@ -258,48 +266,54 @@ func describe(ks kv.Keyspace, key []byte) (string, error) {
 			return "", fmt.Errorf("%w: bad tag key", ErrMalformed)
 		}
 		return fmt.Sprintf("tag db=%d field=%q tag=%q id=%s", id, field, tag, hexID(tail)), nil
-	case Edges, EdgesByB:
+	case EdgesByB:
 		if len(rest) != 2*IDLen {
-			return "", fmt.Errorf("%w: edge key needs two 12-byte ids", ErrMalformed)
+			return "", fmt.Errorf("%w: reverse edge key needs two 12-byte ids", ErrMalformed)
 		}
-		return fmt.Sprintf("%s rel=%d %s %s", ks, id, hexID(rest[:IDLen]), hexID(rest[IDLen:])), nil
-	case Counters:
-		if len(rest) != IDLen {
-			return "", fmt.Errorf("%w: counter key needs a 12-byte id", ErrMalformed)
+		return fmt.Sprintf("edge_b rel=%d B=%s A=%s", id, hexID(rest[:IDLen]), hexID(rest[IDLen:])), nil
+	case Adjacency:
+		if len(rest) < IDLen+1 {
+			return "", fmt.Errorf("%w: adjacency key too short", ErrMalformed)
 		}
-		return fmt.Sprintf("counter rel=%d A=%s", id, hexID(rest)), nil
-	case Tops:
-		if len(rest) < IDLen {
-			return "", fmt.Errorf("%w: top key too short", ErrMalformed)
+		a, tag, tail := hexID(rest[:IDLen]), rest[IDLen], rest[IDLen+1:]
+		switch tag {
+		case TagCounter:
+			if len(tail) == 0 {
+				return fmt.Sprintf("counter rel=%d A=%s", id, a), nil
+			}
+		case TagEdge:
+			if len(tail) == IDLen {
+				return fmt.Sprintf("edge rel=%d A=%s B=%s", id, a, hexID(tail)), nil
+			}
+		case TagTop:
+			prop, rank, err := DecodeLenString(tail)
+			if err == nil && len(rank) == 8+IDLen {
+				return fmt.Sprintf("top rel=%d A=%s prop=%q rank=%x B=%s", id, a, prop, rank[:8], hexID(rank[8:])), nil
+			}
 		}
-		prop, tail, err := DecodeLenString(rest[IDLen:])
-		if err != nil || len(tail) != 8+IDLen {
-			return "", fmt.Errorf("%w: bad top key", ErrMalformed)
-		}
-		return fmt.Sprintf("top rel=%d A=%s prop=%q rank=%x B=%s", id, hexID(rest[:IDLen]), prop, tail[:8], hexID(tail[8:])), nil
+		return "", fmt.Errorf("%w: bad adjacency key (tag %d)", ErrMalformed, tag)
 	}
 	return "", fmt.Errorf("unknown keyspace %q", ks)
 }
 
-// EdgeKey is rel ‖ A ‖ B (in Edges) or rel ‖ B ‖ A (in EdgesByB).
-func EdgeKey(rel uint32, first, second [IDLen]byte) []byte {
-	b := AppendUint32(make([]byte, 0, 4+2*IDLen), rel)
-	b = append(b, first[:]...)
-	return append(b, second[:]...)
+// AdjPrefix is rel ‖ A: everything of A's relations of type rel.
+func AdjPrefix(rel uint32, a [IDLen]byte) []byte {
+	return append(AppendUint32(make([]byte, 0, 4+2*IDLen+2), rel), a[:]...)
 }
 
-// EdgePrefix is rel ‖ first: every edge of one profile on that side.
-func EdgePrefix(rel uint32, first [IDLen]byte) []byte {
-	return append(AppendUint32(make([]byte, 0, 4+2*IDLen), rel), first[:]...)
-}
+// CounterKey is rel ‖ A ‖ 0x00.
+func CounterKey(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel, a), TagCounter) }
 
-// CounterKey is rel ‖ A.
-func CounterKey(rel uint32, a [IDLen]byte) []byte { return EdgePrefix(rel, a) }
+// EdgePrefix is rel ‖ A ‖ 0x01: A's relations, ordered by B.
+func EdgePrefix(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel, a), TagEdge) }
 
-// TopPropPrefix is rel ‖ A ‖ lenstr(prop): A's ranking on one property,
-// highest value first.
+// EdgeKey is rel ‖ A ‖ 0x01 ‖ B.
+func EdgeKey(rel uint32, a, b [IDLen]byte) []byte { return append(EdgePrefix(rel, a), b[:]...) }
+
+// TopPropPrefix is rel ‖ A ‖ 0x02 ‖ lenstr(prop): A's ranking on one
+// property, highest value first.
 func TopPropPrefix(rel uint32, a [IDLen]byte, prop string) []byte {
-	return AppendLenString(EdgePrefix(rel, a), prop)
+	return AppendLenString(append(AdjPrefix(rel, a), TagTop), prop)
 }
 
 // TopKey is TopPropPrefix ‖ rank ‖ B, where rank is the value encoded
@@ -308,3 +322,11 @@ func TopKey(rel uint32, a [IDLen]byte, prop string, rank []byte, b [IDLen]byte) 
 	k := append(TopPropPrefix(rel, a, prop), rank...)
 	return append(k, b[:]...)
 }
+
+// TwinPrefix is rel ‖ B in EdgesByB: every A that B relates to.
+func TwinPrefix(rel uint32, b [IDLen]byte) []byte {
+	return append(AppendUint32(make([]byte, 0, 4+2*IDLen), rel), b[:]...)
+}
+
+// TwinKey is rel ‖ B ‖ A in EdgesByB.
+func TwinKey(rel uint32, b, a [IDLen]byte) []byte { return append(TwinPrefix(rel, b), a[:]...) }
