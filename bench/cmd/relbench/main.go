@@ -3,7 +3,7 @@
 // prints a markdown table (ops/s, p50, p99, ratio to the reference row),
 // writes it with a JSON file and charts to -out.
 //
-//	go run ./cmd/relbench                          # quick: about a minute
+//	go run ./cmd/relbench                          # quick: about two minutes
 //	go run ./cmd/relbench -profiles 100000 -duration 10s -sizes 10000,100000,1000000 -import 1000000
 //
 // Every commit is durable (fsync) in every contender.
