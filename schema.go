@@ -1,7 +1,6 @@
 package relgraph
 
 import (
-	"fmt"
 	"slices"
 )
 
@@ -299,13 +298,6 @@ func propertyChange(old, new Property) error {
 			old.Name, old.Type, old.Aggregate, old.Top, new.Type, new.Aggregate, new.Top)
 	}
 	return nil
-}
-
-func describeField(f Field) string {
-	if f.Unindexed {
-		return fmt.Sprintf("%s %s unindexed", f.Name, f.Type)
-	}
-	return fmt.Sprintf("%s %s", f.Name, f.Type)
 }
 
 // sortedRels returns the relation types by id, for deterministic walks.
