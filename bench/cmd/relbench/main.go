@@ -39,11 +39,10 @@ type row struct {
 }
 
 type measure struct {
-	ops   int
-	dur   time.Duration
-	lat   []time.Duration
-	err   error
-	ratio float64
+	ops int
+	dur time.Duration
+	lat []time.Duration
+	err error
 }
 
 // opSeq numbers operations across all runs: a number never repeats, so
