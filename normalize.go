@@ -159,18 +159,11 @@ func normalizeFieldValue(f Field, v any) (any, error) {
 		}
 		return x, nil
 	case FieldBool:
-		switch b := v.(type) {
-		case bool:
-			return b, nil
-		case string:
-			switch strings.TrimSpace(b) {
-			case "true":
-				return true, nil
-			case "false":
-				return false, nil
-			}
+		b, err := toBool(v)
+		if err != nil {
+			return nil, bad(err.Error())
 		}
-		return nil, bad("expected true or false, got " + typeName(v))
+		return b, nil
 	case FieldDate:
 		s, ok := v.(string)
 		if !ok {
@@ -202,6 +195,22 @@ func parseDate(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, &Error{Code: 400, Kind: ErrInvalid, Msg: "value " + strconv.Quote(truncate(s)) + " is not an RFC 3339 date (2006-01-02) or date-time (2006-01-02T15:04:05Z)"}
+}
+
+// toBool accepts a Go bool, or "true" and "false" as text (XML).
+func toBool(v any) (bool, error) {
+	switch b := v.(type) {
+	case bool:
+		return b, nil
+	case string:
+		switch strings.TrimSpace(b) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, errf("expected true or false, got %s", typeName(v))
 }
 
 // toInt64 accepts Go integers, integral floats within range, json.Number

@@ -101,18 +101,11 @@ func normalizeWeight(p Property, v any) (any, error) {
 		}
 		return x, nil
 	case PropBool:
-		switch b := v.(type) {
-		case bool:
-			return b, nil
-		case string:
-			switch strings.TrimSpace(b) {
-			case "true":
-				return true, nil
-			case "false":
-				return false, nil
-			}
+		b, err := toBool(v)
+		if err != nil {
+			return nil, bad(err.Error())
 		}
-		return nil, bad("expected true or false, got " + typeName(v))
+		return b, nil
 	case PropString:
 		s, ok := v.(string)
 		if !ok {

@@ -192,6 +192,21 @@ func (p *params) locator(def *relgraph.Locator) (relgraph.Locator, error) {
 	return loc, nil
 }
 
+// idAndLocator reads a required id (db_id or rel_id) and a top-level
+// locator, and refuses any other parameter: the whole request of
+// profiles/get, profiles/delete and relations/get_counter.
+func (p *params) idAndLocator(idName string) (uint32, relgraph.Locator, error) {
+	id, err := p.uint32(idName, true)
+	if err != nil {
+		return 0, relgraph.Locator{}, err
+	}
+	loc, err := p.locator(nil)
+	if err != nil {
+		return 0, relgraph.Locator{}, err
+	}
+	return id, loc, p.unknown()
+}
+
 func kindOf(v any) string {
 	switch v.(type) {
 	case nil:

@@ -210,15 +210,8 @@ func (h *handler) profileImportBatch(p *params) (map[string]any, error) {
 }
 
 func (h *handler) profileGet(p *params) (map[string]any, error) {
-	db, err := p.uint32("db_id", true)
+	db, loc, err := p.idAndLocator("db_id")
 	if err != nil {
-		return nil, err
-	}
-	loc, err := p.locator(nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.unknown(); err != nil {
 		return nil, err
 	}
 	prof, err := h.store.GetProfile(db, loc)
@@ -229,15 +222,8 @@ func (h *handler) profileGet(p *params) (map[string]any, error) {
 }
 
 func (h *handler) profileDelete(p *params) (map[string]any, error) {
-	db, err := p.uint32("db_id", true)
+	db, loc, err := p.idAndLocator("db_id")
 	if err != nil {
-		return nil, err
-	}
-	loc, err := p.locator(nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.unknown(); err != nil {
 		return nil, err
 	}
 	id, err := h.store.DeleteProfile(db, loc)

@@ -145,15 +145,8 @@ func (h *handler) relationsGet(p *params) (map[string]any, error) {
 
 // getCounter is relations/get_counter.
 func (h *handler) getCounter(p *params) (map[string]any, error) {
-	rel, err := p.uint32("rel_id", true)
+	rel, loc, err := p.idAndLocator("rel_id")
 	if err != nil {
-		return nil, err
-	}
-	loc, err := p.locator(nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.unknown(); err != nil {
 		return nil, err
 	}
 	c, err := h.store.Counter(rel, loc)
