@@ -31,8 +31,10 @@ type Options struct {
 	// then fails with an error saying so. Default 1s; negative waits
 	// forever.
 	Timeout time.Duration
-	// InitialMmapSize pre-sizes bbolt's memory map (bytes), so a growing
-	// store does not remap while readers are open.
+	// InitialMmapSize pre-sizes bbolt's memory map (bytes). When the file
+	// outgrows the map, the commit that grows it waits for every open
+	// read transaction (View, a running backup) to end; a map larger
+	// than the file will grow to avoids that stall.
 	InitialMmapSize int
 	// MaxSize caps the file size in bytes; writes past it fail with
 	// ErrStorage and change nothing. Zero: no cap.

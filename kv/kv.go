@@ -35,7 +35,9 @@ var ErrReadOnly = errors.New("kv: transaction is read-only")
 type Engine interface {
 	// Begin starts a transaction. A writable transaction excludes other
 	// writable ones on engines that lock (bbolt); read-only transactions
-	// see a consistent snapshot and may run concurrently.
+	// see a consistent snapshot and may run concurrently. On bbolt, a
+	// commit that grows the file past its memory map waits until every
+	// open read transaction ends: keep reads short, or size the map.
 	Begin(writable bool) (Txn, error)
 	// Close releases the engine. Open transactions must be ended first.
 	Close() error

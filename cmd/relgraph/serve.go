@@ -25,6 +25,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	example := fs.Bool("example", false, "set up the README's example schema, profiles and documentation tokens (no -config)")
 	maxBody := fs.Int64("max-body", api.DefaultMaxBodyBytes, "request body limit in bytes")
+	mmapSize := fs.Int("mmap-size", 1<<30, "initial memory map in bytes (address space, not memory): commits that grow the file past it wait for open reads such as a hot backup")
 	headerTimeout := fs.Duration("read-header-timeout", 5*time.Second, "time a client has to send its request headers")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "time a client has to send a whole request")
 	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "time to write an answer")
@@ -61,7 +62,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		tokens[t.Token], _ = api.ParseRole(t.Role)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, err := relgraph.Open(*dbPath, nil)
+	store, err := relgraph.Open(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize})
 	if err != nil {
 		return err
 	}
