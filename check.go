@@ -119,11 +119,20 @@ func (c *checker) cursor(ks kv.Keyspace) kv.Cursor {
 	return cur
 }
 
+// walked reports a walk that an engine error cut short: what it did not
+// read was not checked.
+func (c *checker) walked(ks kv.Keyspace, cur kv.Cursor) {
+	if err := cur.Err(); err != nil {
+		c.report(ks, nil, "cannot read all of it: %v", err)
+	}
+}
+
 func (c *checker) checkProfiles() {
 	cur := c.cursor(index.Profiles)
 	if cur == nil {
 		return
 	}
+	defer c.walked(index.Profiles, cur)
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		if len(k) != 4+index.IDLen {
 			c.report(index.Profiles, k, "malformed key")
@@ -177,6 +186,7 @@ func (c *checker) checkRelations() {
 	if cur == nil {
 		return
 	}
+	defer c.walked(index.Adjacency, cur)
 	const head = 4 + index.IDLen // rel ‖ A
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		if len(k) < head+1 {
@@ -324,6 +334,7 @@ func (c *checker) compareKeyspace(ks kv.Keyspace) {
 	if cur == nil {
 		return
 	}
+	defer c.walked(ks, cur)
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		ek := string(ks) + "\x00" + string(k)
 		want, ok := c.expected[ek]

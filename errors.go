@@ -3,6 +3,8 @@ package relgraph
 import (
 	"errors"
 	"fmt"
+
+	"github.com/relgraph/relgraph/kv"
 )
 
 // Sentinels for errors.Is. Every error relgraph returns for a request is
@@ -86,6 +88,14 @@ func ambiguousf(format string, args ...any) error {
 
 func corruptf(format string, args ...any) error {
 	return &Error{Code: 500, Kind: ErrCorrupt, Msg: fmt.Sprintf(format, args...)}
+}
+
+// cursorErr is the error that ended a cursor walk, as a storage error.
+func cursorErr(c kv.Cursor) error {
+	if err := c.Err(); err != nil {
+		return storageErr("read", err)
+	}
+	return nil
 }
 
 // storageErr wraps an engine error: an I/O or engine failure, not the

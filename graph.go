@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -186,7 +187,11 @@ func (s *Store) checkEmpty(tx kv.Tx) error {
 		if err != nil {
 			return storageErr("cursor", err)
 		}
-		if k, _ := c.First(); k != nil {
+		k, _ := c.First()
+		if err := cursorErr(c); err != nil {
+			return err
+		}
+		if k != nil {
 			return &Error{Code: 500, Kind: ErrFormat, Msg: fmt.Sprintf("not a relgraph store: keyspace %q holds data but no format version is recorded", ks)}
 		}
 	}
@@ -349,7 +354,15 @@ func (s *Store) runBatch(batch []*writeRequest) {
 	for attempt := 1; ; attempt++ {
 		err := s.tryBatch(batch)
 		if (errors.Is(err, kv.ErrConflict) || err == errSpoiled) && attempt < maxAttempts {
+			if errors.Is(err, kv.ErrConflict) {
+				// Another store wrote what this batch read: back off a
+				// little, with jitter, so contenders stop colliding.
+				time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+			}
 			continue
+		}
+		if errors.Is(err, kv.ErrConflict) {
+			err = &Error{Code: 500, Kind: ErrStorage, Msg: fmt.Sprintf("storage: the write conflicted with concurrent writers %d times; retry it", maxAttempts), Err: err}
 		}
 		for _, r := range batch {
 			if !r.finished && err != nil && r.err == nil {

@@ -286,7 +286,7 @@ func (tx *Tx) scanIDs(found *idSet, ks kv.Keyspace, prefix []byte) error {
 		}
 		found.add(ProfileID(k[len(prefix):]))
 	}
-	return nil
+	return cursorErr(c)
 }
 
 // scanSubs adds the profiles subscribed at address on the channel, on
@@ -306,7 +306,7 @@ func (tx *Tx) scanSubs(found *idSet, db uint32, ch byte, address string, resourc
 		}
 		found.add(ProfileID(k[len(prefix)+4:]))
 	}
-	return nil
+	return cursorErr(c)
 }
 
 // scanAllTags adds the profiles holding every tag: it walks the first
@@ -337,5 +337,5 @@ func (tx *Tx) scanAllTags(found *idSet, db uint32, field string, tags []string) 
 			found.add(ProfileID(id))
 		}
 	}
-	return nil
+	return cursorErr(c)
 }

@@ -37,6 +37,7 @@ func (c *memCursor) at() ([]byte, []byte) {
 	}
 	return []byte(c.keys[c.i]), c.m.data[c.keys[c.i]]
 }
+func (c *memCursor) Err() error              { return nil }
 func (c *memCursor) First() ([]byte, []byte) { c.i = 0; return c.at() }
 func (c *memCursor) Last() ([]byte, []byte)  { c.i = len(c.keys) - 1; return c.at() }
 func (c *memCursor) Next() ([]byte, []byte)  { c.i++; return c.at() }

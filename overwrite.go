@@ -368,7 +368,7 @@ func (tx *Tx) keysWithPrefix(ks kv.Keyspace, prefix []byte) ([][]byte, error) {
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		keys = append(keys, bytes.Clone(k))
 	}
-	return keys, nil
+	return keys, cursorErr(c)
 }
 
 // sameWeights reports whether a and b hold the same values of the same

@@ -335,5 +335,5 @@ func (tx *Tx) scanProfiles(db uint32, fn func(p *Profile) error) error {
 			return err
 		}
 	}
-	return nil
+	return cursorErr(c)
 }

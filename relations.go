@@ -118,6 +118,9 @@ func (tx *Tx) Relations(q RelationsQuery) (*RelationsPage, error) {
 			Weights: rec.Weights, Created: rec.Created, Updated: rec.Updated,
 		})
 	}
+	if err := cursorErr(c); err != nil {
+		return nil, err
+	}
 	return page, nil
 }
 
@@ -216,5 +219,5 @@ func (tx *Tx) top(rt *RelationType, a ProfileID, p Property) ([]TopEntry, error)
 		}
 		entries = append(entries, e)
 	}
-	return entries, nil
+	return entries, cursorErr(c)
 }

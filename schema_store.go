@@ -134,7 +134,7 @@ func (tx *Tx) hasRelations(rel uint32) (bool, error) {
 	}
 	prefix := index.DB(rel)
 	k, _ := c.Seek(prefix)
-	return k != nil && bytes.HasPrefix(k, prefix), nil
+	return k != nil && bytes.HasPrefix(k, prefix), cursorErr(c)
 }
 
 // Database returns the declaration of database id, or a 404 error.
@@ -218,6 +218,9 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 			}
 			sc.rels[r.ID] = &checked
 		}
+	}
+	if err := cursorErr(c); err != nil {
+		return nil, err
 	}
 	for _, r := range sc.rels {
 		if sc.dbs[r.DatabaseA] == nil || sc.dbs[r.DatabaseB] == nil {

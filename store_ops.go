@@ -205,6 +205,9 @@ func (s *Store) Digest() (string, error) {
 				h.Write(n[:])
 				h.Write(v)
 			}
+			if err := cursorErr(c); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -34,8 +34,10 @@ var ErrReadOnly = errors.New("kv: transaction is read-only")
 // Engine is a transactional ordered KV store.
 type Engine interface {
 	// Begin starts a transaction. A writable transaction excludes other
-	// writable ones on engines that lock (bbolt); read-only transactions
-	// see a consistent snapshot and may run concurrently. On bbolt, a
+	// writable ones on engines that lock (bbolt), or is validated at
+	// commit on optimistic ones (etcd). A transaction reads one
+	// consistent snapshot, taken no earlier than Begin and no later than
+	// its first read; read-only transactions may run concurrently. On bbolt, a
 	// commit that grows the file past its memory map waits until every
 	// open read transaction ends: keep reads short, or size the map.
 	Begin(writable bool) (Txn, error)
@@ -79,4 +81,8 @@ type Cursor interface {
 	Seek(seek []byte) (key, value []byte)
 	Next() (key, value []byte)
 	Prev() (key, value []byte)
+	// Err is the error that ended the walk early (a nil key), if any:
+	// check it after every loop. Local engines never fail here; remote
+	// ones can.
+	Err() error
 }

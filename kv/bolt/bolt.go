@@ -228,8 +228,13 @@ func (t *txn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.Cursor(), nil
+	return boltCursor{b.Cursor()}, nil
 }
+
+// boltCursor is a bbolt cursor, which cannot fail.
+type boltCursor struct{ *bbolt.Cursor }
+
+func (boltCursor) Err() error { return nil }
 
 func (t *txn) Writable() bool { return t.tx.Writable() }
 

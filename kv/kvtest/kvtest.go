@@ -178,6 +178,9 @@ func snapshot(t *testing.T, e kv.Engine) {
 	must(t, w.Commit())
 	r := begin(t, e, false)
 	defer r.Rollback()
+	if v := get(t, r, "a", "k"); string(v) != "old" { // the snapshot is fixed by now
+		t.Fatalf("read %q", v)
+	}
 	done := make(chan error, 1)
 	go func() {
 		w, err := e.Begin(true)
@@ -288,4 +291,3 @@ func clone(m map[string]map[string]string) map[string]map[string]string {
 	}
 	return out
 }
-
