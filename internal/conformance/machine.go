@@ -1,0 +1,935 @@
+// Package conformance is relgraph's engine-independent test suite: a
+// rapid state machine that drives random profile and relation
+// operations, on every matching mode, through the public API of a
+// Store, and compares every answer with a plain in-memory model, with
+// Check between steps and close-and-reopen as an action. The root
+// package runs it on bbolt; kv/etcd runs it on an etcd cluster.
+//
+// It dot-imports relgraph: the suite reads as the package's own tests.
+package conformance
+
+import (
+	"errors"
+
+	"fmt"
+	. "github.com/relgraph/relgraph"
+	"maps"
+	"math"
+	"math/big"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// The state machine drives random profile and relation operations
+// through the public API and compares every answer with a plain
+// in-memory model. The store runs in strict mode, so Check runs inside
+// every commit; the machine also runs Check between steps.
+
+type mProfile struct {
+	db     uint32
+	email  string
+	phones []string
+	fields map[string]any
+	subs   []Subscription
+}
+
+type edgeKey struct {
+	rel  uint32
+	a, b ProfileID
+}
+
+type model struct {
+	profiles map[uint32]map[ProfileID]*mProfile
+	edges    map[edgeKey]Weights
+}
+
+var (
+	emailPool = []string{"a@x.io", "b@x.io", "c@x.io"}
+	phonePool = []string{"+15550000001", "+15550000002"}
+	tagPool   = []string{"t1", "t2", "t3"}
+	// Dyadic fractions, so float sums are exact in any order.
+	floatPool = []float64{0.5, -1.75, 2.25}
+)
+
+// rel 3: db 1 → db 2 (testSchema); rel 4: db 1 → db 1, for same-db and
+// self relations.
+var machineRels = map[uint32][2]uint32{3: {1, 2}, 4: {1, 1}}
+
+func (m *model) matches(db uint32, loc Locator) ([]ProfileID, error) {
+	mode, err := inferMode(loc)
+	if err != nil {
+		return nil, err
+	}
+	switch mode {
+	case ModeProfileID:
+		_, err = ParseProfileID(loc.ProfileID)
+	case ModeEmail, ModeEmailProfile, ModeEmailSub:
+		_, err = NormalizeEmail(loc.Email)
+	case ModePhone, ModePhoneSub:
+		_, err = NormalizePhone(loc.Phone)
+	case ModeCustom:
+		declared := map[uint32][]string{1: {"crm_id", "interests"}, 2: {"sku"}}[db]
+		if !slices.Contains(declared, loc.FieldName) {
+			err = errors.New("undeclared field")
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []ProfileID
+	for id, p := range m.profiles[db] {
+		hit := false
+		switch mode {
+		case ModeProfileID:
+			hit = strings.EqualFold(id.String(), loc.ProfileID)
+		case ModeEmail, ModeEmailProfile, ModeEmailSub:
+			e := strings.ToLower(strings.TrimSpace(loc.Email))
+			hit = mode != ModeEmailSub && p.email == e
+			if mode != ModeEmailProfile {
+				hit = hit || hasSub(p, ChannelEmail, e, loc.ResourceID)
+			}
+		case ModePhone, ModePhoneSub:
+			ph, _ := NormalizePhone(loc.Phone)
+			hit = mode == ModePhone && slices.Contains(p.phones, ph)
+			hit = hit || hasSub(p, ChannelSMS, ph, loc.ResourceID)
+		case ModeCustom:
+			v := p.fields[loc.FieldName]
+			if want, ok := loc.FieldValue.(string); ok && loc.FieldName == "interests" {
+				have, _ := v.([]string)
+				hit = true
+				for _, t := range strings.Split(want, ",") {
+					hit = hit && slices.Contains(have, strings.TrimSpace(t))
+				}
+			} else {
+				hit = v != nil && v == loc.FieldValue
+			}
+		}
+		if hit {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func hasSub(p *mProfile, ch Channel, addr string, resource uint32) bool {
+	for _, s := range p.subs {
+		if s.Channel == ch && address(s) == addr && (resource == 0 || s.ResourceID == resource) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve returns the one match, or the expected error code.
+func (m *model) resolve(db uint32, loc Locator) (ProfileID, int) {
+	ids, err := m.matches(db, loc)
+	switch {
+	case err != nil:
+		return ProfileID{}, 400
+	case len(ids) == 0:
+		return ProfileID{}, 404
+	case len(ids) > 1:
+		return ProfileID{}, 409
+	}
+	return ids[0], 0
+}
+
+type machine struct {
+	t     *testing.T
+	open  func() (*Store, error)
+	s     *Store
+	m     *model
+	fired map[string]int
+}
+
+func genEmail(t *rapid.T, label string) string {
+	e := rapid.SampledFrom(emailPool).Draw(t, label)
+	if rapid.Bool().Draw(t, label+"-upper") {
+		e = "  " + strings.ToUpper(e)
+	}
+	return e
+}
+
+func genPhone(t *rapid.T, label string) string {
+	p := rapid.SampledFrom(phonePool).Draw(t, label)
+	if rapid.Bool().Draw(t, label+"-spaced") {
+		p = p[1:5] + " (" + p[5:8] + ") " + p[8:]
+	}
+	return p
+}
+
+func genTags(t *rapid.T, label string) string {
+	tags := rapid.SliceOfNDistinct(rapid.SampledFrom(tagPool), 1, 3, rapid.ID[string]).Draw(t, label)
+	return strings.Join(tags, ", ")
+}
+
+func genLocator(t *rapid.T, m *model, db uint32) Locator {
+	var known []ProfileID
+	for id := range m.profiles[db] {
+		known = append(known, id)
+	}
+	slices.SortFunc(known, func(a, b ProfileID) int { return strings.Compare(a.String(), b.String()) })
+	if rapid.IntRange(0, 12).Draw(t, "bad-loc?") == 0 {
+		return rapid.SampledFrom([]Locator{
+			{Matching: ModeCustom, FieldName: "undeclared", FieldValue: "x"},
+			{Email: "not-an-email"},
+			{Matching: ModeEmail, Phone: "+15550000001"},
+			{ProfileID: "not-hex"},
+			{Matching: "fax", Email: "a@x.io"},
+		}).Draw(t, "bad-loc")
+	}
+	mode := rapid.SampledFrom([]Mode{"", ModeEmail, ModeEmailProfile, ModeEmailSub, ModePhone, ModePhoneSub, ModeProfileID, ModeCustom}).Draw(t, "mode")
+	loc := Locator{Matching: mode}
+	if rapid.IntRange(0, 4).Draw(t, "resource?") == 0 {
+		loc.ResourceID = uint32(rapid.IntRange(1, 2).Draw(t, "resource"))
+	}
+	switch mode {
+	case ModeEmail, ModeEmailProfile, ModeEmailSub:
+		loc.Email = genEmail(t, "loc-email")
+	case ModePhone, ModePhoneSub:
+		loc.Phone = genPhone(t, "loc-phone")
+	case ModeCustom:
+		if db == 2 || rapid.Bool().Draw(t, "int?") {
+			if db == 2 {
+				loc.FieldName, loc.FieldValue = "sku", rapid.SampledFrom([]string{"s1", "s2"}).Draw(t, "sku")
+			} else {
+				loc.FieldName, loc.FieldValue = "crm_id", int64(rapid.IntRange(0, 2).Draw(t, "crm"))
+			}
+		} else {
+			loc.FieldName, loc.FieldValue = "interests", genTags(t, "loc-tags")
+		}
+	default: // profile id, or inferred from it
+		if len(known) > 0 && rapid.IntRange(0, 5).Draw(t, "known?") > 0 {
+			id := rapid.SampledFrom(known).Draw(t, "id")
+			loc.ProfileID = id.String()
+			if rapid.Bool().Draw(t, "upper-id") {
+				loc.ProfileID = strings.ToUpper(loc.ProfileID)
+			}
+		} else {
+			loc.ProfileID = "5d63dbdb439e7306b596c5d0"
+		}
+	}
+	return loc
+}
+
+func genData(t *rapid.T, db uint32) (ProfileData, bool) {
+	var d ProfileData
+	valid := true
+	switch rapid.IntRange(0, 3).Draw(t, "email-op") {
+	case 1:
+		d.Email = Ptr(genEmail(t, "email"))
+	case 2:
+		d.Email = Ptr("")
+	}
+	if rapid.Bool().Draw(t, "phones?") {
+		n := rapid.IntRange(0, 2).Draw(t, "n-phones")
+		phones := make([]string, n)
+		for i := range phones {
+			phones[i] = genPhone(t, "phone")
+		}
+		d.Phones = &phones
+	}
+	d.Fields = map[string]any{}
+	if db == 2 {
+		if rapid.Bool().Draw(t, "sku?") {
+			d.Fields["sku"] = rapid.SampledFrom([]any{"s1", " s2 ", nil}).Draw(t, "sku")
+		}
+	} else {
+		if rapid.Bool().Draw(t, "crm?") {
+			d.Fields["crm_id"] = rapid.SampledFrom([]any{int64(0), "1", 2, nil}).Draw(t, "crm")
+		}
+		if rapid.Bool().Draw(t, "tags?") {
+			d.Fields["interests"] = genTags(t, "tags")
+		}
+		if rapid.Bool().Draw(t, "city?") {
+			d.Fields["city"] = rapid.SampledFrom([]any{"Paris", "Rome", nil}).Draw(t, "city")
+		}
+		if rapid.IntRange(0, 3).Draw(t, "more?") == 0 {
+			d.Fields["score"] = rapid.SampledFrom(floatPool).Draw(t, "score")
+			d.Fields["vip"] = rapid.Bool().Draw(t, "vip")
+			d.Fields["birthday"] = rapid.SampledFrom([]string{"2001-02-03", "1999-12-31T23:00:00+01:00"}).Draw(t, "bday")
+			d.Fields["notes"] = "free text"
+		}
+	}
+	if rapid.IntRange(0, 9).Draw(t, "bad-field?") == 0 {
+		d.Fields[rapid.SampledFrom([]string{"undeclared", "crm_id", "vip"}).Draw(t, "bad-name")] = "not-a-number-or-bool"
+		if db == 1 || true {
+			valid = false
+		}
+	}
+	n := rapid.IntRange(0, 2).Draw(t, "n-subs")
+	for i := 0; i < n; i++ {
+		s := Subscription{ResourceID: uint32(rapid.IntRange(1, 2).Draw(t, "sub-res")), Status: SubStatus(rapid.IntRange(0, 6).Draw(t, "status"))}
+		if rapid.Bool().Draw(t, "sub-email?") {
+			s.Channel, s.Email = ChannelEmail, genEmail(t, "sub-email")
+		} else {
+			s.Channel, s.Phone = ChannelSMS, genPhone(t, "sub-phone")
+		}
+		d.Subscriptions = append(d.Subscriptions, s)
+	}
+	return d, valid
+}
+
+// expectedProfile applies data to a copy of p as the SPEC says.
+func expectedProfile(p *mProfile, data ProfileData) *mProfile {
+	n := &mProfile{db: p.db, email: p.email, phones: slices.Clone(p.phones), fields: maps.Clone(p.fields), subs: slices.Clone(p.subs)}
+	if n.fields == nil {
+		n.fields = map[string]any{}
+	}
+	if data.Email != nil {
+		n.email = strings.ToLower(strings.TrimSpace(*data.Email))
+	}
+	if data.Phones != nil {
+		n.phones = nil
+		for _, ph := range *data.Phones {
+			norm, _ := NormalizePhone(ph)
+			if !slices.Contains(n.phones, norm) {
+				n.phones = append(n.phones, norm)
+			}
+		}
+	}
+	for k, v := range data.Fields {
+		switch x := v.(type) {
+		case nil:
+			delete(n.fields, k)
+		case string:
+			switch k {
+			case "interests":
+				var tags []string
+				for _, t := range strings.Split(x, ",") {
+					tags = append(tags, strings.TrimSpace(t))
+				}
+				slices.Sort(tags)
+				n.fields[k] = tags
+			case "crm_id":
+				var i int64
+				fmt.Sscan(x, &i)
+				n.fields[k] = i
+			case "birthday":
+				tm, err := time.Parse(time.RFC3339, x)
+				if err != nil {
+					tm, _ = time.Parse(time.DateOnly, x)
+				}
+				n.fields[k] = tm.UTC()
+			default:
+				n.fields[k] = strings.TrimSpace(x)
+			}
+		case int:
+			n.fields[k] = int64(x)
+		default:
+			n.fields[k] = v
+		}
+	}
+	for _, s := range data.Subscriptions {
+		s = normalizeSub(s)
+		i := slices.IndexFunc(n.subs, func(h Subscription) bool { return sameSub(h, s) })
+		if i >= 0 {
+			n.subs[i] = s
+		} else {
+			n.subs = append(n.subs, s)
+		}
+	}
+	slices.SortFunc(n.subs, compareSubs)
+	return n
+}
+
+func (mc *machine) putProfile(t *rapid.T, create bool) {
+	db := uint32(rapid.IntRange(1, 2).Draw(t, "db"))
+	loc := Locator{}
+	if !create || (len(mc.m.profiles[db]) > 4 && rapid.IntRange(0, 3).Draw(t, "empty-loc?") > 0) {
+		loc = genLocator(t, mc.m, db)
+	}
+	data, valid := genData(t, db)
+	// Expected outcome.
+	wantCode, created := 0, false
+	var id ProfileID
+	base := &mProfile{db: db}
+	if !loc.IsEmpty() {
+		var code int
+		id, code = mc.m.resolve(db, loc)
+		switch {
+		case code == 404 && create:
+			created = true
+		case code != 0:
+			wantCode = code
+		default:
+			base = mc.m.profiles[db][id]
+		}
+	} else {
+		created = true
+	}
+	if created {
+		mode, _ := inferMode(loc)
+		if !loc.IsEmpty() {
+			data = withLocatorKey(data, loc, mode)
+		}
+		if mode == ModeProfileID {
+			id, _ = ParseProfileID(loc.ProfileID)
+		}
+	}
+	var next *mProfile
+	if wantCode == 0 && !valid {
+		wantCode = 400
+	}
+	if wantCode == 0 {
+		next = expectedProfile(base, data)
+		if next.email != "" && (created || next.email != base.email) {
+			for other, p := range mc.m.profiles[db] {
+				if p.email == next.email && (created || other != id) {
+					wantCode = 409
+				}
+			}
+		}
+	}
+	var gotID ProfileID
+	var gotCreated bool
+	var err error
+	if create {
+		gotID, gotCreated, err = mc.s.ImportProfile(db, loc, data)
+	} else {
+		gotID, err = mc.s.UpdateProfile(db, loc, data)
+	}
+	if Code(err) != wantCode {
+		t.Fatalf("put profile db=%d loc=%+v data=%+v: got %v, want code %d", db, loc, data, err, wantCode)
+	}
+	if err != nil {
+		return
+	}
+	if gotCreated != created || (!id.IsZero() && gotID != id) {
+		t.Fatalf("put profile: got id %s created=%v, want %s created=%v", gotID, gotCreated, id, created)
+	}
+	mc.fired[map[bool]string{true: "import-ok", false: "update-ok"}[create]]++
+	mc.m.profiles[db][gotID] = next
+}
+
+func (mc *machine) compareProfile(t *rapid.T, db uint32, id ProfileID) {
+	want := mc.m.profiles[db][id]
+	got, err := mc.s.GetProfile(db, idLoc(id))
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	gotFields := got.Fields
+	if gotFields == nil {
+		gotFields = map[string]any{}
+	}
+	if got.Email != want.email || !slices.Equal(got.Phones, want.phones) || !reflect.DeepEqual(gotFields, want.fields) || !slices.Equal(got.Subscriptions, want.subs) {
+		t.Fatalf("profile %s:\n got  %q %q %v %v\n want %q %q %v %v", id, got.Email, got.Phones, gotFields, got.Subscriptions, want.email, want.phones, want.fields, want.subs)
+	}
+}
+
+func (mc *machine) pickProfile(t *rapid.T, db uint32, label string) (ProfileID, bool) {
+	var ids []ProfileID
+	for id := range mc.m.profiles[db] {
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return ProfileID{}, false
+	}
+	slices.SortFunc(ids, func(a, b ProfileID) int { return strings.Compare(a.String(), b.String()) })
+	return rapid.SampledFrom(ids).Draw(t, label), true
+}
+
+func genWeights(t *rapid.T, rel uint32, numericOnly bool) (map[string]any, bool) {
+	w := map[string]any{}
+	if rel == 4 {
+		w["w"] = rapid.SampledFrom([]int64{1, -3, math.MaxInt64, math.MinInt64}).Draw(t, "w")
+		return w, true
+	}
+	valid := true
+	if rapid.Bool().Draw(t, "user_like?") {
+		w["user_like"] = rapid.SampledFrom([]int64{2, -5, math.MaxInt64 - 1}).Draw(t, "user_like")
+	}
+	if rapid.Bool().Draw(t, "donate?") {
+		w["donate"] = rapid.SampledFrom([]any{int64(343), 7, int64(-1)}).Draw(t, "donate")
+	}
+	if rapid.Bool().Draw(t, "rating?") {
+		w["rating"] = rapid.SampledFrom(floatPool).Draw(t, "rating")
+	}
+	if !numericOnly {
+		if rapid.Bool().Draw(t, "online?") {
+			w["is_online"] = rapid.SampledFrom([]any{true, false, nil}).Draw(t, "online")
+		}
+		if rapid.Bool().Draw(t, "note?") {
+			w["note"] = rapid.SampledFrom([]any{"hi", nil}).Draw(t, "note")
+		}
+	}
+	if rapid.IntRange(0, 9).Draw(t, "bad-weight?") == 0 {
+		w[rapid.SampledFrom([]string{"undeclared", "user_like", "is_online"}).Draw(t, "bad-prop")] = 1.5
+		valid = false
+	}
+	return w, valid
+}
+
+func normWeight(v any) any {
+	if i, ok := v.(int); ok {
+		return int64(i)
+	}
+	return v
+}
+
+// relLocator mostly names a known profile by id, so relation writes
+// mostly reach the relation, and sometimes draws any locator.
+func (mc *machine) relLocator(t *rapid.T, db uint32, label string) Locator {
+	if rapid.IntRange(0, 3).Draw(t, label+"-any?") > 0 {
+		if id, ok := mc.pickProfile(t, db, label); ok {
+			return idLoc(id)
+		}
+	}
+	return genLocator(t, mc.m, db)
+}
+
+func (mc *machine) relationWrite(t *rapid.T, op string) {
+	rel := rapid.SampledFrom([]uint32{3, 4}).Draw(t, "rel")
+	dbs := machineRels[rel]
+	locA := mc.relLocator(t, dbs[0], "a")
+	locB := mc.relLocator(t, dbs[1], "b")
+	weights, valid := genWeights(t, rel, op == "modify")
+	if op == "modify" && rapid.IntRange(0, 9).Draw(t, "modify-bool?") == 0 && rel == 3 {
+		weights["is_online"] = true
+		valid = false
+	}
+	req := RelationRequest{RelationType: rel, A: locA, B: locB, Weights: weights}
+	a, codeA := mc.m.resolve(dbs[0], locA)
+	b, codeB := mc.m.resolve(dbs[1], locB)
+	key := edgeKey{rel, a, b}
+	old, exists := mc.m.edges[key]
+	want := 0
+	var next Weights
+	switch {
+	case (op == "overwrite" || op == "modify") && len(weights) == 0:
+		want = 400
+	case codeA != 0:
+		want = codeA
+	case codeB != 0:
+		want = codeB
+	case op != "detach" && !valid:
+		want = 400
+	case (op == "overwrite" || op == "modify") && len(weights) == 0:
+		want = 400
+	case op == "attach" && slices.ContainsFunc(slices.Collect(maps.Values(weights)), func(v any) bool { return v == nil }):
+		want = 400
+	case op == "detach" && !exists:
+		want = 404
+	}
+	if want == 0 {
+		next = maps.Clone(old)
+		if next == nil {
+			next = Weights{}
+		}
+		switch op {
+		case "overwrite":
+			for k, v := range weights {
+				if v == nil {
+					delete(next, k)
+				} else {
+					next[k] = normWeight(v)
+				}
+			}
+		case "modify":
+			for k, v := range weights {
+				switch d := normWeight(v).(type) {
+				case int64:
+					cur, _ := next[k].(int64)
+					s := new(big.Int).Add(big.NewInt(cur), big.NewInt(d))
+					if !s.IsInt64() {
+						want = 400
+					}
+					next[k] = s.Int64()
+				case float64:
+					cur, _ := next[k].(float64)
+					next[k] = cur + d
+				}
+			}
+		case "attach":
+			if exists {
+				next = old
+			} else {
+				next = Weights{}
+				for k, v := range weights {
+					next[k] = normWeight(v)
+				}
+			}
+		case "detach":
+			next = nil
+		}
+	}
+	var res RelationResult
+	var err error
+	switch op {
+	case "overwrite":
+		res, err = mc.s.Overwrite(req)
+	case "modify":
+		res, err = mc.s.Modify(req)
+	case "attach":
+		res, err = mc.s.Attach(req)
+	case "detach":
+		res, err = mc.s.Detach(req)
+	}
+	if Code(err) != want {
+		t.Fatalf("%s %+v: got %v, want code %d", op, req, err, want)
+	}
+	if err != nil {
+		return
+	}
+	if res.ProfileA != a || res.ProfileB != b || res.RelationType != rel || res.Created != (!exists && op != "detach") {
+		t.Fatalf("%s: result %+v, want A=%s B=%s created=%v", op, res, a, b, !exists)
+	}
+	mc.fired[op+"-ok"]++
+	if next == nil {
+		delete(mc.m.edges, key)
+	} else {
+		mc.m.edges[key] = next
+	}
+}
+
+func (mc *machine) compareRelations(t *rapid.T, rel uint32, a ProfileID) {
+	type item struct {
+		b ProfileID
+		w Weights
+	}
+	var want []item
+	for k, w := range mc.m.edges {
+		if k.rel == rel && k.a == a {
+			want = append(want, item{k.b, w})
+		}
+	}
+	sort.Slice(want, func(i, j int) bool { return want[i].b.String() < want[j].b.String() })
+	var got []item
+	cursor := ""
+	for {
+		page, err := mc.s.Relations(RelationsQuery{RelationType: rel, A: idLoc(a), Limit: 2, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("relations: %v", err)
+		}
+		if page.Total != int64(len(want)) {
+			t.Fatalf("relations total %d, want %d", page.Total, len(want))
+		}
+		for _, it := range page.Items {
+			got = append(got, item{it.ProfileB, it.Weights})
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("relations of %s: %d items, want %d", a, len(got), len(want))
+	}
+	for i := range got {
+		if got[i].b != want[i].b || !reflect.DeepEqual(map[string]any(got[i].w), map[string]any(want[i].w)) {
+			t.Fatalf("relation %d: got %v %v, want %v %v", i, got[i].b, got[i].w, want[i].b, want[i].w)
+		}
+	}
+	// The counter, recomputed from the model.
+	c, err := mc.s.Counter(rel, idLoc(a))
+	if err != nil {
+		t.Fatalf("counter: %v", err)
+	}
+	if c.Total != int64(len(want)) {
+		t.Fatalf("counter total %d, want %d", c.Total, len(want))
+	}
+	rt, _ := mc.s.RelationType(rel)
+	if len(want) == 0 {
+		if len(c.Props) != 0 {
+			t.Fatalf("counter props %v with no relations", c.Props)
+		}
+		return
+	}
+	for _, p := range rt.Properties {
+		var total int64
+		sumI := new(big.Int)
+		var sumF float64
+		var top []TopEntry
+		for _, it := range want {
+			v, has := it.w[p.Name]
+			if counts(v, has) {
+				total++
+			}
+			if has && p.Aggregate == AggSum {
+				if p.Type == PropInt {
+					sumI.Add(sumI, big.NewInt(v.(int64)))
+				} else {
+					sumF += v.(float64)
+				}
+			}
+			if has && p.Aggregate == AggTop {
+				top = append(top, TopEntry{ProfileB: it.b, Value: v})
+			}
+		}
+		gp := c.Props[p.Name]
+		if gp.Total != total {
+			t.Fatalf("counter %s total %d, want %d", p.Name, gp.Total, total)
+		}
+		switch p.Aggregate {
+		case AggSum:
+			var wantSum any = sumF
+			if p.Type == PropInt {
+				wantSum = sumI.Int64()
+				if !sumI.IsInt64() {
+					wantSum = sumI
+					mc.fired["sum-beyond-int64"]++
+				}
+			}
+			if fmt.Sprint(gp.Sum) != fmt.Sprint(wantSum) || fmt.Sprintf("%T", gp.Sum) != fmt.Sprintf("%T", wantSum) {
+				t.Fatalf("counter %s sum %v, want %v", p.Name, gp.Sum, wantSum)
+			}
+		case AggTop:
+			sort.SliceStable(top, func(i, j int) bool {
+				vi, vj := top[i].Value.(int64), top[j].Value.(int64)
+				if vi != vj {
+					return vi > vj
+				}
+				return top[i].ProfileB.String() < top[j].ProfileB.String()
+			})
+			if len(top) > p.Top {
+				top = top[:p.Top]
+			}
+			if !slices.Equal(gp.Top, top) {
+				t.Fatalf("counter %s top %v, want %v", p.Name, gp.Top, top)
+			}
+		default:
+			if gp.Sum != nil || gp.Top != nil {
+				t.Fatalf("counter %s has sum/top for aggregate %s", p.Name, p.Aggregate)
+			}
+		}
+	}
+}
+
+// Backend gives the state machine its stores: called once per run, it
+// returns a function that opens that run's store, empty the first time,
+// and again (with what was committed) after each close.
+type Backend func(t *testing.T) (open func() (*Store, error))
+
+// Actions lists every action and outcome RunStateMachine counts.
+var Actions = []string{"import", "update", "delete", "match", "get", "overwrite", "modify", "attach", "detach",
+	"relations", "reopen", "import-ok", "update-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok",
+	"detach-ok", "sum-beyond-int64", "match-0", "match-404", "match-409", "match-400"}
+
+// RunStateMachine runs rapid's checks of the state machine on stores of
+// the backend and returns how often each action and outcome fired; the
+// caller asserts they all did. Run length follows rapid's flags
+// (-rapid.checks, -rapid.steps).
+func RunStateMachine(t *testing.T, backend Backend) map[string]int {
+	fired := map[string]int{}
+	rapid.Check(t, func(rt *rapid.T) {
+		open := backend(t)
+		s, err := open()
+		if err != nil {
+			rt.Fatal(err)
+		}
+		mc := &machine{t: t, open: open, s: s, fired: fired,
+			m: &model{profiles: map[uint32]map[ProfileID]*mProfile{1: {}, 2: {}}, edges: map[edgeKey]Weights{}}}
+		defer func() { mc.s.Close() }()
+		if err := Schema(s); err != nil {
+			rt.Fatal(err)
+		}
+		act := func(name string, fn func(*rapid.T)) func(*rapid.T) {
+			return func(t *rapid.T) { fired[name]++; fn(t) }
+		}
+		rt.Repeat(map[string]func(*rapid.T){
+			"import": act("import", func(t *rapid.T) { mc.putProfile(t, true) }),
+			"update": act("update", func(t *rapid.T) { mc.putProfile(t, false) }),
+			"delete": act("delete", func(t *rapid.T) {
+				db := uint32(rapid.IntRange(1, 2).Draw(t, "db"))
+				loc := genLocator(t, mc.m, db)
+				id, want := mc.m.resolve(db, loc)
+				got, err := mc.s.DeleteProfile(db, loc)
+				if Code(err) != want || (err == nil && got != id) {
+					t.Fatalf("delete %+v: got %s %v, want %s code %d", loc, got, err, id, want)
+				}
+				if err == nil {
+					fired["delete-ok"]++
+					delete(mc.m.profiles[db], id)
+					for k := range mc.m.edges {
+						if (machineRels[k.rel][0] == db && k.a == id) || (machineRels[k.rel][1] == db && k.b == id) {
+							delete(mc.m.edges, k)
+						}
+					}
+				}
+			}),
+			"match": act("match", func(t *rapid.T) {
+				db := uint32(rapid.IntRange(1, 2).Draw(t, "db"))
+				loc := genLocator(t, mc.m, db)
+				id, want := mc.m.resolve(db, loc)
+				got, err := mc.s.Match(db, loc)
+				if Code(err) != want || got != id {
+					t.Fatalf("match %+v: got %s %v, want %s code %d", loc, got, err, id, want)
+				}
+				fired["match-"+fmt.Sprint(want)]++
+			}),
+			"get": act("get", func(t *rapid.T) {
+				db := uint32(rapid.IntRange(1, 2).Draw(t, "db"))
+				if id, ok := mc.pickProfile(t, db, "id"); ok {
+					mc.compareProfile(t, db, id)
+				}
+			}),
+			"overwrite": act("overwrite", func(t *rapid.T) { mc.relationWrite(t, "overwrite") }),
+			"modify":    act("modify", func(t *rapid.T) { mc.relationWrite(t, "modify") }),
+			"attach":    act("attach", func(t *rapid.T) { mc.relationWrite(t, "attach") }),
+			"detach":    act("detach", func(t *rapid.T) { mc.relationWrite(t, "detach") }),
+			"relations": act("relations", func(t *rapid.T) {
+				rel := rapid.SampledFrom([]uint32{3, 4}).Draw(t, "rel")
+				if a, ok := mc.pickProfile(t, 1, "a"); ok {
+					mc.compareRelations(t, rel, a)
+				}
+			}),
+			"reopen": act("reopen", func(t *rapid.T) {
+				if err := mc.s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				s, err := mc.open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				mc.s = s
+			}),
+			"": func(t *rapid.T) {
+				problems, err := mc.s.Check()
+				if err != nil || len(problems) > 0 {
+					t.Fatalf("check: %v %v", err, problems)
+				}
+			},
+		})
+	})
+	return fired
+}
+
+// Schema declares what the machine uses: database 1 (customers) with a
+// field of each type, database 2 (products, sku), relation type 3 from 1
+// to 2 with a property of each aggregate, and relation type 4 from 1 to
+// 1, for same-database and self relations.
+func Schema(s *Store) error {
+	for _, err := range []error{
+		s.PutDatabase(Database{ID: 1, Name: "customers", Fields: []Field{
+			{Name: "crm_id", Type: FieldInt},
+			{Name: "city", Type: FieldString},
+			{Name: "score", Type: FieldFloat},
+			{Name: "vip", Type: FieldBool},
+			{Name: "birthday", Type: FieldDate},
+			{Name: "interests", Type: FieldTags},
+			{Name: "notes", Type: FieldString, Unindexed: true},
+		}}),
+		s.PutDatabase(Database{ID: 2, Name: "products", Fields: []Field{{Name: "sku", Type: FieldString}}}),
+		s.PutRelationType(RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
+			{Name: "user_like", Type: PropInt, Aggregate: AggSum},
+			{Name: "donate", Type: PropInt, Aggregate: AggTop, Top: 3},
+			{Name: "is_online", Type: PropBool, Aggregate: AggCount},
+			{Name: "rating", Type: PropFloat, Aggregate: AggSum},
+			{Name: "note", Type: PropString},
+		}}),
+		s.PutRelationType(RelationType{ID: 4, Name: "knows", DatabaseA: 1, DatabaseB: 1, Properties: []Property{{Name: "w", Type: PropInt}}}),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func idLoc(id ProfileID) Locator { return Locator{ProfileID: id.String()} }
+
+// The model's own versions of rules the store implements: they are
+// written again here on purpose, from SPEC.md, so the suite checks the
+// store instead of reusing it.
+
+// inferMode is SPEC §3's mode rule: explicit, or inferred from the first
+// key present in the order profile_id, email, phone, field_name.
+func inferMode(l Locator) (Mode, error) {
+	need := map[Mode]bool{
+		ModeEmail: l.Email != "", ModeEmailProfile: l.Email != "", ModeEmailSub: l.Email != "",
+		ModePhone: l.Phone != "", ModePhoneSub: l.Phone != "", ModeProfileID: l.ProfileID != "",
+		ModeCustom: l.FieldName != "" && l.FieldValue != nil,
+	}
+	if l.Matching != "" {
+		if has, known := need[l.Matching]; !known || !has {
+			return "", errors.New("bad matching")
+		}
+		return l.Matching, nil
+	}
+	switch {
+	case l.ProfileID != "":
+		return ModeProfileID, nil
+	case l.Email != "":
+		return ModeEmail, nil
+	case l.Phone != "":
+		return ModePhone, nil
+	case l.FieldName != "" && l.FieldValue != nil:
+		return ModeCustom, nil
+	}
+	return "", errors.New("no locator")
+}
+
+func address(s Subscription) string {
+	switch s.Channel {
+	case ChannelEmail:
+		return s.Email
+	case ChannelSMS:
+		return s.Phone
+	}
+	return s.Provider + "\x00" + s.SubscriptionID
+}
+
+func normalizeSub(s Subscription) Subscription {
+	if s.Email != "" {
+		s.Email, _ = NormalizeEmail(s.Email)
+	}
+	if s.Phone != "" {
+		s.Phone, _ = NormalizePhone(s.Phone)
+	}
+	return s
+}
+
+func sameSub(a, b Subscription) bool {
+	return a.ResourceID == b.ResourceID && a.Channel == b.Channel && address(a) == address(b)
+}
+
+func compareSubs(a, b Subscription) int {
+	if a.ResourceID != b.ResourceID {
+		if a.ResourceID < b.ResourceID {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(string(a.Channel), string(b.Channel)); c != 0 {
+		return c
+	}
+	return strings.Compare(address(a), address(b))
+}
+
+// withLocatorKey: a profile created by an import gets the locator's key
+// unless the data sets it (README, "Decisions").
+func withLocatorKey(d ProfileData, loc Locator, mode Mode) ProfileData {
+	switch mode {
+	case ModeEmail, ModeEmailProfile, ModeEmailSub:
+		if d.Email == nil {
+			d.Email = Ptr(loc.Email)
+		}
+	case ModePhone, ModePhoneSub:
+		if d.Phones == nil {
+			d.Phones = &[]string{loc.Phone}
+		}
+	case ModeCustom:
+		if _, set := d.Fields[loc.FieldName]; !set {
+			fields := map[string]any{loc.FieldName: loc.FieldValue}
+			for k, v := range d.Fields {
+				fields[k] = v
+			}
+			d.Fields = fields
+		}
+	}
+	return d
+}
+
+// counts: a property value counts toward its total when present (bool:
+// when true).
+func counts(v any, present bool) bool {
+	if b, ok := v.(bool); ok {
+		return present && b
+	}
+	return present
+}
