@@ -361,6 +361,15 @@ func (s *Store) runBatch(batch []*writeRequest) {
 			}
 			continue
 		}
+		if errors.Is(err, kv.ErrTooLarge) && countLive(batch) > 1 {
+			// Too big for one engine transaction: one per request.
+			for _, r := range batch {
+				if !r.finished {
+					s.runBatch([]*writeRequest{r})
+				}
+			}
+			return
+		}
 		if errors.Is(err, kv.ErrConflict) {
 			err = &Error{Code: 500, Kind: ErrStorage, Msg: fmt.Sprintf("storage: the write conflicted with concurrent writers %d times; retry it", maxAttempts), Err: err}
 		}
@@ -371,6 +380,16 @@ func (s *Store) runBatch(batch []*writeRequest) {
 		}
 		return
 	}
+}
+
+func countLive(batch []*writeRequest) int {
+	n := 0
+	for _, r := range batch {
+		if !r.finished {
+			n++
+		}
+	}
+	return n
 }
 
 // tryBatch runs the unfinished requests of the batch once. Per-request

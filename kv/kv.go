@@ -24,6 +24,12 @@ type Keyspace string
 // re-run the whole transaction. bbolt never returns it.
 var ErrConflict = errors.New("kv: transaction conflict")
 
+// ErrTooLarge is returned by Commit when the transaction is over the
+// engine's size limits (etcd's --max-txn-ops, --max-request-bytes).
+// Nothing was written. relgraph's committer then commits the batch's
+// requests one by one.
+var ErrTooLarge = errors.New("kv: transaction over the engine's size limits")
+
 // ErrTxClosed is returned by any use of a transaction after Commit or
 // Rollback.
 var ErrTxClosed = errors.New("kv: transaction closed")

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 time=${FUZZTIME:-3s}
 targets=(
   ". FuzzDecodeProfile" ". FuzzDecodeRelation" ". FuzzDecodeCounter" ". FuzzDecodeSchema"
-  "./api FuzzJSONRequest" "./api FuzzXMLRequest" "./cmd/relgraph FuzzConfig"
+  "./api FuzzJSONRequest" "./api FuzzXMLRequest" "./internal/cli FuzzConfig"
   "./internal/importer FuzzImportLines" "./index FuzzKeys"
 )
 for spec in "${targets[@]}"; do

@@ -1,111 +1,17 @@
-// Command relgraph serves a relgraph store over HTTP and manages store
-// files: serve, import, export, get, check, backup, compact.
+// Command relgraph serves a relgraph store file over HTTP and manages
+// store files: serve, import, export, get, check, backup, compact,
+// migrate. Run "relgraph COMMAND -help" for a command's flags.
 //
-// Run "relgraph COMMAND -help" for a command's flags. Subcommands use
-// the standard flag package: one flag set per command is all they need.
+// This build opens bbolt store files; kv/etcd/cmd/relgraph is the same
+// command that also opens etcd:// stores.
 package main
 
 import (
-	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"os"
-	"strings"
-	"time"
 
-	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/internal/cli"
 )
 
-type command struct {
-	name, summary string
-	run           func(args []string, stdout, stderr io.Writer) error
-}
-
-var commands = []command{
-	{"serve", "serve the HTTP API on a store file", runServe},
-	{"import", "load profiles from a JSON Lines or CSV file", runImport},
-	{"export", "write the profiles of a database as JSON Lines", runExport},
-	{"get", "print one profile found by a locator", runGet},
-	{"check", "check a store's consistency (exit 1 on any violation)", runCheck},
-	{"backup", "write a consistent copy of a store, even while it is served", runBackup},
-	{"compact", "write a compacted copy of a store", runCompact},
-}
-
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// errViolations makes the process exit 1 without printing more.
-var errViolations = errors.New("violations found")
-
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			err := c.run(args[1:], stdout, stderr)
-			switch {
-			case err == nil:
-				return 0
-			case errors.Is(err, flag.ErrHelp):
-				return 0
-			case errors.Is(err, errViolations):
-				return 1
-			case errors.Is(err, errUsage):
-				return 2
-			}
-			fmt.Fprintf(stderr, "relgraph %s: %v\n", c.name, err)
-			return 1
-		}
-	}
-	fmt.Fprintf(stderr, "relgraph: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
-}
-
-var errUsage = errors.New("usage")
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: relgraph COMMAND [flags]\n\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nRun 'relgraph COMMAND -help' for a command's flags.")
-}
-
-// newFlags returns a flag set that reports errors instead of exiting.
-func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: relgraph %s %s\n\nflags:\n", name, synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	return nil
-}
-
-// openStore opens a store file for a tool command, with a short lock
-// timeout and a message that says what to do when it is served.
-func openStore(path string, readOnly bool) (*relgraph.Store, error) {
-	s, err := relgraph.Open(path, &relgraph.Options{Timeout: 2 * time.Second, ReadOnly: readOnly})
-	if err != nil && strings.Contains(err.Error(), "locked by another process") {
-		return nil, fmt.Errorf("%w\n(is 'relgraph serve' running on it? stop it, or use backup -server for a hot copy)", err)
-	}
-	return s, err
+	os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr))
 }

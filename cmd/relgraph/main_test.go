@@ -23,6 +23,13 @@ import (
 
 var binary string
 
+// The example mode's set-up, as the README states it.
+var (
+	exampleTokens = []string{"abcdefghijklmnqrstuvwxyz", "8d08f4ea57c74916909e9d324c20a6bc", "8a28168486844c8bae2673a51d4433ff"}
+	exampleA      = "5d63dbdb439e7306b596c5d0"
+	exampleB      = "5d441038439e7363f3c26539"
+)
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "relgraph-bin")
 	if err != nil {
@@ -375,5 +382,24 @@ func TestTokensFromEnvironment(t *testing.T) {
 	t.Setenv("RELGRAPH_TOKENS", "broken")
 	if out, code := runTool(t, dir, "serve", "-config", cfg, "-addr", "127.0.0.1:0"); code == 0 || !strings.Contains(out, "not token:role") || strings.Contains(out, "broken") {
 		t.Fatalf("bad RELGRAPH_TOKENS: %d %q", code, out)
+	}
+}
+
+// TestMigrateFileToFile copies a served example store into a new file:
+// digests match, check passes; a non-empty target is refused, and a URL
+// is refused by this build with a message saying which build opens it.
+func TestMigrateFileToFile(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, "-example")
+	srv.stop(t)
+	out, code := runTool(t, dir, "migrate", "-from", "relgraph.db", "-to", "copy.db")
+	if code != 0 || !strings.Contains(out, "digests match") {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
+	if out, code := runTool(t, dir, "migrate", "-from", "relgraph.db", "-to", "copy.db"); code == 0 || !strings.Contains(out, "not empty") {
+		t.Fatalf("migrate into a non-empty store: %d %s", code, out)
+	}
+	if out, code := runTool(t, dir, "migrate", "-from", "relgraph.db", "-to", "etcd://127.0.0.1:1/x"); code == 0 || !strings.Contains(out, "kv/etcd/cmd/relgraph") {
+		t.Fatalf("migrate to a URL in the file-only build: %d %s", code, out)
 	}
 }

@@ -28,7 +28,10 @@ type cluster struct {
 }
 
 // startCluster starts n members with room for relgraph's transactions.
-func startCluster(t testing.TB, n int) *cluster {
+func startCluster(t testing.TB, n int) *cluster { return startClusterWith(t, n, 100000) }
+
+// startClusterWith starts n members allowing maxTxnOps per transaction.
+func startClusterWith(t testing.TB, n int, maxTxnOps uint) *cluster {
 	t.Helper()
 	c := &cluster{}
 	var peers []string
@@ -42,7 +45,7 @@ func startCluster(t testing.TB, n int) *cluster {
 		pu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
-		cfg.MaxTxnOps = 100000
+		cfg.MaxTxnOps = maxTxnOps
 		cfg.MaxRequestBytes = 32 << 20
 		peers = append(peers, cfg.Name+"="+pu.String())
 		c.clients = append(c.clients, cu.String())

@@ -238,7 +238,7 @@ func (t *txn) Commit() error {
 	resp, err := t.e.cli.Txn(c).If(cmps...).Then(ops...).Commit()
 	if err != nil {
 		if errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge) {
-			return fmt.Errorf("etcd commit of %d writes and %d compares is over the cluster's limits (raise --max-txn-ops / --max-request-bytes, or lower MaxBatch): %w", len(ops), len(cmps), err)
+			return fmt.Errorf("%w: etcd commit of %d writes and %d compares (raise the cluster's --max-txn-ops / --max-request-bytes): %v", kv.ErrTooLarge, len(ops), len(cmps), err)
 		}
 		return fmt.Errorf("etcd commit: %w", err)
 	}

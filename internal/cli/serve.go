@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 
 func runServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "[-db relgraph.db] [-config relgraph.json | -example] [-addr 127.0.0.1:8080]", stderr)
-	dbPath := fs.String("db", "relgraph.db", "store file (created if missing)")
+	dbPath := fs.String("db", "relgraph.db", "store file (created if missing), or a store URL where the build knows one (etcd://host:2379,…/prefix)")
 	cfgPath := fs.String("config", "", "JSON config: tokens, databases, relation_types")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	example := fs.Bool("example", false, "set up the README's example schema, profiles and documentation tokens (no -config)")
@@ -62,7 +62,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		tokens[t.Token], _ = api.ParseRole(t.Role)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, err := relgraph.Open(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize})
+	store, err := openDB(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize})
 	if err != nil {
 		return err
 	}

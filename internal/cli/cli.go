@@ -1,0 +1,126 @@
+// Package cli is the relgraph command: serve, import, export, get,
+// check, backup, compact and migrate. cmd/relgraph builds it for store
+// files; kv/etcd/cmd/relgraph builds it with etcd:// stores too, by
+// setting OpenURL, so that gRPC stays out of the file-only build.
+//
+// Run "relgraph COMMAND -help" for a command's flags. Subcommands use
+// the standard flag package: one flag set per command is all they need.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/relgraph/relgraph"
+)
+
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = []command{
+	{"serve", "serve the HTTP API on a store file", runServe},
+	{"import", "load profiles from a JSON Lines or CSV file", runImport},
+	{"export", "write the profiles of a database as JSON Lines", runExport},
+	{"get", "print one profile found by a locator", runGet},
+	{"check", "check a store's consistency (exit 1 on any violation)", runCheck},
+	{"backup", "write a consistent copy of a store, even while it is served", runBackup},
+	{"compact", "write a compacted copy of a store", runCompact},
+	{"migrate", "copy a store into a new one, on another engine too, and verify the copy", runMigrate},
+}
+
+// OpenURL opens a store named by a URL (scheme://…), for builds that
+// know other engines; nil in the file-only build.
+var OpenURL func(url string, opts *relgraph.Options) (*relgraph.Store, error)
+
+// openDB opens a store file, or a store URL through OpenURL.
+func openDB(spec string, opts *relgraph.Options) (*relgraph.Store, error) {
+	if strings.Contains(spec, "://") {
+		if OpenURL == nil {
+			return nil, fmt.Errorf("%s: this build of relgraph opens store files only; the build in kv/etcd/cmd/relgraph also opens etcd:// stores", spec)
+		}
+		return OpenURL(spec, opts)
+	}
+	return relgraph.Open(spec, opts)
+}
+
+// errViolations makes the process exit 1 without printing more.
+var errViolations = errors.New("violations found")
+
+// Run runs the command with its arguments (without the program name)
+// and returns the exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(args[1:], stdout, stderr)
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errViolations):
+				return 1
+			case errors.Is(err, errUsage):
+				return 2
+			}
+			fmt.Fprintf(stderr, "relgraph %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "relgraph: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+var errUsage = errors.New("usage")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: relgraph COMMAND [flags]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'relgraph COMMAND -help' for a command's flags.")
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: relgraph %s %s\n\nflags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
+
+// openStore opens a store file for a tool command, with a short lock
+// timeout and a message that says what to do when it is served.
+func openStore(path string, readOnly bool) (*relgraph.Store, error) {
+	s, err := openDB(path, &relgraph.Options{Timeout: 2 * time.Second, ReadOnly: readOnly})
+	if err != nil && strings.Contains(err.Error(), "locked by another process") {
+		return nil, fmt.Errorf("%w\n(is 'relgraph serve' running on it? stop it, or use backup -server for a hot copy)", err)
+	}
+	return s, err
+}
