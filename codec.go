@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -97,11 +96,7 @@ func strictFloat64(d *msgpack.Decoder) (float64, error) {
 // EncodeMsgpack writes {"c": created, "u": updated, "w": {name: value}}
 // with names sorted; int64 and float64 keep their 9-byte forms.
 func (r *relationRecord) EncodeMsgpack(e *msgpack.Encoder) error {
-	names := make([]string, 0, len(r.Weights))
-	for k := range r.Weights {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+	names := sortedKeys(r.Weights)
 	var err error
 	try := func(e error) {
 		if err == nil {
@@ -203,11 +198,7 @@ func decodeWeights(d *msgpack.Decoder) (Weights, error) {
 // EncodeMsgpack writes [total, [[name, total, sumHi, sumLo, sumFloat],
 // ...]] with names sorted.
 func (c *counterRecord) EncodeMsgpack(e *msgpack.Encoder) error {
-	names := make([]string, 0, len(c.Props))
-	for k := range c.Props {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+	names := sortedKeys(c.Props)
 	var err error
 	try := func(e error) {
 		if err == nil {
