@@ -209,6 +209,37 @@ func blockCommitter(t *testing.T, s *Store) (release chan struct{}, done chan er
 	return release, done
 }
 
+// inOneBatch calls fn(0), …, fn(n-1) from n goroutines, each queued
+// behind a held write, so all n share the next group commit. It returns
+// each call's error, and the held write's.
+func inOneBatch(t *testing.T, s *Store, n int, fn func(i int) error) ([]error, error) {
+	release, blocked := blockCommitter(t, s)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i)
+		}()
+		waitQueued(t, s, i+1)
+	}
+	close(release)
+	wg.Wait()
+	return errs, <-blocked
+}
+
+// importBs imports n profiles into database 2.
+func importBs(t *testing.T, s *Store, n int) []ProfileID {
+	var bs []ProfileID
+	for i := 0; i < n; i++ {
+		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+		must(t, err)
+		bs = append(bs, b)
+	}
+	return bs
+}
+
 func waitQueued(t *testing.T, s *Store, n int) {
 	for deadline := time.Now().Add(10 * time.Second); len(s.queue) < n; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -221,31 +252,17 @@ func TestGroupCommitSharesOneCommitAndIsolatesFailures(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	a, _ := twoProfiles(t, s)
-	var bs []ProfileID
-	for i := 0; i < 5; i++ {
-		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
-		must(t, err)
-		bs = append(bs, b)
-	}
-	release, blocked := blockCommitter(t, s)
+	bs := importBs(t, s, 5)
 	start := s.Stats()
-	errs := make([]error, len(bs))
-	var wg sync.WaitGroup
-	for i, b := range bs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := map[string]any{"user_like": 1}
-			if i == 2 {
-				w["user_like"] = "bad" // fails validation
-			}
-			_, errs[i] = s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: w})
-		}()
-		waitQueued(t, s, i+1)
-	}
-	close(release)
-	wg.Wait()
-	must(t, <-blocked)
+	errs, err := inOneBatch(t, s, len(bs), func(i int) error {
+		w := map[string]any{"user_like": 1}
+		if i == 2 {
+			w["user_like"] = "bad" // fails validation
+		}
+		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[i]), Weights: w})
+		return err
+	})
+	must(t, err)
 	st := s.Stats()
 	if st.Commits-start.Commits != 2 || st.Requests-start.Requests != 6 {
 		t.Fatalf("6 writes took %d commits (%d requests), want 2", st.Commits-start.Commits, st.Requests-start.Requests)
@@ -266,12 +283,7 @@ func TestConcurrentStrengthenSums(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	a, _ := twoProfiles(t, s)
-	var bs []ProfileID
-	for i := 0; i < 4; i++ {
-		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
-		must(t, err)
-		bs = append(bs, b)
-	}
+	bs := importBs(t, s, 4)
 	const writers, each = 32, 40
 	var wg sync.WaitGroup
 	want := make([]int64, len(bs))
@@ -400,30 +412,16 @@ func TestFaultMidOperationRollsBackOnlyIt(t *testing.T) {
 	s, f := openFaulty(t)
 	testSchema(t, s)
 	a, _ := twoProfiles(t, s)
-	var bs []ProfileID
-	for i := 0; i < 5; i++ {
-		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
-		must(t, err)
-		bs = append(bs, b)
-	}
+	bs := importBs(t, s, 5)
 	victim := index.TwinKey(3, bs[2], a)
 	f.mu.Lock()
 	f.failWrite = func(ks kv.Keyspace, key []byte) bool { return ks == index.EdgesByB && string(key) == string(victim) }
 	f.mu.Unlock()
-	release, blocked := blockCommitter(t, s)
-	errs := make([]error, len(bs))
-	var wg sync.WaitGroup
-	for i, b := range bs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1, "donate": i}})
-		}()
-		waitQueued(t, s, i+1)
-	}
-	close(release)
-	wg.Wait()
-	must(t, <-blocked)
+	errs, err := inOneBatch(t, s, len(bs), func(i int) error {
+		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[i]), Weights: map[string]any{"user_like": 1, "donate": i}})
+		return err
+	})
+	must(t, err)
 	for i, err := range errs {
 		if i == 2 {
 			if !errors.Is(err, errInjected) || !errors.Is(err, ErrStorage) {
@@ -491,27 +489,17 @@ func TestPanickingWriteIsContained(t *testing.T) {
 func TestFailedUpdateInBatchIsUndone(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	release, blocked := blockCommitter(t, s)
 	before := dump(t, s)
-	errs := make([]error, 3)
-	var wg sync.WaitGroup
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.Update(func(tx *Tx) error {
-				_, _, err := tx.ImportProfile(1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i))})
-				if err == nil && i == 1 {
-					return errors.New("changed my mind")
-				}
-				return err
-			})
-		}()
-		waitQueued(t, s, i+1)
-	}
-	close(release)
-	wg.Wait()
-	must(t, <-blocked)
+	errs, err := inOneBatch(t, s, 3, func(i int) error {
+		return s.Update(func(tx *Tx) error {
+			_, _, err := tx.ImportProfile(1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i))})
+			if err == nil && i == 1 {
+				return errors.New("changed my mind")
+			}
+			return err
+		})
+	})
+	must(t, err)
 	if errs[0] != nil || errs[2] != nil || errs[1] == nil || errs[1].Error() != "changed my mind" {
 		t.Fatalf("errors %v", errs)
 	}
