@@ -614,20 +614,10 @@ func summarize(problems []Problem) string {
 	return b.String()
 }
 
-// Savepoint runs fn inside tx so that, if fn fails (or panics), exactly
-// fn's writes are undone and tx goes on as before it; fn's error is
-// returned. It keeps an undo log: one extra read per write. If the undo
-// itself fails, the returned error is an ErrStorage and tx must be
-// abandoned (return the error from the Update function). Needs a
-// writable Tx.
-func (tx *Tx) Savepoint(fn func(tx *Tx) error) error {
-	fnErr, undoErr := tx.savepoint(fn)
-	if undoErr != nil {
-		return undoErr
-	}
-	return fnErr
-}
-
+// savepoint runs fn inside tx so that, if fn fails (or panics), exactly
+// fn's writes are undone and tx goes on as before it. It keeps an undo
+// log: one extra read per write. undoErr is set if the undo itself
+// failed; tx must then be abandoned.
 func (tx *Tx) savepoint(fn func(tx *Tx) error) (fnErr, undoErr error) {
 	u := &undoTx{Tx: tx.kv}
 	inner := &Tx{kv: u, schema: tx.schema, now: tx.now}

@@ -91,15 +91,6 @@ var endpoints = map[string]endpoint{
 	"profiles/delete":       {RoleWrite, (*handler).profileDelete},
 }
 
-// Endpoints lists the endpoint paths under Prefix, for documentation.
-func Endpoints() []string {
-	out := make([]string, 0, len(endpoints))
-	for k := range endpoints {
-		out = append(out, k)
-	}
-	return out
-}
-
 type handler struct {
 	store  *relgraph.Store
 	cfg    Config

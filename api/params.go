@@ -63,8 +63,9 @@ func (p *params) str(name string) (string, error) {
 	return "", p.bad(name, "expected a string, got %s", kindOf(v))
 }
 
-// uint32 reads a positive integer (a JSON number or decimal text).
-func (p *params) uint32(name string, required bool) (uint32, error) {
+// integer reads a decimal integer (a JSON number or text) from lo to hi;
+// absent or null gives 0, or an error when required.
+func (p *params) integer(name string, lo, hi int64, required bool) (int64, error) {
 	v, ok := p.get(name)
 	if !ok || v == nil {
 		if required {
@@ -79,35 +80,25 @@ func (p *params) uint32(name string, required bool) (uint32, error) {
 	case string:
 		s = strings.TrimSpace(x)
 	default:
-		return 0, p.bad(name, "expected a positive integer, got %s", kindOf(v))
-	}
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil || n == 0 {
-		return 0, p.bad(name, "expected an integer from 1 to %d, got %q", uint32(math.MaxUint32), truncate(s))
-	}
-	return uint32(n), nil
-}
-
-// int reads a non-negative integer below limit.
-func (p *params) int(name string, limit int) (int, error) {
-	v, ok := p.get(name)
-	if !ok || v == nil {
-		return 0, nil
-	}
-	var s string
-	switch x := v.(type) {
-	case json.Number:
-		s = x.String()
-	case string:
-		s = strings.TrimSpace(x)
-	default:
 		return 0, p.bad(name, "expected an integer, got %s", kindOf(v))
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > limit {
-		return 0, p.bad(name, "expected an integer from 0 to %d, got %q", limit, truncate(s))
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, p.bad(name, "expected an integer from %d to %d, got %q", lo, hi, truncate(s))
 	}
 	return n, nil
+}
+
+// uint32 reads an id: an integer from 1 to 2³²-1.
+func (p *params) uint32(name string, required bool) (uint32, error) {
+	n, err := p.integer(name, 1, math.MaxUint32, required)
+	return uint32(n), err
+}
+
+// int reads an optional integer from 0 to limit.
+func (p *params) int(name string, limit int) (int, error) {
+	n, err := p.integer(name, 0, int64(limit), false)
+	return int(n), err
 }
 
 // object reads a nested object; absent gives nil.

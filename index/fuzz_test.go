@@ -44,7 +44,6 @@ func FuzzKeys(f *testing.F) {
 		DecodeLenString(b)
 		DecodeDescFloat64(b)
 		DecodeDescInt64(b)
-		TrailingID(b)
 	})
 }
 

@@ -188,17 +188,6 @@ func TagKey(db uint32, field, tag string, pid [IDLen]byte) []byte {
 	return append(TagPrefix(db, field, tag), pid[:]...)
 }
 
-// TrailingID returns the profile id that ends key, for keys that end
-// with one (phone, sub, field, tag, edge keys).
-func TrailingID(key []byte) ([IDLen]byte, error) {
-	var id [IDLen]byte
-	if len(key) < IDLen {
-		return id, fmt.Errorf("%w: key of %d bytes has no profile id", ErrMalformed, len(key))
-	}
-	copy(id[:], key[len(key)-IDLen:])
-	return id, nil
-}
-
 // Describe renders a key of the given keyspace for humans, decoding its
 // parts; undecodable keys are shown in hex with the reason.
 func Describe(ks kv.Keyspace, key []byte) string {

@@ -115,9 +115,6 @@ func (e *Engine) Close() error { return e.db.Close() }
 // Path is the file's path.
 func (e *Engine) Path() string { return e.db.Path() }
 
-// Sync forces an fsync of the file; useful after NoSync bulk loads.
-func (e *Engine) Sync() error { return e.db.Sync() }
-
 // WriteTo writes a consistent copy of the whole file to w from a read
 // transaction, so writers are not blocked. It returns the bytes written.
 func (e *Engine) WriteTo(w io.Writer) (int64, error) {
