@@ -556,3 +556,23 @@ func TestDiskFull(t *testing.T) {
 	mustCheck(t, s)
 	t.Logf("%d profiles fit in 1 MiB; then: %v", len(ids), failure)
 }
+
+// TestReadOnlyOpensShareTheFile: read-only opens of one file coexist;
+// a writer's open waits for them and fails after its timeout.
+func TestReadOnlyOpensShareTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	s, err := Open(path, nil)
+	must(t, err)
+	must(t, s.Close())
+	r1, err := Open(path, &Options{ReadOnly: true})
+	must(t, err)
+	defer r1.Close()
+	r2, err := Open(path, &Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("a second read-only open: %v", err)
+	}
+	defer r2.Close()
+	if _, err := Open(path, &Options{Timeout: 200 * time.Millisecond}); !errors.Is(err, ErrStorage) || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("a writer beside readers: %v", err)
+	}
+}
