@@ -171,17 +171,16 @@ func (c *checker) checkProfiles() {
 // expectedCounter accumulates what a counter record should hold.
 type expectedCounter struct {
 	rec    counterRecord
-	absSum map[string]float64 // for float tolerance
+	absSum map[string]float64    // for float tolerance
+	top    map[string][]topEntry // every relation's entry, unsorted
 }
 
 // checkRelations walks the adjacency keyspace: relations are checked
-// and summed into the counters and top entries they imply; stored
-// counters and top entries are compared with those sums.
+// and summed into the counters and top lists they imply; stored counters
+// are compared with those sums.
 func (c *checker) checkRelations() {
 	counters := map[string]*expectedCounter{}
 	storedCounters := map[string][]byte{}
-	storedTops := map[string]bool{}
-	wantTops := map[string]bool{}
 	cur := c.cursor(index.Adjacency)
 	if cur == nil {
 		return
@@ -200,12 +199,6 @@ func (c *checker) checkRelations() {
 				continue
 			}
 			storedCounters[string(k)] = bytes.Clone(v)
-			continue
-		case index.TagTop:
-			storedTops[string(k)] = true
-			if len(v) != 0 {
-				c.report(index.Adjacency, k, "top entry holds a value")
-			}
 			continue
 		case index.TagEdge:
 		default:
@@ -238,7 +231,7 @@ func (c *checker) checkRelations() {
 		ck := string(index.CounterKey(relID, a))
 		ec := counters[ck]
 		if ec == nil {
-			ec = &expectedCounter{rec: counterRecord{Props: map[string]propCounter{}}, absSum: map[string]float64{}}
+			ec = &expectedCounter{rec: counterRecord{Props: map[string]propCounter{}}, absSum: map[string]float64{}, top: map[string][]topEntry{}}
 			counters[ck] = ec
 		}
 		ec.rec.Total++
@@ -260,22 +253,12 @@ func (c *checker) checkRelations() {
 				}
 			}
 			if p.Aggregate == AggTop {
-				wantTops[string(topKey(relID, a, p, val, b))] = true
+				ec.top[p.Name] = append(ec.top[p.Name], newTopEntry(p.Type, val, b))
 			}
 			ec.rec.Props[p.Name] = pc
 		}
 	}
 	c.compareCounters(counters, storedCounters)
-	for _, k := range sortedKeys(storedTops) {
-		if !wantTops[k] {
-			c.report(index.Adjacency, []byte(k), "stray: no relation implies this top entry")
-		}
-	}
-	for _, k := range sortedKeys(wantTops) {
-		if !storedTops[k] {
-			c.report(index.Adjacency, []byte(k), "missing: implied by a relation but absent")
-		}
-	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -310,21 +293,50 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 			names[n] = true
 		}
 		for n, pc := range ec.rec.Props {
-			if pc != (propCounter{}) {
+			if !pc.isZero() {
 				names[n] = true
 			}
 		}
-		for n := range names {
+		rt := c.schema.rels[uint32(key[0])<<24|uint32(key[1])<<16|uint32(key[2])<<8|uint32(key[3])]
+		for _, n := range sortedKeys(names) {
 			g, w := got.Props[n], ec.rec.Props[n]
 			tol := 1e-9 * math.Max(1, ec.absSum[n])
 			if g.Total != w.Total || g.SumInt != w.SumInt || math.Abs(g.SumFloat-w.SumFloat) > tol {
 				c.report(index.Adjacency, key, "property %q is %+v, the relations say %+v", n, g, w)
+			}
+			if why := topMismatch(rt, n, g.Top, ec.top[n]); why != "" {
+				c.report(index.Adjacency, key, "property %q: %s", n, why)
 			}
 		}
 	}
 	for _, k := range sortedKeys(want) {
 		c.report(index.Adjacency, []byte(k), "missing: the profile has %d relations but no counter", want[k].rec.Total)
 	}
+}
+
+// topMismatch says how a stored top list breaks its invariant (top.go)
+// given every relation's entry, or returns "".
+func topMismatch(rt *RelationType, name string, stored, all []topEntry) string {
+	if rt == nil {
+		return "" // reported with the relations of the undeclared type
+	}
+	p, ok := rt.Property(name)
+	if !ok || p.Aggregate != AggTop {
+		if len(stored) > 0 {
+			return "a top list for a property without a top aggregate"
+		}
+		return ""
+	}
+	slices.SortFunc(all, compareTop)
+	switch {
+	case len(stored) > topCap(p):
+		return fmt.Sprintf("top list of %d entries, more than %d", len(stored), topCap(p))
+	case len(stored) < len(all) && len(stored) < p.Top:
+		return fmt.Sprintf("top list of %d entries while %d relations hold it, fewer than %d", len(stored), len(all), p.Top)
+	case len(stored) > len(all) || !slices.Equal(stored, all[:len(stored)]):
+		return "top list is not the head of the ranking of its relations"
+	}
+	return ""
 }
 
 // compareKeyspace checks every stored entry of ks against the expected

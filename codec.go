@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -195,8 +196,9 @@ func decodeWeights(d *msgpack.Decoder) (Weights, error) {
 	return w, nil
 }
 
-// EncodeMsgpack writes [total, [[name, total, sumHi, sumLo, sumFloat],
-// ...]] with names sorted.
+// EncodeMsgpack writes [total, [[name, total, sumHi, sumLo, sumFloat,
+// top], ...]] with names sorted; top is a bin of topEntry values in
+// ranking order (empty for properties without a top aggregate).
 func (c *counterRecord) EncodeMsgpack(e *msgpack.Encoder) error {
 	names := sortedKeys(c.Props)
 	var err error
@@ -210,12 +212,17 @@ func (c *counterRecord) EncodeMsgpack(e *msgpack.Encoder) error {
 	try(e.EncodeArrayLen(len(names)))
 	for _, k := range names {
 		p := c.Props[k]
-		try(e.EncodeArrayLen(5))
+		try(e.EncodeArrayLen(6))
 		try(e.EncodeString(k))
 		try(e.EncodeInt64(p.Total))
 		try(e.EncodeInt64(p.SumInt.Hi))
 		try(e.EncodeUint64(p.SumInt.Lo))
 		try(e.EncodeFloat64(p.SumFloat))
+		top := make([]byte, 0, len(p.Top)*topEntryLen)
+		for _, t := range p.Top {
+			top = append(top, t[:]...)
+		}
+		try(e.EncodeBytes(top))
 	}
 	return err
 }
@@ -239,7 +246,7 @@ func (c *counterRecord) DecodeMsgpack(d *msgpack.Decoder) error {
 	}
 	prev := ""
 	for i := 0; i < n; i++ {
-		if m, err := d.DecodeArrayLen(); err != nil || m != 5 {
+		if m, err := d.DecodeArrayLen(); err != nil || m != 6 {
 			return errCounterShape
 		}
 		var p propCounter
@@ -260,10 +267,43 @@ func (c *counterRecord) DecodeMsgpack(d *msgpack.Decoder) error {
 		if err == nil {
 			p.SumFloat, err = strictFloat64(d)
 		}
+		if err == nil {
+			p.Top, err = decodeTop(d)
+		}
 		if err != nil {
 			return err
 		}
 		c.Props[name] = p
 	}
 	return nil
+}
+
+// decodeTop reads a counter's top list: a bin (in its shortest form) of
+// at most 2×MaxTop entries in strictly increasing byte order.
+func decodeTop(d *msgpack.Decoder) ([]topEntry, error) {
+	code, err := d.PeekCode()
+	if err != nil || (code != msgpcode.Bin8 && code != msgpcode.Bin16) {
+		return nil, fmt.Errorf("want a bin (0xc4 or 0xc5), got 0x%02x (%v)", code, err)
+	}
+	b, err := d.DecodeBytes()
+	if err != nil {
+		return nil, err
+	}
+	if code == msgpcode.Bin16 && len(b) <= math.MaxUint8 {
+		return nil, fmt.Errorf("counter record: top list of %d bytes in a bin16", len(b))
+	}
+	if len(b)%topEntryLen != 0 || len(b)/topEntryLen > 2*MaxTop {
+		return nil, fmt.Errorf("counter record: top list of %d bytes", len(b))
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	top := make([]topEntry, len(b)/topEntryLen)
+	for i := range top {
+		copy(top[i][:], b[i*topEntryLen:])
+		if i > 0 && compareTop(top[i-1], top[i]) >= 0 {
+			return nil, fmt.Errorf("counter record: top list out of order at entry %d", i)
+		}
+	}
+	return top, nil
 }

@@ -9,30 +9,36 @@ import (
 )
 
 // counterRecord aggregates the relations of one A profile for one
-// relation type (the counter keyspace, rel ‖ A). It is kept up to date in
-// the transaction of every write, so get_counter never walks edges. A
+// relation type (the counter key, rel ‖ A ‖ 0x00). It is kept up to date
+// in the transaction of every write, so get_counter never walks edges. A
 // profile with no relations has no counter record, and a property no
 // relation holds has no entry: counters vanish exactly when the
 // relations do, so attach then detach leaves the store byte-identical.
 type counterRecord struct {
-	Total int64                  `msgpack:"t"`
-	Props map[string]propCounter `msgpack:"p,omitempty"`
+	Total int64
+	Props map[string]propCounter
 }
 
 // propCounter is one property's aggregate. Total counts relations
 // holding the property (bool: holding true); SumInt or SumFloat is the
-// sum for AggSum properties. Int sums are 128-bit, so no sequence of
-// valid relation writes or deletes can overflow them.
+// sum for AggSum properties; Top the head of the ranking for AggTop
+// ones (see top.go). Int sums are 128-bit, so no sequence of valid
+// relation writes or deletes can overflow them.
 type propCounter struct {
-	Total    int64   `msgpack:"t"`
-	SumInt   int128  `msgpack:"i"`
-	SumFloat float64 `msgpack:"f,omitempty"`
+	Total    int64
+	SumInt   int128
+	SumFloat float64
+	Top      []topEntry
+}
+
+func (pc propCounter) isZero() bool {
+	return pc.Total == 0 && pc.SumInt == (int128{}) && pc.SumFloat == 0 && len(pc.Top) == 0
 }
 
 // int128 is a two's complement 128-bit integer.
 type int128 struct {
-	Hi int64  `msgpack:"h,omitempty"`
-	Lo uint64 `msgpack:"l,omitempty"`
+	Hi int64
+	Lo uint64
 }
 
 func (x int128) add(v int64) int128 {
@@ -102,18 +108,17 @@ func counts(v any, present bool) bool {
 }
 
 // counterChange is the validated effect of one relation write on its A
-// profile's counter and top entries, computed before anything is written.
+// profile's counter, computed before anything is written.
 type counterChange struct {
-	key       []byte
-	counter   *counterRecord // nil: delete the record
-	topDelete [][]byte
-	topPut    [][]byte
+	key     []byte
+	counter *counterRecord // nil: delete the record
 }
 
 // planCounter computes how the counter of A changes when the relation
 // A–B goes from old to new weights (nil: no relation). It writes
 // nothing; it fails only on a corrupt counter or a float sum turning
-// infinite (400).
+// infinite (400). When a top list runs short it reads A's relations to
+// refill it (see top.go).
 func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*counterChange, error) {
 	c, err := tx.loadCounter(rt.ID, a)
 	if err != nil {
@@ -125,7 +130,7 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 	if new != nil {
 		c.Total++
 	}
-	ch := &counterChange{key: index.CounterKey(rt.ID, a)}
+	var refill []Property
 	for _, p := range rt.Properties {
 		ov, oldHas := old[p.Name]
 		nv, newHas := new[p.Name]
@@ -133,13 +138,15 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 			continue
 		}
 		pc := c.Props[p.Name]
+		held := pc.Total
 		if counts(ov, oldHas) {
 			pc.Total--
 		}
 		if counts(nv, newHas) {
 			pc.Total++
 		}
-		if p.Aggregate == AggSum {
+		switch p.Aggregate {
+		case AggSum:
 			switch p.Type {
 			case PropInt:
 				if oldHas {
@@ -159,6 +166,14 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 					return nil, invalidf("property %q: the sum over profile %s's relations would overflow float64", p.Name, a)
 				}
 			}
+		case AggTop:
+			var short bool
+			if pc.Top, short, err = adjustTop(p, pc.Top, held, pc.Total, b, ov, oldHas, nv, newHas); err != nil {
+				return nil, corruptf("counter of relation type %d for %s: %v", rt.ID, a, err)
+			}
+			if short {
+				refill = append(refill, p)
+			}
 		}
 		if pc.Total == 0 {
 			pc = propCounter{} // a float sum may keep rounding residue
@@ -166,23 +181,21 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 		if c.Props == nil {
 			c.Props = map[string]propCounter{}
 		}
-		if pc == (propCounter{}) {
+		if pc.isZero() {
 			delete(c.Props, p.Name)
 		} else {
 			c.Props[p.Name] = pc
 		}
-		if p.Aggregate == AggTop {
-			if oldHas {
-				ch.topDelete = append(ch.topDelete, topKey(rt.ID, a, p, ov, b))
-			}
-			if newHas {
-				ch.topPut = append(ch.topPut, topKey(rt.ID, a, p, nv, b))
-			}
+	}
+	if len(refill) > 0 {
+		if err := tx.refillTop(rt, a, b, new, refill, c); err != nil {
+			return nil, err
 		}
 	}
 	if len(c.Props) == 0 {
 		c.Props = nil
 	}
+	ch := &counterChange{key: index.CounterKey(rt.ID, a)}
 	if c.Total > 0 {
 		ch.counter = c
 	} else if c.Total < 0 || c.Props != nil {
@@ -191,29 +204,8 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 	return ch, nil
 }
 
-// topKey ranks value v of top property p for A's relation to b.
-func topKey(rel uint32, a ProfileID, p Property, v any, b ProfileID) []byte {
-	var rank []byte
-	if p.Type == PropInt {
-		rank = index.AppendDescInt64(nil, v.(int64))
-	} else {
-		rank = index.AppendDescFloat64(nil, v.(float64))
-	}
-	return index.TopKey(rel, a, p.Name, rank, b)
-}
-
 // write applies a planned change.
 func (ch *counterChange) write(tx *Tx) error {
-	for _, k := range ch.topDelete {
-		if err := tx.kv.Delete(index.Adjacency, k); err != nil {
-			return storageErr("delete top entry", err)
-		}
-	}
-	for _, k := range ch.topPut {
-		if err := tx.kv.Put(index.Adjacency, k, nil); err != nil {
-			return storageErr("write top entry", err)
-		}
-	}
 	if ch.counter == nil {
 		if err := tx.kv.Delete(index.Adjacency, ch.key); err != nil {
 			return storageErr("delete counter", err)

@@ -17,8 +17,9 @@ import (
 )
 
 // FormatVersion is written into every store file. Open refuses a file
-// with another version.
-const FormatVersion = "relgraph/1"
+// with another version. Version 2 keeps top lists inside counter
+// records; version 1 (top entries as keys) is not read.
+const FormatVersion = "relgraph/2"
 
 // Defaults for Options.
 const (
@@ -66,8 +67,9 @@ type Store struct {
 
 	clock func() time.Time // time.Now; fixed by tests that compare stores
 
-	commits  atomic.Uint64 // committed engine transactions of the committer
-	requests atomic.Uint64 // write requests those commits carried
+	commits    atomic.Uint64 // committed engine transactions of the committer
+	requests   atomic.Uint64 // write requests those commits carried
+	topRefills atomic.Uint64
 	// batchNanos and commitNanos add up the time of committed batches and
 	// of their engine commits (fsync included).
 	batchNanos, commitNanos atomic.Uint64
@@ -228,6 +230,8 @@ type Tx struct {
 	// newSchema is set by schema changes; the committer installs it
 	// after the commit.
 	newSchema *schema
+	// topRefills counts top lists this transaction rebuilt (top.go).
+	topRefills uint64
 }
 
 // View runs fn in a read-only snapshot. It may run concurrently with
@@ -421,6 +425,7 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 	sc := s.schema.Load()
 	now := s.clock()
 	anyOK := false
+	var refills uint64
 	for _, r := range live {
 		tx := &Tx{kv: txn, schema: sc, now: now}
 		switch {
@@ -450,6 +455,7 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 		}
 		sc = tx.installedSchema(sc)
 		anyOK = true
+		refills += tx.topRefills
 	}
 	if !anyOK {
 		return nil
@@ -471,6 +477,7 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 	s.schema.Store(sc)
 	s.commits.Add(1)
 	s.requests.Add(uint64(len(live)))
+	s.topRefills.Add(refills)
 	return nil
 }
 
@@ -502,13 +509,18 @@ type Stats struct {
 	// transaction's start to its commit's end; CommitTime the part spent
 	// committing (writing pages and fsync).
 	BatchTime, CommitTime time.Duration
+	// TopRefills counts committed writes that read all of an A profile's
+	// relations to refill a top list that ran short (see Counter): the
+	// one relation write whose cost grows with A's relations.
+	TopRefills uint64
 }
 
 // Stats returns the group commit counters. It is cheap and safe to call
 // at any time.
 func (s *Store) Stats() Stats {
 	return Stats{Commits: s.commits.Load(), Requests: s.requests.Load(),
-		BatchTime: time.Duration(s.batchNanos.Load()), CommitTime: time.Duration(s.commitNanos.Load())}
+		BatchTime: time.Duration(s.batchNanos.Load()), CommitTime: time.Duration(s.commitNanos.Load()),
+		TopRefills: s.topRefills.Load()}
 }
 
 func (tx *Tx) installedSchema(cur *schema) *schema {

@@ -154,9 +154,9 @@ type TopEntry struct {
 }
 
 // Counter is relations/get_counter (SPEC §4): the aggregates of the
-// relations of the A profile that loc designates. It reads the counter
-// record and at most N top entries per top property: its cost does not
-// depend on how many relations A has. Errors as Relations.
+// relations of the A profile that loc designates. It reads one counter
+// record, which holds the top lists too: its cost does not depend on how
+// many relations A has. Errors as Relations.
 func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
 	rt, err := tx.schema.rel(rel)
 	if err != nil {
@@ -189,35 +189,12 @@ func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
 				res.Sum = pc.SumFloat
 			}
 		case AggTop:
-			if res.Top, err = tx.top(rt, a, p); err != nil {
-				return nil, err
+			res.Top = make([]TopEntry, 0, p.Top)
+			for _, e := range pc.Top[:min(len(pc.Top), p.Top)] {
+				res.Top = append(res.Top, e.entry(p.Type))
 			}
 		}
 		out.Props[p.Name] = res
 	}
 	return out, nil
-}
-
-// top reads the first p.Top entries of A's ranking on p.
-func (tx *Tx) top(rt *RelationType, a ProfileID, p Property) ([]TopEntry, error) {
-	prefix := index.TopPropPrefix(rt.ID, a, p.Name)
-	c, err := tx.kv.Cursor(index.Adjacency)
-	if err != nil {
-		return nil, storageErr("cursor", err)
-	}
-	entries := []TopEntry{}
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(entries) < p.Top; k, _ = c.Next() {
-		rest := k[len(prefix):]
-		if len(rest) != 8+index.IDLen {
-			return nil, corruptf("%s: malformed top entry", index.Describe(index.Adjacency, k))
-		}
-		e := TopEntry{ProfileB: ProfileID(rest[8:])}
-		if p.Type == PropInt {
-			e.Value, _ = index.DecodeDescInt64(rest)
-		} else {
-			e.Value, _ = index.DecodeDescFloat64(rest)
-		}
-		entries = append(entries, e)
-	}
-	return entries, cursorErr(c)
 }

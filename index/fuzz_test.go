@@ -15,7 +15,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	fuzzseed.Write(t, "FuzzKeys",
 		FieldKey(1, "f", "a\x00b", id), FieldKey(1, "n", int64(-5), id), TagKey(1, "t", "x", id),
 		SubKey(1, 2, "+15550000001", 7, id), EmailKey(1, "a@x.io"), EdgeKey(3, id, id),
-		TopKey(3, id, "p", AppendDescInt64(nil, 9), id))
+		CounterKey(3, id))
 }
 
 // FuzzKeys: every key decoder, on every keyspace, gives a value or an

@@ -29,10 +29,10 @@ const (
 	Tags kv.Keyspace = "tag"
 	// Adjacency holds everything of one A profile's relations of one
 	// type next to each other, so a relation write dirties one region of
-	// one tree instead of one page in each of three:
-	//   rel ‖ A ‖ 0x00 → msgpack counter of A's relations
+	// one tree (its relation's page and its counter's, often the same):
+	//   rel ‖ A ‖ 0x00 → msgpack counter of A's relations, with the
+	//                    leading entries of each top property's ranking
 	//   rel ‖ A ‖ 0x01 ‖ B → msgpack relation
-	//   rel ‖ A ‖ 0x02 ‖ lenstr(prop) ‖ descending(value) ‖ B → ∅ (top)
 	Adjacency kv.Keyspace = "adj"
 	// EdgesByB: rel ‖ B ‖ A → ∅, the reverse adjacency.
 	EdgesByB kv.Keyspace = "edge_b"
@@ -42,7 +42,6 @@ const (
 const (
 	TagCounter byte = 0x00
 	TagEdge    byte = 0x01
-	TagTop     byte = 0x02
 )
 
 // All lists every keyspace, in the order Check and dumps walk them.
@@ -274,11 +273,6 @@ func describe(ks kv.Keyspace, key []byte) (string, error) {
 			if len(tail) == IDLen {
 				return fmt.Sprintf("edge rel=%d A=%s B=%s", id, a, hexID(tail)), nil
 			}
-		case TagTop:
-			prop, rank, err := DecodeLenString(tail)
-			if err == nil && len(rank) == 8+IDLen {
-				return fmt.Sprintf("top rel=%d A=%s prop=%q rank=%x B=%s", id, a, prop, rank[:8], hexID(rank[8:])), nil
-			}
 		}
 		return "", fmt.Errorf("%w: bad adjacency key (tag %d)", ErrMalformed, tag)
 	}
@@ -298,19 +292,6 @@ func EdgePrefix(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel,
 
 // EdgeKey is rel ‖ A ‖ 0x01 ‖ B.
 func EdgeKey(rel uint32, a, b [IDLen]byte) []byte { return append(EdgePrefix(rel, a), b[:]...) }
-
-// TopPropPrefix is rel ‖ A ‖ 0x02 ‖ lenstr(prop): A's ranking on one
-// property, highest value first.
-func TopPropPrefix(rel uint32, a [IDLen]byte, prop string) []byte {
-	return AppendLenString(append(AdjPrefix(rel, a), TagTop), prop)
-}
-
-// TopKey is TopPropPrefix ‖ rank ‖ B, where rank is the value encoded
-// descending (AppendDescInt64 or AppendDescFloat64).
-func TopKey(rel uint32, a [IDLen]byte, prop string, rank []byte, b [IDLen]byte) []byte {
-	k := append(TopPropPrefix(rel, a, prop), rank...)
-	return append(k, b[:]...)
-}
 
 // TwinPrefix is rel ‖ B in EdgesByB: every A that B relates to.
 func TwinPrefix(rel uint32, b [IDLen]byte) []byte {

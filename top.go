@@ -1,0 +1,149 @@
+package relgraph
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/relgraph/relgraph/index"
+)
+
+// A top property's ranking orders the relations of one A profile that
+// hold the property by value, highest first, then by B's id. The A
+// profile's counter record keeps the head of that ranking, so
+// get_counter reads one record, and a relation write that changes the
+// property edits the list inside the record it rewrites anyway: no
+// other page of the store is touched. (A full ranking index costs each
+// such write two more scattered pages, which on a populated store was
+// most of its commit.)
+//
+// The list holds every relation holding the property while there are at
+// most 2N of them (complete), else between N and 2N entries: the exact
+// head of the ranking. A removal from the list shortens it; an entry
+// that ranks after the last listed one stays out of an incomplete list.
+// When a write leaves an incomplete list shorter than N, the write
+// refills it by reading all of A's relations (refillTop): O(relations of
+// A), at least N+1 removals after the previous refill, so amortized over
+// them. Stats.TopRefills counts them.
+
+// topEntryLen is the length of a topEntry.
+const topEntryLen = 8 + index.IDLen
+
+// topEntry is a descending rank of the value followed by B's id: byte
+// order is ranking order.
+type topEntry [topEntryLen]byte
+
+func newTopEntry(t PropertyType, v any, b ProfileID) topEntry {
+	var e topEntry
+	var rank []byte
+	if t == PropInt {
+		rank = index.AppendDescInt64(e[:0], v.(int64))
+	} else {
+		rank = index.AppendDescFloat64(e[:0], v.(float64))
+	}
+	copy(e[len(rank):], b[:])
+	return e
+}
+
+func compareTop(x, y topEntry) int { return bytes.Compare(x[:], y[:]) }
+
+// entry decodes e for property type t.
+func (e topEntry) entry(t PropertyType) TopEntry {
+	out := TopEntry{ProfileB: ProfileID(e[8:])}
+	if t == PropInt {
+		out.Value, _ = index.DecodeDescInt64(e[:8])
+	} else {
+		out.Value, _ = index.DecodeDescFloat64(e[:8])
+	}
+	return out
+}
+
+// topCap is how many entries a list of property p may hold.
+func topCap(p Property) int { return 2 * p.Top }
+
+// adjustTop returns the list of p after the relation to b goes from ov
+// (if oldHas) to nv (if newHas), given the list and the number of
+// relations holding p before (held) and after (holds). refill reports
+// that the result is too short and must be rebuilt from the relations.
+// A complete list without b's old entry means the counter disagrees
+// with the relations: ErrCorrupt.
+func adjustTop(p Property, list []topEntry, held, holds int64, b ProfileID, ov any, oldHas bool, nv any, newHas bool) (out []topEntry, refill bool, err error) {
+	complete := int64(len(list)) == held
+	out = slices.Clone(list)
+	if oldHas {
+		i, found := slices.BinarySearchFunc(out, newTopEntry(p.Type, ov, b), compareTop)
+		if found {
+			out = slices.Delete(out, i, i+1)
+		} else if complete {
+			return nil, false, fmt.Errorf("top list of property %q misses the relation to %s", p.Name, b)
+		}
+	}
+	if newHas {
+		e := newTopEntry(p.Type, nv, b)
+		// Outside an incomplete list, e would rank after every listed
+		// entry: it stays out, and the list stays the ranking's head.
+		if i, _ := slices.BinarySearchFunc(out, e, compareTop); complete || i < len(out) {
+			out = slices.Insert(out, i, e)
+		}
+	}
+	if len(out) > topCap(p) {
+		out = out[:topCap(p)]
+	}
+	return out, len(out) < p.Top && int64(len(out)) < holds, nil
+}
+
+// refillTop rebuilds the lists of props in c from every relation of A,
+// counting b's relation as holding w (nil: b's relation is going away),
+// since the write that needs the refill has not been applied yet.
+func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Property, c *counterRecord) error {
+	lists := make([][]topEntry, len(props))
+	found := make([]int64, len(props))
+	add := func(i int, e topEntry) {
+		found[i]++
+		lists[i] = append(lists[i], e)
+		if len(lists[i]) >= 4*topCap(props[i]) { // bound memory on large A profiles
+			slices.SortFunc(lists[i], compareTop)
+			lists[i] = lists[i][:topCap(props[i])]
+		}
+	}
+	prefix := index.EdgePrefix(rt.ID, a)
+	cur, err := tx.kv.Cursor(index.Adjacency)
+	if err != nil {
+		return storageErr("cursor", err)
+	}
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		if len(k) != len(prefix)+index.IDLen {
+			return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
+		}
+		other := ProfileID(k[len(prefix):])
+		if other == b {
+			continue
+		}
+		rec, err := decodeRelation(rt, a, other, v)
+		if err != nil {
+			return err
+		}
+		for i, p := range props {
+			if val, ok := rec.Weights[p.Name]; ok {
+				add(i, newTopEntry(p.Type, val, other))
+			}
+		}
+	}
+	if err := cursorErr(cur); err != nil {
+		return err
+	}
+	for i, p := range props {
+		if val, ok := w[p.Name]; ok {
+			add(i, newTopEntry(p.Type, val, b))
+		}
+		slices.SortFunc(lists[i], compareTop)
+		pc := c.Props[p.Name]
+		pc.Top = lists[i][:min(len(lists[i]), topCap(p))]
+		if found[i] != pc.Total {
+			return corruptf("counter of relation type %d for %s: %d relations hold %q, the counter says %d", rt.ID, a, found[i], p.Name, pc.Total)
+		}
+		c.Props[p.Name] = pc
+	}
+	tx.topRefills++
+	return nil
+}
