@@ -119,6 +119,30 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 			t.Fatalf("reading a corrupt relation: %v", err)
 		}
 	})
+	t.Run("wrong top list", func(t *testing.T) {
+		s, a, b := populated(t)
+		for _, tc := range []struct {
+			name string
+			top  []topEntry
+			want string
+		}{
+			{"wrong value", []topEntry{newTopEntry(PropInt, int64(8), b)}, "top list is not the head of the ranking"},
+			{"empty while a relation holds it", nil, "top list of 0 entries while 1 relations hold it, fewer than 3"},
+			{"too long", sevenEntries(b), "top list of 7 entries, more than 6"},
+		} {
+			rec := &counterRecord{Total: 1, Props: map[string]propCounter{
+				"user_like": {Total: 1, SumInt: int128{Lo: 2}}, "donate": {Total: 1, Top: tc.top}}}
+			v, err := encode(rec)
+			must(t, err)
+			corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Adjacency, index.CounterKey(3, a), seal(v))) })
+			wantProblem(t, s, `property "donate": `+tc.want)
+		}
+		// A write reading the wrong list refuses rather than building on it.
+		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1}})
+		if Code(err) != 500 {
+			t.Fatalf("overwrite on a corrupt top list: %v", err)
+		}
+	})
 	t.Run("garbage keys", func(t *testing.T) {
 		s, _, _ := populated(t)
 		corrupt(t, s, func(tx kv.Txn) {
@@ -132,4 +156,13 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 			t.Fatalf("only %d problems for garbage in every keyspace: %v", len(problems), problems)
 		}
 	})
+}
+
+// sevenEntries is a well-formed top list one longer than N=3 allows.
+func sevenEntries(b ProfileID) []topEntry {
+	var out []topEntry
+	for v := int64(9); v > 2; v-- {
+		out = append(out, newTopEntry(PropInt, v, b))
+	}
+	return out
 }

@@ -15,7 +15,8 @@ func sampleRecords(t testing.TB) (profile, relation, counter, schemaDB, schemaRe
 		Subscriptions: []Subscription{{ResourceID: 1, Channel: ChannelEmail, Email: "a@x.io"}}}
 	profile, _ = encodeProfile(p)
 	relation, _ = encodeRelation(&relationRecord{Weights: Weights{"i": int64(2), "f": 0.5, "b": true, "s": "x"}, Created: 1, Updated: 2})
-	c, _ := encode(&counterRecord{Total: 2, Props: map[string]propCounter{"i": {Total: 2, SumInt: int128{0, 5}}}})
+	c, _ := encode(&counterRecord{Total: 2, Props: map[string]propCounter{"i": {Total: 2, SumInt: int128{0, 5}},
+		"t": {Total: 2, Top: []topEntry{newTopEntry(PropInt, int64(9), ProfileID{2}), newTopEntry(PropInt, int64(1), ProfileID{1})}}}})
 	counter = seal(c)
 	schemaDB, _ = encode(Database{ID: 1, Fields: []Field{{Name: "n", Type: FieldInt}}})
 	schemaRel, _ = encode(RelationType{ID: 3, DatabaseA: 1, DatabaseB: 1, Properties: []Property{{Name: "i", Type: PropInt}}})
