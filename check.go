@@ -35,8 +35,9 @@ func (p Problem) String() string {
 //   - every relation decodes against its type, has its reverse entry,
 //     and both its profiles exist in the type's databases;
 //   - every reverse entry has its relation;
-//   - counters and top entries equal what the relations imply (float
-//     sums within a relative 1e-9, since they are summed incrementally).
+//   - counters equal what the relations imply (float sums within a
+//     relative 1e-9, since they are summed incrementally), and each top
+//     list is the head of its ranking, of an allowed length.
 //
 // It reads everything and holds expected index entries in memory: O(n)
 // time and memory. The error is for a failure to read, not a violation.

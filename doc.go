@@ -7,8 +7,8 @@
 // # Transactions and durability
 //
 // Every operation runs in one transaction: everything it changes (the
-// profile or relation, its indexes, the reverse relation entry, counters
-// and top entries) commits together or not at all. Store methods are
+// profile or relation, its indexes, the reverse relation entry and the
+// counter with its top lists) commits together or not at all. Store methods are
 // each a transaction of their own; Update and View compose several.
 //
 // Writes go through a group commit: one committer goroutine takes every
@@ -45,8 +45,8 @@
 // Check verifies all of them and reports every violation: each index
 // entry is implied by a stored profile and each implied entry exists
 // (so emails are unique per database); each relation has its reverse
-// entry and live endpoints in its type's databases; counters and top
-// entries equal what the relations imply. Options.StrictMode runs Check
+// entry and live endpoints in its type's databases; counters and their
+// top lists equal what the relations imply. Options.StrictMode runs Check
 // inside every write transaction and refuses commits that would break
 // one.
 //
@@ -67,7 +67,13 @@
 //     write or delete fails on a counter; Sum is an int64, or a *big.Int
 //     beyond the int64 range. Float sums are incremental: within 1e-9 of
 //     the exact sum, relatively.
-//   - Top lists break ties by B's id, ascending.
+//   - Top lists break ties by B's id, ascending. The counter record keeps
+//     the head of each top property's ranking (N to 2N entries), so a
+//     write that changes the property rewrites no other key. A write that
+//     leaves a list shorter than N while more relations hold the property
+//     reads all of A's relations to refill it: at most once per N+1
+//     removals from the list, but that one write costs O(relations of A).
+//     Stats.TopRefills counts them.
 //   - Strengthen on an absent relation creates it from 0; a result out of
 //     int64 range, or a fraction for an int property, is a 400.
 //   - Limits: indexed string fields 1 KiB (unindexed 64 KiB), relation

@@ -85,8 +85,8 @@ func (w *relationWrite) oldWeights() Weights {
 }
 
 // store validates the counter change, then writes the relation with the
-// given weights (nil: delete it), its reverse entry, and A's counter and
-// top entries. Nothing is written if validation fails or if the new
+// given weights (nil: delete it), its reverse entry, and A's counter
+// (with its top lists). Nothing is written if validation fails or if the new
 // relation is byte-identical to the stored one.
 func (tx *Tx) store(w *relationWrite, weights Weights) error {
 	var val []byte
@@ -161,8 +161,9 @@ func checkWeights(rt *RelationType, in map[string]any, allowNull bool) (Weights,
 // If the result is byte-identical to the stored relation, nothing is
 // written. Errors: 404 unknown relation type or no match; 409 ambiguous
 // match; 400 bad weights or locators. Everything it changes (relation,
-// reverse entry, counter, top entries) is written in tx, or nothing.
-// Cost: two matches, one relation read, O(properties) writes.
+// reverse entry, counter) is written in tx, or nothing.
+// Cost: two matches, one relation read, two or three writes; reading all
+// of A's relations when a top list must be refilled (see top.go).
 func (tx *Tx) Overwrite(req RelationRequest) (RelationResult, error) {
 	if len(req.Weights) == 0 {
 		return RelationResult{}, invalidf("weights: required and must not be empty")
@@ -265,7 +266,7 @@ func (tx *Tx) Attach(req RelationRequest) (RelationResult, error) {
 }
 
 // Detach is relations/detach (SPEC §4): it deletes the relation, with
-// its reverse entry, and takes it out of A's counter and top entries.
+// its reverse entry, and takes it out of A's counter and top lists.
 // An absent relation is a 404 and changes nothing. Weights are ignored.
 func (tx *Tx) Detach(req RelationRequest) (RelationResult, error) {
 	w, err := tx.resolve(req)
@@ -282,9 +283,9 @@ func (tx *Tx) Detach(req RelationRequest) (RelationResult, error) {
 }
 
 // deleteRelationsOf deletes every relation profile id of database db is
-// on: as A (its edges, their reverse entries, its counter and top
-// entries) and as B (each edge, its reverse entry, and its share of the
-// A profile's counter and top entries).
+// on: as A (its edges, their reverse entries, its counter) and as B
+// (each edge, its reverse entry, and its share of the A profile's
+// counter and top lists).
 func (tx *Tx) deleteRelationsOf(db uint32, id ProfileID) error {
 	for _, rt := range tx.schema.sortedRels() {
 		if rt.DatabaseA == db {
@@ -302,8 +303,8 @@ func (tx *Tx) deleteRelationsOf(db uint32, id ProfileID) error {
 }
 
 // deleteAsA removes everything keyed under rel ‖ a in the adjacency
-// keyspace (counter, relations, top entries) and the reverse entries of
-// its relations.
+// keyspace (counter, relations) and the reverse entries of its
+// relations.
 func (tx *Tx) deleteAsA(rt *RelationType, a ProfileID) error {
 	keys, err := tx.keysWithPrefix(index.Adjacency, index.AdjPrefix(rt.ID, a))
 	if err != nil {

@@ -65,8 +65,8 @@ func topCap(p Property) int { return 2 * p.Top }
 // (if oldHas) to nv (if newHas), given the list and the number of
 // relations holding p before (held) and after (holds). refill reports
 // that the result is too short and must be rebuilt from the relations.
-// A list of an impossible length, or a complete one without b's old
-// entry, means the counter disagrees with the relations: an error.
+// A list of an impossible length, or one missing b's old entry where it
+// ranks, means the counter disagrees with the relations: an error.
 func adjustTop(p Property, list []topEntry, held, holds int64, b ProfileID, ov any, oldHas bool, nv any, newHas bool) (out []topEntry, refill bool, err error) {
 	if len(list) > topCap(p) || int64(len(list)) > held || int64(len(list)) < min(int64(p.Top), held) {
 		return nil, false, fmt.Errorf("top list of property %q has %d entries for %d relations", p.Name, len(list), held)
@@ -75,9 +75,10 @@ func adjustTop(p Property, list []topEntry, held, holds int64, b ProfileID, ov a
 	out = slices.Clone(list)
 	if oldHas {
 		i, found := slices.BinarySearchFunc(out, newTopEntry(p.Type, ov, b), compareTop)
-		if found {
+		switch {
+		case found:
 			out = slices.Delete(out, i, i+1)
-		} else if complete {
+		case complete || i < len(out): // it ranks inside the head
 			return nil, false, fmt.Errorf("top list of property %q misses the relation to %s", p.Name, b)
 		}
 	}

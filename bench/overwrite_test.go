@@ -152,6 +152,7 @@ func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 	b.ReportMetric(float64(st.Requests-before.Requests)/commits, "writes/commit")
 	b.ReportMetric(float64(st.CommitTime-before.CommitTime)/float64(st.BatchTime-before.BatchTime), "commit-share")
 	b.ReportMetric(float64((st.CommitTime-before.CommitTime).Microseconds())/commits, "µs/commit")
+	b.ReportMetric(float64(st.TopRefills-before.TopRefills)/float64(b.N), "refills/op")
 }
 
 // BenchmarkCounter shows get_counter's cost does not grow with the
@@ -186,6 +187,42 @@ func BenchmarkCounter(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkTopDemotion is the worst case of top lists: an A profile with
+// 100,000 relations whose current leader is demoted to the bottom by
+// every call, so every N+1 = 11 calls one refills the list by reading
+// all 100,000 relations. Compare ns/op with BenchmarkOverwriteSerial.
+func BenchmarkTopDemotion(b *testing.B) {
+	f := fixture(b, 1, 100000)
+	for start := 0; start < 100000; start += 10000 {
+		err := f.Store.Update(func(tx *relgraph.Tx) error {
+			for j := start; j < start+10000; j++ {
+				if _, err := tx.Overwrite(f.OverwriteByID(0, j, int64(j))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	a := relgraph.Locator{ProfileID: f.A[0].String()}
+	before := f.Store.Stats().TopRefills
+	for i := 0; b.Loop(); i++ {
+		c, err := f.Store.Counter(3, a)
+		if err != nil {
+			b.Fatal(err)
+		}
+		leader := c.Props["donate"].Top[0].ProfileB
+		_, err = f.Store.Overwrite(relgraph.RelationRequest{RelationType: 3, A: a,
+			B: relgraph.Locator{ProfileID: leader.String()}, Weights: map[string]any{"donate": -1 - i}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(f.Store.Stats().TopRefills-before)/float64(b.N), "refills/op")
 }
 
 // BenchmarkImport imports profiles with email, phone, two custom fields
