@@ -123,12 +123,12 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 		if other == b {
 			continue
 		}
-		rec, err := decodeRelation(rt, a, other, v)
-		if err != nil {
-			return err
-		}
 		for i, p := range props {
-			if val, ok := rec.Weights[p.Name]; ok {
+			val, has, err := topWeight(rt, p, a, other, v)
+			if err != nil {
+				return err
+			}
+			if has {
 				add(i, newTopEntry(p.Type, val, other))
 			}
 		}
@@ -150,4 +150,23 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 	}
 	tx.topRefills++
 	return nil
+}
+
+// topWeight reads top property p of the relation a–b stored as v, by
+// the quick scan when the record is well formed, else by the full
+// decoder, which reports what is wrong.
+func topWeight(rt *RelationType, p Property, a, b ProfileID, v []byte) (val any, has bool, err error) {
+	val, has, ok := numericWeight(v, p.Name)
+	if ok && has && storedTypeOK(p.Type, val) {
+		return val, true, nil
+	}
+	if ok && !has {
+		return nil, false, nil
+	}
+	rec, err := decodeRelation(rt, a, b, v)
+	if err != nil {
+		return nil, false, err
+	}
+	val, has = rec.Weights[p.Name]
+	return val, has, nil
 }
