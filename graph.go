@@ -69,7 +69,7 @@ type Store struct {
 
 	commits    atomic.Uint64 // committed engine transactions of the committer
 	requests   atomic.Uint64 // write requests those commits carried
-	topRefills atomic.Uint64
+	topRefills atomic.Uint64 // top lists those commits refilled (Stats.TopRefills)
 	// batchNanos and commitNanos add up the time of committed batches and
 	// of their engine commits (fsync included).
 	batchNanos, commitNanos atomic.Uint64
@@ -510,8 +510,9 @@ type Stats struct {
 	// committing (writing pages and fsync).
 	BatchTime, CommitTime time.Duration
 	// TopRefills counts committed writes that read all of an A profile's
-	// relations to refill a top list that ran short (see Counter): the
-	// one relation write whose cost grows with A's relations.
+	// relations to refill a top list that ran short (package doc, "top
+	// lists"): the one relation write whose cost grows with A's
+	// relations.
 	TopRefills uint64
 }
 

@@ -86,8 +86,8 @@ func (w *relationWrite) oldWeights() Weights {
 
 // store validates the counter change, then writes the relation with the
 // given weights (nil: delete it), its reverse entry, and A's counter
-// (with its top lists). Nothing is written if validation fails or if the new
-// relation is byte-identical to the stored one.
+// (with its top lists). Nothing is written if validation fails or if the
+// new relation is byte-identical to the stored one.
 func (tx *Tx) store(w *relationWrite, weights Weights) error {
 	var val []byte
 	if weights != nil {

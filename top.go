@@ -17,14 +17,15 @@ import (
 // such write two more scattered pages, which on a populated store was
 // most of its commit.)
 //
-// The list holds every relation holding the property while there are at
-// most 2N of them (complete), else between N and 2N entries: the exact
-// head of the ranking. A removal from the list shortens it; an entry
-// that ranks after the last listed one stays out of an incomplete list.
-// When a write leaves an incomplete list shorter than N, the write
-// refills it by reading all of A's relations (refillTop): O(relations of
-// A), at least N+1 removals after the previous refill, so amortized over
-// them. Stats.TopRefills counts them.
+// The list is the exact head of that ranking, at most 2N entries long:
+// either every relation holding the property (complete) or at least N of
+// them. A write takes its relation's old entry out and puts the new one
+// where it ranks, except that an incomplete list keeps out an entry
+// ranking after its last; a list over 2N drops its tail. When a write
+// leaves an incomplete list shorter than N, it refills the list by
+// reading all of A's relations (refillTop), O(relations of A). A refill
+// leaves 2N entries or a complete list, so at least N+1 removals come
+// between two refills. Stats.TopRefills counts them.
 
 // topEntryLen is the length of a topEntry.
 const topEntryLen = 8 + index.IDLen
