@@ -157,7 +157,7 @@ func (s *Store) init() (*schema, error) {
 	var sc *schema
 	if err == nil && v != nil {
 		if string(v) != FormatVersion {
-			err = &Error{Code: 500, Kind: ErrFormat, Msg: fmt.Sprintf("store format %q, this relgraph reads %q", v, FormatVersion)}
+			err = &Error{Code: 500, Kind: ErrFormat, Msg: fmt.Sprintf("store format %q, this relgraph reads %q: open it with the relgraph that wrote it (export its profiles, or serve it), or start a new store", truncate(string(v)), FormatVersion)}
 		} else {
 			sc, err = loadSchema(txn)
 		}

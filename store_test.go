@@ -37,7 +37,7 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 	must(t, txn.Commit())
 	must(t, e.Close())
 	_, err = Open(path, nil)
-	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "relgraph/99") {
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), `"relgraph/99"`) || !strings.Contains(err.Error(), "start a new store") {
 		t.Fatalf("future version: %v", err)
 	}
 	// A truncated file.
