@@ -63,9 +63,10 @@ func (e topEntry) entry(t PropertyType) TopEntry {
 func topCap(p Property) int { return 2 * p.Top }
 
 // adjustTop returns the list of p after the relation to b goes from ov
-// (if oldHas) to nv (if newHas), given the list and the number of
-// relations holding p before (held) and after (holds). refill reports
-// that the result is too short and must be rebuilt from the relations.
+// (if oldHas) to nv (if newHas), given the list (which it edits in
+// place) and the number of relations holding p before (held) and after
+// (holds). refill reports that the result is too short and must be
+// rebuilt from the relations.
 // A list of an impossible length, or one missing b's old entry where it
 // ranks, means the counter disagrees with the relations: an error.
 func adjustTop(p Property, list []topEntry, held, holds int64, b ProfileID, ov any, oldHas bool, nv any, newHas bool) (out []topEntry, refill bool, err error) {
@@ -73,7 +74,7 @@ func adjustTop(p Property, list []topEntry, held, holds int64, b ProfileID, ov a
 		return nil, false, fmt.Errorf("top list of property %q has %d entries for %d relations", p.Name, len(list), held)
 	}
 	complete := int64(len(list)) == held
-	out = slices.Clone(list)
+	out = list // decoded for this write alone
 	if oldHas {
 		i, found := slices.BinarySearchFunc(out, newTopEntry(p.Type, ov, b), compareTop)
 		switch {
