@@ -13,15 +13,32 @@ import (
 // more relations than the top list keeps (N=3, so at most 6 listed),
 // through overwrites, removals of the property, strengthens up and down,
 // detaches and cascading deletes of B profiles, with values from a small
-// range so ties are common. After every step the counter's top list must
-// equal the model's ranking head; strict mode runs Check (which checks
-// each stored list against all relations) inside every commit. Across the
-// runs, lists must have been refilled from the relations and truncated.
+// range so ties are common; for an int and a float top property. After
+// every step the counter's top list must equal the model's ranking head;
+// strict mode runs Check (which checks each stored list against all
+// relations) inside every commit. Across the runs, lists must have been
+// refilled from the relations and filled to 2N.
 func TestTopListsAgainstModel(t *testing.T) {
+	for _, typ := range []PropertyType{PropInt, PropFloat} {
+		t.Run(string(typ), func(t *testing.T) { testTopLists(t, typ) })
+	}
+}
+
+func testTopLists(t *testing.T, typ PropertyType) {
+	// value turns a small drawn number into the property's type; floats
+	// step by halves so sums stay exact.
+	value := func(k int) any {
+		if typ == PropInt {
+			return int64(k)
+		}
+		return float64(k) / 2
+	}
 	var refills, longest uint64
 	rapid.Check(t, func(rt *rapid.T) {
 		s := openTest(t)
 		testSchema(t, s)
+		must(t, s.PutRelationType(RelationType{ID: 5, Name: "ranked", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
+			{Name: "score", Type: typ, Aggregate: AggTop, Top: 3}, {Name: "seen", Type: PropInt}}}))
 		a, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
 		must(t, err)
 		var bs []ProfileID
@@ -33,31 +50,38 @@ func TestTopListsAgainstModel(t *testing.T) {
 		for range 12 {
 			newB()
 		}
-		donate := map[ProfileID]int64{} // relations holding donate
+		score := map[ProfileID]any{}    // relations holding score
 		related := map[ProfileID]bool{} // every relation
 		pickB := func(rt *rapid.T) ProfileID { return rapid.SampledFrom(bs).Draw(rt, "b") }
 		req := func(b ProfileID, w map[string]any) RelationRequest {
-			return RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: w}
+			return RelationRequest{RelationType: 5, A: idLoc(a), B: idLoc(b), Weights: w}
 		}
 		rt.Repeat(map[string]func(*rapid.T){
 			"set": func(rt *rapid.T) {
-				b, v := pickB(rt), int64(rapid.IntRange(-3, 3).Draw(rt, "v"))
-				_, err := s.Overwrite(req(b, map[string]any{"donate": v}))
+				b, v := pickB(rt), value(rapid.IntRange(-3, 3).Draw(rt, "v"))
+				_, err := s.Overwrite(req(b, map[string]any{"score": v}))
 				must(t, err)
-				donate[b], related[b] = v, true
+				score[b], related[b] = v, true
 			},
 			"unset": func(rt *rapid.T) {
 				b := pickB(rt)
-				_, err := s.Overwrite(req(b, map[string]any{"donate": nil, "user_like": 1}))
+				_, err := s.Overwrite(req(b, map[string]any{"score": nil, "seen": 1}))
 				must(t, err)
-				delete(donate, b)
+				delete(score, b)
 				related[b] = true
 			},
 			"strengthen": func(rt *rapid.T) {
-				b, d := pickB(rt), int64(rapid.IntRange(-2, 2).Draw(rt, "d"))
-				_, err := s.Modify(req(b, map[string]any{"donate": d}))
+				b, d := pickB(rt), value(rapid.IntRange(-2, 2).Draw(rt, "d"))
+				_, err := s.Modify(req(b, map[string]any{"score": d}))
 				must(t, err)
-				donate[b] += d
+				switch d := d.(type) {
+				case int64:
+					old, _ := score[b].(int64)
+					score[b] = old + d
+				case float64:
+					old, _ := score[b].(float64)
+					score[b] = old + d
+				}
 				related[b] = true
 			},
 			"detach": func(rt *rapid.T) {
@@ -68,30 +92,30 @@ func TestTopListsAgainstModel(t *testing.T) {
 					return
 				}
 				must(t, err)
-				delete(donate, b)
+				delete(score, b)
 				delete(related, b)
 			},
 			"delete B": func(rt *rapid.T) {
 				i := rapid.IntRange(0, len(bs)-1).Draw(rt, "i")
 				_, err := s.DeleteProfile(2, idLoc(bs[i]))
 				must(t, err)
-				delete(donate, bs[i])
+				delete(score, bs[i])
 				delete(related, bs[i])
 				bs = slices.Delete(bs, i, i+1)
 				newB()
 			},
 			"": func(rt *rapid.T) {
-				c, err := s.Counter(3, idLoc(a))
+				c, err := s.Counter(5, idLoc(a))
 				must(t, err)
-				if want := modelTop(donate, 3); fmt.Sprint(c.Props["donate"].Top) != fmt.Sprint(want) {
-					rt.Fatalf("top %v, want %v", c.Props["donate"].Top, want)
+				if want := modelTop(score, 3); fmt.Sprint(c.Props["score"].Top) != fmt.Sprint(want) {
+					rt.Fatalf("top %v, want %v", c.Props["score"].Top, want)
 				}
 				if c.Total != int64(len(related)) {
 					rt.Fatalf("total %d, want %d", c.Total, len(related))
 				}
 				err = s.View(func(tx *Tx) error {
-					rec, err := tx.loadCounter(3, a)
-					longest = max(longest, uint64(len(rec.Props["donate"].Top)))
+					rec, err := tx.loadCounter(5, a)
+					longest = max(longest, uint64(len(rec.Props["score"].Top)))
 					return err
 				})
 				must(t, err)
@@ -106,13 +130,19 @@ func TestTopListsAgainstModel(t *testing.T) {
 }
 
 // modelTop ranks the model's values: highest first, then by B's id.
-func modelTop(donate map[ProfileID]int64, n int) []TopEntry {
+func modelTop(values map[ProfileID]any, n int) []TopEntry {
 	var all []TopEntry
-	for b, v := range donate {
+	for b, v := range values {
 		all = append(all, TopEntry{ProfileB: b, Value: v})
 	}
+	asFloat := func(v any) float64 {
+		if i, ok := v.(int64); ok {
+			return float64(i) // the drawn values are small: exact
+		}
+		return v.(float64)
+	}
 	slices.SortFunc(all, func(x, y TopEntry) int {
-		if c := cmp.Compare(y.Value.(int64), x.Value.(int64)); c != 0 {
+		if c := cmp.Compare(asFloat(y.Value), asFloat(x.Value)); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.ProfileB.String(), y.ProfileB.String())
