@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -139,7 +140,7 @@ func (c *checker) checkProfiles() {
 			c.report(index.Profiles, k, "malformed key")
 			continue
 		}
-		dbID := uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3])
+		dbID := binary.BigEndian.Uint32(k)
 		d, ok := c.schema.dbs[dbID]
 		if !ok {
 			c.report(index.Profiles, k, "database %d is not declared", dbID)
@@ -210,7 +211,7 @@ func (c *checker) checkRelations() {
 			c.report(index.Adjacency, k, "malformed key")
 			continue
 		}
-		relID := uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3])
+		relID := binary.BigEndian.Uint32(k)
 		rt, ok := c.schema.rels[relID]
 		if !ok {
 			c.report(index.Adjacency, k, "relation type %d is not declared", relID)
@@ -298,7 +299,7 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 				names[n] = true
 			}
 		}
-		rt := c.schema.rels[uint32(key[0])<<24|uint32(key[1])<<16|uint32(key[2])<<8|uint32(key[3])]
+		rt := c.schema.rels[binary.BigEndian.Uint32(key)]
 		for _, n := range sortedKeys(names) {
 			g, w := got.Props[n], ec.rec.Props[n]
 			tol := 1e-9 * math.Max(1, ec.absSum[n])
