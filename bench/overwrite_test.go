@@ -9,6 +9,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/kv/bolt"
 )
 
 // Run these together so the ratios come from one run on one machine:
@@ -34,6 +35,7 @@ func fixture(b *testing.B, nA, nB int) *Fixture {
 func BenchmarkBboltPut(b *testing.B) {
 	db := prefilledBolt(b)
 	value := make([]byte, 64)
+	before := pageWrites(db)
 	for i := 0; b.Loop(); i++ {
 		err := db.Update(func(tx *bbolt.Tx) error {
 			return tx.Bucket([]byte("edge")).Put(BoltKey(Scatter(i)%1000000), value)
@@ -42,6 +44,7 @@ func BenchmarkBboltPut(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(pageWrites(db)-before)/float64(b.N), "pages/commit")
 }
 
 // BenchmarkBboltBatchedPuts is the ceiling of group commit on bbolt at
@@ -58,6 +61,7 @@ func BenchmarkBboltBatchedPuts(b *testing.B) {
 	for _, k := range []int{16, 32} {
 		for _, keys := range []int{1, 2} {
 			b.Run(fmt.Sprintf("puts=%d/keys=%d", k, keys), func(b *testing.B) {
+				before := pageWrites(db)
 				for b.Loop() {
 					err := db.Update(func(tx *bbolt.Tx) error {
 						for range k * keys {
@@ -73,6 +77,7 @@ func BenchmarkBboltBatchedPuts(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*k), "ns/write")
+				b.ReportMetric(float64(pageWrites(db)-before)/float64(b.N), "pages/commit")
 			})
 		}
 	}
@@ -147,6 +152,8 @@ func BenchmarkCreate32WritersSequential(b *testing.B) {
 // what the group commit did.
 func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 	var n atomic.Int64
+	engine := f.Store.Engine().(*bolt.Engine)
+	pagesBefore := engine.PageWrites()
 	before := f.Store.Stats()
 	b.SetParallelism((32 + 1) / 2) // × GOMAXPROCS(2) = 32 goroutines on 2 cores
 	b.ResetTimer()
@@ -164,6 +171,7 @@ func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 	b.ReportMetric(float64(st.CommitTime-before.CommitTime)/float64(st.BatchTime-before.BatchTime), "commit-share")
 	b.ReportMetric(float64((st.CommitTime-before.CommitTime).Microseconds())/commits, "µs/commit")
 	b.ReportMetric(float64(st.TopRefills-before.TopRefills)/float64(b.N), "refills/op")
+	b.ReportMetric(float64(engine.PageWrites()-pagesBefore)/commits, "pages/commit")
 }
 
 // BenchmarkCounter shows get_counter's cost does not grow with the
@@ -268,4 +276,10 @@ func BenchmarkImport(b *testing.B) {
 			}
 		})
 	}
+}
+
+// pageWrites is how many pages db's commits have written so far.
+func pageWrites(db *bbolt.DB) int64 {
+	st := db.Stats()
+	return st.TxStats.GetWrite()
 }

@@ -112,6 +112,15 @@ func (e *Engine) Begin(writable bool) (kv.Txn, error) {
 // Close closes the file. It waits for open read transactions.
 func (e *Engine) Close() error { return e.db.Close() }
 
+// PageWrites is the number of page writes bbolt's commits have made
+// since Open (its TxStats write count). Over a number of commits it
+// gives the pages each writes, which is what a durable commit costs on
+// a disk that charges by the page.
+func (e *Engine) PageWrites() int64 {
+	st := e.db.Stats()
+	return st.TxStats.GetWrite()
+}
+
 // Path is the file's path.
 func (e *Engine) Path() string { return e.db.Path() }
 
