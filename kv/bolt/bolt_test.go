@@ -44,3 +44,38 @@ func TestForeignFilesAreRefused(t *testing.T) {
 		t.Fatalf("foreign bucket: %v", err)
 	}
 }
+
+// TestPageWritesCountsCommittedPages: a commit adds its pages, a
+// rollback and a read add none.
+func TestPageWritesCountsCommittedPages(t *testing.T) {
+	e := open(t).(*bolt.Engine)
+	defer e.Close()
+	ks := kvtest.Keyspaces[0]
+	write := func(commit bool) {
+		txn, err := e.Begin(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.Put(ks, []byte("k"), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = txn.Commit()
+		} else {
+			err = txn.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := e.PageWrites()
+	write(false)
+	if got := e.PageWrites(); got != before {
+		t.Fatalf("a rollback wrote %d pages", got-before)
+	}
+	write(true)
+	// The leaf, the root bucket page, the freelist and the meta page at least.
+	if got := e.PageWrites() - before; got < 3 {
+		t.Fatalf("a commit wrote %d pages", got)
+	}
+}
