@@ -70,7 +70,7 @@ func testSchema(t testing.TB, s *Store) {
 	}}))
 }
 
-func must(t testing.TB, err error) {
+func must(t fataler, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package relgraph
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"time"
 
 	"github.com/relgraph/relgraph/index"
@@ -53,8 +54,12 @@ func ParseProfileID(s string) (ProfileID, error) {
 var idgenKey = []byte("idgen")
 
 // newProfileID returns the next store-generated id. The seconds never go
-// back (a clock step back reuses the last second) and the sequence only
-// grows, so ids are unique and increasing.
+// back (a clock step back, or a clock past 2106, reuses the last second)
+// and the sequence only grows, so the ids it makes are increasing. An id
+// some profile already has, in any database (a client restored it from
+// an export, or the store came from a machine whose clock ran ahead), is
+// skipped: a new profile never lands on a stored one. Cost: one point
+// read per database per id tried.
 func (tx *Tx) newProfileID() (ProfileID, error) {
 	var id ProfileID
 	state, err := tx.kv.Get(index.Meta, idgenKey)
@@ -69,16 +74,42 @@ func (tx *Tx) newProfileID() (ProfileID, error) {
 		}
 		secs, seq = binary.BigEndian.Uint32(state), binary.BigEndian.Uint64(state[4:])
 	}
-	if now := uint32(tx.now.Unix()); now > secs && tx.now.Unix() <= int64(^uint32(0)) {
-		secs = now
+	if now := tx.now.Unix(); now > int64(secs) && now <= math.MaxUint32 {
+		secs = uint32(now)
 	}
-	seq++
-	binary.BigEndian.PutUint32(id[:4], secs)
-	binary.BigEndian.PutUint64(id[4:], seq)
+	for {
+		if seq == math.MaxUint64 {
+			return id, corruptf("meta idgen: the sequence is exhausted")
+		}
+		seq++
+		binary.BigEndian.PutUint32(id[:4], secs)
+		binary.BigEndian.PutUint64(id[4:], seq)
+		taken, err := tx.idTaken(id)
+		if err != nil {
+			return id, err
+		}
+		if !taken {
+			break
+		}
+	}
 	if err := tx.kv.Put(index.Meta, idgenKey, id[:]); err != nil {
 		return id, storageErr("write id generator", err)
 	}
 	return id, nil
+}
+
+// idTaken reports whether a profile of any database has id.
+func (tx *Tx) idTaken(id ProfileID) (bool, error) {
+	for db := range tx.schema.dbs {
+		v, err := tx.kv.Get(index.Profiles, index.ProfileKey(db, id))
+		if err != nil {
+			return false, storageErr("read profile", err)
+		}
+		if v != nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // unixNanos converts times stored as Unix nanoseconds.
