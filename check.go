@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/relgraph/relgraph/index"
@@ -36,9 +35,9 @@ func (p Problem) String() string {
 //   - every relation decodes against its type, has its reverse entry,
 //     and both its profiles exist in the type's databases;
 //   - every reverse entry has its relation;
-//   - counters equal what the relations imply (float sums within a
-//     relative 1e-9, since they are summed incrementally), and each top
-//     list is the head of its ranking, of an allowed length.
+//   - counters equal what the relations imply, exactly (float sums
+//     are kept unrounded), and each top list is the head of its
+//     ranking, of an allowed length.
 //
 // It reads everything and holds expected index entries in memory: O(n)
 // time and memory. The error is for a failure to read, not a violation.
@@ -172,9 +171,8 @@ func (c *checker) checkProfiles() {
 
 // expectedCounter accumulates what a counter record should hold.
 type expectedCounter struct {
-	rec    counterRecord
-	absSum map[string]float64    // for float tolerance
-	top    map[string][]topEntry // every relation's entry, unsorted
+	rec counterRecord
+	top map[string][]topEntry // every relation's entry, unsorted
 }
 
 // checkRelations walks the adjacency keyspace: relations are checked
@@ -233,7 +231,7 @@ func (c *checker) checkRelations() {
 		ck := string(index.CounterKey(relID, a))
 		ec := counters[ck]
 		if ec == nil {
-			ec = &expectedCounter{rec: counterRecord{Props: map[string]propCounter{}}, absSum: map[string]float64{}, top: map[string][]topEntry{}}
+			ec = &expectedCounter{rec: counterRecord{Props: map[string]propCounter{}}, top: map[string][]topEntry{}}
 			counters[ck] = ec
 		}
 		ec.rec.Total++
@@ -250,8 +248,7 @@ func (c *checker) checkRelations() {
 				if p.Type == PropInt {
 					pc.SumInt = pc.SumInt.add(val.(int64))
 				} else {
-					pc.SumFloat += val.(float64)
-					ec.absSum[p.Name] += math.Abs(val.(float64))
+					pc.SumFloat = pc.SumFloat.add(val.(float64))
 				}
 			}
 			if p.Aggregate == AggTop {
@@ -302,8 +299,7 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 		rt := c.schema.rels[binary.BigEndian.Uint32(key)]
 		for _, n := range sortedKeys(names) {
 			g, w := got.Props[n], ec.rec.Props[n]
-			tol := 1e-9 * math.Max(1, ec.absSum[n])
-			if g.Total != w.Total || g.SumInt != w.SumInt || math.Abs(g.SumFloat-w.SumFloat) > tol {
+			if g.Total != w.Total || g.SumInt != w.SumInt || !g.SumFloat.equal(w.SumFloat) {
 				c.report(index.Adjacency, key, "property %q is %+v, the relations say %+v", n, g, w)
 			}
 			if why := topMismatch(rt, n, g.Top, ec.top[n]); why != "" {

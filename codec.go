@@ -198,8 +198,10 @@ func decodeWeights(d *msgpack.Decoder) (Weights, error) {
 }
 
 // EncodeMsgpack writes [total, [[name, total, sumHi, sumLo, sumFloat,
-// top], ...]] with names sorted; top is a bin of topEntry values in
-// ranking order (empty for properties without a top aggregate).
+// top], ...]] with names sorted; sumFloat is a bin holding the exact
+// float sum (exactSum.appendBinary, empty for zero); top is a bin of
+// topEntry values in ranking order (empty for properties without a top
+// aggregate).
 func (c *counterRecord) EncodeMsgpack(e *msgpack.Encoder) error {
 	names := sortedKeys(c.Props)
 	var err error
@@ -218,7 +220,7 @@ func (c *counterRecord) EncodeMsgpack(e *msgpack.Encoder) error {
 		try(e.EncodeInt64(p.Total))
 		try(e.EncodeInt64(p.SumInt.Hi))
 		try(e.EncodeUint64(p.SumInt.Lo))
-		try(e.EncodeFloat64(p.SumFloat))
+		try(e.EncodeBytes(p.SumFloat.appendBinary(make([]byte, 0, 16)))) // non-nil: a bin, never nil
 		top := make([]byte, 0, len(p.Top)*topEntryLen)
 		for _, t := range p.Top {
 			top = append(top, t[:]...)
@@ -266,7 +268,7 @@ func (c *counterRecord) DecodeMsgpack(d *msgpack.Decoder) error {
 			p.SumInt.Lo, err = strictUint64(d)
 		}
 		if err == nil {
-			p.SumFloat, err = strictFloat64(d)
+			p.SumFloat, err = decodeFloatSum(d)
 		}
 		if err == nil {
 			p.Top, err = decodeTop(d)
@@ -279,9 +281,19 @@ func (c *counterRecord) DecodeMsgpack(d *msgpack.Decoder) error {
 	return nil
 }
 
-// decodeTop reads a counter's top list: a bin (in its shortest form) of
-// at most 2×MaxTop entries in strictly increasing byte order.
-func decodeTop(d *msgpack.Decoder) ([]topEntry, error) {
+// decodeFloatSum reads a counter's exact float sum: a bin in its
+// shortest form.
+func decodeFloatSum(d *msgpack.Decoder) (exactSum, error) {
+	b, err := shortestBin(d)
+	if err != nil {
+		return exactSum{}, err
+	}
+	return decodeExactSum(b)
+}
+
+// shortestBin reads a bin8 or bin16 and refuses a bin16 that a bin8
+// could hold, so a record has one encoding only.
+func shortestBin(d *msgpack.Decoder) ([]byte, error) {
 	code, err := d.PeekCode()
 	if err != nil || (code != msgpcode.Bin8 && code != msgpcode.Bin16) {
 		return nil, fmt.Errorf("want a bin (0xc4 or 0xc5), got 0x%02x (%v)", code, err)
@@ -291,7 +303,17 @@ func decodeTop(d *msgpack.Decoder) ([]topEntry, error) {
 		return nil, err
 	}
 	if code == msgpcode.Bin16 && len(b) <= math.MaxUint8 {
-		return nil, fmt.Errorf("counter record: top list of %d bytes in a bin16", len(b))
+		return nil, fmt.Errorf("a bin16 of %d bytes", len(b))
+	}
+	return b, nil
+}
+
+// decodeTop reads a counter's top list: a bin (in its shortest form) of
+// at most 2×MaxTop entries in strictly increasing byte order.
+func decodeTop(d *msgpack.Decoder) ([]topEntry, error) {
+	b, err := shortestBin(d)
+	if err != nil {
+		return nil, fmt.Errorf("counter record: top list: %w", err)
 	}
 	if len(b)%topEntryLen != 0 || len(b)/topEntryLen > 2*MaxTop {
 		return nil, fmt.Errorf("counter record: top list of %d bytes", len(b))

@@ -1,7 +1,6 @@
 package relgraph
 
 import (
-	"math"
 	"math/big"
 	"math/bits"
 
@@ -22,17 +21,18 @@ type counterRecord struct {
 // propCounter is one property's aggregate. Total counts relations
 // holding the property (bool: holding true); SumInt or SumFloat is the
 // sum for AggSum properties; Top the head of the ranking for AggTop
-// ones (see top.go). Int sums are 128-bit, so no sequence of valid
-// relation writes or deletes can overflow them.
+// ones (see top.go). Both sums are exact: int sums are 128-bit, float
+// sums unrounded (floatsum.go), so no sequence of valid relation
+// writes or deletes can overflow them or make them drift.
 type propCounter struct {
 	Total    int64
 	SumInt   int128
-	SumFloat float64
+	SumFloat exactSum
 	Top      []topEntry
 }
 
 func (pc propCounter) isZero() bool {
-	return pc.Total == 0 && pc.SumInt == (int128{}) && pc.SumFloat == 0 && len(pc.Top) == 0
+	return pc.Total == 0 && pc.SumInt == (int128{}) && pc.SumFloat.isZero() && len(pc.Top) == 0
 }
 
 // int128 is a two's complement 128-bit integer.
@@ -67,6 +67,14 @@ func (x int128) value() any {
 	b := new(big.Int).SetInt64(x.Hi)
 	b.Lsh(b, 64)
 	return b.Add(b, new(big.Int).SetUint64(x.Lo))
+}
+
+// sum is the property's sum as answered: see PropCounter.Sum.
+func (pc propCounter) sum(t PropertyType) any {
+	if t == PropInt {
+		return pc.SumInt.value()
+	}
+	return pc.SumFloat.value()
 }
 
 func decodeCounter(rel uint32, a ProfileID, v []byte) (*counterRecord, error) {
@@ -116,9 +124,9 @@ type counterChange struct {
 
 // planCounter computes how the counter of A changes when the relation
 // A–B goes from old to new weights (nil: no relation). It writes
-// nothing; it fails only on a corrupt counter or a float sum turning
-// infinite (400). When a top list runs short it reads A's relations to
-// refill it (see top.go).
+// nothing; it fails only on a counter that disagrees with the
+// relations (ErrCorrupt): sums are exact and cannot overflow. When a
+// top list runs short it reads A's relations to refill it (see top.go).
 func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*counterChange, error) {
 	c, err := tx.loadCounter(rt.ID, a)
 	if err != nil {
@@ -157,13 +165,10 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 				}
 			case PropFloat:
 				if oldHas {
-					pc.SumFloat -= ov.(float64)
+					pc.SumFloat = pc.SumFloat.sub(ov.(float64))
 				}
 				if newHas {
-					pc.SumFloat += nv.(float64)
-				}
-				if math.IsInf(pc.SumFloat, 0) {
-					return nil, invalidf("property %q: the sum over profile %s's relations would overflow float64", p.Name, a)
+					pc.SumFloat = pc.SumFloat.add(nv.(float64))
 				}
 			}
 		case AggTop:
@@ -175,8 +180,8 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 				refill = append(refill, p)
 			}
 		}
-		if pc.Total == 0 {
-			pc = propCounter{} // a float sum may keep rounding residue
+		if pc.Total == 0 && !pc.isZero() {
+			return nil, corruptf("counter of relation type %d for %s: property %q is held by no relation but sums to %v", rt.ID, a, p.Name, pc.sum(p.Type))
 		}
 		if c.Props == nil {
 			c.Props = map[string]propCounter{}

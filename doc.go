@@ -63,10 +63,14 @@
 //   - An ambiguous match counts up to 1000 matches, then says "more than
 //     1000".
 //   - get_counter lists every declared property while A has relations,
-//     and none when it has none. Int sums are kept in 128 bits, so no
-//     write or delete fails on a counter; Sum is an int64, or a *big.Int
-//     beyond the int64 range. Float sums are incremental: within 1e-9 of
-//     the exact sum, relatively.
+//     and none when it has none. Sums are exact, so no write, detach or
+//     delete ever fails on a counter and no sum drifts: int sums are
+//     kept in 128 bits, and Sum is an int64, or a *big.Int beyond the
+//     int64 range; float sums are kept unrounded (an odd integer times
+//     a power of two), and Sum is the exact sum correctly rounded to a
+//     float64, or, when it lies beyond ±math.MaxFloat64, a *big.Float of
+//     53 bits (on the wire: a number such as 3.4e+308), never an
+//     infinity.
 //   - Top lists break ties by B's id, ascending. The counter record keeps
 //     the head of each top property's ranking (N to 2N entries), so a
 //     write that changes the property rewrites no other key. A write that

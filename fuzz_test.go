@@ -16,6 +16,7 @@ func sampleRecords(t testing.TB) (profile, relation, counter, schemaDB, schemaRe
 	profile, _ = encodeProfile(p)
 	relation, _ = encodeRelation(&relationRecord{Weights: Weights{"i": int64(2), "f": 0.5, "b": true, "s": "x"}, Created: 1, Updated: 2})
 	c, _ := encode(&counterRecord{Total: 2, Props: map[string]propCounter{"i": {Total: 2, SumInt: int128{0, 5}},
+		"f": {Total: 2, SumFloat: exactSum{}.add(0.5).add(1e300)},
 		"t": {Total: 2, Top: []topEntry{newTopEntry(PropInt, int64(9), ProfileID{2}), newTopEntry(PropInt, int64(1), ProfileID{1})}}}})
 	counter = seal(c)
 	schemaDB, _ = encode(Database{ID: 1, Fields: []Field{{Name: "n", Type: FieldInt}}})

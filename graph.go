@@ -17,9 +17,9 @@ import (
 )
 
 // FormatVersion is written into every store file. Open refuses a file
-// with another version. Version 2 keeps top lists inside counter
-// records; version 1 (top entries as keys) is not read.
-const FormatVersion = "relgraph/2"
+// with another version. Version 3 keeps float sums exact; version 2
+// (rounded float sums) and 1 (top entries as keys) are not read.
+const FormatVersion = "relgraph/3"
 
 // Defaults for Options.
 const (

@@ -138,9 +138,12 @@ type Counter struct {
 type PropCounter struct {
 	// Total counts relations holding the property (bool: holding true).
 	Total int64
-	// Sum is the sum for AggSum properties, else nil: a float64 for
-	// float properties; for int properties an int64, or a *big.Int when
-	// the sum leaves the int64 range.
+	// Sum is the sum for AggSum properties, else nil. For int properties
+	// an int64, or a *big.Int when the sum leaves the int64 range. For
+	// float properties the exact sum of the values, correctly rounded
+	// (to nearest, ties to even) to a float64, or a *big.Float of 53
+	// bits when the exact sum lies beyond ±math.MaxFloat64: a sum is
+	// never infinite.
 	Sum any
 	// Top lists the highest values, highest first (ties by B's id), for
 	// AggTop properties, else nil.
@@ -183,11 +186,7 @@ func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
 		res := PropCounter{Total: pc.Total}
 		switch p.Aggregate {
 		case AggSum:
-			if p.Type == PropInt {
-				res.Sum = pc.SumInt.value()
-			} else {
-				res.Sum = pc.SumFloat
-			}
+			res.Sum = pc.sum(p.Type)
 		case AggTop:
 			res.Top = make([]TopEntry, 0, p.Top)
 			for _, e := range pc.Top[:min(len(pc.Top), p.Top)] {

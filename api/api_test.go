@@ -559,3 +559,30 @@ func TestProfileEndpointsInXML(t *testing.T) {
 	}
 	e.want(x("profiles/delete", `<db_id>1</db_id><profile_id>`+id+`</profile_id>`), 404)
 }
+
+// TestHugeFloatSumIsANumber: a float sum beyond float64's range is
+// answered as a number (JSON and XML), not a string or an infinity.
+func TestHugeFloatSumIsANumber(t *testing.T) {
+	e := newEnv(t)
+	if err := e.store.PutRelationType(relgraph.RelationType{ID: 7, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{{Name: "amount", Type: relgraph.PropFloat}}}); err != nil {
+		t.Fatal(err)
+	}
+	b2, _, err := e.store.ImportProfile(2, relgraph.Locator{}, relgraph.ProfileData{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{profileB, b2.String()} {
+		r := e.post("relations/edit", "application/json", `{"token":"`+writeToken+`","rel_id":7,"profile_a":{"profile_id":"`+profileA+`"},"profile_b":{"profile_id":"`+b+`"},"weights":{"amount":1.7e308}}`)
+		if r.status != 200 {
+			t.Fatalf("edit: %s", r.raw)
+		}
+	}
+	r := e.post("relations/get_counter", "application/json", `{"token":"`+writeToken+`","rel_id":7,"profile_id":"`+profileA+`"}`)
+	if !bytes.Contains(r.raw, []byte(`"sum":3.4e+308`)) {
+		t.Fatalf("JSON answer: %s", r.raw)
+	}
+	r = e.post("relations/get_counter?format=xml", "application/json", `{"token":"`+writeToken+`","rel_id":7,"profile_id":"`+profileA+`"}`)
+	if !bytes.Contains(r.raw, []byte(`<sum>3.4e+308</sum>`)) {
+		t.Fatalf("XML answer: %s", r.raw)
+	}
+}

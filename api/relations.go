@@ -1,6 +1,9 @@
 package api
 
 import (
+	"encoding/json"
+	"math/big"
+
 	"github.com/relgraph/relgraph"
 )
 
@@ -143,6 +146,15 @@ func (h *handler) relationsGet(p *params) (map[string]any, error) {
 	return out, nil
 }
 
+// wireNumber writes a float sum beyond float64's range (a *big.Float)
+// as a JSON or XML number; other values pass through.
+func wireNumber(v any) any {
+	if f, ok := v.(*big.Float); ok {
+		return json.Number(f.Text('g', -1))
+	}
+	return v
+}
+
 // getCounter is relations/get_counter.
 func (h *handler) getCounter(p *params) (map[string]any, error) {
 	rel, loc, err := p.idAndLocator("rel_id")
@@ -163,7 +175,7 @@ func (h *handler) getCounter(p *params) (map[string]any, error) {
 			}
 			top = list
 		}
-		props[name] = map[string]any{"total": pc.Total, "sum": pc.Sum, "top": top}
+		props[name] = map[string]any{"total": pc.Total, "sum": wireNumber(pc.Sum), "top": top}
 	}
 	return map[string]any{
 		"data": map[string]any{

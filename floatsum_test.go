@@ -1,0 +1,218 @@
+package relgraph
+
+import (
+	"math"
+	"math/big"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// adversarialFloats mixes magnitudes that defeat incremental float
+// sums: 1e16 next to 1, ±MaxFloat64, subnormals, and ordinary values.
+var adversarialFloats = []float64{
+	1, -1, 0.5, 1e16, -1e16, 3, 0.1, -0.3,
+	math.MaxFloat64, -math.MaxFloat64, 1.7e308, -1.7e308,
+	math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, 3 * math.SmallestNonzeroFloat64,
+	2.2250738585072014e-308, 1e-300, 12345.678, -98765.4321, 0,
+}
+
+// exactRounded is the exact sum of xs, correctly rounded: a float64, or
+// a *big.Float when the exact sum lies beyond float64's range. It sums
+// in big.Float at a precision no float64 sum can exceed.
+func exactRounded(xs []float64) any {
+	sum := new(big.Float).SetPrec(4096)
+	for _, x := range xs {
+		sum.Add(sum, new(big.Float).SetPrec(4096).SetFloat64(x))
+	}
+	f, _ := sum.Float64()
+	if math.IsInf(f, 0) {
+		return new(big.Float).SetPrec(53).Set(sum)
+	}
+	return f
+}
+
+func sameSum(got, want any) bool {
+	if g, ok := got.(*big.Float); ok {
+		w, ok := want.(*big.Float)
+		return ok && g.Cmp(w) == 0
+	}
+	return got == want
+}
+
+// TestFloatSumsAreExact: the cases. Edit B2 1, B1 1e16, B1 0:
+// the sum is 1, not 0. Relations worth 1.7e308, -1.7e308 and 1.7e308:
+// the middle one can be detached, and the sum beyond float64's range is
+// answered as a *big.Float.
+func TestFloatSumsAreExact(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	a, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+	must(t, err)
+	bs := importBs(t, s, 3)
+	set := func(b ProfileID, v any) {
+		t.Helper()
+		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"rating": v}})
+		must(t, err)
+	}
+	sum := func() any {
+		t.Helper()
+		c, err := s.Counter(3, idLoc(a))
+		must(t, err)
+		return c.Props["rating"].Sum
+	}
+	set(bs[1], 1.0)
+	set(bs[0], 1e16)
+	set(bs[0], 0.0)
+	if got := sum(); got != 1.0 {
+		t.Fatalf("sum of 1 and 0 after 1e16 came and went: %v", got)
+	}
+	mustCheck(t, s)
+
+	set(bs[0], 1.7e308)
+	set(bs[1], -1.7e308)
+	set(bs[2], 1.7e308)
+	if got, want := sum(), exactRounded([]float64{1.7e308, -1.7e308, 1.7e308}); !sameSum(got, want) {
+		t.Fatalf("sum %v, want %v", got, want)
+	}
+	_, err = s.Detach(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[1])})
+	must(t, err)
+	if got, want := sum(), exactRounded([]float64{1.7e308, 1.7e308}); !sameSum(got, want) {
+		t.Fatalf("sum beyond float64: %v (%T), want %v", got, got, want)
+	}
+	_, err = s.DeleteProfile(2, idLoc(bs[2]))
+	must(t, err)
+	if got := sum(); got != 1.7e308 {
+		t.Fatalf("sum %v, want 1.7e308", got)
+	}
+	mustCheck(t, s)
+}
+
+// TestFloatSumsAgainstModel: one A profile's relations get adversarial
+// float values, are overwritten, have the property removed, are
+// detached and lose their B profile, in random order; after every step
+// the counter's sum is the exact sum of the values held, correctly
+// rounded, and strict mode checks every commit (Check compares sums
+// exactly). When every relation is gone the counter is gone too.
+func TestFloatSumsAgainstModel(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		s := openTest(t)
+		testSchema(t, s)
+		a, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+		must(rt, err)
+		bs := importBs(t, s, 6)
+		held := map[ProfileID]float64{}
+		related := map[ProfileID]bool{}
+		req := func(b ProfileID, w map[string]any) RelationRequest {
+			return RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: w}
+		}
+		rt.Repeat(map[string]func(*rapid.T){
+			"set": func(rt *rapid.T) {
+				b := rapid.SampledFrom(bs).Draw(rt, "b")
+				v := rapid.OneOf(rapid.SampledFrom(adversarialFloats), rapid.Float64Range(-1e20, 1e20)).Draw(rt, "v")
+				_, err := s.Overwrite(req(b, map[string]any{"rating": v}))
+				must(rt, err)
+				held[b], related[b] = v, true
+			},
+			"unset": func(rt *rapid.T) {
+				b := rapid.SampledFrom(bs).Draw(rt, "b")
+				_, err := s.Overwrite(req(b, map[string]any{"rating": nil, "user_like": 1}))
+				must(rt, err)
+				delete(held, b)
+				related[b] = true
+			},
+			"detach": func(rt *rapid.T) {
+				b := rapid.SampledFrom(bs).Draw(rt, "b")
+				_, err := s.Detach(req(b, nil))
+				if related[b] {
+					must(rt, err)
+				} else if Code(err) != 404 {
+					rt.Fatalf("detach of an absent relation: %v", err)
+				}
+				delete(held, b)
+				delete(related, b)
+			},
+			"delete B": func(rt *rapid.T) {
+				i := rapid.IntRange(0, len(bs)-1).Draw(rt, "i")
+				_, err := s.DeleteProfile(2, idLoc(bs[i]))
+				must(rt, err)
+				delete(held, bs[i])
+				delete(related, bs[i])
+				id, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+				must(rt, err)
+				bs[i] = id
+			},
+			"": func(rt *rapid.T) {
+				c, err := s.Counter(3, idLoc(a))
+				must(rt, err)
+				if len(related) == 0 {
+					if c.Total != 0 || len(c.Props) != 0 {
+						rt.Fatalf("no relations, counter %+v", c)
+					}
+					return
+				}
+				var xs []float64
+				for _, v := range held {
+					xs = append(xs, v)
+				}
+				want := exactRounded(xs)
+				if got := c.Props["rating"].Sum; !sameSum(got, want) {
+					rt.Fatalf("sum %v (%T), want %v, of %v", got, got, want, xs)
+				}
+				if c.Props["rating"].Total != int64(len(held)) {
+					rt.Fatalf("total %d, want %d", c.Props["rating"].Total, len(held))
+				}
+			},
+		})
+	})
+}
+
+// TestExactSumAlgebra: adding values in any order gives the same state,
+// bit for bit; subtracting a value added earlier restores the earlier
+// state exactly; the stored form round-trips and is the only form the
+// decoder accepts; the value is the exact sum correctly rounded.
+func TestExactSumAlgebra(t *testing.T) {
+	gen := rapid.OneOf(rapid.SampledFrom(adversarialFloats), rapid.Float64Range(-1e300, 1e300),
+		rapid.Float64Range(-1e-300, 1e-300), rapid.Float64Range(-1e6, 1e6))
+	rapid.Check(t, func(t *rapid.T) {
+		xs := rapid.SliceOfN(gen, 0, 12).Draw(t, "xs")
+		var s exactSum
+		var states []exactSum
+		for _, x := range xs {
+			states = append(states, s)
+			s = s.add(x)
+		}
+		if want := exactRounded(xs); !sameSum(s.value(), want) {
+			t.Fatalf("value %v, want %v", s.value(), want)
+		}
+		perm := rapid.Permutation(xs).Draw(t, "perm")
+		var p exactSum
+		for _, x := range perm {
+			p = p.add(x)
+		}
+		if !p.equal(s) {
+			t.Fatalf("order matters: %v then %v", s, p)
+		}
+		for i := len(xs) - 1; i >= 0; i-- { // take them out, newest first
+			s = s.sub(xs[i])
+			if !s.equal(states[i]) {
+				t.Fatalf("removing %v left %v, want %v", xs[i], s, states[i])
+			}
+		}
+		if !s.isZero() {
+			t.Fatalf("all removed, left %v", s)
+		}
+		b := p.appendBinary(nil)
+		back, err := decodeExactSum(b)
+		if err != nil || !back.equal(p) {
+			t.Fatalf("round trip of %x: %v, %v", b, back, err)
+		}
+		if len(b) > 0 {
+			for _, bad := range [][]byte{append(append([]byte{}, b[:5]...), append([]byte{0}, b[5:]...)...), append(append([]byte{}, b...), 0)} {
+				if _, err := decodeExactSum(bad); err == nil {
+					t.Fatalf("accepted the non-canonical %x", bad)
+				}
+			}
+		}
+	})
+}
