@@ -87,6 +87,7 @@ func (c *checker) run() {
 	case string(v) != FormatVersion:
 		c.report(index.Meta, formatKey, "format version is %q, want %q", v, FormatVersion)
 	}
+	c.checkMeta()
 	sc, err := loadSchema(c.tx)
 	if err != nil {
 		c.report(index.Meta, nil, "schema: %v", err)
@@ -108,6 +109,30 @@ func (c *checker) run() {
 	for _, k := range missing {
 		ks, key, _ := bytes.Cut([]byte(k), []byte{0})
 		c.report(kv.Keyspace(ks), key, "missing: implied by the stored data but absent")
+	}
+}
+
+// checkMeta reports meta keys that are none of the format version, the
+// id generator's state and the schema's records, and a damaged id
+// generator state. (The schema's records are checked by loadSchema.)
+func (c *checker) checkMeta() {
+	cur := c.cursor(index.Meta)
+	if cur == nil {
+		return
+	}
+	defer c.walked(index.Meta, cur)
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		switch {
+		case bytes.Equal(k, formatKey):
+		case bytes.Equal(k, idgenKey):
+			if _, _, err := decodeIDGen(v); err != nil {
+				c.report(index.Meta, k, "%v", err)
+			}
+		case len(k) == len(metaDBPrefix)+4 && bytes.HasPrefix(k, metaDBPrefix):
+		case len(k) == len(metaRelPrefix)+4 && bytes.HasPrefix(k, metaRelPrefix):
+		default:
+			c.report(index.Meta, k, "unknown meta key")
+		}
 	}
 }
 

@@ -43,10 +43,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
+	switch {
+	case e.Err == nil:
+		return e.Msg
+	case e.Msg == "":
+		return e.Err.Error()
 	}
-	return e.Msg
+	return e.Msg + ": " + e.Err.Error()
 }
 
 // Is matches the sentinel kind; ErrAmbiguous also matches ErrConflict.
@@ -107,6 +110,9 @@ func storageErr(op string, err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
+	}
+	if errors.Is(err, kv.ErrCorrupt) {
+		return &Error{Code: 500, Kind: ErrCorrupt, Msg: "storage: " + op, Err: err}
 	}
 	return &Error{Code: 500, Kind: ErrStorage, Msg: "storage: " + op, Err: err}
 }

@@ -21,6 +21,7 @@ func sampleRecords(t testing.TB) (profile, relation, counter, schemaDB, schemaRe
 	counter = seal(c)
 	schemaDB, _ = encode(Database{ID: 1, Fields: []Field{{Name: "n", Type: FieldInt}}})
 	schemaRel, _ = encode(RelationType{ID: 3, DatabaseA: 1, DatabaseB: 1, Properties: []Property{{Name: "i", Type: PropInt}}})
+	schemaDB, schemaRel = seal(schemaDB), seal(schemaRel)
 	return
 }
 
@@ -110,6 +111,9 @@ func FuzzDecodeSchema(f *testing.F) {
 			string(metaKey(metaDBPrefix, 1)):  b,
 			string(metaKey(metaRelPrefix, 3)): b,
 		}}
+		loadSchema(tx)
+		tx.data[string(metaKey(metaDBPrefix, 1))] = seal(append([]byte{}, b...))
+		tx.data[string(metaKey(metaRelPrefix, 3))] = seal(append([]byte{}, b...))
 		loadSchema(tx)
 	})
 }

@@ -104,10 +104,14 @@ func Open(path string, opts *Options) (*Store, error) {
 		ReadOnly:        o.ReadOnly,
 	}, index.All)
 	if err != nil {
+		// The engine's error names the file.
 		if errors.Is(err, bolt.ErrForeign) {
-			return nil, &Error{Code: 500, Kind: ErrFormat, Msg: "open " + path, Err: err}
+			return nil, &Error{Code: 500, Kind: ErrFormat, Err: err}
 		}
-		return nil, &Error{Code: 500, Kind: ErrStorage, Msg: "open " + path, Err: err}
+		if errors.Is(err, kv.ErrCorrupt) {
+			return nil, &Error{Code: 500, Kind: ErrCorrupt, Err: err}
+		}
+		return nil, &Error{Code: 500, Kind: ErrStorage, Err: err}
 	}
 	s, err := OpenEngine(e, &o)
 	if err != nil {

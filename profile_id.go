@@ -1,8 +1,10 @@
 package relgraph
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"time"
 
@@ -49,8 +51,8 @@ func ParseProfileID(s string) (ProfileID, error) {
 	return id, nil
 }
 
-// idgenKey holds the id generator's state: 4 bytes of the last seconds
-// used, 8 bytes of the sequence.
+// idgenKey holds the id generator's state, sealed: 4 bytes of the last
+// seconds used, 8 bytes of the sequence.
 var idgenKey = []byte("idgen")
 
 // newProfileID returns the next store-generated id. The seconds never go
@@ -69,10 +71,9 @@ func (tx *Tx) newProfileID() (ProfileID, error) {
 	var secs uint32
 	var seq uint64
 	if state != nil {
-		if len(state) != 12 {
-			return id, corruptf("meta idgen: %d bytes, want 12", len(state))
+		if secs, seq, err = decodeIDGen(state); err != nil {
+			return id, err
 		}
-		secs, seq = binary.BigEndian.Uint32(state), binary.BigEndian.Uint64(state[4:])
 	}
 	if now := tx.now.Unix(); now > int64(secs) && now <= math.MaxUint32 {
 		secs = uint32(now)
@@ -92,10 +93,22 @@ func (tx *Tx) newProfileID() (ProfileID, error) {
 			break
 		}
 	}
-	if err := tx.kv.Put(index.Meta, idgenKey, id[:]); err != nil {
+	if err := tx.kv.Put(index.Meta, idgenKey, seal(bytes.Clone(id[:]))); err != nil {
 		return id, storageErr("write id generator", err)
 	}
 	return id, nil
+}
+
+// decodeIDGen reads the id generator's stored state.
+func decodeIDGen(v []byte) (secs uint32, seq uint64, err error) {
+	state, err := unseal(v)
+	if err == nil && len(state) != 12 {
+		err = fmt.Errorf("%d bytes, want 12", len(state))
+	}
+	if err != nil {
+		return 0, 0, corruptf("meta idgen: %v", err)
+	}
+	return binary.BigEndian.Uint32(state), binary.BigEndian.Uint64(state[4:]), nil
 }
 
 // idTaken reports whether a profile of any database has id.

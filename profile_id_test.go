@@ -17,8 +17,8 @@ func nextIDs(t fataler, s *Store) (secs uint32, seq uint64) {
 	t.Helper()
 	err := s.View(func(tx *Tx) error {
 		v, err := tx.kv.Get(index.Meta, idgenKey)
-		if v != nil {
-			secs, seq = binary.BigEndian.Uint32(v), binary.BigEndian.Uint64(v[4:])
+		if v != nil && err == nil {
+			secs, seq, err = decodeIDGen(v)
 		}
 		return err
 	})

@@ -55,7 +55,7 @@ func (s *Store) PutDatabase(d Database) error {
 		if err != nil {
 			return storageErr("encode database", err)
 		}
-		if err := tx.kv.Put(index.Meta, metaKey(metaDBPrefix, d.ID), val); err != nil {
+		if err := tx.kv.Put(index.Meta, metaKey(metaDBPrefix, d.ID), seal(val)); err != nil {
 			return storageErr("write database", err)
 		}
 		tx.newSchema = tx.schema.with(&d, nil)
@@ -118,7 +118,7 @@ func (s *Store) PutRelationType(r RelationType) error {
 		if err != nil {
 			return storageErr("encode relation type", err)
 		}
-		if err := tx.kv.Put(index.Meta, metaKey(metaRelPrefix, r.ID), val); err != nil {
+		if err := tx.kv.Put(index.Meta, metaKey(metaRelPrefix, r.ID), seal(val)); err != nil {
 			return storageErr("write relation type", err)
 		}
 		tx.newSchema = tx.schema.with(nil, &r)
@@ -196,8 +196,15 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 		return nil, storageErr("cursor", err)
 	}
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		isDB, isRel := bytes.HasPrefix(k, metaDBPrefix), bytes.HasPrefix(k, metaRelPrefix)
+		if isDB || isRel {
+			var err error
+			if v, err = unseal(v); err != nil {
+				return nil, corruptf("meta %q: %v", k, err)
+			}
+		}
 		switch {
-		case bytes.HasPrefix(k, metaDBPrefix):
+		case isDB:
 			var d Database
 			if err := msgpack.Unmarshal(v, &d); err != nil {
 				return nil, corruptf("meta %q: database does not decode: %v", k, err)
@@ -207,7 +214,7 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 				return nil, corruptf("meta %q: stored database is not valid: %v", k, err)
 			}
 			sc.dbs[d.ID] = &checked
-		case bytes.HasPrefix(k, metaRelPrefix):
+		case isRel:
 			var r RelationType
 			if err := msgpack.Unmarshal(v, &r); err != nil {
 				return nil, corruptf("meta %q: relation type does not decode: %v", k, err)

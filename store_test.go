@@ -230,7 +230,7 @@ func inOneBatch(t *testing.T, s *Store, n int, fn func(i int) error) ([]error, e
 }
 
 // importBs imports n profiles into database 2.
-func importBs(t *testing.T, s *Store, n int) []ProfileID {
+func importBs(t testing.TB, s *Store, n int) []ProfileID {
 	var bs []ProfileID
 	for i := 0; i < n; i++ {
 		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})

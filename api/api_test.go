@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/relgraph/relgraph"
 )
@@ -584,5 +585,92 @@ func TestHugeFloatSumIsANumber(t *testing.T) {
 	r = e.post("relations/get_counter?format=xml", "application/json", `{"token":"`+writeToken+`","rel_id":7,"profile_id":"`+profileA+`"}`)
 	if !bytes.Contains(r.raw, []byte(`<sum>3.4e+308</sum>`)) {
 		t.Fatalf("XML answer: %s", r.raw)
+	}
+}
+
+// TestBackupEndpoint: GET with a write token streams a copy that opens
+// as a store holding the data; other methods are 405, read tokens 403,
+// no token 401.
+func TestBackupEndpoint(t *testing.T) {
+	e := newEnv(t)
+	get := func(method, token string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(method, e.url+BackupPath, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	for _, c := range []struct {
+		method, token string
+		status        int
+	}{{"POST", writeToken, 405}, {"GET", readToken, 403}, {"GET", "", 401}, {"GET", "nope", 403}} {
+		if resp, _ := get(c.method, c.token); resp.StatusCode != c.status {
+			t.Errorf("%s with %q: %d, want %d", c.method, c.token, resp.StatusCode, c.status)
+		}
+	}
+	resp, b := get("GET", writeToken)
+	if resp.StatusCode != 200 {
+		t.Fatalf("backup: %d %s", resp.StatusCode, b)
+	}
+	path := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := relgraph.Open(path, &relgraph.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetProfile(1, relgraph.Locator{ProfileID: profileA}); err != nil {
+		t.Fatalf("the copy lacks profile A: %v", err)
+	}
+}
+
+// TestBackupOutlivesTheWriteTimeout: a backup stream to a client that
+// reads slowly runs past the server's write timeout and arrives whole.
+// The store (over 8 MB) is larger than loopback's socket buffers, so the
+// server's writes block while the client waits.
+func TestBackupOutlivesTheWriteTimeout(t *testing.T) {
+	s, err := relgraph.Open(filepath.Join(t.TempDir(), "big.db"), &relgraph.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutDatabase(relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "notes", Type: relgraph.FieldString, Unindexed: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Repeat("n", 4000)
+	err = s.Update(func(tx *relgraph.Tx) error {
+		for range 2500 {
+			if _, _, err := tx.ImportProfile(1, relgraph.Locator{}, relgraph.ProfileData{Fields: map[string]any{"notes": notes}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(New(s, Config{Tokens: map[string]Role{writeToken: RoleWrite}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	srv.Config.WriteTimeout = 300 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+BackupPath, nil)
+	req.Header.Set("Authorization", "Bearer "+writeToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	time.Sleep(time.Second) // the server's writes block meanwhile
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || len(b) < 8<<20 {
+		t.Fatalf("read %d bytes: %v", len(b), err)
 	}
 }

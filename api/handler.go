@@ -137,9 +137,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", time.Since(start))
 	}()
-	if r.URL.Path == "/healthz" {
+	switch r.URL.Path {
+	case "/healthz":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
+		return
+	case BackupPath:
+		status = h.backup(w, r)
 		return
 	}
 	var out map[string]any

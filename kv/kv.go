@@ -30,6 +30,12 @@ var ErrConflict = errors.New("kv: transaction conflict")
 // requests one by one.
 var ErrTooLarge = errors.New("kv: transaction over the engine's size limits")
 
+// ErrCorrupt is wrapped by the errors of engine calls that found the
+// stored data damaged (a page that does not parse, a read that faulted).
+// The call had no effect; a writable transaction that met it cannot
+// commit.
+var ErrCorrupt = errors.New("the store file is damaged")
+
 // ErrTxClosed is returned by any use of a transaction after Commit or
 // Rollback.
 var ErrTxClosed = errors.New("kv: transaction closed")

@@ -77,12 +77,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "%s\nEXAMPLE MODE: the documentation's placeholder tokens\n  %s\nare accepted as WRITE tokens. Never use -example with real data.\n%s\n",
 			strings.Repeat("!", 72), strings.Join(exampleTokens, "\n  "), strings.Repeat("!", 72))
 	}
-	mux := http.NewServeMux()
-	apiHandler := api.New(store, api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger})
-	mux.Handle("/", apiHandler)
-	mux.Handle("/admin/backup", backupHandler(store, tokens))
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           api.New(store, api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger}),
 		ReadHeaderTimeout: *headerTimeout,
 		ReadTimeout:       *readTimeout,
 		WriteTimeout:      *writeTimeout,
@@ -117,21 +113,4 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "relgraph: store closed")
 	return nil
-}
-
-// backupHandler streams a consistent copy of the store to a holder of a
-// write token: GET /admin/backup with Authorization: Bearer <token>.
-func backupHandler(store *relgraph.Store, tokens map[string]api.Role) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if role, ok := tokens[tok]; !ok || role != api.RoleWrite {
-			http.Error(w, "a write token is required", http.StatusForbidden)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		if _, err := store.Backup(w); err != nil {
-			// The status is sent; a cut stream fails the client's size check.
-			slog.Error("backup", "error", err)
-		}
-	})
 }

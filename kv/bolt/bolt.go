@@ -2,14 +2,28 @@
 // bucket per keyspace, one bbolt transaction per kv transaction.
 //
 // This is the only package of relgraph that imports bbolt.
+//
+// A damaged file never crashes the process. Open checks the file's meta
+// pages and size before bbolt maps it (file.go). Every call into bbolt
+// runs with memory faults turned into panics (debug.SetPanicOnFault)
+// and panics turned into errors wrapping kv.ErrCorrupt. bbolt hands out
+// keys and values that point into its memory map, with lengths read
+// from the page: each is checked to lie within the pages the
+// transaction sees before it is returned, so that no caller reads past
+// the file later. A read of a damaged page fails that read, and a write
+// transaction that met one cannot commit.
 package bolt
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"runtime/debug"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -39,6 +53,9 @@ type Options struct {
 type Engine struct {
 	db        *bbolt.DB
 	keyspaces map[kv.Keyspace]bool
+	// broken is set when bbolt panicked inside a commit: its in-memory
+	// state can no longer be trusted, so no later write may begin.
+	broken atomic.Pointer[error]
 }
 
 // ErrForeign is returned by Open for a file that is not a bbolt file,
@@ -51,7 +68,18 @@ var ErrLocked = errors.New("store file is locked by another process")
 // Open opens or creates the bbolt file at path and creates every keyspace
 // given (in one transaction, unless the file is read-only). It uses the
 // hash-map freelist, which keeps commits cheap on large files.
-func Open(path string, opts Options, keyspaces []kv.Keyspace) (*Engine, error) {
+//
+// A file that is not a bbolt file, or holds other buckets, is refused
+// with ErrForeign; a damaged one (both meta pages bad, or shorter than
+// its meta says) with an error wrapping kv.ErrCorrupt naming the damage.
+func Open(path string, opts Options, keyspaces []kv.Keyspace) (e *Engine, err error) {
+	if err := preflight(path, opts.ReadOnly); err != nil {
+		if _, named := err.(*fs.PathError); named {
+			return nil, err
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer recoverInto(&err, debug.SetPanicOnFault(true))
 	bo := &bbolt.Options{
 		Timeout:         opts.Timeout,
 		FreelistType:    bbolt.FreelistMapType,
@@ -70,7 +98,7 @@ func Open(path string, opts Options, keyspaces []kv.Keyspace) (*Engine, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	e := &Engine{db: db, keyspaces: make(map[kv.Keyspace]bool, len(keyspaces))}
+	e = &Engine{db: db, keyspaces: make(map[kv.Keyspace]bool, len(keyspaces))}
 	for _, ks := range keyspaces {
 		e.keyspaces[ks] = true
 	}
@@ -99,14 +127,29 @@ func Open(path string, opts Options, keyspaces []kv.Keyspace) (*Engine, error) {
 	return e, nil
 }
 
+// recoverInto is deferred by every call into bbolt, with the fault mode
+// the call found: it restores that mode and turns a panic (a failed
+// assertion in bbolt, or a memory fault on a damaged page) into an error
+// wrapping kv.ErrCorrupt.
+func recoverInto(err *error, faultMode bool) {
+	debug.SetPanicOnFault(faultMode)
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%w: bbolt failed reading the file: %v", kv.ErrCorrupt, p)
+	}
+}
+
 // Begin starts a bbolt transaction. Only one writable transaction runs at
 // a time; Begin(true) waits for the current one to end.
-func (e *Engine) Begin(writable bool) (kv.Txn, error) {
+func (e *Engine) Begin(writable bool) (_ kv.Txn, err error) {
+	if broken := e.broken.Load(); writable && broken != nil {
+		return nil, fmt.Errorf("a commit failed on damaged data, reopen the store: %w", *broken)
+	}
+	defer recoverInto(&err, debug.SetPanicOnFault(true))
 	tx, err := e.db.Begin(writable)
 	if err != nil {
 		return nil, err
 	}
-	return &txn{tx: tx, e: e}, nil
+	return &txn{tx: tx, e: e, base: e.db.Info().Data, size: uintptr(tx.Size())}, nil
 }
 
 // Close closes the file. It waits for open read transactions.
@@ -136,11 +179,45 @@ func (e *Engine) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
-// CheckFile runs bbolt's own page-level consistency check and returns
-// every problem it reports.
+// CheckFile checks the file's page structure and returns every problem
+// found, in one read transaction: first the page tree, read through
+// plain file reads (file.go), then, if that is sound, bbolt's own check
+// (free pages, reachability, key order), which trusts the tree.
 func (e *Engine) CheckFile() []error {
 	var errs []error
-	err := e.db.View(func(tx *bbolt.Tx) error {
+	err := e.db.View(func(tx *bbolt.Tx) (err error) {
+		f, err := os.Open(e.db.Path())
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		info, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		// The transaction keeps the pages it reaches from being reused,
+		// but not its meta page: read the metas now and find its own.
+		m, err0, err1 := readMetas(f, info.Size())
+		if err0 == nil && err1 == nil && m.txid != uint64(tx.ID()) {
+			return fmt.Errorf("a commit overwrote the meta page of the check's transaction %d; run the check again", tx.ID())
+		}
+		// One damaged meta page: bbolt reads the other, so the store is
+		// at that page's transaction. After a power cut during a commit
+		// that was never acknowledged this loses nothing; otherwise it
+		// lost the last commit. Either way the file is damaged.
+		for i, err := range []error{err0, err1} {
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%w: meta page %d: %v; the store is read at the other meta page's transaction %d", kv.ErrCorrupt, i, err, m.txid))
+			}
+		}
+		if err := m.check(info.Size()); err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		if walked := walkFile(f, m); len(walked) > 0 {
+			errs = append(errs, walked...)
+			return nil
+		}
 		for err := range tx.Check() {
 			errs = append(errs, err)
 		}
@@ -172,6 +249,58 @@ func (e *Engine) Compact(dst string) error {
 type txn struct {
 	tx *bbolt.Tx
 	e  *Engine
+	// failed is the first panic a call of a writable transaction turned
+	// into an error: bbolt's nodes may be half-changed, so later writes
+	// and the commit fail with it.
+	failed error
+	// base and size are the address of bbolt's memory map and the bytes
+	// of it holding the pages this transaction sees (the file's pages
+	// below the meta's high water mark, all backed by the file).
+	base, size uintptr
+	// touched sums bytes read by touch, so the reads are not optimized
+	// away.
+	touched byte
+}
+
+// checkSlice returns an error unless b, a key or value bbolt returned,
+// can be read without faulting. A damaged page can give an element a
+// length that runs past the file: no element is longer than the
+// transaction's pages, and one that points into the map must end inside
+// them. bbolt also returns keys and values it holds in memory (a write
+// transaction's own, an unaligned inline bucket's copy): those are
+// touched, a byte a page, under the caller's guard.
+func (t *txn) checkSlice(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if uintptr(len(b)) > t.size {
+		return fmt.Errorf("%w: an element of %d bytes is longer than the file's pages", kv.ErrCorrupt, len(b))
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if start-t.base < t.size { // start in the map (unsigned: below base wraps)
+		if uintptr(len(b)) > t.size-(start-t.base) {
+			return fmt.Errorf("%w: an element of %d bytes runs past the end of the file's pages", kv.ErrCorrupt, len(b))
+		}
+		return nil
+	}
+	for i := 0; i < len(b); i += 4096 {
+		t.touched += b[i]
+	}
+	t.touched += b[len(b)-1]
+	return nil
+}
+
+// guard is deferred by every method of a transaction with the fault
+// mode it found; see recoverInto. A failure poisons a writable
+// transaction.
+func (t *txn) guard(err *error, faultMode bool) {
+	debug.SetPanicOnFault(faultMode)
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%w: bbolt failed reading the file: %v", kv.ErrCorrupt, p)
+		if t.tx.Writable() && t.failed == nil {
+			t.failed = *err
+		}
+	}
 }
 
 func (t *txn) bucket(ks kv.Keyspace) (*bbolt.Bucket, error) {
@@ -188,7 +317,8 @@ func (t *txn) bucket(ks kv.Keyspace) (*bbolt.Bucket, error) {
 	return b, nil
 }
 
-func (t *txn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
+func (t *txn) Get(ks kv.Keyspace, key []byte) (_ []byte, err error) {
+	defer t.guard(&err, debug.SetPanicOnFault(true))
 	b, err := t.bucket(ks)
 	if err != nil {
 		return nil, err
@@ -201,13 +331,20 @@ func (t *txn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 			return []byte{}, nil
 		}
 	}
+	if err := t.checkSlice(v); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
-func (t *txn) Put(ks kv.Keyspace, key, value []byte) error {
+func (t *txn) Put(ks kv.Keyspace, key, value []byte) (err error) {
 	if !t.tx.Writable() {
 		return kv.ErrReadOnly
 	}
+	if t.failed != nil {
+		return t.failed
+	}
+	defer t.guard(&err, debug.SetPanicOnFault(true))
 	b, err := t.bucket(ks)
 	if err != nil {
 		return err
@@ -218,10 +355,14 @@ func (t *txn) Put(ks kv.Keyspace, key, value []byte) error {
 	return b.Put(key, value)
 }
 
-func (t *txn) Delete(ks kv.Keyspace, key []byte) error {
+func (t *txn) Delete(ks kv.Keyspace, key []byte) (err error) {
 	if !t.tx.Writable() {
 		return kv.ErrReadOnly
 	}
+	if t.failed != nil {
+		return t.failed
+	}
+	defer t.guard(&err, debug.SetPanicOnFault(true))
 	b, err := t.bucket(ks)
 	if err != nil {
 		return err
@@ -234,26 +375,106 @@ func (t *txn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return boltCursor{b.Cursor()}, nil
+	return &cursor{c: b.Cursor(), t: t}, nil
 }
 
-// boltCursor is a bbolt cursor, which cannot fail.
-type boltCursor struct{ *bbolt.Cursor }
+// cursor is a bbolt cursor whose moves cannot crash: a damaged page
+// ends the walk (a nil key) with the error in Err.
+type cursor struct {
+	c   *bbolt.Cursor
+	t   *txn
+	err error
+}
 
-func (boltCursor) Err() error { return nil }
+// guard is deferred by every move with the fault mode it found: a
+// panic ends the walk with the error in Err.
+func (c *cursor) guard(k, v *[]byte, faultMode bool) {
+	debug.SetPanicOnFault(faultMode)
+	if p := recover(); p != nil {
+		c.fail(fmt.Errorf("%w: bbolt failed reading the file: %v", kv.ErrCorrupt, p))
+		*k, *v = nil, nil
+	}
+}
+
+func (c *cursor) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+	if c.t.tx.Writable() && c.t.failed == nil {
+		c.t.failed = err
+	}
+}
+
+// checked returns k and v if they can be read safely; otherwise it ends
+// the walk with the error in Err. A walk that failed stays ended.
+func (c *cursor) checked(k, v []byte) ([]byte, []byte) {
+	err := c.err
+	if err == nil {
+		if err = c.t.checkSlice(k); err == nil {
+			err = c.t.checkSlice(v)
+		}
+	}
+	if err != nil {
+		c.fail(err)
+		return nil, nil
+	}
+	return k, v
+}
+
+func (c *cursor) First() (k, v []byte) {
+	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
+	return c.checked(c.c.First())
+}
+
+func (c *cursor) Last() (k, v []byte) {
+	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
+	return c.checked(c.c.Last())
+}
+
+func (c *cursor) Seek(seek []byte) (k, v []byte) {
+	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
+	return c.checked(c.c.Seek(seek))
+}
+
+func (c *cursor) Next() (k, v []byte) {
+	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
+	return c.checked(c.c.Next())
+}
+
+func (c *cursor) Prev() (k, v []byte) {
+	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
+	return c.checked(c.c.Prev())
+}
+
+func (c *cursor) Err() error { return c.err }
 
 func (t *txn) Writable() bool { return t.tx.Writable() }
 
-func (t *txn) Commit() error {
+// Commit commits, unless a call of the transaction met damaged data. If
+// bbolt panics inside the commit, the transaction is rolled back and
+// the engine refuses later writes: its in-memory state is suspect.
+func (t *txn) Commit() (err error) {
 	if t.tx.DB() == nil {
 		return kv.ErrTxClosed
 	}
+	if t.failed != nil {
+		t.Rollback()
+		return t.failed
+	}
+	defer func() {
+		if err != nil && errors.Is(err, kv.ErrCorrupt) {
+			t.e.broken.CompareAndSwap(nil, &err)
+			t.Rollback()
+		}
+	}()
+	defer t.guard(&err, debug.SetPanicOnFault(true))
 	return t.tx.Commit()
 }
 
-func (t *txn) Rollback() error {
+func (t *txn) Rollback() (err error) {
 	if t.tx.DB() == nil {
 		return kv.ErrTxClosed
 	}
+	defer t.guard(&err, debug.SetPanicOnFault(true))
 	return t.tx.Rollback()
 }
