@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 time=${FUZZTIME:-3s}
 targets=(
-  ". FuzzDecodeProfile" ". FuzzDecodeRelation" ". FuzzDecodeCounter" ". FuzzDecodeSchema"
+  ". FuzzDecodeProfile" ". FuzzDecodeRelation" ". FuzzDecodeCounter" ". FuzzDecodeSchema" ". FuzzDamagedFile"
   "./api FuzzJSONRequest" "./api FuzzXMLRequest" "./internal/cli FuzzConfig"
   "./internal/importer FuzzImportLines" "./index FuzzKeys"
 )
