@@ -37,6 +37,12 @@ type env struct {
 // with the README's example set-up.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with a change to the handler's config.
+func newEnvWith(t *testing.T, change func(*Config)) *env {
+	t.Helper()
 	s, err := relgraph.Open(filepath.Join(t.TempDir(), "api.db"), &relgraph.Options{StrictMode: true, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +72,15 @@ func newEnv(t *testing.T) *env {
 	_, err = s.Attach(relgraph.RelationRequest{RelationType: 2, A: relgraph.Locator{ProfileID: "669e6968ebf4ac52b623a997"},
 		B: relgraph.Locator{ProfileID: "6751b8f1c5e3db9bcb75befa"}, Weights: map[string]any{"exr": 11323123}})
 	must(err)
-	h := New(s, Config{
+	cfg := Config{
 		Tokens:       map[string]Role{writeToken: RoleWrite, docToken2: RoleWrite, docToken3: RoleWrite, readToken: RoleRead},
 		MaxBodyBytes: 1 << 20,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	h := New(s, cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
@@ -111,7 +121,7 @@ func (e *env) do(req *http.Request) response {
 	raw, _ := io.ReadAll(resp.Body)
 	r := response{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), raw: raw}
 	if strings.HasPrefix(r.ctype, "application/xml") {
-		r.body, err = decodeXML(raw)
+		r.body, err = decodeXML(raw, DefaultMaxValues)
 	} else {
 		r.body, err = decodeJSON(raw)
 	}
@@ -170,7 +180,7 @@ func TestDocumentedExamples(t *testing.T) {
 		var want map[string]any
 		if strings.HasSuffix(file, ".xml") {
 			var err error
-			if want, err = decodeXML([]byte(example(t, file))); err != nil {
+			if want, err = decodeXML([]byte(example(t, file)), DefaultMaxValues); err != nil {
 				t.Fatal(err)
 			}
 		} else {
@@ -456,7 +466,7 @@ func TestEveryErrorCodeChangesNothing(t *testing.T) {
 }
 
 func TestXMLShapes(t *testing.T) {
-	m, err := decodeXML([]byte(`<?xml version="1.0"?><xml><a>1</a><l><item>x</item></l><r><p>1</p><p>2</p></r><o><k>v</k></o><n nil="true"/><e></e></xml>`))
+	m, err := decodeXML([]byte(`<?xml version="1.0"?><xml><a>1</a><l><item>x</item></l><r><p>1</p><p>2</p></r><o><k>v</k></o><n nil="true"/><e></e></xml>`), DefaultMaxValues)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,12 +481,12 @@ func TestXMLShapes(t *testing.T) {
 	if err := xml.Unmarshal(buf.Bytes(), new(any)); err != nil {
 		t.Fatalf("encoded XML does not parse: %v\n%s", err, buf.Bytes())
 	}
-	back, err := decodeXML(buf.Bytes())
+	back, err := decodeXML(buf.Bytes(), DefaultMaxValues)
 	if err != nil || !equalTrees(back, map[string]any{"a": []any{map[string]any{"b": "<&>"}}, "n": nil}) {
 		t.Fatalf("round trip: %v %#v", err, back)
 	}
 	for _, bad := range []string{`<xml>`, `<xml><a>1</a><a>2</a><b/></xml>`, `<xml>text<a/></xml>`, `<!DOCTYPE x><xml/>`, `<xml/><xml/>`} {
-		if _, err := decodeXML([]byte(bad)); err == nil {
+		if _, err := decodeXML([]byte(bad), DefaultMaxValues); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
 	}

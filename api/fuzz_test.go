@@ -39,6 +39,14 @@ func FuzzJSONRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// The scan that authorizes finds the token the decode finds.
+		token, values, err := scanJSON(body)
+		if want, _ := tree["token"].(string); err != nil || token != want {
+			t.Fatalf("scan found token %q (%v), the decode %q", token, err, want)
+		}
+		if n := countValues(tree); values < n {
+			t.Fatalf("scan bounded the values at %d, the tree has %d", values, n)
+		}
 		parseAll(t, tree)
 		// What decodes encodes back in both formats.
 		var sink discard
@@ -52,12 +60,36 @@ func FuzzJSONRequest(f *testing.F) {
 func FuzzXMLRequest(f *testing.F) {
 	f.Add(seedXML)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		tree, err := decodeXML(body)
+		tree, err := decodeXML(body, DefaultMaxValues)
 		if err != nil {
 			return
 		}
+		token, elements, err := scanXML(body)
+		if want, _ := tree["token"].(string); err != nil || (token != want && tree["token"] != nil) {
+			t.Fatalf("scan found token %q (%v), the decode %q", token, err, want)
+		}
+		if _, err := decodeXML(body, elements); err != nil {
+			t.Fatalf("decoding within the %d elements the scan counted: %v", elements, err)
+		}
 		parseAll(t, tree)
 	})
+}
+
+// countValues counts the values of a decoded tree: objects, lists and
+// scalars.
+func countValues(v any) int {
+	n := 1
+	switch x := v.(type) {
+	case map[string]any:
+		for _, c := range x {
+			n += countValues(c)
+		}
+	case []any:
+		for _, c := range x {
+			n += countValues(c)
+		}
+	}
+	return n
 }
 
 type discard struct{}

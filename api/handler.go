@@ -23,6 +23,7 @@ package api
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -30,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/relgraph/relgraph"
 )
@@ -55,8 +57,13 @@ func ParseRole(s string) (Role, error) {
 	return 0, errors.New(`role must be "read" or "write", not "` + s + `"`)
 }
 
-// DefaultMaxBodyBytes is the default request body limit: 10 MiB.
-const DefaultMaxBodyBytes = 10 << 20
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes = 10 << 20
+	DefaultBodyMemory   = 64 << 20
+	DefaultBusyWait     = 2 * time.Second
+	DefaultMaxValues    = 1 << 19
+)
 
 // Config configures the handler.
 type Config struct {
@@ -64,6 +71,19 @@ type Config struct {
 	Tokens map[string]Role
 	// MaxBodyBytes limits request bodies (413 beyond). Default 10 MiB.
 	MaxBodyBytes int64
+	// BodyMemory bounds the bytes of request bodies held at once, each
+	// counted at its Content-Length (at MaxBodyBytes when the client
+	// does not say). A request that finds no room within BusyWait is
+	// answered 503 with Retry-After. Default 64 MiB.
+	BodyMemory int64
+	// BusyWait is how long a request waits for room to read its body or
+	// for a decoder. Default 2s.
+	BusyWait time.Duration
+	// MaxValues bounds the values (objects, lists, scalars) of a decoded
+	// body (400 beyond), so that a small body of empty objects cannot
+	// decode into a large tree. Default 524,288: an import_batch of
+	// 10,000 profiles with a few dozen values each.
+	MaxValues int
 	// Logger receives one line per request and every internal error.
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -96,6 +116,7 @@ type handler struct {
 	cfg    Config
 	tokens []tokenRole
 	log    *slog.Logger
+	limits *limits
 }
 
 type tokenRole struct {
@@ -109,7 +130,17 @@ func New(store *relgraph.Store, cfg Config) http.Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	h := &handler{store: store, cfg: cfg, log: cfg.Logger}
+	if cfg.BodyMemory <= 0 {
+		cfg.BodyMemory = DefaultBodyMemory
+	}
+	cfg.BodyMemory = max(cfg.BodyMemory, cfg.MaxBodyBytes) // room for one body of the limit
+	if cfg.BusyWait <= 0 {
+		cfg.BusyWait = DefaultBusyWait
+	}
+	if cfg.MaxValues <= 0 {
+		cfg.MaxValues = DefaultMaxValues
+	}
+	h := &handler{store: store, cfg: cfg, log: cfg.Logger, limits: newLimits(cfg.BodyMemory, cfg.BusyWait)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -167,6 +198,32 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 		w.Header().Set("Allow", http.MethodPost)
 		return fail(405, "method "+r.Method+" not allowed: use POST")
 	}
+	// Refused before its body is read, a request's connection is closed
+	// after the answer: the server would otherwise read the body first.
+	refuse := func(code int, text string) (Format, map[string]any, int) {
+		w.Header().Set("Connection", "close")
+		return fail(code, text)
+	}
+	// A token in the header (or, as the platform allows, the URL) is
+	// checked before the body is read.
+	headerToken, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if headerToken == "" {
+		headerToken = r.URL.Query().Get("token")
+	}
+	if headerToken != "" {
+		if e := h.authorize(headerToken, ep.role); e != nil {
+			return refuse(e.code, e.text)
+		}
+	}
+	if r.ContentLength > h.cfg.MaxBodyBytes {
+		return refuse(413, "body larger than the limit of "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
+	}
+	release, e := h.limits.reserveBody(r, h.cfg.MaxBodyBytes)
+	if e != nil {
+		w.Header().Set("Retry-After", "1")
+		return refuse(e.code, e.text)
+	}
+	defer release()
 	body, err := readBody(w, r, h.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -182,16 +239,44 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	if r.URL.Query().Get("format") == "" {
 		format = bodyFormat
 	}
-	var tree map[string]any
+	if !utf8.Valid(body) {
+		return fail(400, errBadBody.Error()+": body is not valid UTF-8")
+	}
+	// The body's token is found by a scan that builds nothing; only an
+	// authorized request is decoded.
+	var bodyToken string
+	var values int
 	if bodyFormat == XML {
-		tree, err = decodeXML(body)
+		bodyToken, values, err = scanXML(body)
 	} else {
-		tree, err = decodeJSON(body)
+		bodyToken, values, err = scanJSON(body)
 	}
 	if err != nil {
 		return fail(400, err.Error())
 	}
+	if headerToken == "" || bodyToken != "" {
+		if e := h.authorize(bodyToken, ep.role); e != nil {
+			return fail(e.code, e.text)
+		}
+	}
+	if values > h.cfg.MaxValues {
+		return fail(400, fmt.Sprintf("%v: more than %d values", errBadBody, h.cfg.MaxValues))
+	}
+	if e := h.limits.startDecode(r.Context()); e != nil {
+		return fail(e.code, e.text)
+	}
+	var tree map[string]any
+	if bodyFormat == XML {
+		tree, err = decodeXML(body, h.cfg.MaxValues)
+	} else {
+		tree, err = decodeScannedJSON(body)
+	}
+	h.limits.endDecode()
+	if err != nil {
+		return fail(400, err.Error())
+	}
 	p := newParams("", tree)
+	p.get("token") // authorized above
 	if f, _ := p.str("format"); f != "" && r.URL.Query().Get("format") == "" {
 		switch f {
 		case "json":
@@ -201,16 +286,6 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 		default:
 			return fail(400, `parameter format: expected "json" or "xml"`)
 		}
-	}
-	token, err := p.str("token")
-	if err != nil {
-		return fail(400, err.Error())
-	}
-	if token == "" {
-		token, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	}
-	if e := h.authorize(token, ep.role); e != nil {
-		return fail(e.code, e.text)
 	}
 	out, err := ep.fn(h, p)
 	if err != nil {

@@ -39,13 +39,25 @@ const (
 
 var errBadBody = errors.New("malformed body")
 
+// decodeJSON decodes a JSON body into a tree, refusing invalid UTF-8,
+// nesting deeper than maxDepth and more than DefaultMaxValues values.
 func decodeJSON(body []byte) (map[string]any, error) {
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("%w: body is not valid UTF-8", errBadBody)
 	}
-	if err := checkJSONDepth(body); err != nil {
+	_, values, err := scanJSON(body)
+	if err != nil {
 		return nil, err
 	}
+	if values > DefaultMaxValues {
+		return nil, fmt.Errorf("%w: more than %d values", errBadBody, DefaultMaxValues)
+	}
+	return decodeScannedJSON(body)
+}
+
+// decodeScannedJSON decodes a body that scanJSON accepted (so its depth
+// and size are bounded) and that is valid UTF-8.
+func decodeScannedJSON(body []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
@@ -65,38 +77,13 @@ func decodeJSON(body []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// checkJSONDepth refuses nesting deeper than maxDepth before decoding,
-// so a hostile body cannot make the decoder recurse deeply.
-func checkJSONDepth(body []byte) error {
-	depth, inString, escaped := 0, false, false
-	for _, c := range body {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			if depth++; depth > maxDepth {
-				return fmt.Errorf("%w: nested deeper than %d", errBadBody, maxDepth)
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return nil
-}
-
-func decodeXML(body []byte) (map[string]any, error) {
+// decodeXML decodes an XML body into a tree of at most maxElements
+// elements, refusing invalid UTF-8 and nesting deeper than maxDepth.
+func decodeXML(body []byte, maxElements int) (map[string]any, error) {
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("%w: body is not valid UTF-8", errBadBody)
 	}
+	budget := maxElements
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	dec.Strict = true
 	for {
@@ -109,7 +96,7 @@ func decodeXML(body []byte) (map[string]any, error) {
 			if t.Name.Local != "xml" {
 				return nil, fmt.Errorf("%w: the root element must be <xml>, not <%s>", errBadBody, t.Name.Local)
 			}
-			v, err := decodeXMLElement(dec, t, 1)
+			v, err := decodeXMLElement(dec, t, 1, &budget)
 			if err != nil {
 				return nil, err
 			}
@@ -163,10 +150,14 @@ func xmlTrailer(dec *xml.Decoder) error {
 	}
 }
 
-// decodeXMLElement reads the content of start up to its end element.
-func decodeXMLElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error) {
+// decodeXMLElement reads the content of start up to its end element,
+// counting the elements it reads against budget.
+func decodeXMLElement(dec *xml.Decoder, start xml.StartElement, depth int, budget *int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("%w: nested deeper than %d", errBadBody, maxDepth)
+	}
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("%w: more elements than the limit", errBadBody)
 	}
 	isNil := false
 	for _, a := range start.Attr {
@@ -184,7 +175,7 @@ func decodeXMLElement(dec *xml.Decoder, start xml.StartElement, depth int) (any,
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			v, err := decodeXMLElement(dec, t, depth+1)
+			v, err := decodeXMLElement(dec, t, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}

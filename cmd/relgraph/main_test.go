@@ -535,3 +535,107 @@ func TestDamagedFilesThroughTheTools(t *testing.T) {
 	}
 	t.Logf("%d cuts, 60 flips (%d reported)", len(base)/page-1, reported)
 }
+
+// hostileBody is 10 MiB of empty objects under one key, without a
+// token: decoded into a tree it would take hundreds of MiB.
+func hostileBody() []byte {
+	const size = 10<<20 - 64
+	b := make([]byte, 0, size)
+	b = append(b, `{"data":[`...)
+	for len(b) < size-8 {
+		b = append(b, "{},"...)
+	}
+	return append(b, "{}]}"...)
+}
+
+// peakRSS reads the process's high water mark of resident memory, MiB.
+func peakRSS(t testing.TB, pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Skip("no VmHWM in /proc")
+	}
+	var kb float64
+	fmt.Sscan(string(m[1]), &kb)
+	return kb / 1024
+}
+
+// sendHostile posts the hostile body n times at once and returns how
+// many answers had each status (0: the connection failed).
+func sendHostile(t testing.TB, url string, n int) map[int]int {
+	body := hostileBody()
+	codes := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code := 0
+			resp, err := http.Post(url+"/api/v1.1/relations/edit", "application/json", bytes.NewReader(body))
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				code = resp.StatusCode
+			}
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return codes
+}
+
+// TestHostileBodiesWithoutAToken: 4 and then 64 clients at once send
+// 10 MiB bodies of empty objects without a token. Every one is answered
+// 401, or 503 when there is no room to read it; the server lives on.
+// The peak memory it took is logged (BenchmarkHostileBodies measures it).
+func TestHostileBodiesWithoutAToken(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "-example")
+	for _, n := range []int{4, 64} {
+		codes := sendHostile(t, srv.url, n)
+		for code, count := range codes {
+			if code != 401 && code != 503 {
+				t.Errorf("%d clients: %d answers with status %d (all: %v)", n, count, code, codes)
+			}
+		}
+		if codes[401] == 0 {
+			t.Errorf("%d clients: no body was read and refused: %v", n, codes)
+		}
+		t.Logf("%d clients: %v; peak RSS so far %.0f MiB", n, codes, peakRSS(t, srv.cmd.Process.Pid))
+	}
+	if resp, err := http.Get(srv.url + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the server after the hostile bodies: %v %v", resp, err)
+	}
+	srv.stop(t)
+}
+
+// BenchmarkHostileBodies reports the server's peak RSS after 4 clients
+// at once sent 10 MiB bodies of empty objects without a token, then
+// after 64 (the target: under 200 MiB for 4).
+func BenchmarkHostileBodies(b *testing.B) {
+	for range b.N {
+		dir := b.TempDir()
+		cmd := exec.Command(binary, "serve", "-example", "-addr", "127.0.0.1:0")
+		cmd.Dir = dir
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		url := regexp.MustCompile(`http://\S+`).FindString(line)
+		if url == "" {
+			b.Fatalf("no address in %q", line)
+		}
+		sendHostile(b, url, 4)
+		b.ReportMetric(peakRSS(b, cmd.Process.Pid), "peakRSS-MiB-4clients")
+		sendHostile(b, url, 64)
+		b.ReportMetric(peakRSS(b, cmd.Process.Pid), "peakRSS-MiB-64clients")
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}
+}
