@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"fmt"
 	"slices"
 )
 
@@ -95,13 +96,18 @@ const (
 var reservedFieldNames = []string{"email", "phones", "subscriptions", "id", "db_id", "profile_id"}
 
 // checkName enforces SPEC §1 on field and property names: ASCII letters,
-// digits, '_' and '-', 1 to 64 bytes, not starting with '_'.
+// digits, '_' and '-', 1 to 64 bytes, starting with a letter (names
+// starting with '_' are reserved). Such a name is a valid XML element
+// name, which the XML wire format writes it as.
 func checkName(what, name string) error {
 	if len(name) == 0 || len(name) > MaxNameLen {
 		return invalidf("%s name %q must be 1 to %d characters", what, name, MaxNameLen)
 	}
 	if name[0] == '_' {
 		return invalidf("%s name %q: names starting with '_' are reserved", what, name)
+	}
+	if c := name[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		return invalidf("%s name %q must start with a letter: it is written as an XML element name", what, name)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -131,16 +137,24 @@ func (t PropertyType) valid() bool {
 }
 
 // validate checks a database definition on its own and returns a copy
-// with defaults filled in.
+// with defaults filled in. Errors name the database.
 func (d Database) validate() (Database, error) {
 	if d.ID == 0 {
 		return d, invalidf("database id must be > 0")
 	}
+	d, err := d.check()
+	if err != nil {
+		return d, prefixed(err, fmt.Sprintf("database %d: ", d.ID))
+	}
+	return d, nil
+}
+
+func (d Database) check() (Database, error) {
 	if len(d.Name) > maxSchemaNameBytes {
-		return d, invalidf("database %d: name longer than %d bytes", d.ID, maxSchemaNameBytes)
+		return d, invalidf("name longer than %d bytes", maxSchemaNameBytes)
 	}
 	if len(d.Fields) > MaxFields {
-		return d, invalidf("database %d: %d fields, at most %d", d.ID, len(d.Fields), MaxFields)
+		return d, invalidf("%d fields, at most %d", len(d.Fields), MaxFields)
 	}
 	seen := map[string]bool{}
 	for _, f := range d.Fields {
@@ -151,7 +165,7 @@ func (d Database) validate() (Database, error) {
 			return d, invalidf("field name %q is reserved for profile data", f.Name)
 		}
 		if seen[f.Name] {
-			return d, invalidf("database %d: field %q declared twice", d.ID, f.Name)
+			return d, invalidf("field %q declared twice", f.Name)
 		}
 		seen[f.Name] = true
 		if !f.Type.valid() {
@@ -163,19 +177,27 @@ func (d Database) validate() (Database, error) {
 }
 
 // validate checks a relation type on its own and returns a copy with
-// defaults filled in.
+// defaults filled in. Errors name the relation type.
 func (r RelationType) validate() (RelationType, error) {
 	if r.ID == 0 {
 		return r, invalidf("relation type id must be > 0")
 	}
+	r, err := r.check()
+	if err != nil {
+		return r, prefixed(err, fmt.Sprintf("relation type %d: ", r.ID))
+	}
+	return r, nil
+}
+
+func (r RelationType) check() (RelationType, error) {
 	if len(r.Name) > maxSchemaNameBytes {
-		return r, invalidf("relation type %d: name longer than %d bytes", r.ID, maxSchemaNameBytes)
+		return r, invalidf("name longer than %d bytes", maxSchemaNameBytes)
 	}
 	if r.DatabaseA == 0 || r.DatabaseB == 0 {
-		return r, invalidf("relation type %d: database_a and database_b are required", r.ID)
+		return r, invalidf("database_a and database_b are required")
 	}
 	if len(r.Properties) > MaxProperties {
-		return r, invalidf("relation type %d: %d properties, at most %d", r.ID, len(r.Properties), MaxProperties)
+		return r, invalidf("%d properties, at most %d", len(r.Properties), MaxProperties)
 	}
 	props := make([]Property, len(r.Properties))
 	seen := map[string]bool{}
@@ -184,7 +206,7 @@ func (r RelationType) validate() (RelationType, error) {
 			return r, err
 		}
 		if seen[p.Name] {
-			return r, invalidf("relation type %d: property %q declared twice", r.ID, p.Name)
+			return r, invalidf("property %q declared twice", p.Name)
 		}
 		seen[p.Name] = true
 		if !p.Type.valid() {
@@ -219,6 +241,13 @@ func (r RelationType) validate() (RelationType, error) {
 	}
 	r.Properties = props
 	return r, nil
+}
+
+// prefixed returns err, an *Error, with its message prefixed.
+func prefixed(err error, prefix string) error {
+	e := *err.(*Error)
+	e.Msg = prefix + e.Msg
+	return &e
 }
 
 // Field returns the declared field named name.

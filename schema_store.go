@@ -2,8 +2,11 @@ package relgraph
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -28,39 +31,104 @@ func metaKey(prefix []byte, id uint32) []byte {
 // field costs a scan of the database's profiles; other changes are O(1).
 // It runs in a transaction of its own, installed before any later write.
 func (s *Store) PutDatabase(d Database) error {
-	d, err := d.validate()
-	if err != nil {
-		return err
+	return s.ApplySchema([]Database{d}, nil)
+}
+
+// ApplySchema declares databases and then relation types, each as
+// PutDatabase and PutRelationType would (a relation type may name a
+// database of the same call), in one transaction: all of them, or, if
+// any is refused, none. The error then lists every refusal; its kind is
+// the first one's. Applying what is already declared writes nothing.
+func (s *Store) ApplySchema(dbs []Database, rels []RelationType) error {
+	dbs, rels = slices.Clone(dbs), slices.Clone(rels)
+	var problems []error
+	for i := range dbs {
+		var err error
+		if dbs[i], err = dbs[i].validate(); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	for i := range rels {
+		var err error
+		if rels[i], err = rels[i].validate(); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if len(problems) > 0 {
+		return joinProblems(problems)
 	}
 	return s.updateSchema(func(tx *Tx) error {
-		old := tx.schema.dbs[d.ID]
-		if old != nil {
-			if reflect.DeepEqual(*old, d) {
-				return nil
-			}
-			for _, of := range old.Fields {
-				nf, ok := d.Field(of.Name)
-				if ok {
-					if err := fieldChange(of, nf); err != nil {
-						return err
-					}
-					continue
-				}
-				if err := tx.refuseIfFieldUsed(d.ID, of.Name); err != nil {
-					return err
-				}
+		for _, d := range dbs {
+			if err := tx.putDatabase(d); err != nil {
+				problems = append(problems, err)
 			}
 		}
-		val, err := encode(d)
-		if err != nil {
-			return storageErr("encode database", err)
+		for _, r := range rels {
+			if err := tx.putRelationType(r); err != nil {
+				problems = append(problems, err)
+			}
 		}
-		if err := tx.kv.Put(index.Meta, metaKey(metaDBPrefix, d.ID), seal(val)); err != nil {
-			return storageErr("write database", err)
-		}
-		tx.newSchema = tx.schema.with(&d, nil)
-		return nil
+		return joinProblems(problems)
 	})
+}
+
+// joinProblems is nil for none, the error itself for one, and for more
+// an error listing them all, of the first one's kind.
+func joinProblems(problems []error) error {
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return problems[0]
+	}
+	first := &Error{Code: 500, Kind: ErrStorage}
+	errors.As(problems[0], &first)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems", len(problems))
+	for _, p := range problems {
+		b.WriteString("; ")
+		b.WriteString(p.Error())
+	}
+	return &Error{Code: first.Code, Kind: first.Kind, Msg: b.String()}
+}
+
+// schemaNow is the schema as this transaction has changed it so far.
+func (tx *Tx) schemaNow() *schema {
+	if tx.newSchema != nil {
+		return tx.newSchema
+	}
+	return tx.schema
+}
+
+// putDatabase declares a validated database in tx (see PutDatabase).
+func (tx *Tx) putDatabase(d Database) error {
+	sc := tx.schemaNow()
+	if old := sc.dbs[d.ID]; old != nil {
+		if reflect.DeepEqual(*old, d) {
+			return nil
+		}
+		for _, of := range old.Fields {
+			nf, ok := d.Field(of.Name)
+			if ok {
+				if err := fieldChange(of, nf); err != nil {
+					return prefixed(err, fmt.Sprintf("database %d: ", d.ID))
+				}
+				continue
+			}
+			if err := tx.refuseIfFieldUsed(d.ID, of.Name); err != nil {
+				return err
+			}
+		}
+	}
+	val, err := encode(d)
+	if err != nil {
+		return storageErr("encode database", err)
+	}
+	if err := tx.kv.Put(index.Meta, metaKey(metaDBPrefix, d.ID), seal(val)); err != nil {
+		return storageErr("write database", err)
+	}
+	tx.newSchema = sc.with(&d, nil)
+	return nil
 }
 
 func (tx *Tx) refuseIfFieldUsed(db uint32, field string) error {
@@ -79,51 +147,52 @@ func (tx *Tx) refuseIfFieldUsed(db uint32, field string) error {
 // the databases while any relation of the type exists.
 // It runs in a transaction of its own, installed before any later write.
 func (s *Store) PutRelationType(r RelationType) error {
-	r, err := r.validate()
-	if err != nil {
-		return err
+	return s.ApplySchema(nil, []RelationType{r})
+}
+
+// putRelationType declares a validated relation type in tx (see
+// PutRelationType).
+func (tx *Tx) putRelationType(r RelationType) error {
+	sc := tx.schemaNow()
+	for _, id := range []uint32{r.DatabaseA, r.DatabaseB} {
+		if _, err := sc.db(id); err != nil {
+			return notFoundf("relation type %d: database %d not found", r.ID, id)
+		}
 	}
-	return s.updateSchema(func(tx *Tx) error {
-		for _, id := range []uint32{r.DatabaseA, r.DatabaseB} {
-			if _, err := tx.schema.db(id); err != nil {
-				return notFoundf("relation type %d: database %d not found", r.ID, id)
+	if old := sc.rels[r.ID]; old != nil {
+		if reflect.DeepEqual(*old, r) {
+			return nil
+		}
+		structural := old.DatabaseA != r.DatabaseA || old.DatabaseB != r.DatabaseB
+		for _, op := range old.Properties {
+			np, ok := r.Property(op.Name)
+			if !ok {
+				structural = true
+				continue
+			}
+			if err := propertyChange(op, np); err != nil {
+				return prefixed(err, fmt.Sprintf("relation type %d: ", r.ID))
 			}
 		}
-		if old := tx.schema.rels[r.ID]; old != nil {
-			if reflect.DeepEqual(*old, r) {
-				return nil
+		if structural {
+			has, err := tx.hasRelations(r.ID)
+			if err != nil {
+				return err
 			}
-			structural := old.DatabaseA != r.DatabaseA || old.DatabaseB != r.DatabaseB
-			for _, op := range old.Properties {
-				np, ok := r.Property(op.Name)
-				if !ok {
-					structural = true
-					continue
-				}
-				if err := propertyChange(op, np); err != nil {
-					return err
-				}
-			}
-			if structural {
-				has, err := tx.hasRelations(r.ID)
-				if err != nil {
-					return err
-				}
-				if has {
-					return invalidf("relation type %d: cannot change its databases or remove properties while relations of it exist", r.ID)
-				}
+			if has {
+				return invalidf("relation type %d: cannot change its databases or remove properties while relations of it exist", r.ID)
 			}
 		}
-		val, err := encode(r)
-		if err != nil {
-			return storageErr("encode relation type", err)
-		}
-		if err := tx.kv.Put(index.Meta, metaKey(metaRelPrefix, r.ID), seal(val)); err != nil {
-			return storageErr("write relation type", err)
-		}
-		tx.newSchema = tx.schema.with(nil, &r)
-		return nil
-	})
+	}
+	val, err := encode(r)
+	if err != nil {
+		return storageErr("encode relation type", err)
+	}
+	if err := tx.kv.Put(index.Meta, metaKey(metaRelPrefix, r.ID), seal(val)); err != nil {
+		return storageErr("write relation type", err)
+	}
+	tx.newSchema = sc.with(nil, &r)
+	return nil
 }
 
 // hasRelations reports whether any relation of type rel is stored.

@@ -576,3 +576,37 @@ func TestReadOnlyOpensShareTheFile(t *testing.T) {
 		t.Fatalf("a writer beside readers: %v", err)
 	}
 }
+
+// TestApplySchemaIsAllOrNothing: a schema with several problems is
+// refused whole, naming each problem, and writes nothing; a relation
+// type may name a database of the same call.
+func TestApplySchemaIsAllOrNothing(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	before := dump(t, s)
+	err := s.ApplySchema([]Database{
+		{ID: 1, Fields: []Field{{Name: "crm_id", Type: FieldString}}}, // a type change
+		{ID: 7, Fields: []Field{{Name: "fresh", Type: FieldInt}}},     // fine on its own
+	}, []RelationType{
+		{ID: 8, DatabaseA: 7, DatabaseB: 9}, // database 9 does not exist
+	})
+	for _, want := range []string{"2 problems", "database 1: field \"crm_id\": changing type", "relation type 8: database 9 not found"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want it to say %q", err, want)
+		}
+	}
+	if dump(t, s) != before {
+		t.Fatal("a refused schema wrote something")
+	}
+	if _, err := s.Database(7); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("database 7 was declared: %v", err)
+	}
+	must(t, s.ApplySchema([]Database{{ID: 7}}, []RelationType{{ID: 8, DatabaseA: 7, DatabaseB: 1}}))
+	if _, err := s.RelationType(8); err != nil {
+		t.Fatal(err)
+	}
+	err = s.ApplySchema([]Database{{ID: 5, Fields: []Field{{Name: "1st", Type: FieldInt}}}}, []RelationType{{ID: 6, Properties: []Property{{Name: "x", Type: "blob"}}}})
+	if err == nil || !strings.Contains(err.Error(), "database 5: field name \"1st\"") || !strings.Contains(err.Error(), "relation type 6: database_a and database_b") {
+		t.Fatalf("validation problems: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -682,5 +683,25 @@ func TestBackupOutlivesTheWriteTimeout(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || len(b) < 8<<20 {
 		t.Fatalf("read %d bytes: %v", len(b), err)
+	}
+}
+
+// TestXMLNamesAreChecked: the schema refuses names that are not XML
+// element names, and the XML writer refuses to write one.
+func TestXMLNamesAreChecked(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"1st", "9lives", "-dash", ".dot"} {
+		err := e.store.PutDatabase(relgraph.Database{ID: 5, Fields: []relgraph.Field{{Name: name, Type: relgraph.FieldInt}}})
+		if !errors.Is(err, relgraph.ErrInvalid) || !strings.Contains(err.Error(), name) {
+			t.Errorf("field %q: %v", name, err)
+		}
+		err = e.store.PutRelationType(relgraph.RelationType{ID: 5, DatabaseA: 1, DatabaseB: 1, Properties: []relgraph.Property{{Name: name, Type: relgraph.PropInt}}})
+		if !errors.Is(err, relgraph.ErrInvalid) {
+			t.Errorf("property %q: %v", name, err)
+		}
+		var b bytes.Buffer
+		if err := encodeXML(&b, map[string]any{"data": map[string]any{name: 1}}); err == nil || b.Len() > 0 {
+			t.Errorf("the XML writer wrote %q: %v %q", name, err, b.String())
+		}
 	}
 }

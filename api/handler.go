@@ -21,6 +21,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -164,7 +165,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			h.log.Error("handler panic", "path", r.URL.Path, "panic", p)
 			status = 500
-			writeEnvelope(w, format, 500, map[string]any{"error": 500, "error_text": "internal error"})
+			h.writeEnvelope(w, format, 500, map[string]any{"error": 500, "error_text": "internal error"})
 		}
 		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", time.Since(start))
 	}()
@@ -179,7 +180,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var out map[string]any
 	format, out, status = h.serve(w, r)
-	writeEnvelope(w, format, status, out)
+	status = h.writeEnvelope(w, format, status, out)
 }
 
 // serve handles one API request and returns the response format, body
@@ -364,16 +365,24 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 }
 
-func writeEnvelope(w http.ResponseWriter, f Format, status int, body map[string]any) {
+// writeEnvelope encodes the answer, then sends it with its status. An
+// answer that cannot be encoded is logged and sent as a 500. It returns
+// the status sent.
+func (h *handler) writeEnvelope(w http.ResponseWriter, f Format, status int, body map[string]any) int {
+	var buf bytes.Buffer
+	encode := encodeJSON
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if f == XML {
+		encode = encodeXML
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	} else {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
+	if err := encode(&buf, body); err != nil {
+		h.log.Error("encoding the answer", "error", err)
+		buf.Reset()
+		status = 500
+		encode(&buf, map[string]any{"error": 500, "error_text": "internal error"})
 	}
 	w.WriteHeader(status)
-	if f == XML {
-		encodeXML(w, body)
-	} else {
-		encodeJSON(w, body)
-	}
+	w.Write(buf.Bytes())
+	return status
 }

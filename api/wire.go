@@ -223,17 +223,37 @@ func encodeJSON(w io.Writer, v map[string]any) error {
 	return enc.Encode(v)
 }
 
-// encodeXML writes v under <xml>, keys sorted, lists as <item>s.
+// encodeXML writes v under <xml>, keys sorted, lists as <item>s. A key
+// that is not a valid XML element name is an error, and nothing is
+// written.
 func encodeXML(w io.Writer, v map[string]any) error {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
-	writeXMLValue(&b, "xml", v, 0)
+	if err := writeXMLValue(&b, "xml", v, 0); err != nil {
+		return err
+	}
 	b.WriteByte('\n')
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
-func writeXMLValue(b *bytes.Buffer, name string, v any, indent int) {
+// xmlName reports whether name is an XML element name of the ASCII kind
+// relgraph writes: a letter or '_', then letters, digits, '_', '-', '.'.
+func xmlName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return name != ""
+}
+
+func writeXMLValue(b *bytes.Buffer, name string, v any, indent int) error {
+	if !xmlName(name) {
+		return fmt.Errorf("%q is not an XML element name", truncate(name))
+	}
 	pad := strings.Repeat("  ", indent)
 	switch x := v.(type) {
 	case nil:
@@ -247,14 +267,18 @@ func writeXMLValue(b *bytes.Buffer, name string, v any, indent int) {
 		fmt.Fprintf(b, "%s<%s>", pad, name)
 		for _, k := range keys {
 			b.WriteByte('\n')
-			writeXMLValue(b, k, x[k], indent+1)
+			if err := writeXMLValue(b, k, x[k], indent+1); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(b, "\n%s</%s>", pad, name)
 	case []any:
 		fmt.Fprintf(b, "%s<%s>", pad, name)
 		for _, item := range x {
 			b.WriteByte('\n')
-			writeXMLValue(b, "item", item, indent+1)
+			if err := writeXMLValue(b, "item", item, indent+1); err != nil {
+				return err
+			}
 		}
 		if len(x) > 0 {
 			fmt.Fprintf(b, "\n%s", pad)
@@ -265,6 +289,7 @@ func writeXMLValue(b *bytes.Buffer, name string, v any, indent int) {
 		xml.EscapeText(b, []byte(scalarText(x)))
 		fmt.Fprintf(b, "</%s>", name)
 	}
+	return nil
 }
 
 func scalarText(v any) string {

@@ -82,18 +82,12 @@ func redact(s string) string {
 	return s[:4] + "****"
 }
 
-// apply puts the config's schema into the store; re-applying the same
-// schema writes nothing.
+// apply puts the config's schema into the store in one transaction:
+// all of it, or, if any part is refused, none (the error lists every
+// refusal). Re-applying the same schema writes nothing.
 func (c *config) apply(s *relgraph.Store) error {
-	for _, d := range c.Databases {
-		if err := s.PutDatabase(d); err != nil {
-			return fmt.Errorf("config: database %d: %w", d.ID, err)
-		}
-	}
-	for _, r := range c.RelationTypes {
-		if err := s.PutRelationType(r); err != nil {
-			return fmt.Errorf("config: relation type %d: %w", r.ID, err)
-		}
+	if err := s.ApplySchema(c.Databases, c.RelationTypes); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	return nil
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// BatchSize is the number of lines per transaction (default and at
 	// most relgraph.MaxImportBatch).
 	BatchSize int
+	// MaxLineBytes bounds a JSON Lines line (default 16 MiB); a longer
+	// line is a bad line like any other.
+	MaxLineBytes int
 	// Errors receives one line per failed input line: "line N: reason".
 	Errors io.Writer
 	// Progress, if set, is called after each batch with the input bytes
@@ -131,12 +134,31 @@ func Run(s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
 	return sum, flush()
 }
 
+// DefaultMaxLineBytes is the default of Options.MaxLineBytes.
+const DefaultMaxLineBytes = 16 << 20
+
 func readJSONL(r io.Reader, opts Options, add func(int, map[string]any) error, sum *Summary) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		text := bytes.TrimSpace(sc.Bytes())
+	limit := opts.MaxLineBytes
+	if limit <= 0 {
+		limit = DefaultMaxLineBytes
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	for line := 1; ; line++ {
+		raw, tooLong, err := readLine(br, limit)
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("reading input: %w", err)
+		}
+		if tooLong {
+			sum.Lines++
+			sum.Failed++
+			fmt.Fprintf(opts.Errors, "line %d: longer than %d bytes\n", line, limit)
+			continue
+		}
+		text := bytes.TrimSpace(raw)
 		if len(text) == 0 {
+			if err == io.EOF {
+				return nil
+			}
 			continue
 		}
 		dec := json.NewDecoder(bytes.NewReader(text))
@@ -154,11 +176,27 @@ func readJSONL(r io.Reader, opts Options, add func(int, map[string]any) error, s
 		if err := add(line, fields); err != nil {
 			return err
 		}
+		if err == io.EOF {
+			return nil
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading input: %w", err)
+}
+
+// readLine reads one line of at most limit bytes. A longer one is read
+// to its end and dropped: tooLong, and no bytes. err is io.EOF at the
+// end of the input (with the last line, if it has no newline).
+func readLine(br *bufio.Reader, limit int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong && len(line)+len(chunk) <= limit {
+			line = append(line, chunk...)
+		} else {
+			tooLong, line = true, nil
+		}
+		if err != bufio.ErrBufferFull {
+			return line, tooLong, err
+		}
 	}
-	return nil
 }
 
 func readCSV(r io.Reader, opts Options, add func(int, map[string]any) error, sum *Summary) error {

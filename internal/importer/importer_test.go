@@ -98,3 +98,26 @@ func TestCSV(t *testing.T) {
 		t.Fatalf("csv phones/tags: %+v %v", p, err)
 	}
 }
+
+// TestOverlongLineIsABadLine: a line over the limit is reported by
+// number and skipped; the lines around it, in the same batch, are
+// imported. A last line without a newline is read too.
+func TestOverlongLineIsABadLine(t *testing.T) {
+	s := openStore(t)
+	in := `{"email":"a@x.io"}` + "\n" +
+		`{"email":"b@x.io","interests":"` + strings.Repeat("t,", 200<<10) + `"}` + "\n" +
+		`{"email":"c@x.io"}`
+	var errs bytes.Buffer
+	sum, err := Run(s, strings.NewReader(in), Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs, MaxLineBytes: 100 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Lines != 3 || sum.Created != 2 || sum.Failed != 1 || errs.String() != "line 2: longer than 102400 bytes\n" {
+		t.Fatalf("%v, errors %q", sum, errs.String())
+	}
+	for _, e := range []string{"a@x.io", "c@x.io"} {
+		if _, err := s.GetProfile(1, relgraph.Locator{Email: e}); err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+	}
+}
