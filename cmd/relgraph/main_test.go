@@ -473,7 +473,8 @@ func runDamaged(t *testing.T, dir string, args ...string) (string, int) {
 
 // TestDamagedFilesThroughTheTools cuts a store at every page boundary
 // and flips bytes in its pages, then runs check, export and serve on
-// each copy. A cut into the pages in use is refused by all three (exit
+// each copy (and compact on the flips). A cut into the pages in use is
+// refused by all three (exit
 // 1, with the reason); a cut in the file's unused tail, or a flip in
 // unused space, changes nothing that export shows; anything else check
 // reports (exit 1). Never a panic, a signal or exit 2.
@@ -525,6 +526,10 @@ func TestDamagedFilesThroughTheTools(t *testing.T) {
 		got, exported := runDamaged(t, dir, "export", "-db", "flip.db", "-db-id", "1")
 		if checked == 0 && (exported != 0 || got != want) {
 			t.Fatalf("flip at byte %d: check passed, but export gave exit %d\n%s", at, exported, got)
+		}
+		os.Remove(filepath.Join(dir, "small.db"))
+		if _, compacted := runDamaged(t, dir, "compact", "-db", "flip.db", "-to", "small.db"); compacted != checked {
+			t.Fatalf("flip at byte %d: check exit %d, compact exit %d", at, checked, compacted)
 		}
 		if checked == 1 {
 			reported++

@@ -211,6 +211,15 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// refuseDamaged refuses a source file whose pages are damaged: bbolt
+// would read it at an older commit, or copy the damage.
+func refuseDamaged(e *bolt.Engine) error {
+	if problems := e.CheckFile(); len(problems) > 0 {
+		return fmt.Errorf("%s: %d problem(s) in the file's pages, first: %v; run 'relgraph check'", e.Path(), len(problems), problems[0])
+	}
+	return nil
+}
+
 func backupTo(out *os.File, dbPath, server, token string) (int64, error) {
 	if server == "" {
 		s, err := openStore(dbPath, true)
@@ -218,6 +227,11 @@ func backupTo(out *os.File, dbPath, server, token string) (int64, error) {
 			return 0, err
 		}
 		defer s.Close()
+		if e, ok := s.Engine().(*bolt.Engine); ok {
+			if err := refuseDamaged(e); err != nil {
+				return 0, err
+			}
+		}
 		return s.Backup(out)
 	}
 	if token == "" {
@@ -278,7 +292,11 @@ func runCompact(args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return errors.New("compact works on bbolt store files only")
 	}
+	if err := refuseDamaged(e); err != nil {
+		return err
+	}
 	if err := e.Compact(*to); err != nil {
+		os.Remove(*to)
 		return err
 	}
 	if err := verifyBackup(*to); err != nil {

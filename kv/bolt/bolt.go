@@ -230,8 +230,11 @@ func (e *Engine) CheckFile() []error {
 }
 
 // Compact copies every keyspace into a new file at dst, leaving out free
-// pages. The engine stays usable; dst must not exist.
-func (e *Engine) Compact(dst string) error {
+// pages. The engine stays usable; dst must not exist. Damage met on the
+// way is an error wrapping kv.ErrCorrupt (what was copied is left in
+// dst for the caller to remove); damage inside values is copied as it
+// is, for the caller's check of the copy to find.
+func (e *Engine) Compact(dst string) (err error) {
 	if _, err := os.Stat(dst); err == nil {
 		return fmt.Errorf("compact: %s already exists", dst)
 	}
@@ -239,11 +242,16 @@ func (e *Engine) Compact(dst string) error {
 	if err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
+	defer func() {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	defer recoverInto(&err, debug.SetPanicOnFault(true))
 	if err := bbolt.Compact(out, e.db, 64<<20); err != nil {
-		out.Close()
 		return fmt.Errorf("compact: %w", err)
 	}
-	return out.Close()
+	return nil
 }
 
 type txn struct {
