@@ -115,7 +115,7 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 		})
 		wantProblem(t, s, "too short for its checksum", "edge_b", "missing", "counter of a profile with no relations")
 		_, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
-		if !strings.Contains(err.Error(), "checksum") || Code(err) != 500 {
+		if !strings.Contains(err.Error(), "checksum") || codeOf(err) != 500 {
 			t.Fatalf("reading a corrupt relation: %v", err)
 		}
 	})
@@ -139,7 +139,7 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 		}
 		// A write reading the wrong list refuses rather than building on it.
 		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1}})
-		if Code(err) != 500 {
+		if codeOf(err) != 500 {
 			t.Fatalf("overwrite on a corrupt top list: %v", err)
 		}
 	})

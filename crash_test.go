@@ -212,7 +212,7 @@ func readCrashState(t *testing.T, s *Store, w int, m *crashModel) *crashModel {
 	}
 	for k := range ks {
 		a, err := s.Match(1, Locator{Email: crashEmail(w, k)})
-		if Code(err) == 404 {
+		if codeOf(err) == 404 {
 			continue
 		}
 		if err != nil {

@@ -7,38 +7,40 @@ import (
 	"github.com/relgraph/relgraph/kv"
 )
 
-// Sentinels for errors.Is. Every error relgraph returns for a request is
-// an *Error wrapping one of them; its Code is the wire code of SPEC §6.
+// Sentinels for errors.Is. Every error relgraph returns is an *Error
+// whose Kind is one of them. They say what happened; the HTTP layer
+// (package api) maps them to wire codes.
 var (
-	// ErrInvalid: the request is malformed or breaks the schema (400).
+	// ErrInvalid: the request is malformed or breaks the schema.
 	ErrInvalid = errors.New("invalid request")
 	// ErrNotFound: a database, relation type, profile or relation does
-	// not exist (404).
+	// not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the request conflicts with stored data, such as a
-	// duplicate email (409).
+	// duplicate email.
 	ErrConflict = errors.New("conflict")
-	// ErrAmbiguous: a locator matched more than one profile (409). It is
-	// also an ErrConflict.
+	// ErrAmbiguous: a locator matched more than one profile. It is also
+	// an ErrConflict.
 	ErrAmbiguous = errors.New("ambiguous match")
-	// ErrCorrupt: stored bytes do not decode or break an invariant (500).
+	// ErrCorrupt: stored bytes do not decode or break an invariant, or
+	// the store file is damaged.
 	ErrCorrupt = errors.New("store is corrupt")
-	// ErrClosed: the store was closed (500).
+	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store is closed")
-	// ErrStorage: the engine failed (I/O, disk full, lock); the
-	// operation had no effect (500).
+	// ErrStorage: the engine failed (I/O, disk full, lock, too many
+	// conflicts with other writers); the operation had no effect.
 	ErrStorage = errors.New("storage failure")
-	// ErrFormat: the file was written by an unknown format version, or is
-	// not a relgraph store (500, at Open).
+	// ErrFormat: the file was written by another format version, or is
+	// not a relgraph store (at Open).
 	ErrFormat = errors.New("unsupported store format")
 )
 
-// Error is a relgraph error: a wire code, a sentinel kind and a message
-// naming what is wrong (the side, field or value).
+// Error is a relgraph error: its kind (one of the sentinels above), a
+// message naming what is wrong (the side, field or value), and the
+// underlying cause, if any.
 type Error struct {
-	Code int    // 400, 404, 409 or 500
 	Kind error  // one of the sentinels above
-	Msg  string // what is wrong, for people
+	Msg  string // what is wrong, for people; may be empty when Err says it
 	Err  error  // the underlying cause, if any (storage errors)
 }
 
@@ -60,38 +62,29 @@ func (e *Error) Is(target error) bool {
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Code returns the wire code of err: 0 for nil, the code of an *Error,
-// and 500 for anything else.
-func Code(err error) int {
-	if err == nil {
-		return 0
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return 500
+// isRequestError reports whether err is the request's fault (invalid,
+// not found, a conflict) rather than the store's.
+func isRequestError(err error) bool {
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict)
 }
 
-func invalidf(format string, args ...any) error {
-	return &Error{Code: 400, Kind: ErrInvalid, Msg: fmt.Sprintf(format, args...)}
+func newError(kind, cause error, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Err: cause}
 }
 
-func notFoundf(format string, args ...any) error {
-	return &Error{Code: 404, Kind: ErrNotFound, Msg: fmt.Sprintf(format, args...)}
-}
+func invalidf(format string, args ...any) error { return newError(ErrInvalid, nil, format, args...) }
 
-func conflictf(format string, args ...any) error {
-	return &Error{Code: 409, Kind: ErrConflict, Msg: fmt.Sprintf(format, args...)}
-}
+func notFoundf(format string, args ...any) error { return newError(ErrNotFound, nil, format, args...) }
 
-func ambiguousf(format string, args ...any) error {
-	return &Error{Code: 409, Kind: ErrAmbiguous, Msg: fmt.Sprintf(format, args...)}
-}
+func conflictf(format string, args ...any) error { return newError(ErrConflict, nil, format, args...) }
 
-func corruptf(format string, args ...any) error {
-	return &Error{Code: 500, Kind: ErrCorrupt, Msg: fmt.Sprintf(format, args...)}
-}
+func ambiguousf(format string, args ...any) error { return newError(ErrAmbiguous, nil, format, args...) }
+
+func corruptf(format string, args ...any) error { return newError(ErrCorrupt, nil, format, args...) }
+
+func closedf(format string, args ...any) error { return newError(ErrClosed, nil, format, args...) }
+
+func formatf(format string, args ...any) error { return newError(ErrFormat, nil, format, args...) }
 
 // cursorErr is the error that ended a cursor walk, as a storage error.
 func cursorErr(c kv.Cursor) error {
@@ -102,7 +95,7 @@ func cursorErr(c kv.Cursor) error {
 }
 
 // storageErr wraps an engine error: an I/O or engine failure, not the
-// caller's fault.
+// caller's fault, or damage the engine found (ErrCorrupt).
 func storageErr(op string, err error) error {
 	if err == nil {
 		return nil
@@ -112,7 +105,7 @@ func storageErr(op string, err error) error {
 		return err
 	}
 	if errors.Is(err, kv.ErrCorrupt) {
-		return &Error{Code: 500, Kind: ErrCorrupt, Msg: "storage: " + op, Err: err}
+		return newError(ErrCorrupt, err, "storage: %s", op)
 	}
-	return &Error{Code: 500, Kind: ErrStorage, Msg: "storage: " + op, Err: err}
+	return newError(ErrStorage, err, "storage: %s", op)
 }

@@ -126,7 +126,7 @@ func TestFloatSumsAgainstModel(t *testing.T) {
 				_, err := s.Detach(req(b, nil))
 				if related[b] {
 					must(rt, err)
-				} else if Code(err) != 404 {
+				} else if codeOf(err) != 404 {
 					rt.Fatalf("detach of an absent relation: %v", err)
 				}
 				delete(held, b)

@@ -54,7 +54,7 @@ func FuzzDecodeProfile(f *testing.F) {
 			if err != nil || !reflect.DeepEqual(back, got) {
 				t.Fatalf("decoded %+v, re-encoded and decoded %+v, %v", got, back, err)
 			}
-		} else if Code(err) != 500 {
+		} else if codeOf(err) != 500 {
 			t.Fatalf("error without the corrupt code: %v", err)
 		}
 		// Unsealed bytes reach the msgpack decoder too.

@@ -106,12 +106,12 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		// The engine's error names the file.
 		if errors.Is(err, bolt.ErrForeign) {
-			return nil, &Error{Code: 500, Kind: ErrFormat, Err: err}
+			return nil, &Error{Kind: ErrFormat, Err: err}
 		}
 		if errors.Is(err, kv.ErrCorrupt) {
-			return nil, &Error{Code: 500, Kind: ErrCorrupt, Err: err}
+			return nil, &Error{Kind: ErrCorrupt, Err: err}
 		}
-		return nil, &Error{Code: 500, Kind: ErrStorage, Err: err}
+		return nil, &Error{Kind: ErrStorage, Err: err}
 	}
 	s, err := OpenEngine(e, &o)
 	if err != nil {
@@ -161,7 +161,7 @@ func (s *Store) init() (*schema, error) {
 	var sc *schema
 	if err == nil && v != nil {
 		if string(v) != FormatVersion {
-			err = &Error{Code: 500, Kind: ErrFormat, Msg: fmt.Sprintf("store format %q, this relgraph reads %q: open it with the relgraph that wrote it (export its profiles, or serve it), or start a new store", truncate(string(v)), FormatVersion)}
+			err = formatf("store format %q, this relgraph reads %q: open it with the relgraph that wrote it (export its profiles, or serve it), or start a new store", truncate(string(v)), FormatVersion)
 		} else {
 			sc, err = loadSchema(txn)
 		}
@@ -198,7 +198,7 @@ func (s *Store) checkEmpty(tx kv.Tx) error {
 			return err
 		}
 		if k != nil {
-			return &Error{Code: 500, Kind: ErrFormat, Msg: fmt.Sprintf("not a relgraph store: keyspace %q holds data but no format version is recorded", ks)}
+			return formatf("not a relgraph store: keyspace %q holds data but no format version is recorded", ks)
 		}
 	}
 	return nil
@@ -210,7 +210,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return &Error{Code: 500, Kind: ErrClosed, Msg: "close: store already closed"}
+		return closedf("close: store already closed")
 	}
 	s.closed = true
 	close(s.queue)
@@ -245,7 +245,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
-		return &Error{Code: 500, Kind: ErrClosed, Msg: "view: store is closed"}
+		return closedf("view: store is closed")
 	}
 	txn, err := s.engine.Begin(false)
 	if err != nil {
@@ -300,7 +300,7 @@ func (s *Store) submit(r *writeRequest) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return &Error{Code: 500, Kind: ErrClosed, Msg: "write: store is closed"}
+		return closedf("write: store is closed")
 	}
 	s.queue <- r
 	s.mu.RUnlock()
@@ -379,7 +379,7 @@ func (s *Store) runBatch(batch []*writeRequest) {
 			return
 		}
 		if errors.Is(err, kv.ErrConflict) {
-			err = &Error{Code: 500, Kind: ErrStorage, Msg: fmt.Sprintf("storage: the write conflicted with concurrent writers %d times; retry it", maxAttempts), Err: err}
+			err = newError(ErrStorage, err, "storage: the write conflicted with concurrent writers %d times; retry it", maxAttempts)
 		}
 		for _, r := range batch {
 			if !r.finished && err != nil && r.err == nil {
@@ -540,7 +540,7 @@ func (tx *Tx) installedSchema(cur *schema) *schema {
 func runSafely(fn func(*Tx) error, tx *Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &Error{Code: 500, Kind: ErrStorage, Msg: fmt.Sprintf("write panicked: %v\n%s", p, debug.Stack())}
+			err = newError(ErrStorage, nil, "write panicked: %v\n%s", p, debug.Stack())
 		}
 	}()
 	return fn(tx)

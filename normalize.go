@@ -194,7 +194,7 @@ func parseDate(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, &Error{Code: 400, Kind: ErrInvalid, Msg: "value " + strconv.Quote(truncate(s)) + " is not an RFC 3339 date (2006-01-02) or date-time (2006-01-02T15:04:05Z)"}
+	return time.Time{}, invalidf("value %q is not an RFC 3339 date (2006-01-02) or date-time (2006-01-02T15:04:05Z)", truncate(s))
 }
 
 // toBool accepts a Go bool, or "true" and "false" as text (XML).

@@ -42,7 +42,7 @@ func TestNormalizationExamples(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "a", "@x.io", "a@x", "a@@x.io", "a@x.", "a b@x.io", "a@.io"} {
-		if _, err := NormalizeEmail(bad); Code(err) != 400 {
+		if _, err := NormalizeEmail(bad); codeOf(err) != 400 {
 			t.Errorf("email %q accepted", bad)
 		}
 	}
@@ -52,7 +52,7 @@ func TestNormalizationExamples(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"123456", "1234567890123456", "12+3456789", "++12345678", "12a45678"} {
-		if _, err := NormalizePhone(bad); Code(err) != 400 {
+		if _, err := NormalizePhone(bad); codeOf(err) != 400 {
 			t.Errorf("phone %q accepted", bad)
 		}
 	}

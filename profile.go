@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 
 	"github.com/relgraph/relgraph/index"
@@ -186,7 +187,7 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, create bool) 
 			if old, oldBytes, err = tx.loadProfile(d.ID, id); err != nil {
 				return ProfileID{}, false, err
 			}
-		case !create || Code(err) != 404:
+		case !create || !errors.Is(err, ErrNotFound):
 			return ProfileID{}, false, err
 		}
 	}

@@ -83,7 +83,7 @@ func TestMatchErrors(t *testing.T) {
 		must(t, err)
 	}
 	_, err := s.Match(1, Locator{Phone: "79000000000"})
-	if !errors.Is(err, ErrAmbiguous) || !errors.Is(err, ErrConflict) || Code(err) != 409 {
+	if !errors.Is(err, ErrAmbiguous) || !errors.Is(err, ErrConflict) || codeOf(err) != 409 {
 		t.Fatalf("ambiguous phone: %v", err)
 	}
 	_, err = s.Match(1, Locator{FieldName: "interests", FieldValue: "x"})
@@ -107,7 +107,7 @@ func TestMatchErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := s.Match(1, c.loc)
-		if Code(err) != c.code {
+		if codeOf(err) != c.code {
 			t.Errorf("%+v: got %v, want %d", c.loc, err, c.code)
 		}
 	}
@@ -165,7 +165,7 @@ func TestProfileEncodingIsCanonical(t *testing.T) {
 	bad := &profileRecord{Fields: []namedField{{"b", fieldValue{Kind: FieldInt}}, {"a", fieldValue{Kind: FieldInt}}}}
 	b, err := encode(bad)
 	must(t, err)
-	if _, err := decodeProfile(1, ProfileID{1}, seal(b)); Code(err) != 500 {
+	if _, err := decodeProfile(1, ProfileID{1}, seal(b)); codeOf(err) != 500 {
 		t.Fatalf("unsorted fields decoded: %v", err)
 	}
 }

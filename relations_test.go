@@ -127,7 +127,7 @@ func TestRelationErrorsChangeNothing(t *testing.T) {
 			continue // it changes the store on purpose; run last
 		}
 		err := c.do()
-		if Code(err) != c.code {
+		if codeOf(err) != c.code {
 			t.Errorf("%s: got %v, want code %d", c.name, err, c.code)
 		}
 		if dump(t, s) != before {

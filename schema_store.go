@@ -81,7 +81,7 @@ func joinProblems(problems []error) error {
 	case 1:
 		return problems[0]
 	}
-	first := &Error{Code: 500, Kind: ErrStorage}
+	first := &Error{Kind: ErrStorage}
 	errors.As(problems[0], &first)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d problems", len(problems))
@@ -89,7 +89,7 @@ func joinProblems(problems []error) error {
 		b.WriteString("; ")
 		b.WriteString(p.Error())
 	}
-	return &Error{Code: first.Code, Kind: first.Kind, Msg: b.String()}
+	return &Error{Kind: first.Kind, Msg: b.String()}
 }
 
 // schemaNow is the schema as this transaction has changed it so far.

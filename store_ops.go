@@ -88,7 +88,7 @@ func (s *Store) ImportBatch(db uint32, items []ImportItem) ([]ImportResult, erro
 			var err error
 			results[i] = ImportResult{}
 			results[i].ID, results[i].Created, err = itemTx.ImportProfile(db, it.Locator, it.Data)
-			if err != nil && (Code(err) == 500 || counted.writes != before) {
+			if err != nil && (!isRequestError(err) || counted.writes != before) {
 				return err // storage failure or corruption: store nothing
 			}
 			results[i].Err = err
@@ -175,7 +175,7 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 		WriteTo(io.Writer) (int64, error)
 	})
 	if !ok {
-		return 0, &Error{Code: 500, Kind: ErrStorage, Msg: "backup: the engine cannot copy itself"}
+		return 0, newError(ErrStorage, nil, "backup: the engine cannot copy itself")
 	}
 	n, err := b.WriteTo(w)
 	if err != nil {

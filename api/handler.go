@@ -290,7 +290,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	}
 	out, err := ep.fn(h, p)
 	if err != nil {
-		code := relgraph.Code(err)
+		code := statusOf(err)
 		if code == 500 {
 			h.log.Error("internal error", "path", r.URL.Path, "error", err)
 			return fail(500, "internal error")

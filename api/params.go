@@ -25,7 +25,7 @@ func newParams(path string, m map[string]any) *params {
 
 // badParam is a 400 naming the parameter.
 func (p *params) bad(name, format string, args ...any) error {
-	return &relgraph.Error{Code: 400, Kind: relgraph.ErrInvalid, Msg: fmt.Sprintf("parameter %s%s: %s", p.path, name, fmt.Sprintf(format, args...))}
+	return invalidf("parameter %s%s: %s", p.path, name, fmt.Sprintf(format, args...))
 }
 
 func (p *params) get(name string) (any, bool) {
@@ -46,7 +46,7 @@ func (p *params) unknown() error {
 		return nil
 	}
 	sort.Strings(extra)
-	return &relgraph.Error{Code: 400, Kind: relgraph.ErrInvalid, Msg: "unknown parameter " + strings.Join(extra, ", ")}
+	return invalidf("unknown parameter %s", strings.Join(extra, ", "))
 }
 
 func (p *params) str(name string) (string, error) {

@@ -197,7 +197,7 @@ func (h *handler) profileImportBatch(p *params) (map[string]any, error) {
 	}
 	out := make([]any, len(results))
 	for i, r := range results {
-		item := map[string]any{"error": relgraph.Code(r.Err), "error_text": ""}
+		item := map[string]any{"error": statusOf(r.Err), "error_text": ""}
 		if r.Err != nil {
 			item["error_text"] = r.Err.Error()
 		} else {
