@@ -43,7 +43,7 @@ func populated(t *testing.T) (*Store, ProfileID, ProfileID) {
 	t.Cleanup(func() { s.Close() })
 	testSchema(t, s)
 	a, b := twoProfiles(t, s)
-	_, err = s.UpdateProfile(1, idLoc(a), ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": "x,y", "crm_id": 5}})
+	_, err = s.UpdateProfile(1, idLoc(a), ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"x", "y"}, "crm_id": 5}})
 	must(t, err)
 	_, err = s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 2, "donate": 9}})
 	must(t, err)

@@ -42,7 +42,7 @@ func damageBase(t testing.TB) ([]byte, string) {
 		for i := range 120 {
 			id, _, err := s.ImportProfile(1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("p%d@x.io", i)),
 				Phones:        &[]string{fmt.Sprintf("+1555000%04d", i)},
-				Fields:        map[string]any{"crm_id": i, "city": "c" + fmt.Sprint(i%7), "interests": "a, b"},
+				Fields:        map[string]any{"crm_id": i, "city": "c" + fmt.Sprint(i%7), "interests": []string{"a", "b"}},
 				Subscriptions: []Subscription{{ResourceID: 1, Channel: ChannelEmail, Email: fmt.Sprintf("s%d@x.io", i)}}})
 			must(t, err)
 			as = append(as, id)

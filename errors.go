@@ -78,7 +78,9 @@ func notFoundf(format string, args ...any) error { return newError(ErrNotFound, 
 
 func conflictf(format string, args ...any) error { return newError(ErrConflict, nil, format, args...) }
 
-func ambiguousf(format string, args ...any) error { return newError(ErrAmbiguous, nil, format, args...) }
+func ambiguousf(format string, args ...any) error {
+	return newError(ErrAmbiguous, nil, format, args...)
+}
 
 func corruptf(format string, args ...any) error { return newError(ErrCorrupt, nil, format, args...) }
 

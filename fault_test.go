@@ -34,7 +34,7 @@ func faultScript() []scriptOp {
 	}
 	return []scriptOp{
 		{"import a1", imp(1, a1, ProfileData{Fields: map[string]any{"crm_id": 1}})},
-		{"import a2", imp(1, a2, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": "x, y"}})},
+		{"import a2", imp(1, a2, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"x", "y"}}})},
 		{"import b1", imp(2, b1, ProfileData{})},
 		{"import b2", imp(2, b2, ProfileData{})},
 		{"overwrite a1-b1", func(s *Store) error {
@@ -48,7 +48,7 @@ func faultScript() []scriptOp {
 			return err
 		}},
 		{"update a1", func(s *Store) error {
-			_, err := s.UpdateProfile(1, a1, ProfileData{Fields: map[string]any{"city": "Oslo", "interests": "y"}})
+			_, err := s.UpdateProfile(1, a1, ProfileData{Fields: map[string]any{"city": "Oslo", "interests": []string{"y"}}})
 			return err
 		}},
 		{"detach a2-b1", func(s *Store) error { _, err := s.Detach(rel(a2, b1, nil)); return err }},

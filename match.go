@@ -3,6 +3,8 @@ package relgraph
 import (
 	"bytes"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
@@ -244,9 +246,20 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func
 		if err := tx.scanIDs(found, index.Fields, index.FieldPrefix(d.ID, f.Name, v)); err != nil {
 			return nil, nil, err
 		}
-		return found.ids, func() string { return fmt.Sprintf("%s = %s", f.Name, printable(v)) }, nil
+		return found.ids, func() string { return fmt.Sprintf("%s = %s", f.Name, describeValue(v)) }, nil
 	}
 	return nil, nil, invalidf("unknown matching %q", mode)
+}
+
+// describeValue renders a normalized field value for messages.
+func describeValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(truncate(x))
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
 }
 
 func onResource(resource uint32) string {

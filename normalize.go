@@ -1,7 +1,6 @@
 package relgraph
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/relgraph/relgraph/internal/text"
 )
 
 // Value limits.
@@ -76,27 +77,10 @@ func NormalizePhone(s string) (string, error) {
 	return "+" + string(digits), nil
 }
 
-// NormalizeTags turns a tag value into a sorted set: a string is split
-// on commas; a list's items are taken as they are (each still trimmed);
-// empty tags are dropped; each tag is at most 256 bytes.
-func NormalizeTags(v any) ([]string, error) {
-	var raw []string
-	switch v := v.(type) {
-	case string:
-		raw = strings.Split(v, ",")
-	case []string:
-		raw = v
-	case []any:
-		for _, item := range v {
-			s, ok := item.(string)
-			if !ok {
-				return nil, invalidf("tags must be strings, got %s", typeName(item))
-			}
-			raw = append(raw, s)
-		}
-	default:
-		return nil, invalidf("tags must be a string or a list of strings, got %s", typeName(v))
-	}
+// NormalizeTags turns a tag set into its canonical form: each tag
+// trimmed, empty tags dropped, sorted, duplicates removed; each tag at
+// most 256 bytes of UTF-8, at most 1000 tags.
+func NormalizeTags(raw []string) ([]string, error) {
 	tags := make([]string, 0, len(raw))
 	for _, t := range raw {
 		t = strings.TrimSpace(t)
@@ -121,9 +105,11 @@ func NormalizeTags(v any) ([]string, error) {
 
 // normalizeFieldValue checks v against the declared field and returns
 // its canonical form: string, int64, float64, bool, time.Time (UTC) or
-// []string for tags. It accepts the Go types a JSON or XML decoder
-// produces: json.Number and float64 for numbers, and strings for int
-// (a decimal integer), float, bool and date, since XML carries text.
+// []string for tags. It takes Go values of the field's type only (see
+// the package doc, "Values"): any Go integer for an int field, a float
+// or an exactly representable integer for a float, a bool, a string, a
+// time.Time for a date and a []string for tags. Text such as "12" is the
+// wire format's business (package api), and is refused here.
 func normalizeFieldValue(f Field, v any) (any, error) {
 	bad := func(why string) error {
 		return invalidf("field %q (%s): %s", f.Name, f.Type, why)
@@ -132,7 +118,7 @@ func normalizeFieldValue(f Field, v any) (any, error) {
 	case FieldString:
 		s, ok := v.(string)
 		if !ok {
-			return nil, bad("expected a string, got " + typeName(v))
+			return nil, bad(fmt.Sprintf("expected a string, got %T", v))
 		}
 		s = strings.TrimSpace(s)
 		limit := MaxIndexedStringBytes
@@ -159,26 +145,23 @@ func normalizeFieldValue(f Field, v any) (any, error) {
 		}
 		return x, nil
 	case FieldBool:
-		b, err := toBool(v)
-		if err != nil {
-			return nil, bad(err.Error())
+		b, ok := v.(bool)
+		if !ok {
+			return nil, bad(fmt.Sprintf("expected a bool, got %T", v))
 		}
 		return b, nil
 	case FieldDate:
-		s, ok := v.(string)
+		t, ok := v.(time.Time)
 		if !ok {
-			if t, isTime := v.(time.Time); isTime {
-				return t.UTC(), nil
-			}
-			return nil, bad("expected an RFC 3339 date or date-time string, got " + typeName(v))
+			return nil, bad(fmt.Sprintf("expected a time.Time, got %T", v))
 		}
-		t, err := parseDate(strings.TrimSpace(s))
-		if err != nil {
-			return nil, bad(err.Error())
-		}
-		return t, nil
+		return t.UTC(), nil
 	case FieldTags:
-		tags, err := NormalizeTags(v)
+		raw, ok := v.([]string)
+		if !ok {
+			return nil, bad(fmt.Sprintf("expected a []string, got %T", v))
+		}
+		tags, err := NormalizeTags(raw)
 		if err != nil {
 			return nil, bad(err.Error())
 		}
@@ -187,70 +170,42 @@ func normalizeFieldValue(f Field, v any) (any, error) {
 	return nil, bad("unknown field type")
 }
 
-func parseDate(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, invalidf("value %q is not an RFC 3339 date (2006-01-02) or date-time (2006-01-02T15:04:05Z)", truncate(s))
-}
-
-// toBool accepts a Go bool, or "true" and "false" as text (XML).
-func toBool(v any) (bool, error) {
-	switch b := v.(type) {
-	case bool:
-		return b, nil
-	case string:
-		switch strings.TrimSpace(b) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-	}
-	return false, errf("expected true or false, got %s", typeName(v))
-}
-
-// toInt64 accepts Go integers, integral floats within range, json.Number
-// and decimal strings.
+// toInt64 takes any Go integer within the int64 range.
 func toInt64(v any) (int64, error) {
 	switch n := v.(type) {
-	case int64:
-		return n, nil
 	case int:
+		return int64(n), nil
+	case int8:
+		return int64(n), nil
+	case int16:
 		return int64(n), nil
 	case int32:
 		return int64(n), nil
+	case int64:
+		return n, nil
+	case uint:
+		return uintToInt64(uint64(n))
+	case uint8:
+		return int64(n), nil
+	case uint16:
+		return int64(n), nil
 	case uint32:
 		return int64(n), nil
-	case float64:
-		if n != math.Trunc(n) || n < -(1<<63) || n >= 1<<63 || math.IsNaN(n) {
-			return 0, errf("expected an integer, got %v", n)
-		}
-		return int64(n), nil
-	case json.Number:
-		return parseInt(string(n))
-	case string:
-		return parseInt(strings.TrimSpace(n))
+	case uint64:
+		return uintToInt64(n)
 	}
-	return 0, errf("expected an integer, got %s", typeName(v))
+	return 0, errorf("expected an integer, got %T", v)
 }
 
-func parseInt(s string) (int64, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return 0, errf("integer %s is out of the int64 range", truncate(s))
-		}
-		return 0, errf("expected an integer, got %q", truncate(s))
+func uintToInt64(n uint64) (int64, error) {
+	if n > math.MaxInt64 {
+		return 0, errorf("integer %d is out of the int64 range", n)
 	}
-	return n, nil
+	return int64(n), nil
 }
 
-// toFloat64 accepts Go numbers, json.Number and decimal strings, and
-// refuses NaN and infinities.
+// toFloat64 takes a finite float32 or float64, or a Go integer that a
+// float64 holds exactly.
 func toFloat64(v any) (float64, error) {
 	var x float64
 	switch n := v.(type) {
@@ -258,56 +213,24 @@ func toFloat64(v any) (float64, error) {
 		x = n
 	case float32:
 		x = float64(n)
-	case int64:
-		x = float64(n)
-	case int:
-		x = float64(n)
-	case json.Number:
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err != nil {
-			return 0, errf("expected a finite number, got %s", truncate(string(n)))
-		}
-		x = f
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-		if err != nil {
-			return 0, errf("expected a number, got %q", truncate(n))
-		}
-		x = f
 	default:
-		return 0, errf("expected a number, got %s", typeName(v))
+		i, err := toInt64(v)
+		if err != nil {
+			return 0, errorf("expected a number, got %T", v)
+		}
+		if x = float64(i); x >= math.MaxInt64 || int64(x) != i {
+			return 0, errorf("integer %d has no exact float64", i)
+		}
+		return x, nil
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, errf("expected a finite number, got %v", x)
+		return 0, errorf("expected a finite number, got %v", x)
 	}
 	return x, nil
 }
 
-// errf builds a 400 error without a subject; callers prefix the subject.
-func errf(format string, args ...any) error { return invalidf(format, args...) }
+// errorf builds a 400 error without a subject; callers prefix the
+// subject.
+func errorf(format string, args ...any) error { return invalidf(format, args...) }
 
-// typeName names a decoded value's type as a JSON user would.
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case float64, float32, int, int64, int32, uint32, json.Number:
-		return "a number"
-	case []any, []string:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("a value of Go type %T", v)
-}
-
-func truncate(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	return s[:64] + "…"
-}
+func truncate(s string) string { return text.Truncate(s) }

@@ -13,7 +13,7 @@ func TestImportGetUpdateDelete(t *testing.T) {
 	testSchema(t, s)
 	id, created, err := s.ImportProfile(1, Locator{Email: " Ann@Example.COM "}, ProfileData{
 		Phones:        &[]string{"+1 (555) 123-4567"},
-		Fields:        map[string]any{"crm_id": "123420", "city": " Paris ", "interests": "a, b ,, a", "birthday": "2001-02-03", "vip": true, "score": 1.5},
+		Fields:        map[string]any{"crm_id": 123420, "city": " Paris ", "interests": []string{"a", " b ", "", "a"}, "birthday": time.Date(2001, 2, 3, 0, 0, 0, 0, time.UTC), "vip": true, "score": 1.5},
 		Subscriptions: []Subscription{{ResourceID: 7, Channel: ChannelEmail, Email: "ann@example.com", Status: StatusSubscribed}},
 	})
 	must(t, err)
@@ -42,8 +42,8 @@ func TestImportGetUpdateDelete(t *testing.T) {
 		{Matching: ModeEmailSub, Email: "ann@example.com", ResourceID: 7},
 		{Phone: "15551234567"},
 		{Matching: ModeCustom, FieldName: "crm_id", FieldValue: int64(123420)},
-		{FieldName: "interests", FieldValue: "b,a"},
-		{FieldName: "birthday", FieldValue: "2001-02-03T00:00:00Z"},
+		{FieldName: "interests", FieldValue: []string{"b", "a"}},
+		{FieldName: "birthday", FieldValue: time.Date(2001, 2, 3, 1, 0, 0, 0, time.FixedZone("", 3600))},
 	} {
 		got, err := s.Match(1, loc)
 		if err != nil || got != id {
@@ -79,14 +79,14 @@ func TestMatchErrors(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	for _, email := range []string{"a@x.io", "b@x.io"} {
-		_, _, err := s.ImportProfile(1, Locator{Email: email}, ProfileData{Phones: &[]string{"+7 900 000 00 00"}, Fields: map[string]any{"interests": "x,y"}})
+		_, _, err := s.ImportProfile(1, Locator{Email: email}, ProfileData{Phones: &[]string{"+7 900 000 00 00"}, Fields: map[string]any{"interests": []string{"x", "y"}}})
 		must(t, err)
 	}
 	_, err := s.Match(1, Locator{Phone: "79000000000"})
 	if !errors.Is(err, ErrAmbiguous) || !errors.Is(err, ErrConflict) || codeOf(err) != 409 {
 		t.Fatalf("ambiguous phone: %v", err)
 	}
-	_, err = s.Match(1, Locator{FieldName: "interests", FieldValue: "x"})
+	_, err = s.Match(1, Locator{FieldName: "interests", FieldValue: []string{"x"}})
 	wantCode(t, err, 409)
 	cases := []struct {
 		loc  Locator
@@ -100,10 +100,11 @@ func TestMatchErrors(t *testing.T) {
 		{Locator{ProfileID: "000000000000000000000000"}, 400},
 		{Locator{FieldName: "nope", FieldValue: "1"}, 400},
 		{Locator{FieldName: "notes", FieldValue: "1"}, 400},
-		{Locator{FieldName: "crm_id", FieldValue: "1.5"}, 400},
+		{Locator{FieldName: "crm_id", FieldValue: 1.5}, 400},
+		{Locator{FieldName: "crm_id", FieldValue: "12"}, 400}, // text is the wire's business
 		{Locator{Email: "c@x.io"}, 404},
 		{Locator{ProfileID: "5d63dbdb439e7306b596c5d0"}, 404},
-		{Locator{FieldName: "interests", FieldValue: "x,z"}, 404},
+		{Locator{FieldName: "interests", FieldValue: []string{"x", "z"}}, 404},
 	}
 	for _, c := range cases {
 		_, err := s.Match(1, c.loc)

@@ -1,14 +1,11 @@
 package relgraph
 
 import (
-	"encoding/hex"
+	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // Weights are a relation's property values by name: int64, float64,
@@ -71,24 +68,17 @@ func storedTypeOK(t PropertyType, v any) bool {
 	return false
 }
 
-// normalizeWeight checks one property value against its declaration and
-// returns it as int64, float64, bool or string. It accepts what JSON and
-// XML decoders produce (json.Number, float64, decimal and boolean text).
+// normalizeWeight checks one property value against its declaration
+// and returns it as int64, float64, bool or string. It takes Go values
+// of the property's type only: any Go integer for int, a float or an
+// exactly representable integer for float, a bool, a string. Text such
+// as "12" is the wire format's business (package api).
 func normalizeWeight(p Property, v any) (any, error) {
 	bad := func(why string) error {
 		return invalidf("property %q (%s): %s", p.Name, p.Type, why)
 	}
 	switch p.Type {
 	case PropInt:
-		if f, ok := v.(float64); ok && f != math.Trunc(f) {
-			return nil, bad("a fraction is not an int: " + strconv.FormatFloat(f, 'g', -1, 64))
-		}
-		if s, ok := v.(string); ok && strings.ContainsAny(s, ".eE") {
-			return nil, bad("a fraction is not an int: " + strconv.Quote(truncate(s)))
-		}
-		if n, ok := v.(interface{ String() string }); ok && strings.ContainsAny(n.String(), ".eE") {
-			return nil, bad("a fraction is not an int: " + truncate(n.String()))
-		}
 		n, err := toInt64(v)
 		if err != nil {
 			return nil, bad(err.Error())
@@ -101,15 +91,15 @@ func normalizeWeight(p Property, v any) (any, error) {
 		}
 		return x, nil
 	case PropBool:
-		b, err := toBool(v)
-		if err != nil {
-			return nil, bad(err.Error())
+		b, ok := v.(bool)
+		if !ok {
+			return nil, bad(fmt.Sprintf("expected a bool, got %T", v))
 		}
 		return b, nil
 	case PropString:
 		s, ok := v.(string)
 		if !ok {
-			return nil, bad("expected a string, got " + typeName(v))
+			return nil, bad(fmt.Sprintf("expected a string, got %T", v))
 		}
 		if len(s) > MaxPropertyStringBytes {
 			return nil, bad("longer than " + strconv.Itoa(MaxPropertyStringBytes) + " bytes")
@@ -120,18 +110,6 @@ func normalizeWeight(p Property, v any) (any, error) {
 		return s, nil
 	}
 	return nil, bad("unknown type")
-}
-
-// XXH is the xxHash64 of a profile id's 24-hex string, as 16 lowercase
-// hex digits: the xxh_a, xxh_b and profile_xxh of SPEC §4.
-func XXH(id ProfileID) string {
-	var b [8]byte
-	h := xxhash.Sum64String(id.String())
-	for i := 7; i >= 0; i-- {
-		b[i] = byte(h)
-		h >>= 8
-	}
-	return hex.EncodeToString(b[:])
 }
 
 // nanos converts a time to stored Unix nanoseconds (0 for the zero time).

@@ -84,6 +84,22 @@ func TestRelationErrorsChangeNothing(t *testing.T) {
 			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": "x"}})
 			return err
 		}, 400},
+		{"text for an int (the wire's business)", func() error {
+			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": "2"}})
+			return err
+		}, 400},
+		{"text for a bool", func() error {
+			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"is_online": "true"}})
+			return err
+		}, 400},
+		{"a uint64 past int64", func() error {
+			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": uint64(1 << 63)}})
+			return err
+		}, 400},
+		{"an int without an exact float", func() error {
+			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"rating": int64(1<<53 + 1)}})
+			return err
+		}, 400},
 		{"fraction to int", func() error {
 			_, err := s.Modify(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1.5}})
 			return err
@@ -134,8 +150,11 @@ func TestRelationErrorsChangeNothing(t *testing.T) {
 			t.Errorf("%s: the store changed", c.name)
 		}
 	}
-	err = cases[9].do()
-	wantCode(t, err, 404)
+	for _, c := range cases {
+		if c.name == "detach absent" {
+			wantCode(t, c.do(), 404)
+		}
+	}
 }
 
 func TestStrengthenAddsAndAttachDetachRestore(t *testing.T) {

@@ -148,9 +148,9 @@ func TestSchemaChanges(t *testing.T) {
 func TestFailedProfileCallsChangeNothing(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	_, _, err := s.ImportProfile(1, Locator{Email: "a@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": "t1"}})
+	_, _, err := s.ImportProfile(1, Locator{Email: "a@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"t1"}}})
 	must(t, err)
-	b, _, err := s.ImportProfile(1, Locator{Email: "b@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": "t1"}})
+	b, _, err := s.ImportProfile(1, Locator{Email: "b@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"t1"}}})
 	must(t, err)
 	before := dump(t, s)
 	cases := []struct {
@@ -175,7 +175,7 @@ func TestFailedProfileCallsChangeNothing(t *testing.T) {
 	add("unknown field", 400, err)
 	_, _, err = s.ImportProfile(1, Locator{Phone: "+15550000001"}, ProfileData{Fields: map[string]any{"city": "Oslo"}})
 	add("ambiguous phone", 409, err)
-	_, err = s.DeleteProfile(1, Locator{FieldName: "interests", FieldValue: "t1"})
+	_, err = s.DeleteProfile(1, Locator{FieldName: "interests", FieldValue: []string{"t1"}})
 	add("ambiguous tags", 409, err)
 	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Phones: &[]string{"12"}})
 	add("bad phone", 400, err)

@@ -1,7 +1,6 @@
 package relgraph
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -53,32 +52,6 @@ func (s SubStatus) String() string {
 		return statusNames[s]
 	}
 	return "status(" + strconv.Itoa(int(s)) + ")"
-}
-
-// ParseSubStatus accepts a status word or number (as a Go number,
-// json.Number or decimal string).
-func ParseSubStatus(v any) (SubStatus, error) {
-	if s, ok := v.(string); ok {
-		s = strings.ToLower(strings.TrimSpace(s))
-		for i, name := range statusNames {
-			if s == name {
-				return SubStatus(i), nil
-			}
-		}
-	}
-	n, err := toInt64(v)
-	if err != nil || n < 0 || n >= int64(len(statusNames)) {
-		return 0, invalidf("subscription status %v: expected one of %s or 0 to 6", printable(v), strings.Join(statusNames, ", "))
-	}
-	return SubStatus(n), nil
-}
-
-func printable(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil || len(b) > 64 {
-		return typeName(v)
-	}
-	return string(b)
 }
 
 // Subscription is a profile's subscription to a resource on a channel.

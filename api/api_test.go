@@ -262,7 +262,7 @@ func normalizeXXH(m map[string]any) map[string]any {
 		default:
 			if strings.HasPrefix(k, "xxh") || k == "profile_xxh" {
 				idKey := map[string]string{"xxh_a": "profile_id_a", "xxh_b": "profile_id_b", "profile_xxh": "profile_id"}[k]
-				if id, err := relgraph.ParseProfileID(scalarText(m[idKey])); err == nil && relgraph.XXH(id) == v {
+				if id, err := relgraph.ParseProfileID(scalarText(m[idKey])); err == nil && XXH(id) == v {
 					v = "<16 hex digits>"
 				}
 			}

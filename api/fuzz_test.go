@@ -1,7 +1,10 @@
 package api
 
 import (
+	"path/filepath"
 	"testing"
+
+	"github.com/relgraph/relgraph"
 
 	"github.com/relgraph/relgraph/internal/fuzzseed"
 )
@@ -20,10 +23,28 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	fuzzseed.Write(t, "FuzzXMLRequest", seedXML, []byte(`<xml/>`), []byte(`<xml><a><b>1</b><b>2</b></a></xml>`))
 }
 
+// fuzzHandler is a handler over a store with the example schema, for
+// the parsers' lookups of declared types.
+func fuzzHandler(f *testing.F) *handler {
+	s, err := relgraph.Open(filepath.Join(f.TempDir(), "fuzz.db"), &relgraph.Options{NoSync: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	err = s.ApplySchema([]relgraph.Database{{ID: 1, Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt},
+		{Name: "interests", Type: relgraph.FieldTags}, {Name: "born", Type: relgraph.FieldDate}}}, {ID: 2, Fields: []relgraph.Field{{Name: "sku", Type: relgraph.FieldString}}}},
+		[]relgraph.RelationType{{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{{Name: "user_like", Type: relgraph.PropInt},
+			{Name: "f", Type: relgraph.PropFloat}, {Name: "b", Type: relgraph.PropBool}, {Name: "s", Type: relgraph.PropString}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return New(s, Config{}).(*handler)
+}
+
 // parseAll runs every endpoint's parameter parsing over a decoded body.
-func parseAll(t *testing.T, tree map[string]any) {
-	relationRequest(newParams("", tree))
-	profileRequest(newParams("", tree))
+func parseAll(h *handler, tree map[string]any) {
+	h.relationRequest(newParams("", tree))
+	h.profileRequest(newParams("", tree))
 	p := newParams("", tree)
 	p.locator(nil)
 	p.int("limit", 1000)
@@ -32,6 +53,7 @@ func parseAll(t *testing.T, tree map[string]any) {
 }
 
 func FuzzJSONRequest(f *testing.F) {
+	h := fuzzHandler(f)
 	f.Add(seedJSON)
 	f.Add(seedData)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -47,7 +69,7 @@ func FuzzJSONRequest(f *testing.F) {
 		if n := countValues(tree); values < n {
 			t.Fatalf("scan bounded the values at %d, the tree has %d", values, n)
 		}
-		parseAll(t, tree)
+		parseAll(h, tree)
 		// What decodes encodes back in both formats.
 		var sink discard
 		if err := encodeJSON(&sink, tree); err != nil {
@@ -58,6 +80,7 @@ func FuzzJSONRequest(f *testing.F) {
 }
 
 func FuzzXMLRequest(f *testing.F) {
+	h := fuzzHandler(f)
 	f.Add(seedXML)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		tree, err := decodeXML(body, DefaultMaxValues)
@@ -71,7 +94,7 @@ func FuzzXMLRequest(f *testing.F) {
 		if _, err := decodeXML(body, elements); err != nil {
 			t.Fatalf("decoding within the %d elements the scan counted: %v", elements, err)
 		}
-		parseAll(t, tree)
+		parseAll(h, tree)
 	})
 }
 

@@ -8,8 +8,10 @@ import (
 )
 
 // ProfileData reads the platform's profile data object: email, phones,
-// subscriptions, and every other key a custom field by its own name.
-func ProfileData(obj map[string]any) (relgraph.ProfileData, error) {
+// subscriptions, and every other key a custom field by its own name,
+// its value typed by its declaration in db (nil: left as sent, for the
+// store to judge).
+func ProfileData(obj map[string]any, db *relgraph.Database) (relgraph.ProfileData, error) {
 	var d relgraph.ProfileData
 	p := newParams("data.", obj)
 	for k, v := range obj {
@@ -61,7 +63,10 @@ func ProfileData(obj map[string]any) (relgraph.ProfileData, error) {
 			if d.Fields == nil {
 				d.Fields = map[string]any{}
 			}
-			d.Fields[k] = v // checked against the schema by the store
+			var err error
+			if d.Fields[k], err = fieldValue(db, k, v); err != nil {
+				return d, err
+			}
 		}
 	}
 	return d, nil
@@ -92,7 +97,7 @@ func subscription(m map[string]any) (relgraph.Subscription, error) {
 		return s, err
 	}
 	if status, ok := p.get("status"); ok {
-		if s.Status, err = relgraph.ParseSubStatus(status); err != nil {
+		if s.Status, err = subStatus(status); err != nil {
 			return s, err
 		}
 	}
@@ -100,7 +105,7 @@ func subscription(m map[string]any) (relgraph.Subscription, error) {
 }
 
 // profileRequest reads db_id, the top-level locator and data.
-func profileRequest(p *params) (db uint32, loc relgraph.Locator, data relgraph.ProfileData, err error) {
+func (h *handler) profileRequest(p *params) (db uint32, loc relgraph.Locator, data relgraph.ProfileData, err error) {
 	if db, err = p.uint32("db_id", true); err != nil {
 		return
 	}
@@ -111,15 +116,19 @@ func profileRequest(p *params) (db uint32, loc relgraph.Locator, data relgraph.P
 	if err != nil {
 		return
 	}
-	if data, err = ProfileData(obj); err != nil {
+	if err = p.unknown(); err != nil {
 		return
 	}
-	err = p.unknown()
+	d := h.database(db)
+	if err = locatorValue(d, &loc, ""); err != nil {
+		return
+	}
+	data, err = ProfileData(obj, d)
 	return
 }
 
 func (h *handler) profileImport(p *params) (map[string]any, error) {
-	db, loc, data, err := profileRequest(p)
+	db, loc, data, err := h.profileRequest(p)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +140,7 @@ func (h *handler) profileImport(p *params) (map[string]any, error) {
 }
 
 func (h *handler) profileUpdate(p *params) (map[string]any, error) {
-	db, loc, data, err := profileRequest(p)
+	db, loc, data, err := h.profileRequest(p)
 	if err != nil {
 		return nil, err
 	}
@@ -170,30 +179,25 @@ func (h *handler) profileImportBatch(p *params) (map[string]any, error) {
 	if err := p.unknown(); err != nil {
 		return nil, err
 	}
-	items := make([]relgraph.ImportItem, len(list))
+	d := h.database(db)
+	// An item that does not parse fails alone, as one the store refuses.
+	results := make([]relgraph.ImportResult, len(list))
+	var items []relgraph.ImportItem
+	var sent []int // the index of each item sent to the store
 	for i, raw := range list {
-		m, ok := raw.(map[string]any)
-		if !ok {
-			return nil, p.bad("items", "item %d: expected an object, got %s", i, kindOf(raw))
-		}
-		ip := newParams("items.", m)
-		if items[i].Locator, err = ip.locator(def); err != nil {
-			return nil, err
-		}
-		obj, err := ip.object("data")
+		item, err := importItem(raw, def, d)
 		if err != nil {
-			return nil, err
+			results[i].Err = err
+			continue
 		}
-		if items[i].Data, err = ProfileData(obj); err != nil {
-			return nil, err
-		}
-		if err := ip.unknown(); err != nil {
-			return nil, err
-		}
+		items, sent = append(items, item), append(sent, i)
 	}
-	results, err := h.store.ImportBatch(db, items)
+	stored, err := h.store.ImportBatch(db, items)
 	if err != nil {
 		return nil, err
+	}
+	for j, r := range stored {
+		results[sent[j]] = r
 	}
 	out := make([]any, len(results))
 	for i, r := range results {
@@ -209,9 +213,38 @@ func (h *handler) profileImportBatch(p *params) (map[string]any, error) {
 	return map[string]any{"data": out}, nil
 }
 
+// importItem reads one item of import_batch: its locator keys and data.
+func importItem(raw any, def *relgraph.Locator, d *relgraph.Database) (relgraph.ImportItem, error) {
+	var item relgraph.ImportItem
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return item, invalidf("item: expected an object, got %s", kindOf(raw))
+	}
+	ip := newParams("items.", m)
+	var err error
+	if item.Locator, err = ip.locator(def); err != nil {
+		return item, err
+	}
+	obj, err := ip.object("data")
+	if err != nil {
+		return item, err
+	}
+	if err := ip.unknown(); err != nil {
+		return item, err
+	}
+	if err := locatorValue(d, &item.Locator, ""); err != nil {
+		return item, err
+	}
+	item.Data, err = ProfileData(obj, d)
+	return item, err
+}
+
 func (h *handler) profileGet(p *params) (map[string]any, error) {
 	db, loc, err := p.idAndLocator("db_id")
 	if err != nil {
+		return nil, err
+	}
+	if err := locatorValue(h.database(db), &loc, ""); err != nil {
 		return nil, err
 	}
 	prof, err := h.store.GetProfile(db, loc)
@@ -224,6 +257,9 @@ func (h *handler) profileGet(p *params) (map[string]any, error) {
 func (h *handler) profileDelete(p *params) (map[string]any, error) {
 	db, loc, err := p.idAndLocator("db_id")
 	if err != nil {
+		return nil, err
+	}
+	if err := locatorValue(h.database(db), &loc, ""); err != nil {
 		return nil, err
 	}
 	id, err := h.store.DeleteProfile(db, loc)

@@ -24,8 +24,9 @@ func sideDefaults(p *params) (*relgraph.Locator, error) {
 	return &def, nil
 }
 
-// relationRequest reads rel_id, profile_a, profile_b and weights.
-func relationRequest(p *params) (relgraph.RelationRequest, error) {
+// relationRequest reads rel_id, profile_a, profile_b and weights, with
+// values typed by the relation type's declarations.
+func (h *handler) relationRequest(p *params) (relgraph.RelationRequest, error) {
 	var req relgraph.RelationRequest
 	var err error
 	if req.RelationType, err = p.uint32("rel_id", true); err != nil {
@@ -57,7 +58,18 @@ func relationRequest(p *params) (relgraph.RelationRequest, error) {
 	if req.Weights, err = p.object("weights"); err != nil {
 		return req, err
 	}
-	return req, p.unknown()
+	if err := p.unknown(); err != nil {
+		return req, err
+	}
+	rt, dbA, dbB := h.relationType(req.RelationType)
+	if err := locatorValue(dbA, &req.A, "profile_a"); err != nil {
+		return req, err
+	}
+	if err := locatorValue(dbB, &req.B, "profile_b"); err != nil {
+		return req, err
+	}
+	req.Weights, err = weights(rt, req.Weights)
+	return req, err
 }
 
 func relationAnswer(res relgraph.RelationResult) map[string]any {
@@ -70,7 +82,7 @@ func relationAnswer(res relgraph.RelationResult) map[string]any {
 }
 
 func (h *handler) relationWrite(p *params, op func(relgraph.RelationRequest) (relgraph.RelationResult, error)) (map[string]any, error) {
-	req, err := relationRequest(p)
+	req, err := h.relationRequest(p)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +132,10 @@ func (h *handler) relationsGet(p *params) (map[string]any, error) {
 	if err := p.unknown(); err != nil {
 		return nil, err
 	}
+	_, dbA, _ := h.relationType(q.RelationType)
+	if err := locatorValue(dbA, &q.A, ""); err != nil {
+		return nil, err
+	}
 	page, err := h.store.Relations(q)
 	if err != nil {
 		return nil, err
@@ -132,9 +148,9 @@ func (h *handler) relationsGet(p *params) (map[string]any, error) {
 		}
 		items = append(items, map[string]any{
 			"profile_id_a": it.ProfileA.String(),
-			"xxh_a":        relgraph.XXH(it.ProfileA),
+			"xxh_a":        XXH(it.ProfileA),
 			"profile_id_b": it.ProfileB.String(),
-			"xxh_b":        relgraph.XXH(it.ProfileB),
+			"xxh_b":        XXH(it.ProfileB),
 			"db_b":         it.DatabaseB,
 			"props":        props,
 		})
@@ -161,6 +177,10 @@ func (h *handler) getCounter(p *params) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, dbA, _ := h.relationType(rel)
+	if err := locatorValue(dbA, &loc, ""); err != nil {
+		return nil, err
+	}
 	c, err := h.store.Counter(rel, loc)
 	if err != nil {
 		return nil, err
@@ -180,7 +200,7 @@ func (h *handler) getCounter(p *params) (map[string]any, error) {
 	return map[string]any{
 		"data": map[string]any{
 			"profile_id":  c.ProfileA.String(),
-			"profile_xxh": relgraph.XXH(c.ProfileA),
+			"profile_xxh": XXH(c.ProfileA),
 			"total":       c.Total,
 			"props":       props,
 		},

@@ -434,7 +434,7 @@ func damagedStore(t *testing.T, path string) []byte {
 	}
 	for i := range 80 {
 		a, _, err := s.ImportProfile(1, relgraph.Locator{}, relgraph.ProfileData{Email: relgraph.Ptr(fmt.Sprintf("p%d@x.io", i)),
-			Phones: &[]string{fmt.Sprintf("+1555000%04d", i)}, Fields: map[string]any{"CRM_ID": i, "interests": "a, b"}})
+			Phones: &[]string{fmt.Sprintf("+1555000%04d", i)}, Fields: map[string]any{"CRM_ID": i, "interests": []string{"a", "b"}}})
 		must(err)
 		for j := range 3 {
 			_, err := s.Overwrite(relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()},

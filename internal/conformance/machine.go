@@ -100,10 +100,10 @@ func (m *model) matches(db uint32, loc Locator) ([]ProfileID, error) {
 			hit = hit || hasSub(p, ChannelSMS, ph, loc.ResourceID)
 		case ModeCustom:
 			v := p.fields[loc.FieldName]
-			if want, ok := loc.FieldValue.(string); ok && loc.FieldName == "interests" {
+			if want, ok := loc.FieldValue.([]string); ok && loc.FieldName == "interests" {
 				have, _ := v.([]string)
 				hit = true
-				for _, t := range strings.Split(want, ",") {
+				for _, t := range want {
 					hit = hit && slices.Contains(have, strings.TrimSpace(t))
 				}
 			} else {
@@ -164,9 +164,14 @@ func genPhone(t *rapid.T, label string) string {
 	return p
 }
 
-func genTags(t *rapid.T, label string) string {
+func genTags(t *rapid.T, label string) []string {
 	tags := rapid.SliceOfNDistinct(rapid.SampledFrom(tagPool), 1, 3, rapid.ID[string]).Draw(t, label)
-	return strings.Join(tags, ", ")
+	for i := range tags {
+		if rapid.Bool().Draw(t, label+"-spaced") {
+			tags[i] = " " + tags[i] + " "
+		}
+	}
+	return tags
 }
 
 func genLocator(t *rapid.T, m *model, db uint32) Locator {
@@ -242,7 +247,7 @@ func genData(t *rapid.T, db uint32) (ProfileData, bool) {
 		}
 	} else {
 		if rapid.Bool().Draw(t, "crm?") {
-			d.Fields["crm_id"] = rapid.SampledFrom([]any{int64(0), "1", 2, nil}).Draw(t, "crm")
+			d.Fields["crm_id"] = rapid.SampledFrom([]any{int64(0), uint8(1), 2, nil}).Draw(t, "crm")
 		}
 		if rapid.Bool().Draw(t, "tags?") {
 			d.Fields["interests"] = genTags(t, "tags")
@@ -253,7 +258,8 @@ func genData(t *rapid.T, db uint32) (ProfileData, bool) {
 		if rapid.IntRange(0, 3).Draw(t, "more?") == 0 {
 			d.Fields["score"] = rapid.SampledFrom(floatPool).Draw(t, "score")
 			d.Fields["vip"] = rapid.Bool().Draw(t, "vip")
-			d.Fields["birthday"] = rapid.SampledFrom([]string{"2001-02-03", "1999-12-31T23:00:00+01:00"}).Draw(t, "bday")
+			d.Fields["birthday"] = rapid.SampledFrom([]time.Time{time.Date(2001, 2, 3, 0, 0, 0, 0, time.UTC),
+				time.Date(1999, 12, 31, 23, 0, 0, 0, time.FixedZone("", 3600))}).Draw(t, "bday")
 			d.Fields["notes"] = "free text"
 		}
 	}
@@ -299,28 +305,19 @@ func expectedProfile(p *mProfile, data ProfileData) *mProfile {
 		case nil:
 			delete(n.fields, k)
 		case string:
-			switch k {
-			case "interests":
-				var tags []string
-				for _, t := range strings.Split(x, ",") {
-					tags = append(tags, strings.TrimSpace(t))
-				}
-				slices.Sort(tags)
-				n.fields[k] = tags
-			case "crm_id":
-				var i int64
-				fmt.Sscan(x, &i)
-				n.fields[k] = i
-			case "birthday":
-				tm, err := time.Parse(time.RFC3339, x)
-				if err != nil {
-					tm, _ = time.Parse(time.DateOnly, x)
-				}
-				n.fields[k] = tm.UTC()
-			default:
-				n.fields[k] = strings.TrimSpace(x)
+			n.fields[k] = strings.TrimSpace(x)
+		case []string:
+			var tags []string
+			for _, t := range x {
+				tags = append(tags, strings.TrimSpace(t))
 			}
+			slices.Sort(tags)
+			n.fields[k] = tags
+		case time.Time:
+			n.fields[k] = x.UTC()
 		case int:
+			n.fields[k] = int64(x)
+		case uint8:
 			n.fields[k] = int64(x)
 		default:
 			n.fields[k] = v

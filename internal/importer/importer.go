@@ -64,10 +64,14 @@ type pending struct {
 }
 
 // Run imports everything r holds. The error is for what stops the whole
-// import (unreadable input, a failed commit); bad lines only count as
-// Failed and are reported to opts.Errors.
+// import (an unknown database, unreadable input, a failed commit); bad
+// lines only count as Failed and are reported to opts.Errors.
 func Run(s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
 	var sum Summary
+	db, err := s.Database(opts.DB)
+	if err != nil {
+		return sum, err
+	}
 	if opts.BatchSize <= 0 || opts.BatchSize > relgraph.MaxImportBatch {
 		opts.BatchSize = relgraph.MaxImportBatch
 	}
@@ -107,7 +111,7 @@ func Run(s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
 	}
 	add := func(line int, fields map[string]any) error {
 		sum.Lines++
-		item, err := itemFor(fields, opts)
+		item, err := itemFor(fields, &db, opts)
 		if err != nil {
 			sum.Failed++
 			fmt.Fprintf(opts.Errors, "line %d: %v\n", line, err)
@@ -119,7 +123,6 @@ func Run(s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
 		}
 		return nil
 	}
-	var err error
 	switch opts.Format {
 	case CSV:
 		err = readCSV(counted, opts, add, &sum)
@@ -254,11 +257,11 @@ func readCSV(r io.Reader, opts Options, add func(int, map[string]any) error, sum
 
 // itemFor turns one line's fields into an import: the locator by
 // opts.Matching, the rest as profile data.
-func itemFor(fields map[string]any, opts Options) (relgraph.ImportItem, error) {
+func itemFor(fields map[string]any, db *relgraph.Database, opts Options) (relgraph.ImportItem, error) {
 	var item relgraph.ImportItem
 	pid, _ := fields["profile_id"].(string)
 	delete(fields, "profile_id")
-	data, err := api.ProfileData(fields)
+	data, err := api.ProfileData(fields, db)
 	if err != nil {
 		return item, err
 	}

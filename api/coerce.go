@@ -1,0 +1,228 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relgraph/relgraph"
+)
+
+// The wire carries JSON numbers (json.Number), strings (every XML leaf
+// is one), bools, nulls, lists and objects; the store takes Go values of
+// each declared type and refuses anything else. The functions here turn
+// a wire value into the Go value of the type its field or property is
+// declared with, by the rules of docs/spec.md ("Values on the wire"):
+//
+//   - int: a JSON integer, or a decimal integer as text ("12"); a
+//     fraction ("1.5", "1e3") is refused;
+//   - float: a JSON number, or a decimal number as text;
+//   - bool: true or false, as JSON or as text;
+//   - string: a string;
+//   - date: an RFC 3339 date ("2006-01-02") or date-time, as text;
+//   - tags: a list of strings, or one string of comma-separated tags.
+//
+// A name the schema does not declare is left as it came: the store then
+// refuses it by name.
+
+// coerce converts wire value v for type t ("int", "float", "bool",
+// "string", "date" or "tags"). The error says why, without the subject.
+func coerce(t string, v any) (any, error) {
+	switch t {
+	case "int":
+		s, ok := numberText(v)
+		if !ok {
+			return nil, fmt.Errorf("expected an integer, got %s", kindOf(v))
+		}
+		if strings.ContainsAny(s, ".eE") {
+			return nil, fmt.Errorf("a fraction is not an int: %s", truncate(s))
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if ne, isNum := err.(*strconv.NumError); isNum && ne.Err == strconv.ErrRange {
+			return nil, fmt.Errorf("integer %s is out of the int64 range", truncate(s))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("expected an integer, got %q", truncate(s))
+		}
+		return n, nil
+	case "float":
+		s, ok := numberText(v)
+		if !ok {
+			return nil, fmt.Errorf("expected a number, got %s", kindOf(v))
+		}
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+			return nil, fmt.Errorf("expected a finite number, got %q", truncate(s))
+		}
+		return x, nil
+	case "bool":
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case string:
+			switch strings.TrimSpace(x) {
+			case "true":
+				return true, nil
+			case "false":
+				return false, nil
+			}
+		}
+		return nil, fmt.Errorf("expected true or false, got %s", kindOf(v))
+	case "string":
+		if _, ok := v.(string); !ok {
+			return nil, fmt.Errorf("expected a string, got %s", kindOf(v))
+		}
+		return v, nil
+	case "date":
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("expected an RFC 3339 date or date-time string, got %s", kindOf(v))
+		}
+		s = strings.TrimSpace(s)
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, nil
+		}
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t, nil
+		}
+		return nil, fmt.Errorf("value %q is not an RFC 3339 date (2006-01-02) or date-time (2006-01-02T15:04:05Z)", truncate(s))
+	case "tags":
+		switch x := v.(type) {
+		case string:
+			return strings.Split(x, ","), nil
+		case []any:
+			tags := make([]string, len(x))
+			for i, item := range x {
+				s, ok := item.(string)
+				if !ok {
+					return nil, fmt.Errorf("tags must be strings, got %s", kindOf(item))
+				}
+				tags[i] = s
+			}
+			return tags, nil
+		}
+		return nil, fmt.Errorf("tags must be a string or a list of strings, got %s", kindOf(v))
+	}
+	return v, nil
+}
+
+// numberText is a wire number's text: a JSON number, or XML (or JSON)
+// text.
+func numberText(v any) (string, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		return x.String(), true
+	case string:
+		return strings.TrimSpace(x), true
+	}
+	return "", false
+}
+
+// fieldValue converts the wire value of database db's field name; an
+// undeclared field, or a null, is left as it is.
+func fieldValue(db *relgraph.Database, name string, v any) (any, error) {
+	if db == nil || v == nil {
+		return v, nil
+	}
+	f, ok := db.Field(name)
+	if !ok {
+		return v, nil
+	}
+	out, err := coerce(string(f.Type), v)
+	if err != nil {
+		return nil, invalidf("field %q (%s): %v", name, f.Type, err)
+	}
+	return out, nil
+}
+
+// weights converts the wire values of a relation request's weights by
+// the relation type's declarations.
+func weights(rt *relgraph.RelationType, in map[string]any) (map[string]any, error) {
+	if rt == nil || in == nil {
+		return in, nil
+	}
+	out := make(map[string]any, len(in))
+	for name, v := range in {
+		p, ok := rt.Property(name)
+		if !ok || v == nil {
+			out[name] = v
+			continue
+		}
+		n, err := coerce(string(p.Type), v)
+		if err != nil {
+			return nil, invalidf("property %q (%s): %v", name, p.Type, err)
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+// locatorValue converts a locator's field_value by the field's type in
+// database db, prefixing errors with side ("profile_a: ").
+func locatorValue(db *relgraph.Database, loc *relgraph.Locator, side string) error {
+	if loc.FieldName == "" || loc.FieldValue == nil {
+		return nil
+	}
+	v, err := fieldValue(db, loc.FieldName, loc.FieldValue)
+	if err != nil {
+		if side != "" {
+			return invalidf("%s: %v", side, err)
+		}
+		return err
+	}
+	loc.FieldValue = v
+	return nil
+}
+
+// database returns database id's declaration, or nil if there is none
+// (the store then answers 404).
+func (h *handler) database(id uint32) *relgraph.Database {
+	d, err := h.store.Database(id)
+	if err != nil {
+		return nil
+	}
+	return &d
+}
+
+// relationType returns relation type id's declaration and its two
+// databases, or nils.
+func (h *handler) relationType(id uint32) (rt *relgraph.RelationType, dbA, dbB *relgraph.Database) {
+	r, err := h.store.RelationType(id)
+	if err != nil {
+		return nil, nil, nil
+	}
+	return &r, h.database(r.DatabaseA), h.database(r.DatabaseB)
+}
+
+// subStatus reads a subscription status: its word or its number (0 to
+// 6), as a JSON number or text.
+func subStatus(v any) (relgraph.SubStatus, error) {
+	if s, ok := v.(string); ok {
+		word := strings.ToLower(strings.TrimSpace(s))
+		for st := relgraph.StatusSubscribed; st <= relgraph.StatusInvalid; st++ {
+			if word == st.String() {
+				return st, nil
+			}
+		}
+	}
+	if s, ok := numberText(v); ok {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= int(relgraph.StatusInvalid) {
+			return relgraph.SubStatus(n), nil
+		}
+	}
+	return 0, invalidf("subscription status %s: expected one of subscribed, unsubscribed, complained, hardbounced, unconfirmed, suspended, invalid or 0 to 6", describe(v))
+}
+
+// describe quotes a wire value for a message.
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(truncate(x))
+	case json.Number:
+		return truncate(x.String())
+	}
+	return kindOf(v)
+}
