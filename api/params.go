@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/internal/text"
 )
 
 // params reads typed request parameters from a decoded object and
@@ -216,9 +217,4 @@ func kindOf(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func truncate(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	return s[:64] + "…"
-}
+func truncate(s string) string { return text.Truncate(s) }
