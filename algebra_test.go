@@ -26,7 +26,7 @@ func TestRelationAlgebra(t *testing.T) {
 	testSchema(t, s)
 	a, _ := twoProfiles(t, s)
 	rapid.Check(t, func(t *rapid.T) {
-		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+		b, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,10 +35,10 @@ func TestRelationAlgebra(t *testing.T) {
 		}
 		// attach then detach restores the exact bytes.
 		before := dump(t, s)
-		if _, err := s.Attach(req(genIntWeights(t, "attach"))); err != nil {
+		if _, err := s.Attach(ctx, req(genIntWeights(t, "attach"))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Detach(req(nil)); err != nil {
+		if _, err := s.Detach(ctx, req(nil)); err != nil {
 			t.Fatal(err)
 		}
 		if dump(t, s) != before {
@@ -46,11 +46,11 @@ func TestRelationAlgebra(t *testing.T) {
 		}
 		// overwrite twice = overwrite once.
 		w := genIntWeights(t, "overwrite")
-		if _, err := s.Overwrite(req(w)); err != nil {
+		if _, err := s.Overwrite(ctx, req(w)); err != nil {
 			t.Fatal(err)
 		}
 		once := dump(t, s)
-		if _, err := s.Overwrite(req(w)); err != nil {
+		if _, err := s.Overwrite(ctx, req(w)); err != nil {
 			t.Fatal(err)
 		}
 		if dump(t, s) != once {
@@ -58,7 +58,7 @@ func TestRelationAlgebra(t *testing.T) {
 		}
 		// strengthen(x) then strengthen(y) = strengthen(x+y): compare the
 		// relation's weights and A's counter through two relations.
-		b2, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+		b2, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,14 +71,14 @@ func TestRelationAlgebra(t *testing.T) {
 			}
 		}
 		for _, d := range []map[string]any{x, y} {
-			if _, err := s.Modify(req(d)); err != nil {
+			if _, err := s.Modify(ctx, req(d)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := s.Modify(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b2), Weights: sum}); err != nil {
+		if _, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b2), Weights: sum}); err != nil {
 			t.Fatal(err)
 		}
-		page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+		page, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestRelationAlgebra(t *testing.T) {
 		}
 		// Clean up so the next case starts from the same relations.
 		for _, bb := range []ProfileID{b, b2} {
-			if _, err := s.DeleteProfile(2, idLoc(bb)); err != nil {
+			if _, err := s.DeleteProfile(ctx, 2, idLoc(bb)); err != nil {
 				t.Fatal(err)
 			}
 		}

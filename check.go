@@ -2,9 +2,11 @@ package relgraph
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
@@ -41,9 +43,9 @@ func (p Problem) String() string {
 //
 // It reads everything and holds expected index entries in memory: O(n)
 // time and memory. The error is for a failure to read, not a violation.
-func (s *Store) Check() ([]Problem, error) {
+func (s *Store) Check(ctx context.Context) ([]Problem, error) {
 	var problems []Problem
-	err := s.View(func(tx *Tx) error {
+	err := s.View(ctx, func(tx *Tx) error {
 		problems = checkTx(tx.kv)
 		return nil
 	})
@@ -382,4 +384,20 @@ func (c *checker) compareKeyspace(ks kv.Keyspace) {
 			c.report(ks, k, "value is %x, want %x", v, want)
 		}
 	}
+}
+
+// summarize renders the first problems of a report on one line.
+func summarize(problems []Problem) string {
+	var b strings.Builder
+	for i, p := range problems {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(problems)-3)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
 }

@@ -13,7 +13,7 @@ import (
 // disk fault or a foreign writer would.
 func corrupt(t *testing.T, s *Store, fn func(tx kv.Txn)) {
 	t.Helper()
-	txn, err := s.engine.Begin(true)
+	txn, err := s.engine.Begin(ctx, true)
 	must(t, err)
 	fn(txn)
 	must(t, txn.Commit())
@@ -21,7 +21,7 @@ func corrupt(t *testing.T, s *Store, fn func(tx kv.Txn)) {
 
 func firstKey(t *testing.T, s *Store, ks kv.Keyspace) (key, val []byte) {
 	t.Helper()
-	err := s.View(func(tx *Tx) error {
+	err := s.View(ctx, func(tx *Tx) error {
 		c, err := tx.kv.Cursor(ks)
 		if err != nil {
 			return err
@@ -43,11 +43,11 @@ func populated(t *testing.T) (*Store, ProfileID, ProfileID) {
 	t.Cleanup(func() { s.Close() })
 	testSchema(t, s)
 	a, b := twoProfiles(t, s)
-	_, err = s.UpdateProfile(1, idLoc(a), ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"x", "y"}, "crm_id": 5}})
+	_, err = s.UpdateProfile(ctx, 1, idLoc(a), ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"x", "y"}, "crm_id": 5}})
 	must(t, err)
-	_, err = s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 2, "donate": 9}})
+	_, err = s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 2, "donate": 9}})
 	must(t, err)
-	if problems, err := s.Check(); err != nil || len(problems) != 0 {
+	if problems, err := s.Check(ctx); err != nil || len(problems) != 0 {
 		t.Fatalf("clean store: %v %v", problems, err)
 	}
 	return s, a, b
@@ -55,7 +55,7 @@ func populated(t *testing.T) (*Store, ProfileID, ProfileID) {
 
 func wantProblem(t *testing.T, s *Store, substrings ...string) {
 	t.Helper()
-	problems, err := s.Check()
+	problems, err := s.Check(ctx)
 	must(t, err)
 	var all []string
 	for _, p := range problems {
@@ -86,7 +86,7 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 		wantProblem(t, s, `field db=1 field="crm_id" value=5 id=000000000000000000000007: stray`)
 		// Matching sees the stray entry as a second profile: ambiguous,
 		// never a silent pick.
-		_, err := s.Match(1, Locator{FieldName: "crm_id", FieldValue: 5})
+		_, err := s.Match(ctx, 1, Locator{FieldName: "crm_id", FieldValue: 5})
 		wantCode(t, err, 409)
 	})
 	t.Run("flipped profile byte", func(t *testing.T) {
@@ -96,9 +96,9 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 			bad := bytes.Clone(v)
 			bad[i] ^= 0xFF
 			corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Profiles, k, bad)) })
-			problems, err := s.Check()
+			problems, err := s.Check(ctx)
 			must(t, err)
-			_, getErr := s.GetProfile(1, idLoc(a))
+			_, getErr := s.GetProfile(ctx, 1, idLoc(a))
 			if len(problems) == 0 && getErr == nil {
 				// A flip may still decode to a valid profile (a changed
 				// letter of a tag, say): then the index disagrees.
@@ -114,7 +114,7 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 			must(t, tx.Put(index.Adjacency, index.CounterKey(3, b), []byte{0x80}))
 		})
 		wantProblem(t, s, "too short for its checksum", "edge_b", "missing", "counter of a profile with no relations")
-		_, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+		_, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a)})
 		if !strings.Contains(err.Error(), "checksum") || codeOf(err) != 500 {
 			t.Fatalf("reading a corrupt relation: %v", err)
 		}
@@ -138,7 +138,7 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 			wantProblem(t, s, `property "donate": `+tc.want)
 		}
 		// A write reading the wrong list refuses rather than building on it.
-		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1}})
+		_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1}})
 		if codeOf(err) != 500 {
 			t.Fatalf("overwrite on a corrupt top list: %v", err)
 		}
@@ -150,7 +150,7 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 				must(t, tx.Put(ks, []byte{1}, []byte{2}))
 			}
 		})
-		problems, err := s.Check()
+		problems, err := s.Check(ctx)
 		must(t, err)
 		if len(problems) < len(index.All)-1 {
 			t.Fatalf("only %d problems for garbage in every keyspace: %v", len(problems), problems)

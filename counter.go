@@ -1,10 +1,13 @@
 package relgraph
 
 import (
+	"errors"
+	"fmt"
 	"math/big"
 	"math/bits"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // counterRecord aggregates the relations of one A profile for one
@@ -237,3 +240,120 @@ func addInt(a, b int64) (int64, error) {
 }
 
 var errOverflow = invalidf("int64 overflow")
+
+// EncodeMsgpack writes [total, [[name, total, sumHi, sumLo, sumFloat,
+// top], ...]] with names sorted; sumFloat is a bin holding the exact
+// float sum (exactSum.appendBinary, empty for zero); top is a bin of
+// topEntry values in ranking order (empty for properties without a top
+// aggregate).
+func (c *counterRecord) EncodeMsgpack(e *msgpack.Encoder) error {
+	names := sortedKeys(c.Props)
+	var err error
+	try := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
+	try(e.EncodeArrayLen(2))
+	try(e.EncodeInt64(c.Total))
+	try(e.EncodeArrayLen(len(names)))
+	for _, k := range names {
+		p := c.Props[k]
+		try(e.EncodeArrayLen(6))
+		try(e.EncodeString(k))
+		try(e.EncodeInt64(p.Total))
+		try(e.EncodeInt64(p.SumInt.Hi))
+		try(e.EncodeUint64(p.SumInt.Lo))
+		try(e.EncodeBytes(p.SumFloat.appendBinary(make([]byte, 0, 16)))) // non-nil: a bin, never nil
+		top := make([]byte, 0, len(p.Top)*topEntryLen)
+		for _, t := range p.Top {
+			top = append(top, t[:]...)
+		}
+		try(e.EncodeBytes(top))
+	}
+	return err
+}
+
+var errCounterShape = errors.New("counter record: unexpected shape")
+
+// DecodeMsgpack reads what EncodeMsgpack writes.
+func (c *counterRecord) DecodeMsgpack(d *msgpack.Decoder) error {
+	n, err := decodeLen(d.DecodeArrayLen())
+	if err != nil || n != 2 {
+		return errCounterShape
+	}
+	if c.Total, err = strictInt64(d); err != nil {
+		return err
+	}
+	if n, err = decodeLen(d.DecodeArrayLen()); err != nil {
+		return err
+	}
+	if n > 0 {
+		c.Props = make(map[string]propCounter, min(n, MaxProperties))
+	}
+	prev := ""
+	for i := 0; i < n; i++ {
+		if m, err := d.DecodeArrayLen(); err != nil || m != 6 {
+			return errCounterShape
+		}
+		var p propCounter
+		name, err := d.DecodeString()
+		if err == nil && i > 0 && name <= prev {
+			err = fmt.Errorf("counter record: names not sorted at %q", name)
+		}
+		prev = name
+		if err == nil {
+			p.Total, err = strictInt64(d)
+		}
+		if err == nil {
+			p.SumInt.Hi, err = strictInt64(d)
+		}
+		if err == nil {
+			p.SumInt.Lo, err = strictUint64(d)
+		}
+		if err == nil {
+			p.SumFloat, err = decodeFloatSum(d)
+		}
+		if err == nil {
+			p.Top, err = decodeTop(d)
+		}
+		if err != nil {
+			return err
+		}
+		c.Props[name] = p
+	}
+	return nil
+}
+
+// decodeFloatSum reads a counter's exact float sum: a bin in its
+// shortest form.
+func decodeFloatSum(d *msgpack.Decoder) (exactSum, error) {
+	b, err := shortestBin(d)
+	if err != nil {
+		return exactSum{}, err
+	}
+	return decodeExactSum(b)
+}
+
+// decodeTop reads a counter's top list: a bin (in its shortest form) of
+// at most 2×MaxTop entries in strictly increasing byte order.
+func decodeTop(d *msgpack.Decoder) ([]topEntry, error) {
+	b, err := shortestBin(d)
+	if err != nil {
+		return nil, fmt.Errorf("counter record: top list: %w", err)
+	}
+	if len(b)%topEntryLen != 0 || len(b)/topEntryLen > 2*MaxTop {
+		return nil, fmt.Errorf("counter record: top list of %d bytes", len(b))
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	top := make([]topEntry, len(b)/topEntryLen)
+	for i := range top {
+		copy(top[i][:], b[i*topEntryLen:])
+		if i > 0 && compareTop(top[i-1], top[i]) >= 0 {
+			return nil, fmt.Errorf("counter record: top list out of order at entry %d", i)
+		}
+	}
+	return top, nil
+}

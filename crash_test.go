@@ -177,7 +177,7 @@ func verifyCrashStore(t *testing.T, path string, models map[int]*crashModel, ite
 	for _, err := range s.engine.(*bolt.Engine).CheckFile() {
 		t.Fatalf("iteration %d: bbolt check: %v", iter, err)
 	}
-	problems, err := s.Check()
+	problems, err := s.Check(ctx)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("iteration %d: check: %v %v", iter, err, problems)
 	}
@@ -211,7 +211,7 @@ func readCrashState(t *testing.T, s *Store, w int, m *crashModel) *crashModel {
 		ks[k] = true
 	}
 	for k := range ks {
-		a, err := s.Match(1, Locator{Email: crashEmail(w, k)})
+		a, err := s.Match(ctx, 1, Locator{Email: crashEmail(w, k)})
 		if codeOf(err) == 404 {
 			continue
 		}
@@ -219,7 +219,7 @@ func readCrashState(t *testing.T, s *Store, w int, m *crashModel) *crashModel {
 			t.Fatal(err)
 		}
 		got.profiles[k] = true
-		page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+		page, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +293,7 @@ func TestCrashChild(t *testing.T) {
 // crashWorker runs random valid operations on its own profiles forever.
 func crashWorker(s *Store, w int, say func(string)) {
 	rng := rand.New(rand.NewPCG(uint64(w), 7))
-	b, _, err := s.ImportProfile(2, Locator{}, ProfileData{Fields: map[string]any{"sku": fmt.Sprintf("w%d", w)}})
+	b, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{Fields: map[string]any{"sku": fmt.Sprintf("w%d", w)}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(3)
@@ -332,19 +332,19 @@ func crashWorker(s *Store, w int, say func(string)) {
 		req := RelationRequest{RelationType: 3, A: a, B: idLoc(b)}
 		switch op[0] {
 		case "ia":
-			_, _, err = s.ImportProfile(1, a, ProfileData{})
+			_, _, err = s.ImportProfile(ctx, 1, a, ProfileData{})
 		case "st":
 			d, _ := strconv.Atoi(op[2])
 			req.Weights = map[string]any{"user_like": d}
-			_, err = s.Modify(req)
+			_, err = s.Modify(ctx, req)
 		case "ow":
 			v, _ := strconv.Atoi(op[2])
 			req.Weights = map[string]any{"donate": v}
-			_, err = s.Overwrite(req)
+			_, err = s.Overwrite(ctx, req)
 		case "dt":
-			_, err = s.Detach(req)
+			_, err = s.Detach(ctx, req)
 		case "dl":
-			_, err = s.DeleteProfile(1, a)
+			_, err = s.DeleteProfile(ctx, 1, a)
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "child: worker %d: %v failed: %v\n", w, op, err)

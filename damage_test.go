@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/relgraph/relgraph/internal/fuzzseed"
-	"github.com/relgraph/relgraph/kv/bolt"
 )
 
 // A damaged store file must give errors, never a crash: Open refuses
@@ -40,7 +39,7 @@ func damageBase(t testing.TB) ([]byte, string) {
 		testSchema(t, s)
 		var as []ProfileID
 		for i := range 120 {
-			id, _, err := s.ImportProfile(1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("p%d@x.io", i)),
+			id, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("p%d@x.io", i)),
 				Phones:        &[]string{fmt.Sprintf("+1555000%04d", i)},
 				Fields:        map[string]any{"crm_id": i, "city": "c" + fmt.Sprint(i%7), "interests": []string{"a", "b"}},
 				Subscriptions: []Subscription{{ResourceID: 1, Channel: ChannelEmail, Email: fmt.Sprintf("s%d@x.io", i)}}})
@@ -50,12 +49,12 @@ func damageBase(t testing.TB) ([]byte, string) {
 		bs := importBs(t, s, 20)
 		for i, a := range as {
 			for j := range 4 {
-				_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[(i+j)%len(bs)]),
+				_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[(i+j)%len(bs)]),
 					Weights: map[string]any{"user_like": i, "donate": j * i, "rating": 0.25 * float64(i)}})
 				must(t, err)
 			}
 		}
-		damagedBase.digest, damagedBase.err = s.Digest()
+		damagedBase.digest, damagedBase.err = s.Digest(ctx)
 		if err := s.Close(); err != nil && damagedBase.err == nil {
 			damagedBase.err = err
 		}
@@ -77,16 +76,16 @@ func readDamaged(path string) (clean bool, digest string) {
 		return false, ""
 	}
 	defer s.Close()
-	clean = len(s.Engine().(*bolt.Engine).CheckFile()) == 0
-	if problems, err := s.Check(); err != nil || len(problems) > 0 {
+	clean = len(s.CheckFile()) == 0
+	if problems, err := s.Check(ctx); err != nil || len(problems) > 0 {
 		clean = false
 	}
 	for _, d := range s.Databases() {
-		if err := s.EachProfile(d.ID, func(*Profile) error { return nil }); err != nil {
+		if err := s.EachProfile(ctx, d.ID, func(*Profile) error { return nil }); err != nil {
 			clean = false
 		}
 	}
-	digest, err = s.Digest()
+	digest, err = s.Digest(ctx)
 	return clean && err == nil, digest
 }
 

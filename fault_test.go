@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
 	"github.com/relgraph/relgraph/kv/bolt"
 )
 
@@ -30,7 +31,7 @@ func faultScript() []scriptOp {
 		return RelationRequest{RelationType: 3, A: a, B: b, Weights: w}
 	}
 	imp := func(db uint32, loc Locator, d ProfileData) func(s *Store) error {
-		return func(s *Store) error { _, _, err := s.ImportProfile(db, loc, d); return err }
+		return func(s *Store) error { _, _, err := s.ImportProfile(ctx, db, loc, d); return err }
 	}
 	return []scriptOp{
 		{"import a1", imp(1, a1, ProfileData{Fields: map[string]any{"crm_id": 1}})},
@@ -38,35 +39,38 @@ func faultScript() []scriptOp {
 		{"import b1", imp(2, b1, ProfileData{})},
 		{"import b2", imp(2, b2, ProfileData{})},
 		{"overwrite a1-b1", func(s *Store) error {
-			_, err := s.Overwrite(rel(a1, b1, map[string]any{"user_like": 2, "donate": 5, "is_online": true}))
+			_, err := s.Overwrite(ctx, rel(a1, b1, map[string]any{"user_like": 2, "donate": 5, "is_online": true}))
 			return err
 		}},
-		{"strengthen a1-b1", func(s *Store) error { _, err := s.Modify(rel(a1, b1, map[string]any{"user_like": 3})); return err }},
-		{"attach a2-b1", func(s *Store) error { _, err := s.Attach(rel(a2, b1, map[string]any{"donate": 7})); return err }},
+		{"strengthen a1-b1", func(s *Store) error { _, err := s.Modify(ctx, rel(a1, b1, map[string]any{"user_like": 3})); return err }},
+		{"attach a2-b1", func(s *Store) error { _, err := s.Attach(ctx, rel(a2, b1, map[string]any{"donate": 7})); return err }},
 		{"overwrite a1-b2", func(s *Store) error {
-			_, err := s.Overwrite(rel(a1, b2, map[string]any{"donate": 9, "note": "x", "rating": 0.5}))
+			_, err := s.Overwrite(ctx, rel(a1, b2, map[string]any{"donate": 9, "note": "x", "rating": 0.5}))
 			return err
 		}},
 		{"update a1", func(s *Store) error {
-			_, err := s.UpdateProfile(1, a1, ProfileData{Fields: map[string]any{"city": "Oslo", "interests": []string{"y"}}})
+			_, err := s.UpdateProfile(ctx, 1, a1, ProfileData{Fields: map[string]any{"city": "Oslo", "interests": []string{"y"}}})
 			return err
 		}},
-		{"detach a2-b1", func(s *Store) error { _, err := s.Detach(rel(a2, b1, nil)); return err }},
-		{"strengthen a2-b2", func(s *Store) error { _, err := s.Modify(rel(a2, b2, map[string]any{"user_like": -4})); return err }},
-		{"delete b1", func(s *Store) error { _, err := s.DeleteProfile(2, b1); return err }},
+		{"detach a2-b1", func(s *Store) error { _, err := s.Detach(ctx, rel(a2, b1, nil)); return err }},
+		{"strengthen a2-b2", func(s *Store) error {
+			_, err := s.Modify(ctx, rel(a2, b2, map[string]any{"user_like": -4}))
+			return err
+		}},
+		{"delete b1", func(s *Store) error { _, err := s.DeleteProfile(ctx, 2, b1); return err }},
 		{"import batch", func(s *Store) error {
 			// The call is acknowledged as a whole; its items succeed or
 			// fail alone (the second duplicates a1's email, if a1 exists).
-			_, err := s.ImportBatch(1, []ImportItem{
+			_, err := s.ImportBatch(ctx, 1, []ImportItem{
 				{Data: ProfileData{Email: Ptr("c1@x.io")}},
 				{Data: ProfileData{Email: Ptr("a1@x.io")}},
 				{Locator: a2, Data: ProfileData{Fields: map[string]any{"vip": true}}},
 			})
 			return err
 		}},
-		{"delete a2", func(s *Store) error { _, err := s.DeleteProfile(1, a2); return err }},
+		{"delete a2", func(s *Store) error { _, err := s.DeleteProfile(ctx, 1, a2); return err }},
 		{"overwrite a1-b2 null", func(s *Store) error {
-			_, err := s.Overwrite(rel(a1, b2, map[string]any{"note": nil, "user_like": 1}))
+			_, err := s.Overwrite(ctx, rel(a1, b2, map[string]any{"note": nil, "user_like": 1}))
 			return err
 		}},
 	}
@@ -74,7 +78,7 @@ func faultScript() []scriptOp {
 
 func openFaultStore(t *testing.T, f *faultyEngine) *Store {
 	t.Helper()
-	e, err := bolt.Open(filepath.Join(t.TempDir(), "f.db"), bolt.Options{NoSync: true}, index.All)
+	e, err := bolt.Open(filepath.Join(t.TempDir(), "f.db"), index.All, kv.Options{NoSync: true})
 	must(t, err)
 	f.Engine = e
 	s, err := OpenEngine(f, nil)

@@ -47,17 +47,17 @@ func sameSum(got, want any) bool {
 func TestFloatSumsAreExact(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	a, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+	a, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{})
 	must(t, err)
 	bs := importBs(t, s, 3)
 	set := func(b ProfileID, v any) {
 		t.Helper()
-		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"rating": v}})
+		_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"rating": v}})
 		must(t, err)
 	}
 	sum := func() any {
 		t.Helper()
-		c, err := s.Counter(3, idLoc(a))
+		c, err := s.Counter(ctx, 3, idLoc(a))
 		must(t, err)
 		return c.Props["rating"].Sum
 	}
@@ -75,12 +75,12 @@ func TestFloatSumsAreExact(t *testing.T) {
 	if got, want := sum(), exactRounded([]float64{1.7e308, -1.7e308, 1.7e308}); !sameSum(got, want) {
 		t.Fatalf("sum %v, want %v", got, want)
 	}
-	_, err = s.Detach(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[1])})
+	_, err = s.Detach(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[1])})
 	must(t, err)
 	if got, want := sum(), exactRounded([]float64{1.7e308, 1.7e308}); !sameSum(got, want) {
 		t.Fatalf("sum beyond float64: %v (%T), want %v", got, got, want)
 	}
-	_, err = s.DeleteProfile(2, idLoc(bs[2]))
+	_, err = s.DeleteProfile(ctx, 2, idLoc(bs[2]))
 	must(t, err)
 	if got := sum(); got != 1.7e308 {
 		t.Fatalf("sum %v, want 1.7e308", got)
@@ -98,7 +98,7 @@ func TestFloatSumsAgainstModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		s := openTest(t)
 		testSchema(t, s)
-		a, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+		a, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{})
 		must(rt, err)
 		bs := importBs(t, s, 6)
 		held := map[ProfileID]float64{}
@@ -110,20 +110,20 @@ func TestFloatSumsAgainstModel(t *testing.T) {
 			"set": func(rt *rapid.T) {
 				b := rapid.SampledFrom(bs).Draw(rt, "b")
 				v := rapid.OneOf(rapid.SampledFrom(adversarialFloats), rapid.Float64Range(-1e20, 1e20)).Draw(rt, "v")
-				_, err := s.Overwrite(req(b, map[string]any{"rating": v}))
+				_, err := s.Overwrite(ctx, req(b, map[string]any{"rating": v}))
 				must(rt, err)
 				held[b], related[b] = v, true
 			},
 			"unset": func(rt *rapid.T) {
 				b := rapid.SampledFrom(bs).Draw(rt, "b")
-				_, err := s.Overwrite(req(b, map[string]any{"rating": nil, "user_like": 1}))
+				_, err := s.Overwrite(ctx, req(b, map[string]any{"rating": nil, "user_like": 1}))
 				must(rt, err)
 				delete(held, b)
 				related[b] = true
 			},
 			"detach": func(rt *rapid.T) {
 				b := rapid.SampledFrom(bs).Draw(rt, "b")
-				_, err := s.Detach(req(b, nil))
+				_, err := s.Detach(ctx, req(b, nil))
 				if related[b] {
 					must(rt, err)
 				} else if codeOf(err) != 404 {
@@ -134,16 +134,16 @@ func TestFloatSumsAgainstModel(t *testing.T) {
 			},
 			"delete B": func(rt *rapid.T) {
 				i := rapid.IntRange(0, len(bs)-1).Draw(rt, "i")
-				_, err := s.DeleteProfile(2, idLoc(bs[i]))
+				_, err := s.DeleteProfile(ctx, 2, idLoc(bs[i]))
 				must(rt, err)
 				delete(held, bs[i])
 				delete(related, bs[i])
-				id, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+				id, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
 				must(rt, err)
 				bs[i] = id
 			},
 			"": func(rt *rapid.T) {
-				c, err := s.Counter(3, idLoc(a))
+				c, err := s.Counter(ctx, 3, idLoc(a))
 				must(rt, err)
 				if len(related) == 0 {
 					if c.Total != 0 || len(c.Props) != 0 {

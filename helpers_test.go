@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -37,7 +38,7 @@ func openTest(t testing.TB) *Store {
 // mustCheck fails the test on any Check problem.
 func mustCheck(t testing.TB, s *Store) {
 	t.Helper()
-	problems, err := s.Check()
+	problems, err := s.Check(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func mustCheck(t testing.TB, s *Store) {
 // relation type 3 from 1 to 2 with one property of each aggregate.
 func testSchema(t testing.TB, s *Store) {
 	t.Helper()
-	must(t, s.PutDatabase(Database{ID: 1, Name: "customers", Fields: []Field{
+	must(t, s.PutDatabase(ctx, Database{ID: 1, Name: "customers", Fields: []Field{
 		{Name: "crm_id", Type: FieldInt},
 		{Name: "city", Type: FieldString},
 		{Name: "score", Type: FieldFloat},
@@ -59,10 +60,10 @@ func testSchema(t testing.TB, s *Store) {
 		{Name: "interests", Type: FieldTags},
 		{Name: "notes", Type: FieldString, Unindexed: true},
 	}}))
-	must(t, s.PutDatabase(Database{ID: 2, Name: "products", Fields: []Field{
+	must(t, s.PutDatabase(ctx, Database{ID: 2, Name: "products", Fields: []Field{
 		{Name: "sku", Type: FieldString},
 	}}))
-	must(t, s.PutRelationType(RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
+	must(t, s.PutRelationType(ctx, RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
 		{Name: "user_like", Type: PropInt, Aggregate: AggSum},
 		{Name: "donate", Type: PropInt, Aggregate: AggTop, Top: 3},
 		{Name: "is_online", Type: PropBool, Aggregate: AggCount},
@@ -83,7 +84,7 @@ func must(t fataler, err error) {
 func dump(t fataler, s *Store) string {
 	t.Helper()
 	var b strings.Builder
-	err := s.View(func(tx *Tx) error {
+	err := s.View(ctx, func(tx *Tx) error {
 		return dumpTx(&b, tx.kv)
 	})
 	if err != nil {
@@ -138,3 +139,6 @@ func wantCode(t testing.TB, err error, code int) {
 }
 
 func idLoc(id ProfileID) Locator { return Locator{ProfileID: id.String()} }
+
+// ctx is the context of the tests' store calls: they are not cancelled.
+var ctx = context.Background()

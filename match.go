@@ -107,15 +107,6 @@ func (tx *Tx) Match(db uint32, loc Locator) (ProfileID, error) {
 	return tx.match(d, loc, "")
 }
 
-// Match is Tx.Match in a read-only snapshot.
-func (s *Store) Match(db uint32, loc Locator) (id ProfileID, err error) {
-	err = s.View(func(tx *Tx) error {
-		id, err = tx.Match(db, loc)
-		return err
-	})
-	return id, err
-}
-
 // match resolves loc in d. side ("profile_a", "profile_b" or "") names
 // the request side in errors.
 func (tx *Tx) match(d *Database, loc Locator, side string) (ProfileID, error) {

@@ -130,31 +130,6 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 	return change.write(tx)
 }
 
-// checkWeights normalizes the request's weights against the relation
-// type. allowNull permits nil values (Overwrite's "remove").
-func checkWeights(rt *RelationType, in map[string]any, allowNull bool) (Weights, error) {
-	out := make(Weights, len(in))
-	for name, v := range in {
-		p, ok := rt.Property(name)
-		if !ok {
-			return nil, invalidf("property %q is not declared in relation type %d", truncate(name), rt.ID)
-		}
-		if v == nil {
-			if !allowNull {
-				return nil, invalidf("property %q: null is only allowed in edit (it removes the property)", name)
-			}
-			out[name] = nil
-			continue
-		}
-		n, err := normalizeWeight(p, v)
-		if err != nil {
-			return nil, err
-		}
-		out[name] = n
-	}
-	return out, nil
-}
-
 // Overwrite is relations/edit (SPEC §4): each property sent replaces its
 // stored value, a nil value removes it, properties not sent are kept;
 // with no relation yet it is created. Weights must not be empty (400).
@@ -370,18 +345,4 @@ func (tx *Tx) keysWithPrefix(ks kv.Keyspace, prefix []byte) ([][]byte, error) {
 		keys = append(keys, bytes.Clone(k))
 	}
 	return keys, cursorErr(c)
-}
-
-// sameWeights reports whether a and b hold the same values of the same
-// types, which is when their canonical encodings are equal.
-func sameWeights(a, b Weights) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }

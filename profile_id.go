@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/relgraph/relgraph/index"
 )
@@ -123,12 +122,4 @@ func (tx *Tx) idTaken(id ProfileID) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// unixNanos converts times stored as Unix nanoseconds.
-func unixNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
 }

@@ -15,7 +15,7 @@ import (
 // the last id it made (zero before the first).
 func nextIDs(t fataler, s *Store) (secs uint32, seq uint64) {
 	t.Helper()
-	err := s.View(func(tx *Tx) error {
+	err := s.View(ctx, func(tx *Tx) error {
 		v, err := tx.kv.Get(index.Meta, idgenKey)
 		if v != nil && err == nil {
 			secs, seq, err = decodeIDGen(v)
@@ -43,8 +43,8 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		must(t, s.PutDatabase(Database{ID: 1, Name: "one"}))
-		must(t, s.PutDatabase(Database{ID: 2, Name: "two"}))
+		must(t, s.PutDatabase(ctx, Database{ID: 1, Name: "one"}))
+		must(t, s.PutDatabase(ctx, Database{ID: 2, Name: "two"}))
 		now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 		s.clock = func() time.Time { return now }
 
@@ -56,7 +56,7 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 			"create": func(t *rapid.T) {
 				db := rapid.Uint32Range(1, 2).Draw(t, "db")
 				email := nextEmail()
-				id, created, err := s.ImportProfile(db, Locator{}, ProfileData{Email: &email})
+				id, created, err := s.ImportProfile(ctx, db, Locator{}, ProfileData{Email: &email})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -84,7 +84,7 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 				}
 				binary.BigEndian.PutUint64(id[4:], seq+uint64(rapid.IntRange(1, 4).Draw(t, "after")))
 				email := nextEmail()
-				got, created, err := s.ImportProfile(db, Locator{ProfileID: id.String()}, ProfileData{Email: &email})
+				got, created, err := s.ImportProfile(ctx, db, Locator{ProfileID: id.String()}, ProfileData{Email: &email})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -109,7 +109,7 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 			"": func(t *rapid.T) {
 				for db, profiles := range model {
 					for id, email := range profiles {
-						p, err := s.GetProfile(db, Locator{ProfileID: id.String()})
+						p, err := s.GetProfile(ctx, db, Locator{ProfileID: id.String()})
 						if err != nil {
 							t.Fatalf("profile %s of database %d: %v", id, db, err)
 						}
@@ -118,14 +118,14 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 						}
 					}
 					stored := 0
-					must(t, s.EachProfile(db, func(*Profile) error { stored++; return nil }))
+					must(t, s.EachProfile(ctx, db, func(*Profile) error { stored++; return nil }))
 					if stored != len(profiles) {
 						t.Fatalf("database %d holds %d profiles, want %d", db, stored, len(profiles))
 					}
 				}
 			},
 		})
-		problems, err := s.Check()
+		problems, err := s.Check(ctx)
 		must(t, err)
 		if len(problems) > 0 {
 			t.Fatalf("check: %v", problems)

@@ -11,7 +11,7 @@ import (
 func TestImportGetUpdateDelete(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	id, created, err := s.ImportProfile(1, Locator{Email: " Ann@Example.COM "}, ProfileData{
+	id, created, err := s.ImportProfile(ctx, 1, Locator{Email: " Ann@Example.COM "}, ProfileData{
 		Phones:        &[]string{"+1 (555) 123-4567"},
 		Fields:        map[string]any{"crm_id": 123420, "city": " Paris ", "interests": []string{"a", " b ", "", "a"}, "birthday": time.Date(2001, 2, 3, 0, 0, 0, 0, time.UTC), "vip": true, "score": 1.5},
 		Subscriptions: []Subscription{{ResourceID: 7, Channel: ChannelEmail, Email: "ann@example.com", Status: StatusSubscribed}},
@@ -20,7 +20,7 @@ func TestImportGetUpdateDelete(t *testing.T) {
 	if !created {
 		t.Fatal("first import did not create")
 	}
-	p, err := s.GetProfile(1, Locator{Matching: ModeEmailProfile, Email: "ann@example.com"})
+	p, err := s.GetProfile(ctx, 1, Locator{Matching: ModeEmailProfile, Email: "ann@example.com"})
 	must(t, err)
 	if p.ID != id || p.Email != "ann@example.com" || p.Phones[0] != "+15551234567" {
 		t.Fatalf("got %+v", p)
@@ -45,31 +45,31 @@ func TestImportGetUpdateDelete(t *testing.T) {
 		{FieldName: "interests", FieldValue: []string{"b", "a"}},
 		{FieldName: "birthday", FieldValue: time.Date(2001, 2, 3, 1, 0, 0, 0, time.FixedZone("", 3600))},
 	} {
-		got, err := s.Match(1, loc)
+		got, err := s.Match(ctx, 1, loc)
 		if err != nil || got != id {
 			t.Errorf("%+v: got %v, %v", loc, got, err)
 		}
 	}
 	// Update: null unsets, unsent kept.
-	_, err = s.UpdateProfile(1, idLoc(id), ProfileData{Fields: map[string]any{"city": nil}, Email: Ptr("")})
+	_, err = s.UpdateProfile(ctx, 1, idLoc(id), ProfileData{Fields: map[string]any{"city": nil}, Email: Ptr("")})
 	must(t, err)
-	p, err = s.GetProfile(1, idLoc(id))
+	p, err = s.GetProfile(ctx, 1, idLoc(id))
 	must(t, err)
 	if _, has := p.Fields["city"]; has || p.Email != "" || p.Fields["crm_id"] != int64(123420) {
 		t.Fatalf("after update %+v", p)
 	}
-	_, err = s.Match(1, Locator{Matching: ModeEmailProfile, Email: "ann@example.com"})
+	_, err = s.Match(ctx, 1, Locator{Matching: ModeEmailProfile, Email: "ann@example.com"})
 	wantCode(t, err, 404)
 	// email still finds her through the subscription.
-	if got, err := s.Match(1, Locator{Email: "ann@example.com"}); err != nil || got != id {
+	if got, err := s.Match(ctx, 1, Locator{Email: "ann@example.com"}); err != nil || got != id {
 		t.Fatalf("email via subscription: %v %v", got, err)
 	}
-	_, err = s.UpdateProfile(1, Locator{Email: "nobody@example.com"}, ProfileData{})
+	_, err = s.UpdateProfile(ctx, 1, Locator{Email: "nobody@example.com"}, ProfileData{})
 	wantCode(t, err, 404)
-	if _, err := s.DeleteProfile(1, idLoc(id)); err != nil {
+	if _, err := s.DeleteProfile(ctx, 1, idLoc(id)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.GetProfile(1, idLoc(id))
+	_, err = s.GetProfile(ctx, 1, idLoc(id))
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
@@ -79,14 +79,14 @@ func TestMatchErrors(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	for _, email := range []string{"a@x.io", "b@x.io"} {
-		_, _, err := s.ImportProfile(1, Locator{Email: email}, ProfileData{Phones: &[]string{"+7 900 000 00 00"}, Fields: map[string]any{"interests": []string{"x", "y"}}})
+		_, _, err := s.ImportProfile(ctx, 1, Locator{Email: email}, ProfileData{Phones: &[]string{"+7 900 000 00 00"}, Fields: map[string]any{"interests": []string{"x", "y"}}})
 		must(t, err)
 	}
-	_, err := s.Match(1, Locator{Phone: "79000000000"})
+	_, err := s.Match(ctx, 1, Locator{Phone: "79000000000"})
 	if !errors.Is(err, ErrAmbiguous) || !errors.Is(err, ErrConflict) || codeOf(err) != 409 {
 		t.Fatalf("ambiguous phone: %v", err)
 	}
-	_, err = s.Match(1, Locator{FieldName: "interests", FieldValue: []string{"x"}})
+	_, err = s.Match(ctx, 1, Locator{FieldName: "interests", FieldValue: []string{"x"}})
 	wantCode(t, err, 409)
 	cases := []struct {
 		loc  Locator
@@ -107,26 +107,26 @@ func TestMatchErrors(t *testing.T) {
 		{Locator{FieldName: "interests", FieldValue: []string{"x", "z"}}, 404},
 	}
 	for _, c := range cases {
-		_, err := s.Match(1, c.loc)
+		_, err := s.Match(ctx, 1, c.loc)
 		if codeOf(err) != c.code {
 			t.Errorf("%+v: got %v, want %d", c.loc, err, c.code)
 		}
 	}
-	_, err = s.Match(9, Locator{Email: "a@x.io"})
+	_, err = s.Match(ctx, 9, Locator{Email: "a@x.io"})
 	wantCode(t, err, 404)
 }
 
 func TestImportWithSuppliedID(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	id, created, err := s.ImportProfile(1, Locator{ProfileID: "5D63DBDB439E7306B596C5D0"}, ProfileData{})
+	id, created, err := s.ImportProfile(ctx, 1, Locator{ProfileID: "5D63DBDB439E7306B596C5D0"}, ProfileData{})
 	must(t, err)
 	if !created || id.String() != "5d63dbdb439e7306b596c5d0" {
 		t.Fatalf("got %s created=%v", id, created)
 	}
 	// Re-importing is an update that changes nothing.
 	before := dump(t, s)
-	_, created, err = s.ImportProfile(1, Locator{ProfileID: id.String()}, ProfileData{})
+	_, created, err = s.ImportProfile(ctx, 1, Locator{ProfileID: id.String()}, ProfileData{})
 	must(t, err)
 	if created || dump(t, s) != before {
 		t.Fatal("no-op import wrote")
@@ -138,7 +138,7 @@ func TestGeneratedIDsIncrease(t *testing.T) {
 	testSchema(t, s)
 	var last ProfileID
 	for i := 0; i < 50; i++ {
-		id, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+		id, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{})
 		must(t, err)
 		if id.String() <= last.String() {
 			t.Fatalf("id %s after %s", id, last)

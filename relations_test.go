@@ -7,9 +7,9 @@ import (
 // twoProfiles imports A in database 1 and B in database 2.
 func twoProfiles(t *testing.T, s *Store) (a, b ProfileID) {
 	t.Helper()
-	a, _, err := s.ImportProfile(1, Locator{ProfileID: "5d63dbdb439e7306b596c5d0"}, ProfileData{Email: Ptr("a@example.com")})
+	a, _, err := s.ImportProfile(ctx, 1, Locator{ProfileID: "5d63dbdb439e7306b596c5d0"}, ProfileData{Email: Ptr("a@example.com")})
 	must(t, err)
-	b, _, err = s.ImportProfile(2, Locator{ProfileID: "5d441038439e7363f3c26539"}, ProfileData{Fields: map[string]any{"sku": "B-1"}})
+	b, _, err = s.ImportProfile(ctx, 2, Locator{ProfileID: "5d441038439e7363f3c26539"}, ProfileData{Fields: map[string]any{"sku": "B-1"}})
 	must(t, err)
 	return a, b
 }
@@ -20,12 +20,12 @@ func TestOverwriteCreatesThenReplaces(t *testing.T) {
 	a, b := twoProfiles(t, s)
 	req := RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b),
 		Weights: map[string]any{"user_like": 2, "donate": 343, "is_online": true}}
-	res, err := s.Overwrite(req)
+	res, err := s.Overwrite(ctx, req)
 	must(t, err)
 	if !res.Created || res.ProfileA != a || res.ProfileB != b || res.RelationType != 3 {
 		t.Fatalf("result %+v", res)
 	}
-	c, err := s.Counter(3, idLoc(a))
+	c, err := s.Counter(ctx, 3, idLoc(a))
 	must(t, err)
 	if c.Total != 1 || c.Props["user_like"].Sum != int64(2) || c.Props["is_online"].Total != 1 {
 		t.Fatalf("counter %+v", c)
@@ -35,16 +35,16 @@ func TestOverwriteCreatesThenReplaces(t *testing.T) {
 	}
 	// Overwrite by other locators: A by email, B by custom field.
 	before := dump(t, s)
-	res, err = s.Overwrite(RelationRequest{RelationType: 3, A: Locator{Email: "A@example.com"},
+	res, err = s.Overwrite(ctx, RelationRequest{RelationType: 3, A: Locator{Email: "A@example.com"},
 		B: Locator{FieldName: "sku", FieldValue: "B-1"}, Weights: map[string]any{"user_like": 2}})
 	must(t, err)
 	if res.Created || dump(t, s) != before {
 		t.Fatal("identical overwrite wrote")
 	}
-	_, err = s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b),
+	_, err = s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b),
 		Weights: map[string]any{"user_like": 5, "is_online": nil, "rating": 0.5}})
 	must(t, err)
-	page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+	page, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a)})
 	must(t, err)
 	w := page.Items[0].Weights
 	if page.Total != 1 || w["user_like"] != int64(5) || w["donate"] != int64(343) || w["rating"] != 0.5 {
@@ -53,7 +53,7 @@ func TestOverwriteCreatesThenReplaces(t *testing.T) {
 	if _, has := w["is_online"]; has {
 		t.Fatal("null did not remove is_online")
 	}
-	c, err = s.Counter(3, idLoc(a))
+	c, err = s.Counter(ctx, 3, idLoc(a))
 	must(t, err)
 	if c.Props["is_online"].Total != 0 || c.Props["user_like"].Sum != int64(5) || c.Props["rating"].Sum != 0.5 {
 		t.Fatalf("counter %+v", c)
@@ -64,7 +64,7 @@ func TestRelationErrorsChangeNothing(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	a, b := twoProfiles(t, s)
-	_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": int64(1 << 62), "donate": 1}})
+	_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": int64(1 << 62), "donate": 1}})
 	must(t, err)
 	before := dump(t, s)
 	cases := []struct {
@@ -73,68 +73,68 @@ func TestRelationErrorsChangeNothing(t *testing.T) {
 		code int
 	}{
 		{"empty weights", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b)})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b)})
 			return err
 		}, 400},
 		{"unknown property", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"nope": 1}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"nope": 1}})
 			return err
 		}, 400},
 		{"wrong type", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": "x"}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": "x"}})
 			return err
 		}, 400},
 		{"text for an int (the wire's business)", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": "2"}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": "2"}})
 			return err
 		}, 400},
 		{"text for a bool", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"is_online": "true"}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"is_online": "true"}})
 			return err
 		}, 400},
 		{"a uint64 past int64", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": uint64(1 << 63)}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": uint64(1 << 63)}})
 			return err
 		}, 400},
 		{"an int without an exact float", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"rating": int64(1<<53 + 1)}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"rating": int64(1<<53 + 1)}})
 			return err
 		}, 400},
 		{"fraction to int", func() error {
-			_, err := s.Modify(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1.5}})
+			_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1.5}})
 			return err
 		}, 400},
 		{"overflow", func() error {
-			_, err := s.Modify(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1, "user_like": int64(1 << 62)}})
+			_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1, "user_like": int64(1 << 62)}})
 			return err
 		}, 400},
 		{"strengthen bool", func() error {
-			_, err := s.Modify(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"is_online": true}})
+			_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"is_online": true}})
 			return err
 		}, 400},
 		{"unknown type", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 99, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"x": 1}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 99, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"x": 1}})
 			return err
 		}, 404},
 		{"no such B", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: Locator{ProfileID: "5d441038439e7363f3c26530"}, Weights: map[string]any{"user_like": 1}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: Locator{ProfileID: "5d441038439e7363f3c26530"}, Weights: map[string]any{"user_like": 1}})
 			return err
 		}, 404},
 		{"A in wrong database", func() error {
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(b), B: idLoc(b), Weights: map[string]any{"user_like": 1}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(b), B: idLoc(b), Weights: map[string]any{"user_like": 1}})
 			return err
 		}, 404},
 		{"detach absent", func() error {
-			_, err := s.Detach(RelationRequest{RelationType: 3, A: idLoc(a), B: Locator{FieldName: "sku", FieldValue: "B-1"}})
+			_, err := s.Detach(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: Locator{FieldName: "sku", FieldValue: "B-1"}})
 			if err != nil {
 				return err
 			}
-			_, err = s.Detach(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b)})
+			_, err = s.Detach(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b)})
 			return err
 		}, 404},
 		{"long string", func() error {
 			long := make([]byte, 1025)
-			_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"note": string(long)}})
+			_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"note": string(long)}})
 			return err
 		}, 400},
 	}
@@ -163,26 +163,26 @@ func TestStrengthenAddsAndAttachDetachRestore(t *testing.T) {
 	a, b := twoProfiles(t, s)
 	empty := dump(t, s)
 	req := RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 3, "donate": 10, "rating": 0.25}}
-	res, err := s.Attach(req)
+	res, err := s.Attach(ctx, req)
 	must(t, err)
 	if !res.Created {
 		t.Fatal("attach did not create")
 	}
-	res, err = s.Attach(req)
+	res, err = s.Attach(ctx, req)
 	must(t, err)
 	if res.Created {
 		t.Fatal("second attach created")
 	}
-	_, err = s.Detach(req)
+	_, err = s.Detach(ctx, req)
 	must(t, err)
 	if dump(t, s) != empty {
 		t.Fatal("attach then detach did not restore the store's bytes")
 	}
 	for _, d := range []int64{-2, 7, -40} {
-		_, err := s.Modify(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": d, "donate": d}})
+		_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": d, "donate": d}})
 		must(t, err)
 	}
-	c, err := s.Counter(3, idLoc(a))
+	c, err := s.Counter(ctx, 3, idLoc(a))
 	must(t, err)
 	if c.Props["user_like"].Sum != int64(-35) || c.Props["donate"].Top[0].Value != int64(-35) {
 		t.Fatalf("counter %+v", c)
@@ -193,16 +193,16 @@ func TestDeleteProfileCascades(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	a, b := twoProfiles(t, s)
-	a2, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+	a2, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{})
 	must(t, err)
 	for _, x := range []ProfileID{a, a2} {
-		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(x), B: idLoc(b), Weights: map[string]any{"user_like": 1, "donate": 5}})
+		_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(x), B: idLoc(b), Weights: map[string]any{"user_like": 1, "donate": 5}})
 		must(t, err)
 	}
-	_, err = s.DeleteProfile(2, idLoc(b))
+	_, err = s.DeleteProfile(ctx, 2, idLoc(b))
 	must(t, err)
 	for _, x := range []ProfileID{a, a2} {
-		c, err := s.Counter(3, idLoc(x))
+		c, err := s.Counter(ctx, 3, idLoc(x))
 		must(t, err)
 		if c.Total != 0 || len(c.Props) != 0 {
 			t.Fatalf("counter of %s after B deleted: %+v", x, c)
@@ -216,16 +216,16 @@ func TestRelationsPaging(t *testing.T) {
 	a, _ := twoProfiles(t, s)
 	var bs []ProfileID
 	for i := 0; i < 25; i++ {
-		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+		b, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
 		must(t, err)
 		bs = append(bs, b)
-		_, err = s.Attach(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": i}})
+		_, err = s.Attach(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": i}})
 		must(t, err)
 	}
 	var got []ProfileID
 	cursor := ""
 	for {
-		page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a), Limit: 10, Cursor: cursor})
+		page, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a), Limit: 10, Cursor: cursor})
 		must(t, err)
 		if page.Total != 25 {
 			t.Fatalf("total %d", page.Total)
@@ -246,12 +246,12 @@ func TestRelationsPaging(t *testing.T) {
 			t.Fatalf("item %d: %s, want %s", i, got[i], bs[i])
 		}
 	}
-	page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a), Limit: 5, Offset: 20})
+	page, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a), Limit: 5, Offset: 20})
 	must(t, err)
 	if len(page.Items) != 5 || page.Items[0].ProfileB != bs[20] || page.NextCursor != "" {
 		t.Fatalf("offset page %+v", page)
 	}
-	c, err := s.Counter(3, idLoc(a))
+	c, err := s.Counter(ctx, 3, idLoc(a))
 	must(t, err)
 	top := c.Props["donate"].Top
 	if len(top) != 3 || top[0].Value != int64(24) || top[2].Value != int64(22) {

@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -30,8 +31,8 @@ func metaKey(prefix []byte, id uint32) []byte {
 // so is removing a field that any profile holds a value for. Removing a
 // field costs a scan of the database's profiles; other changes are O(1).
 // It runs in a transaction of its own, installed before any later write.
-func (s *Store) PutDatabase(d Database) error {
-	return s.ApplySchema([]Database{d}, nil)
+func (s *Store) PutDatabase(ctx context.Context, d Database) error {
+	return s.ApplySchema(ctx, []Database{d}, nil)
 }
 
 // ApplySchema declares databases and then relation types, each as
@@ -39,7 +40,7 @@ func (s *Store) PutDatabase(d Database) error {
 // database of the same call), in one transaction: all of them, or, if
 // any is refused, none. The error then lists every refusal; its kind is
 // the first one's. Applying what is already declared writes nothing.
-func (s *Store) ApplySchema(dbs []Database, rels []RelationType) error {
+func (s *Store) ApplySchema(ctx context.Context, dbs []Database, rels []RelationType) error {
 	dbs, rels = slices.Clone(dbs), slices.Clone(rels)
 	var problems []error
 	for i := range dbs {
@@ -57,7 +58,7 @@ func (s *Store) ApplySchema(dbs []Database, rels []RelationType) error {
 	if len(problems) > 0 {
 		return joinProblems(problems)
 	}
-	return s.updateSchema(func(tx *Tx) error {
+	return s.updateSchema(ctx, func(tx *Tx) error {
 		for _, d := range dbs {
 			if err := tx.putDatabase(d); err != nil {
 				problems = append(problems, err)
@@ -90,14 +91,6 @@ func joinProblems(problems []error) error {
 		b.WriteString(p.Error())
 	}
 	return &Error{Kind: first.Kind, Msg: b.String()}
-}
-
-// schemaNow is the schema as this transaction has changed it so far.
-func (tx *Tx) schemaNow() *schema {
-	if tx.newSchema != nil {
-		return tx.newSchema
-	}
-	return tx.schema
 }
 
 // putDatabase declares a validated database in tx (see PutDatabase).
@@ -146,8 +139,8 @@ func (tx *Tx) refuseIfFieldUsed(db uint32, field string) error {
 // property is refused (400), and so are removing a property or changing
 // the databases while any relation of the type exists.
 // It runs in a transaction of its own, installed before any later write.
-func (s *Store) PutRelationType(r RelationType) error {
-	return s.ApplySchema(nil, []RelationType{r})
+func (s *Store) PutRelationType(ctx context.Context, r RelationType) error {
+	return s.ApplySchema(ctx, nil, []RelationType{r})
 }
 
 // putRelationType declares a validated relation type in tx (see

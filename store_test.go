@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -29,9 +30,9 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 	s, err := Open(path, nil)
 	must(t, err)
 	must(t, s.Close())
-	e, err := bolt.Open(path, bolt.Options{}, index.All)
+	e, err := bolt.Open(path, index.All, kv.Options{})
 	must(t, err)
-	txn, err := e.Begin(true)
+	txn, err := e.Begin(ctx, true)
 	must(t, err)
 	must(t, txn.Put(index.Meta, formatKey, []byte("relgraph/99")))
 	must(t, txn.Commit())
@@ -75,12 +76,12 @@ func TestOpenLockedByOtherProcess(t *testing.T) {
 func TestClosedStoreRefuses(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "c.db"), nil)
 	must(t, err)
-	must(t, s.PutDatabase(Database{ID: 1}))
+	must(t, s.PutDatabase(ctx, Database{ID: 1}))
 	must(t, s.Close())
-	if _, _, err := s.ImportProfile(1, Locator{}, ProfileData{}); !errors.Is(err, ErrClosed) {
+	if _, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("write after close: %v", err)
 	}
-	if _, err := s.GetProfile(1, Locator{Email: "a@b.co"}); !errors.Is(err, ErrClosed) {
+	if _, err := s.GetProfile(ctx, 1, Locator{Email: "a@b.co"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("read after close: %v", err)
 	}
 	if err := s.Close(); !errors.Is(err, ErrClosed) {
@@ -98,14 +99,14 @@ func TestSchemaChanges(t *testing.T) {
 	}
 	d, _ := s.Database(1)
 	d.Fields[0].Type = FieldString
-	wantCode(t, s.PutDatabase(d), 400)
-	wantCode(t, s.PutDatabase(Database{ID: 5, Fields: []Field{{Name: "email", Type: FieldString}}}), 400)
-	wantCode(t, s.PutDatabase(Database{ID: 5, Fields: []Field{{Name: "_x", Type: FieldString}}}), 400)
-	wantCode(t, s.PutDatabase(Database{ID: 5, Fields: []Field{{Name: "x", Type: "blob"}}}), 400)
-	wantCode(t, s.PutRelationType(RelationType{ID: 9, DatabaseA: 1, DatabaseB: 7}), 404)
-	wantCode(t, s.PutRelationType(RelationType{ID: 9, DatabaseA: 1, DatabaseB: 2, Properties: []Property{{Name: "x", Type: PropBool, Aggregate: AggSum}}}), 400)
+	wantCode(t, s.PutDatabase(ctx, d), 400)
+	wantCode(t, s.PutDatabase(ctx, Database{ID: 5, Fields: []Field{{Name: "email", Type: FieldString}}}), 400)
+	wantCode(t, s.PutDatabase(ctx, Database{ID: 5, Fields: []Field{{Name: "_x", Type: FieldString}}}), 400)
+	wantCode(t, s.PutDatabase(ctx, Database{ID: 5, Fields: []Field{{Name: "x", Type: "blob"}}}), 400)
+	wantCode(t, s.PutRelationType(ctx, RelationType{ID: 9, DatabaseA: 1, DatabaseB: 7}), 404)
+	wantCode(t, s.PutRelationType(ctx, RelationType{ID: 9, DatabaseA: 1, DatabaseB: 2, Properties: []Property{{Name: "x", Type: PropBool, Aggregate: AggSum}}}), 400)
 	// Removing a field is refused while a profile holds it.
-	id, _, err := s.ImportProfile(1, Locator{}, ProfileData{Fields: map[string]any{"city": "Rome"}})
+	id, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{Fields: map[string]any{"city": "Rome"}})
 	must(t, err)
 	d, _ = s.Database(1)
 	var without []Field
@@ -115,16 +116,16 @@ func TestSchemaChanges(t *testing.T) {
 		}
 	}
 	d.Fields = without
-	wantCode(t, s.PutDatabase(d), 400)
-	_, err = s.UpdateProfile(1, idLoc(id), ProfileData{Fields: map[string]any{"city": nil}})
+	wantCode(t, s.PutDatabase(ctx, d), 400)
+	_, err = s.UpdateProfile(ctx, 1, idLoc(id), ProfileData{Fields: map[string]any{"city": nil}})
 	must(t, err)
-	must(t, s.PutDatabase(d))
+	must(t, s.PutDatabase(ctx, d))
 	// Adding a field works and is matched on at once.
 	d.Fields = append(d.Fields, Field{Name: "zip", Type: FieldString})
-	must(t, s.PutDatabase(d))
-	_, err = s.UpdateProfile(1, idLoc(id), ProfileData{Fields: map[string]any{"zip": "75001"}})
+	must(t, s.PutDatabase(ctx, d))
+	_, err = s.UpdateProfile(ctx, 1, idLoc(id), ProfileData{Fields: map[string]any{"zip": "75001"}})
 	must(t, err)
-	if got, err := s.Match(1, Locator{FieldName: "zip", FieldValue: "75001"}); err != nil || got != id {
+	if got, err := s.Match(ctx, 1, Locator{FieldName: "zip", FieldValue: "75001"}); err != nil || got != id {
 		t.Fatalf("match new field: %v %v", got, err)
 	}
 	// The schema survives a reopen.
@@ -148,9 +149,9 @@ func TestSchemaChanges(t *testing.T) {
 func TestFailedProfileCallsChangeNothing(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	_, _, err := s.ImportProfile(1, Locator{Email: "a@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"t1"}}})
+	_, _, err := s.ImportProfile(ctx, 1, Locator{Email: "a@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"t1"}}})
 	must(t, err)
-	b, _, err := s.ImportProfile(1, Locator{Email: "b@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"t1"}}})
+	b, _, err := s.ImportProfile(ctx, 1, Locator{Email: "b@x.io"}, ProfileData{Phones: &[]string{"+15550000001"}, Fields: map[string]any{"interests": []string{"t1"}}})
 	must(t, err)
 	before := dump(t, s)
 	cases := []struct {
@@ -165,25 +166,25 @@ func TestFailedProfileCallsChangeNothing(t *testing.T) {
 			code int
 		}{name, err, code})
 	}
-	_, _, err = s.ImportProfile(1, Locator{}, ProfileData{Email: Ptr("A@x.io")})
+	_, _, err = s.ImportProfile(ctx, 1, Locator{}, ProfileData{Email: Ptr("A@x.io")})
 	add("duplicate email on create", 409, err)
-	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Email: Ptr("a@x.io"), Fields: map[string]any{"city": "Oslo"}})
+	_, err = s.UpdateProfile(ctx, 1, idLoc(b), ProfileData{Email: Ptr("a@x.io"), Fields: map[string]any{"city": "Oslo"}})
 	add("duplicate email on update", 409, err)
-	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Fields: map[string]any{"crm_id": "twelve"}})
+	_, err = s.UpdateProfile(ctx, 1, idLoc(b), ProfileData{Fields: map[string]any{"crm_id": "twelve"}})
 	add("bad type", 400, err)
-	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Fields: map[string]any{"city": "Oslo", "shoe_size": 44}})
+	_, err = s.UpdateProfile(ctx, 1, idLoc(b), ProfileData{Fields: map[string]any{"city": "Oslo", "shoe_size": 44}})
 	add("unknown field", 400, err)
-	_, _, err = s.ImportProfile(1, Locator{Phone: "+15550000001"}, ProfileData{Fields: map[string]any{"city": "Oslo"}})
+	_, _, err = s.ImportProfile(ctx, 1, Locator{Phone: "+15550000001"}, ProfileData{Fields: map[string]any{"city": "Oslo"}})
 	add("ambiguous phone", 409, err)
-	_, err = s.DeleteProfile(1, Locator{FieldName: "interests", FieldValue: []string{"t1"}})
+	_, err = s.DeleteProfile(ctx, 1, Locator{FieldName: "interests", FieldValue: []string{"t1"}})
 	add("ambiguous tags", 409, err)
-	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Phones: &[]string{"12"}})
+	_, err = s.UpdateProfile(ctx, 1, idLoc(b), ProfileData{Phones: &[]string{"12"}})
 	add("bad phone", 400, err)
-	_, err = s.UpdateProfile(1, idLoc(b), ProfileData{Subscriptions: []Subscription{{ResourceID: 1, Channel: "fax"}}})
+	_, err = s.UpdateProfile(ctx, 1, idLoc(b), ProfileData{Subscriptions: []Subscription{{ResourceID: 1, Channel: "fax"}}})
 	add("bad channel", 400, err)
-	_, _, err = s.ImportProfile(1, Locator{}, ProfileData{Fields: map[string]any{"city": strings.Repeat("x", MaxIndexedStringBytes+1)}})
+	_, _, err = s.ImportProfile(ctx, 1, Locator{}, ProfileData{Fields: map[string]any{"city": strings.Repeat("x", MaxIndexedStringBytes+1)}})
 	add("oversize string", 400, err)
-	_, _, err = s.ImportProfile(7, Locator{}, ProfileData{})
+	_, _, err = s.ImportProfile(ctx, 7, Locator{}, ProfileData{})
 	add("unknown database", 404, err)
 	for _, c := range cases {
 		if codeOf(c.err) != c.code {
@@ -203,7 +204,7 @@ func TestFailedProfileCallsChangeNothing(t *testing.T) {
 func blockCommitter(t *testing.T, s *Store) (release chan struct{}, done chan error) {
 	release, started, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- s.Update(func(tx *Tx) error { close(started); <-release; return nil })
+		done <- s.Update(ctx, func(tx *Tx) error { close(started); <-release; return nil })
 	}()
 	<-started
 	return release, done
@@ -233,7 +234,7 @@ func inOneBatch(t *testing.T, s *Store, n int, fn func(i int) error) ([]error, e
 func importBs(t testing.TB, s *Store, n int) []ProfileID {
 	var bs []ProfileID
 	for i := 0; i < n; i++ {
-		b, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+		b, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
 		must(t, err)
 		bs = append(bs, b)
 	}
@@ -259,7 +260,7 @@ func TestGroupCommitSharesOneCommitAndIsolatesFailures(t *testing.T) {
 		if i == 2 {
 			w["user_like"] = "bad" // fails validation
 		}
-		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[i]), Weights: w})
+		_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[i]), Weights: w})
 		return err
 	})
 	must(t, err)
@@ -272,7 +273,7 @@ func TestGroupCommitSharesOneCommitAndIsolatesFailures(t *testing.T) {
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
-	c, err := s.Counter(3, idLoc(a))
+	c, err := s.Counter(ctx, 3, idLoc(a))
 	must(t, err)
 	if c.Total != 4 || c.Props["user_like"].Sum != int64(4) {
 		t.Fatalf("counter %+v", c)
@@ -295,7 +296,7 @@ func TestConcurrentStrengthenSums(t *testing.T) {
 			for i := 0; i < each; i++ {
 				k := (w + i) % len(bs)
 				d := int64(w*7-i) % 13
-				_, err := s.Modify(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[k]), Weights: map[string]any{"user_like": d, "rating": 0.5}})
+				_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[k]), Weights: map[string]any{"user_like": d, "rating": 0.5}})
 				if err != nil {
 					t.Error(err)
 					return
@@ -307,7 +308,7 @@ func TestConcurrentStrengthenSums(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+	page, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a)})
 	must(t, err)
 	var total int64
 	for _, it := range page.Items {
@@ -322,7 +323,7 @@ func TestConcurrentStrengthenSums(t *testing.T) {
 		}
 		total += want[k]
 	}
-	c, err := s.Counter(3, idLoc(a))
+	c, err := s.Counter(ctx, 3, idLoc(a))
 	must(t, err)
 	if c.Props["user_like"].Sum != total || c.Props["rating"].Sum != float64(writers*each)*0.5 {
 		t.Fatalf("counter %+v, want sum %d", c.Props, total)
@@ -347,8 +348,8 @@ type faultyEngine struct {
 
 var errInjected = errors.New("injected fault")
 
-func (f *faultyEngine) Begin(writable bool) (kv.Txn, error) {
-	t, err := f.Engine.Begin(writable)
+func (f *faultyEngine) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
+	t, err := f.Engine.Begin(ctx, writable)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +397,7 @@ func (t *faultyTxn) Commit() error {
 }
 
 func openFaulty(t *testing.T) (*Store, *faultyEngine) {
-	e, err := bolt.Open(filepath.Join(t.TempDir(), "faulty.db"), bolt.Options{NoSync: true}, index.All)
+	e, err := bolt.Open(filepath.Join(t.TempDir(), "faulty.db"), index.All, kv.Options{NoSync: true})
 	must(t, err)
 	f := &faultyEngine{Engine: e}
 	s, err := OpenEngine(f, &Options{StrictMode: true})
@@ -418,7 +419,7 @@ func TestFaultMidOperationRollsBackOnlyIt(t *testing.T) {
 	f.failWrite = func(ks kv.Keyspace, key []byte) bool { return ks == index.EdgesByB && string(key) == string(victim) }
 	f.mu.Unlock()
 	errs, err := inOneBatch(t, s, len(bs), func(i int) error {
-		_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[i]), Weights: map[string]any{"user_like": 1, "donate": i}})
+		_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[i]), Weights: map[string]any{"user_like": 1, "donate": i}})
 		return err
 	})
 	must(t, err)
@@ -431,7 +432,7 @@ func TestFaultMidOperationRollsBackOnlyIt(t *testing.T) {
 			t.Fatalf("neighbour %d: %v", i, err)
 		}
 	}
-	page, err := s.Relations(RelationsQuery{RelationType: 3, A: idLoc(a)})
+	page, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a)})
 	must(t, err)
 	if page.Total != 4 || len(page.Items) != 4 {
 		t.Fatalf("relations %+v", page)
@@ -451,7 +452,7 @@ func TestFailedCommitFailsItsBatchAndChangesNothing(t *testing.T) {
 	f.mu.Lock()
 	f.failCommit = true
 	f.mu.Unlock()
-	_, err := s.Overwrite(RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1}})
+	_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 1}})
 	if !errors.Is(err, errInjected) || codeOf(err) != 500 {
 		t.Fatalf("overwrite with failing commit: %v", err)
 	}
@@ -466,7 +467,7 @@ func TestFailedCommitFailsItsBatchAndChangesNothing(t *testing.T) {
 func TestPanickingWriteIsContained(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	err := s.Update(func(tx *Tx) error {
+	err := s.Update(ctx, func(tx *Tx) error {
 		if _, _, err := tx.ImportProfile(1, Locator{}, ProfileData{}); err != nil {
 			return err
 		}
@@ -476,7 +477,7 @@ func TestPanickingWriteIsContained(t *testing.T) {
 		t.Fatalf("panic: %v", err)
 	}
 	// The committer is still alive and nothing was stored.
-	id, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+	id, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{})
 	must(t, err)
 	if id.String()[8:] != "0000000000000001" {
 		t.Fatalf("the panicking write left its id sequence: %s", id)
@@ -491,7 +492,7 @@ func TestFailedUpdateInBatchIsUndone(t *testing.T) {
 	testSchema(t, s)
 	before := dump(t, s)
 	errs, err := inOneBatch(t, s, 3, func(i int) error {
-		return s.Update(func(tx *Tx) error {
+		return s.Update(ctx, func(tx *Tx) error {
 			_, _, err := tx.ImportProfile(1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i))})
 			if err == nil && i == 1 {
 				return errors.New("changed my mind")
@@ -503,11 +504,11 @@ func TestFailedUpdateInBatchIsUndone(t *testing.T) {
 	if errs[0] != nil || errs[2] != nil || errs[1] == nil || errs[1].Error() != "changed my mind" {
 		t.Fatalf("errors %v", errs)
 	}
-	if _, err := s.Match(1, Locator{Email: "u1@x.io"}); codeOf(err) != 404 {
+	if _, err := s.Match(ctx, 1, Locator{Email: "u1@x.io"}); codeOf(err) != 404 {
 		t.Fatalf("the failed update's profile: %v", err)
 	}
 	for _, e := range []string{"u0@x.io", "u2@x.io"} {
-		if _, err := s.Match(1, Locator{Email: e}); err != nil {
+		if _, err := s.Match(ctx, 1, Locator{Email: e}); err != nil {
 			t.Fatalf("neighbour %s: %v", e, err)
 		}
 	}
@@ -527,15 +528,15 @@ func TestDiskFull(t *testing.T) {
 	var ids []ProfileID
 	var failure error
 	for i := 0; i < 100000 && failure == nil; i++ {
-		before, err := s.Digest()
+		before, err := s.Digest(ctx)
 		must(t, err)
 		var id ProfileID
-		id, _, failure = s.ImportProfile(1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i)), Fields: map[string]any{"notes": strings.Repeat("x", 2000)}})
+		id, _, failure = s.ImportProfile(ctx, 1, Locator{}, ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i)), Fields: map[string]any{"notes": strings.Repeat("x", 2000)}})
 		if failure == nil {
 			ids = append(ids, id)
 			continue
 		}
-		if after, _ := s.Digest(); after != before {
+		if after, _ := s.Digest(ctx); after != before {
 			t.Fatal("the write that did not fit changed the store")
 		}
 	}
@@ -543,14 +544,14 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("a full store answered %v after %d profiles", failure, len(ids))
 	}
 	mustCheck(t, s)
-	if _, err := s.GetProfile(1, idLoc(ids[len(ids)-1])); err != nil {
+	if _, err := s.GetProfile(ctx, 1, idLoc(ids[len(ids)-1])); err != nil {
 		t.Fatalf("read from a full store: %v", err)
 	}
 	must(t, s.Close())
 	s, err = Open(path, &Options{NoSync: true})
 	must(t, err)
 	defer s.Close()
-	if _, _, err := s.ImportProfile(1, Locator{}, ProfileData{}); err != nil {
+	if _, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{}); err != nil {
 		t.Fatalf("write after reopening without the cap: %v", err)
 	}
 	mustCheck(t, s)
@@ -584,7 +585,7 @@ func TestApplySchemaIsAllOrNothing(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
 	before := dump(t, s)
-	err := s.ApplySchema([]Database{
+	err := s.ApplySchema(ctx, []Database{
 		{ID: 1, Fields: []Field{{Name: "crm_id", Type: FieldString}}}, // a type change
 		{ID: 7, Fields: []Field{{Name: "fresh", Type: FieldInt}}},     // fine on its own
 	}, []RelationType{
@@ -601,12 +602,93 @@ func TestApplySchemaIsAllOrNothing(t *testing.T) {
 	if _, err := s.Database(7); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("database 7 was declared: %v", err)
 	}
-	must(t, s.ApplySchema([]Database{{ID: 7}}, []RelationType{{ID: 8, DatabaseA: 7, DatabaseB: 1}}))
+	must(t, s.ApplySchema(ctx, []Database{{ID: 7}}, []RelationType{{ID: 8, DatabaseA: 7, DatabaseB: 1}}))
 	if _, err := s.RelationType(8); err != nil {
 		t.Fatal(err)
 	}
-	err = s.ApplySchema([]Database{{ID: 5, Fields: []Field{{Name: "1st", Type: FieldInt}}}}, []RelationType{{ID: 6, Properties: []Property{{Name: "x", Type: "blob"}}}})
+	err = s.ApplySchema(ctx, []Database{{ID: 5, Fields: []Field{{Name: "1st", Type: FieldInt}}}}, []RelationType{{ID: 6, Properties: []Property{{Name: "x", Type: "blob"}}}})
 	if err == nil || !strings.Contains(err.Error(), "database 5: field name \"1st\"") || !strings.Contains(err.Error(), "relation type 6: database_a and database_b") {
 		t.Fatalf("validation problems: %v", err)
+	}
+}
+
+// TestCancelledWhileQueuedIsNotApplied: a write whose context ends while
+// it waits in the queue returns the context's error and never runs; a
+// write whose batch has begun returns the outcome it had, whatever its
+// context does; a context already ended queues nothing.
+func TestCancelledWhileQueuedIsNotApplied(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	count := func() int {
+		n := 0
+		must(t, s.EachProfile(ctx, 1, func(*Profile) error { n++; return nil }))
+		return n
+	}
+
+	release, blocked := blockCommitter(t, s)
+	queued, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() {
+		_, _, err := s.ImportProfile(queued, 1, Locator{Email: "queued@x.io"}, ProfileData{})
+		result <- err
+	}()
+	waitQueued(t, s, 1)
+	cancel()
+	if err := <-result; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled while queued: %v", err)
+	}
+	close(release)
+	must(t, <-blocked)
+	if _, err := s.Match(ctx, 1, Locator{Email: "queued@x.io"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the abandoned write was applied: %v", err)
+	}
+
+	running, cancelRunning := context.WithCancel(context.Background())
+	started, finish := make(chan struct{}), make(chan struct{})
+	go func() {
+		result <- s.Update(running, func(tx *Tx) error {
+			close(started)
+			<-finish
+			_, _, err := tx.ImportProfile(1, Locator{Email: "begun@x.io"}, ProfileData{})
+			return err
+		})
+	}()
+	<-started
+	cancelRunning()
+	close(finish)
+	if err := <-result; err != nil {
+		t.Fatalf("a write whose batch had begun: %v", err)
+	}
+	if _, err := s.Match(ctx, 1, Locator{Email: "begun@x.io"}); err != nil {
+		t.Fatalf("the begun write is missing: %v", err)
+	}
+
+	before := count()
+	if _, _, err := s.ImportProfile(running, 1, Locator{}, ProfileData{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("an ended context: %v", err)
+	}
+	if count() != before {
+		t.Fatal("a write with an ended context was applied")
+	}
+}
+
+// TestOptionsAreValidated: impossible values are refused by name, and
+// OpenEngine refuses the engine's options rather than ignoring them.
+func TestOptionsAreValidated(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Open(filepath.Join(dir, "a.db"), &Options{MaxBatch: -1, MaxSize: -5})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "invalid options: MaxSize -5 is negative; MaxBatch -1 is negative") {
+		t.Fatalf("negative options: %v", err)
+	}
+	e, err := bolt.Open(filepath.Join(dir, "b.db"), index.All, kv.Options{NoSync: true})
+	must(t, err)
+	defer e.Close()
+	_, err = OpenEngine(e, &Options{NoSync: true, Timeout: time.Second})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "[Timeout NoSync] are the engine's") {
+		t.Fatalf("engine options on OpenEngine: %v", err)
+	}
+	_, err = Open("nope://x", nil)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `no engine for "nope" locations`) {
+		t.Fatalf("an unknown scheme: %v", err)
 	}
 }

@@ -37,13 +37,13 @@ func testTopLists(t *testing.T, typ PropertyType) {
 	rapid.Check(t, func(rt *rapid.T) {
 		s := openTest(t)
 		testSchema(t, s)
-		must(t, s.PutRelationType(RelationType{ID: 5, Name: "ranked", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
+		must(t, s.PutRelationType(ctx, RelationType{ID: 5, Name: "ranked", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
 			{Name: "score", Type: typ, Aggregate: AggTop, Top: 3}, {Name: "seen", Type: PropInt}}}))
-		a, _, err := s.ImportProfile(1, Locator{}, ProfileData{})
+		a, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{})
 		must(t, err)
 		var bs []ProfileID
 		newB := func() {
-			id, _, err := s.ImportProfile(2, Locator{}, ProfileData{})
+			id, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
 			must(t, err)
 			bs = append(bs, id)
 		}
@@ -59,20 +59,20 @@ func testTopLists(t *testing.T, typ PropertyType) {
 		rt.Repeat(map[string]func(*rapid.T){
 			"set": func(rt *rapid.T) {
 				b, v := pickB(rt), value(rapid.IntRange(-3, 3).Draw(rt, "v"))
-				_, err := s.Overwrite(req(b, map[string]any{"score": v}))
+				_, err := s.Overwrite(ctx, req(b, map[string]any{"score": v}))
 				must(t, err)
 				score[b], related[b] = v, true
 			},
 			"unset": func(rt *rapid.T) {
 				b := pickB(rt)
-				_, err := s.Overwrite(req(b, map[string]any{"score": nil, "seen": 1}))
+				_, err := s.Overwrite(ctx, req(b, map[string]any{"score": nil, "seen": 1}))
 				must(t, err)
 				delete(score, b)
 				related[b] = true
 			},
 			"strengthen": func(rt *rapid.T) {
 				b, d := pickB(rt), value(rapid.IntRange(-2, 2).Draw(rt, "d"))
-				_, err := s.Modify(req(b, map[string]any{"score": d}))
+				_, err := s.Modify(ctx, req(b, map[string]any{"score": d}))
 				must(t, err)
 				switch d := d.(type) {
 				case int64:
@@ -86,7 +86,7 @@ func testTopLists(t *testing.T, typ PropertyType) {
 			},
 			"detach": func(rt *rapid.T) {
 				b := pickB(rt)
-				_, err := s.Detach(req(b, nil))
+				_, err := s.Detach(ctx, req(b, nil))
 				if !related[b] {
 					wantCode(t, err, 404)
 					return
@@ -97,7 +97,7 @@ func testTopLists(t *testing.T, typ PropertyType) {
 			},
 			"delete B": func(rt *rapid.T) {
 				i := rapid.IntRange(0, len(bs)-1).Draw(rt, "i")
-				_, err := s.DeleteProfile(2, idLoc(bs[i]))
+				_, err := s.DeleteProfile(ctx, 2, idLoc(bs[i]))
 				must(t, err)
 				delete(score, bs[i])
 				delete(related, bs[i])
@@ -105,7 +105,7 @@ func testTopLists(t *testing.T, typ PropertyType) {
 				newB()
 			},
 			"": func(rt *rapid.T) {
-				c, err := s.Counter(5, idLoc(a))
+				c, err := s.Counter(ctx, 5, idLoc(a))
 				must(t, err)
 				if want := modelTop(score, 3); fmt.Sprint(c.Props["score"].Top) != fmt.Sprint(want) {
 					rt.Fatalf("top %v, want %v", c.Props["score"].Top, want)
@@ -113,7 +113,7 @@ func testTopLists(t *testing.T, typ PropertyType) {
 				if c.Total != int64(len(related)) {
 					rt.Fatalf("total %d, want %d", c.Total, len(related))
 				}
-				err = s.View(func(tx *Tx) error {
+				err = s.View(ctx, func(tx *Tx) error {
 					rec, err := tx.loadCounter(5, a)
 					longest = max(longest, uint64(len(rec.Props["score"].Top)))
 					return err
@@ -191,3 +191,48 @@ func TestNumericWeightMatchesDecoder(t *testing.T) {
 }
 
 func isNaN(v any) bool { f, ok := v.(float64); return ok && f != f }
+
+// TestTopRefillsCountedInSharedBatches: a refill done by a user's Update
+// that shares its batch with other writes (so runs under a savepoint)
+// is counted in Stats.TopRefills, as one done alone is.
+func TestTopRefillsCountedInSharedBatches(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	must(t, s.PutRelationType(ctx, RelationType{ID: 5, Name: "ranked", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
+		{Name: "score", Type: PropInt, Aggregate: AggTop, Top: 1}, {Name: "seen", Type: PropInt}}}))
+	a, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{})
+	must(t, err)
+	bs := importBs(t, s, 3)
+	req := func(b ProfileID, w map[string]any) RelationRequest {
+		return RelationRequest{RelationType: 5, A: idLoc(a), B: idLoc(b), Weights: w}
+	}
+	for i, v := range []int{10, 5, 1} { // the list keeps 2N = 2: [10, 5]
+		_, err := s.Overwrite(ctx, req(bs[i], map[string]any{"score": v}))
+		must(t, err)
+	}
+	_, err = s.Overwrite(ctx, req(bs[0], map[string]any{"score": nil, "seen": 1})) // [5]: long enough
+	must(t, err)
+	before := s.Stats().TopRefills
+	errs, err := inOneBatch(t, s, 2, func(i int) error {
+		if i == 1 {
+			_, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{}) // a neighbour in the batch
+			return err
+		}
+		return s.Update(ctx, func(tx *Tx) error { // [] while 1 relation holds score: refill
+			_, err := tx.Overwrite(req(bs[1], map[string]any{"score": nil, "seen": 1}))
+			return err
+		})
+	})
+	must(t, err)
+	for _, err := range errs {
+		must(t, err)
+	}
+	if got := s.Stats().TopRefills - before; got != 1 {
+		t.Fatalf("TopRefills went up by %d, want 1", got)
+	}
+	c, err := s.Counter(ctx, 5, idLoc(a))
+	must(t, err)
+	if top := c.Props["score"].Top; len(top) != 1 || top[0].ProfileB != bs[2] {
+		t.Fatalf("top %+v", top)
+	}
+}

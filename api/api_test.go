@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -17,7 +18,13 @@ import (
 	"time"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/bolt"
 )
+
+// ctx is the context of the tests' direct store calls.
+var ctx = context.Background()
 
 const (
 	writeToken = "abcdefghijklmnqrstuvwxyz"
@@ -29,9 +36,10 @@ const (
 )
 
 type env struct {
-	t     *testing.T
-	store *relgraph.Store
-	url   string
+	t      *testing.T
+	store  *relgraph.Store
+	engine kv.Engine // beneath the store, to plant damage as a disk fault would
+	url    string
 }
 
 // newEnv serves the handler on a real listener on 127.0.0.1 over a store
@@ -44,7 +52,11 @@ func newEnv(t *testing.T) *env {
 // newEnvWith is newEnv with a change to the handler's config.
 func newEnvWith(t *testing.T, change func(*Config)) *env {
 	t.Helper()
-	s, err := relgraph.Open(filepath.Join(t.TempDir(), "api.db"), &relgraph.Options{StrictMode: true, NoSync: true})
+	engine, err := bolt.Open(filepath.Join(t.TempDir(), "api.db"), index.All, kv.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := relgraph.OpenEngine(engine, &relgraph.Options{StrictMode: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,23 +66,23 @@ func newEnvWith(t *testing.T, change func(*Config)) *env {
 			t.Fatal(err)
 		}
 	}
-	must(s.PutDatabase(relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}, {Name: "vip", Type: relgraph.FieldBool}}}))
-	must(s.PutDatabase(relgraph.Database{ID: 2, Fields: []relgraph.Field{{Name: "nickname", Type: relgraph.FieldString}}}))
-	must(s.PutDatabase(relgraph.Database{ID: 9}))
-	must(s.PutRelationType(relgraph.RelationType{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+	must(s.PutDatabase(ctx, relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}, {Name: "vip", Type: relgraph.FieldBool}}}))
+	must(s.PutDatabase(ctx, relgraph.Database{ID: 2, Fields: []relgraph.Field{{Name: "nickname", Type: relgraph.FieldString}}}))
+	must(s.PutDatabase(ctx, relgraph.Database{ID: 9}))
+	must(s.PutRelationType(ctx, relgraph.RelationType{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
 		{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
 		{Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 10},
 		{Name: "is_online", Type: relgraph.PropBool, Aggregate: relgraph.AggCount},
 	}}))
-	must(s.PutRelationType(relgraph.RelationType{ID: 2, DatabaseA: 1, DatabaseB: 9, Properties: []relgraph.Property{{Name: "exr", Type: relgraph.PropInt}}}))
+	must(s.PutRelationType(ctx, relgraph.RelationType{ID: 2, DatabaseA: 1, DatabaseB: 9, Properties: []relgraph.Property{{Name: "exr", Type: relgraph.PropInt}}}))
 	for _, p := range []struct {
 		db uint32
 		id string
 	}{{1, profileA}, {2, profileB}, {1, "669e6968ebf4ac52b623a997"}, {9, "6751b8f1c5e3db9bcb75befa"}} {
-		_, _, err := s.ImportProfile(p.db, relgraph.Locator{ProfileID: p.id}, relgraph.ProfileData{})
+		_, _, err := s.ImportProfile(ctx, p.db, relgraph.Locator{ProfileID: p.id}, relgraph.ProfileData{})
 		must(err)
 	}
-	_, err = s.Attach(relgraph.RelationRequest{RelationType: 2, A: relgraph.Locator{ProfileID: "669e6968ebf4ac52b623a997"},
+	_, err = s.Attach(ctx, relgraph.RelationRequest{RelationType: 2, A: relgraph.Locator{ProfileID: "669e6968ebf4ac52b623a997"},
 		B: relgraph.Locator{ProfileID: "6751b8f1c5e3db9bcb75befa"}, Weights: map[string]any{"exr": 11323123}})
 	must(err)
 	cfg := Config{
@@ -85,12 +97,12 @@ func newEnvWith(t *testing.T, change func(*Config)) *env {
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
-		if problems, err := s.Check(); err != nil || len(problems) > 0 {
+		if problems, err := s.Check(ctx); err != nil || len(problems) > 0 {
 			t.Errorf("check: %v %v", problems, err)
 		}
 		s.Close()
 	})
-	return &env{t: t, store: s, url: srv.URL}
+	return &env{t: t, store: s, engine: engine, url: srv.URL}
 }
 
 type response struct {
@@ -157,7 +169,7 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func (e *env) digest() string {
 	e.t.Helper()
-	d, err := e.store.Digest()
+	d, err := e.store.Digest(ctx)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -230,7 +242,7 @@ func TestDocumentedExamples(t *testing.T) {
 
 	r = e.post("relations/strengthen", "application/json", example(t, "strengthen.request.json"))
 	e.want(r, 0)
-	c, err := e.store.Counter(3, relgraph.Locator{ProfileID: profileA})
+	c, err := e.store.Counter(ctx, 3, relgraph.Locator{ProfileID: profileA})
 	if err != nil || c.Props["user_like"].Sum != int64(0) || c.Props["donate"].Top[0].Value != int64(0) {
 		t.Fatalf("after strengthen: %+v %v", c, err)
 	}
@@ -322,7 +334,7 @@ func TestEveryEndpointInJSONAndXML(t *testing.T) {
 		<interests><item>b</item><item>c</item></interests></data></xml>`)
 	e.want(r, 0)
 	bob := r.body["profile_id"]
-	p, err := e.store.GetProfile(1, relgraph.Locator{Email: "bob@x.io"})
+	p, err := e.store.GetProfile(ctx, 1, relgraph.Locator{Email: "bob@x.io"})
 	if err != nil || p.ID.String() != bob || p.Fields["CRM_ID"] != int64(7) || p.Fields["vip"] != true || p.Phones[0] != "+15550000002" {
 		t.Fatalf("XML import stored %+v %v", p, err)
 	}
@@ -383,7 +395,7 @@ func TestEveryEndpointInJSONAndXML(t *testing.T) {
 	e.want(e.postJSON("relations/attach", map[string]any{"rel_id": 3, "profile_a": map[string]any{"profile_id": ann}, "profile_b": map[string]any{"profile_id": profileB}}), 0)
 	r = e.postJSON("profiles/delete", map[string]any{"db_id": 2, "profile_id": profileB})
 	e.want(r, 0)
-	c, err := e.store.Counter(3, relgraph.Locator{ProfileID: ann})
+	c, err := e.store.Counter(ctx, 3, relgraph.Locator{ProfileID: ann})
 	if err != nil || c.Total != 0 {
 		t.Fatalf("after cascade: %+v %v", c, err)
 	}
@@ -455,7 +467,7 @@ func TestEveryErrorCodeChangesNothing(t *testing.T) {
 		t.Fatalf("GET: %s", r.raw)
 	}
 	// 500: a corrupt relation read; the answer says nothing internal.
-	corruptRelation(t, e.store)
+	corruptRelation(t, e.engine)
 	r = e.postJSON("relations/get", map[string]any{"rel_id": 3, "profile_id": profileA})
 	if r.status != 500 || scalarText(r.body["error_text"]) != "internal error" {
 		t.Fatalf("corrupt read: %s", r.raw)
@@ -463,7 +475,7 @@ func TestEveryErrorCodeChangesNothing(t *testing.T) {
 	// The server still answers.
 	r = e.postJSON("relations/get_counter", map[string]any{"rel_id": 3, "profile_id": profileA})
 	e.want(r, 0)
-	repairRelation(t, e.store)
+	repairRelation(t, e.engine)
 }
 
 func TestXMLShapes(t *testing.T) {
@@ -496,7 +508,7 @@ func TestXMLShapes(t *testing.T) {
 // TestHandlerPanicIsA500: a panicking endpoint answers a 500 envelope,
 // is logged without the body or token, and the server goes on.
 func TestHandlerPanicIsA500(t *testing.T) {
-	endpoints["test/panic"] = endpoint{RoleRead, func(*handler, *params) (map[string]any, error) { panic("boom") }}
+	endpoints["test/panic"] = endpoint{RoleRead, func(*handler, context.Context, *params) (map[string]any, error) { panic("boom") }}
 	defer delete(endpoints, "test/panic")
 	s, err := relgraph.Open(filepath.Join(t.TempDir(), "p.db"), &relgraph.Options{NoSync: true})
 	if err != nil {
@@ -559,7 +571,7 @@ func TestProfileEndpointsInXML(t *testing.T) {
 	}
 	id := scalarText(items[0].(map[string]any)["profile_id"])
 	e.want(x("profiles/update", `<db_id>1</db_id><profile_id>`+id+`</profile_id><data><CRM_ID nil="true"/><phones><item>+1 555 000 0007</item></phones></data>`), 0)
-	p, err := e.store.GetProfile(1, relgraph.Locator{Phone: "+15550000007"})
+	p, err := e.store.GetProfile(ctx, 1, relgraph.Locator{Phone: "+15550000007"})
 	if err != nil || p.ID.String() != id || p.Fields["CRM_ID"] != nil {
 		t.Fatalf("after XML update: %+v %v", p, err)
 	}
@@ -576,10 +588,10 @@ func TestProfileEndpointsInXML(t *testing.T) {
 // answered as a number (JSON and XML), not a string or an infinity.
 func TestHugeFloatSumIsANumber(t *testing.T) {
 	e := newEnv(t)
-	if err := e.store.PutRelationType(relgraph.RelationType{ID: 7, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{{Name: "amount", Type: relgraph.PropFloat}}}); err != nil {
+	if err := e.store.PutRelationType(ctx, relgraph.RelationType{ID: 7, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{{Name: "amount", Type: relgraph.PropFloat}}}); err != nil {
 		t.Fatal(err)
 	}
-	b2, _, err := e.store.ImportProfile(2, relgraph.Locator{}, relgraph.ProfileData{})
+	b2, _, err := e.store.ImportProfile(ctx, 2, relgraph.Locator{}, relgraph.ProfileData{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +650,7 @@ func TestBackupEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.GetProfile(1, relgraph.Locator{ProfileID: profileA}); err != nil {
+	if _, err := s.GetProfile(ctx, 1, relgraph.Locator{ProfileID: profileA}); err != nil {
 		t.Fatalf("the copy lacks profile A: %v", err)
 	}
 }
@@ -653,11 +665,11 @@ func TestBackupOutlivesTheWriteTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.PutDatabase(relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "notes", Type: relgraph.FieldString, Unindexed: true}}}); err != nil {
+	if err := s.PutDatabase(ctx, relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "notes", Type: relgraph.FieldString, Unindexed: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	notes := strings.Repeat("n", 4000)
-	err = s.Update(func(tx *relgraph.Tx) error {
+	err = s.Update(ctx, func(tx *relgraph.Tx) error {
 		for range 2500 {
 			if _, _, err := tx.ImportProfile(1, relgraph.Locator{}, relgraph.ProfileData{Fields: map[string]any{"notes": notes}}); err != nil {
 				return err
@@ -691,11 +703,11 @@ func TestBackupOutlivesTheWriteTimeout(t *testing.T) {
 func TestXMLNamesAreChecked(t *testing.T) {
 	e := newEnv(t)
 	for _, name := range []string{"1st", "9lives", "-dash", ".dot"} {
-		err := e.store.PutDatabase(relgraph.Database{ID: 5, Fields: []relgraph.Field{{Name: name, Type: relgraph.FieldInt}}})
+		err := e.store.PutDatabase(ctx, relgraph.Database{ID: 5, Fields: []relgraph.Field{{Name: name, Type: relgraph.FieldInt}}})
 		if !errors.Is(err, relgraph.ErrInvalid) || !strings.Contains(err.Error(), name) {
 			t.Errorf("field %q: %v", name, err)
 		}
-		err = e.store.PutRelationType(relgraph.RelationType{ID: 5, DatabaseA: 1, DatabaseB: 1, Properties: []relgraph.Property{{Name: name, Type: relgraph.PropInt}}})
+		err = e.store.PutRelationType(ctx, relgraph.RelationType{ID: 5, DatabaseA: 1, DatabaseB: 1, Properties: []relgraph.Property{{Name: name, Type: relgraph.PropInt}}})
 		if !errors.Is(err, relgraph.ErrInvalid) {
 			t.Errorf("property %q: %v", name, err)
 		}

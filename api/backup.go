@@ -30,7 +30,7 @@ func (h *handler) backup(w http.ResponseWriter, r *http.Request) int {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	start := time.Now()
-	n, err := h.store.Backup(&deadlineWriter{w: w, rc: http.NewResponseController(w)})
+	n, err := h.store.Backup(r.Context(), &deadlineWriter{w: w, rc: http.NewResponseController(w)})
 	if err != nil {
 		// The status is sent; the client's verification refuses a cut
 		// copy (its meta page counts more pages than it received).

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"testing"
 
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
 )
 
 var savedRelation []byte
@@ -17,8 +19,8 @@ func relationKey(t *testing.T) []byte {
 
 // corruptRelation overwrites the A–B relation of type 3 with bytes that
 // do not decode, through the engine (as a disk fault would).
-func corruptRelation(t *testing.T, s *relgraph.Store) {
-	txn, err := s.Engine().Begin(true)
+func corruptRelation(t *testing.T, e kv.Engine) {
+	txn, err := e.Begin(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +34,8 @@ func corruptRelation(t *testing.T, s *relgraph.Store) {
 	}
 }
 
-func repairRelation(t *testing.T, s *relgraph.Store) {
-	txn, err := s.Engine().Begin(true)
+func repairRelation(t *testing.T, e kv.Engine) {
+	txn, err := e.Begin(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}

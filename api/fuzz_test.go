@@ -31,7 +31,7 @@ func fuzzHandler(f *testing.F) *handler {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { s.Close() })
-	err = s.ApplySchema([]relgraph.Database{{ID: 1, Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt},
+	err = s.ApplySchema(ctx, []relgraph.Database{{ID: 1, Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt},
 		{Name: "interests", Type: relgraph.FieldTags}, {Name: "born", Type: relgraph.FieldDate}}}, {ID: 2, Fields: []relgraph.Field{{Name: "sku", Type: relgraph.FieldString}}}},
 		[]relgraph.RelationType{{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{{Name: "user_like", Type: relgraph.PropInt},
 			{Name: "f", Type: relgraph.PropFloat}, {Name: "b", Type: relgraph.PropBool}, {Name: "s", Type: relgraph.PropString}}}})

@@ -22,6 +22,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -95,7 +96,7 @@ const Prefix = "/api/v1.1/"
 
 type endpoint struct {
 	role Role
-	fn   func(h *handler, p *params) (map[string]any, error)
+	fn   func(h *handler, ctx context.Context, p *params) (map[string]any, error)
 }
 
 var endpoints = map[string]endpoint{
@@ -288,7 +289,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 			return fail(400, `parameter format: expected "json" or "xml"`)
 		}
 	}
-	out, err := ep.fn(h, p)
+	out, err := ep.fn(h, r.Context(), p)
 	if err != nil {
 		code := statusOf(err)
 		if code == 500 {

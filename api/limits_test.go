@@ -1,11 +1,15 @@
 package api
 
 import (
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relgraph/relgraph"
 )
 
 // TestHeaderTokenIsCheckedBeforeTheBody: a wrong Authorization header
@@ -101,5 +105,38 @@ func TestTokenInTheURL(t *testing.T) {
 	r = e.post("relations/edit?token=nope", "application/json", `{}`)
 	if r.status != 403 {
 		t.Fatalf("%d %s", r.status, r.raw)
+	}
+}
+
+// TestClientThatHangsUpIsNotApplied: a request whose client gives up
+// while its write waits in the commit queue is dropped from the queue,
+// never applied.
+func TestClientThatHangsUpIsNotApplied(t *testing.T) {
+	var logs syncBuffer
+	e := newEnvWith(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	release, started, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		held <- e.store.Update(ctx, func(*relgraph.Tx) error { close(started); <-release; return nil })
+	}()
+	<-started
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	_, err := client.Post(e.url+Prefix+"profiles/import?token="+writeToken, "application/json",
+		strings.NewReader(`{"db_id":1,"email":"gone@x.io","data":{}}`))
+	if err == nil {
+		t.Fatal("the request was answered while the committer was held")
+	}
+	// The handler returns, and logs, once the server saw the client go
+	// and the write left the queue.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "status=499"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the request did not end with 499:\n%s", logs.String())
+		}
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Match(ctx, 1, relgraph.Locator{Email: "gone@x.io"}); !errors.Is(err, relgraph.ErrNotFound) {
+		t.Fatalf("the abandoned request was applied: %v", err)
 	}
 }

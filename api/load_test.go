@@ -82,7 +82,7 @@ func TestLoad64Clients(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	page, err := e.store.Relations(relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: profileA}})
+	page, err := e.store.Relations(ctx, relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: profileA}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestLoad64Clients(t *testing.T) {
 			}
 		}
 	}
-	c, err := e.store.Counter(3, relgraph.Locator{ProfileID: profileA})
+	c, err := e.store.Counter(ctx, 3, relgraph.Locator{ProfileID: profileA})
 	if err != nil || c.Props["user_like"].Sum != total {
 		t.Fatalf("counter %+v, want sum %d (%v)", c, total, err)
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -127,19 +128,19 @@ func (h *handler) profileRequest(p *params) (db uint32, loc relgraph.Locator, da
 	return
 }
 
-func (h *handler) profileImport(p *params) (map[string]any, error) {
+func (h *handler) profileImport(ctx context.Context, p *params) (map[string]any, error) {
 	db, loc, data, err := h.profileRequest(p)
 	if err != nil {
 		return nil, err
 	}
-	id, created, err := h.store.ImportProfile(db, loc, data)
+	id, created, err := h.store.ImportProfile(ctx, db, loc, data)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"profile_id": id.String(), "created": created}, nil
 }
 
-func (h *handler) profileUpdate(p *params) (map[string]any, error) {
+func (h *handler) profileUpdate(ctx context.Context, p *params) (map[string]any, error) {
 	db, loc, data, err := h.profileRequest(p)
 	if err != nil {
 		return nil, err
@@ -147,7 +148,7 @@ func (h *handler) profileUpdate(p *params) (map[string]any, error) {
 	if loc.IsEmpty() {
 		return nil, p.bad("matching", "update needs a locator (profile_id, email, phone or field_name)")
 	}
-	id, err := h.store.UpdateProfile(db, loc, data)
+	id, err := h.store.UpdateProfile(ctx, db, loc, data)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +158,7 @@ func (h *handler) profileUpdate(p *params) (map[string]any, error) {
 // profileImportBatch is profiles/import_batch: db_id, an optional
 // request-level matching block, and items, each with its own locator
 // keys and data. Each item gets its own result.
-func (h *handler) profileImportBatch(p *params) (map[string]any, error) {
+func (h *handler) profileImportBatch(ctx context.Context, p *params) (map[string]any, error) {
 	db, err := p.uint32("db_id", true)
 	if err != nil {
 		return nil, err
@@ -192,7 +193,7 @@ func (h *handler) profileImportBatch(p *params) (map[string]any, error) {
 		}
 		items, sent = append(items, item), append(sent, i)
 	}
-	stored, err := h.store.ImportBatch(db, items)
+	stored, err := h.store.ImportBatch(ctx, db, items)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +240,7 @@ func importItem(raw any, def *relgraph.Locator, d *relgraph.Database) (relgraph.
 	return item, err
 }
 
-func (h *handler) profileGet(p *params) (map[string]any, error) {
+func (h *handler) profileGet(ctx context.Context, p *params) (map[string]any, error) {
 	db, loc, err := p.idAndLocator("db_id")
 	if err != nil {
 		return nil, err
@@ -247,14 +248,14 @@ func (h *handler) profileGet(p *params) (map[string]any, error) {
 	if err := locatorValue(h.database(db), &loc, ""); err != nil {
 		return nil, err
 	}
-	prof, err := h.store.GetProfile(db, loc)
+	prof, err := h.store.GetProfile(ctx, db, loc)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"data": ProfileJSON(prof), "error_text": "Successful operation"}, nil
 }
 
-func (h *handler) profileDelete(p *params) (map[string]any, error) {
+func (h *handler) profileDelete(ctx context.Context, p *params) (map[string]any, error) {
 	db, loc, err := p.idAndLocator("db_id")
 	if err != nil {
 		return nil, err
@@ -262,7 +263,7 @@ func (h *handler) profileDelete(p *params) (map[string]any, error) {
 	if err := locatorValue(h.database(db), &loc, ""); err != nil {
 		return nil, err
 	}
-	id, err := h.store.DeleteProfile(db, loc)
+	id, err := h.store.DeleteProfile(ctx, db, loc)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"math/big"
 
@@ -81,37 +82,37 @@ func relationAnswer(res relgraph.RelationResult) map[string]any {
 	}
 }
 
-func (h *handler) relationWrite(p *params, op func(relgraph.RelationRequest) (relgraph.RelationResult, error)) (map[string]any, error) {
+func (h *handler) relationWrite(ctx context.Context, p *params, op func(context.Context, relgraph.RelationRequest) (relgraph.RelationResult, error)) (map[string]any, error) {
 	req, err := h.relationRequest(p)
 	if err != nil {
 		return nil, err
 	}
-	res, err := op(req)
+	res, err := op(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	return relationAnswer(res), nil
 }
 
-func (h *handler) edit(p *params) (map[string]any, error) {
-	return h.relationWrite(p, h.store.Overwrite)
+func (h *handler) edit(ctx context.Context, p *params) (map[string]any, error) {
+	return h.relationWrite(ctx, p, h.store.Overwrite)
 }
 
-func (h *handler) strengthen(p *params) (map[string]any, error) {
-	return h.relationWrite(p, h.store.Modify)
+func (h *handler) strengthen(ctx context.Context, p *params) (map[string]any, error) {
+	return h.relationWrite(ctx, p, h.store.Modify)
 }
 
-func (h *handler) attach(p *params) (map[string]any, error) {
-	return h.relationWrite(p, h.store.Attach)
+func (h *handler) attach(ctx context.Context, p *params) (map[string]any, error) {
+	return h.relationWrite(ctx, p, h.store.Attach)
 }
 
-func (h *handler) detach(p *params) (map[string]any, error) {
-	return h.relationWrite(p, h.store.Detach)
+func (h *handler) detach(ctx context.Context, p *params) (map[string]any, error) {
+	return h.relationWrite(ctx, p, h.store.Detach)
 }
 
 // relationsGet is relations/get: the A profile's locator at the top
 // level, with limit, offset or cursor.
-func (h *handler) relationsGet(p *params) (map[string]any, error) {
+func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, error) {
 	q := relgraph.RelationsQuery{}
 	var err error
 	if q.RelationType, err = p.uint32("rel_id", true); err != nil {
@@ -136,7 +137,7 @@ func (h *handler) relationsGet(p *params) (map[string]any, error) {
 	if err := locatorValue(dbA, &q.A, ""); err != nil {
 		return nil, err
 	}
-	page, err := h.store.Relations(q)
+	page, err := h.store.Relations(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func wireNumber(v any) any {
 }
 
 // getCounter is relations/get_counter.
-func (h *handler) getCounter(p *params) (map[string]any, error) {
+func (h *handler) getCounter(ctx context.Context, p *params) (map[string]any, error) {
 	rel, loc, err := p.idAndLocator("rel_id")
 	if err != nil {
 		return nil, err
@@ -181,7 +182,7 @@ func (h *handler) getCounter(p *params) (map[string]any, error) {
 	if err := locatorValue(dbA, &loc, ""); err != nil {
 		return nil, err
 	}
-	c, err := h.store.Counter(rel, loc)
+	c, err := h.store.Counter(ctx, rel, loc)
 	if err != nil {
 		return nil, err
 	}

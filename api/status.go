@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -10,7 +11,9 @@ import (
 // statuses maps the kinds of relgraph errors to the wire codes of the
 // platform's API (docs/spec.md, "Errors"): the HTTP status of the
 // answer, and its error field. Kinds not listed (storage, corruption,
-// a closed store, format) are the server's fault: 500.
+// a closed store, format) are the server's fault: 500. A request whose
+// client went away before its write was queued is 499 (nginx's "client
+// closed request"; nobody reads it), one that ran out of time 503.
 var statuses = []struct {
 	kind   error
 	status int
@@ -18,6 +21,8 @@ var statuses = []struct {
 	{relgraph.ErrInvalid, 400},
 	{relgraph.ErrNotFound, 404},
 	{relgraph.ErrConflict, 409}, // ErrAmbiguous is also an ErrConflict
+	{context.Canceled, 499},
+	{context.DeadlineExceeded, 503},
 }
 
 // statusOf returns the wire code of err: 0 for nil.

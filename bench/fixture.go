@@ -1,12 +1,17 @@
 package bench
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/bolt"
 )
 
 // Fixture is a store with the example schema: databases 1 (people, with
@@ -15,8 +20,34 @@ import (
 // donate (int, top 10) and is_online (bool, count).
 type Fixture struct {
 	Store *relgraph.Store
-	A, B  []relgraph.ProfileID
+	// Engine is the bbolt file beneath Store, for its page counts.
+	Engine *bolt.Engine
+	A, B   []relgraph.ProfileID
 }
+
+// Open opens the store file at path on a bbolt engine it keeps, so the
+// benchmarks can read the engine's page counts. NoSync comes from opts'
+// engine fields; the others are the store's.
+func Open(path string, opts *relgraph.Options) (*relgraph.Store, *bolt.Engine, error) {
+	var o relgraph.Options
+	if opts != nil {
+		o = *opts
+	}
+	e, err := bolt.Open(path, index.All, kv.Options{NoSync: o.NoSync, LockTimeout: time.Second})
+	if err != nil {
+		return nil, nil, err
+	}
+	o.NoSync = false
+	s, err := relgraph.OpenEngine(e, &o)
+	if err != nil {
+		e.Close()
+		return nil, nil, err
+	}
+	return s, e, nil
+}
+
+// ctx is the context of the benchmarks' store calls.
+var ctx = context.Background()
 
 // Email is the email of the i-th A profile of a fixture.
 func Email(i int) string { return fmt.Sprintf("user%d@example.com", i) }
@@ -26,15 +57,15 @@ func SKU(i int) string { return fmt.Sprintf("sku-%d", i) }
 
 // Schema applies the fixture schema to s.
 func Schema(s *relgraph.Store) error {
-	if err := s.PutDatabase(relgraph.Database{ID: 1, Name: "people", Fields: []relgraph.Field{
+	if err := s.PutDatabase(ctx, relgraph.Database{ID: 1, Name: "people", Fields: []relgraph.Field{
 		{Name: "crm_id", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}}); err != nil {
 		return err
 	}
-	if err := s.PutDatabase(relgraph.Database{ID: 2, Name: "items", Fields: []relgraph.Field{
+	if err := s.PutDatabase(ctx, relgraph.Database{ID: 2, Name: "items", Fields: []relgraph.Field{
 		{Name: "sku", Type: relgraph.FieldString}}}); err != nil {
 		return err
 	}
-	return s.PutRelationType(relgraph.RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+	return s.PutRelationType(ctx, relgraph.RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
 		{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
 		{Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 10},
 		{Name: "is_online", Type: relgraph.PropBool, Aggregate: relgraph.AggCount},
@@ -45,7 +76,7 @@ func Schema(s *relgraph.Store) error {
 // with email, phone, crm_id and tags) and nB in database 2 (each with a
 // sku), loaded in batches of 10,000 per commit.
 func NewFixture(path string, opts *relgraph.Options, nA, nB int) (*Fixture, error) {
-	s, err := relgraph.Open(path, opts)
+	s, e, err := Open(path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +84,7 @@ func NewFixture(path string, opts *relgraph.Options, nA, nB int) (*Fixture, erro
 		s.Close()
 		return nil, err
 	}
-	f := &Fixture{Store: s}
+	f := &Fixture{Store: s, Engine: e}
 	load := func(db uint32, n int, item func(i int) relgraph.ImportItem) ([]relgraph.ProfileID, error) {
 		ids := make([]relgraph.ProfileID, 0, n)
 		for start := 0; start < n; start += relgraph.MaxImportBatch {
@@ -61,7 +92,7 @@ func NewFixture(path string, opts *relgraph.Options, nA, nB int) (*Fixture, erro
 			for i := start; i < n && i < start+relgraph.MaxImportBatch; i++ {
 				items = append(items, item(i))
 			}
-			res, err := s.ImportBatch(db, items)
+			res, err := s.ImportBatch(ctx, db, items)
 			if err != nil {
 				return nil, err
 			}
@@ -92,7 +123,7 @@ func PersonItem(i int) relgraph.ImportItem {
 	return relgraph.ImportItem{Data: relgraph.ProfileData{
 		Email:  relgraph.Ptr(Email(i)),
 		Phones: &[]string{fmt.Sprintf("+1555%07d", i)},
-		Fields: map[string]any{"crm_id": int64(i), "interests": fmt.Sprintf("t%d, t%d", i%10, i%7)},
+		Fields: map[string]any{"crm_id": int64(i), "interests": []string{fmt.Sprintf("t%d", i%10), fmt.Sprintf("t%d", i%7)}},
 	}}
 }
 

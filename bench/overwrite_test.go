@@ -9,7 +9,6 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/relgraph/relgraph"
-	"github.com/relgraph/relgraph/kv/bolt"
 )
 
 // Run these together so the ratios come from one run on one machine:
@@ -101,7 +100,7 @@ func prefilledBolt(b *testing.B) *bbolt.DB {
 func BenchmarkOverwriteSerial(b *testing.B) {
 	f := populated(b)
 	for i := 0; b.Loop(); i++ {
-		if _, err := f.Store.Overwrite(f.OverwriteByID(Scatter(i), Scatter(i*7)%PopulatedB, int64(i))); err != nil {
+		if _, err := f.Store.Overwrite(ctx, f.OverwriteByID(Scatter(i), Scatter(i*7)%PopulatedB, int64(i))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -112,7 +111,7 @@ func BenchmarkOverwriteSerial(b *testing.B) {
 func BenchmarkOverwriteByEmailSerial(b *testing.B) {
 	f := populated(b)
 	for i := 0; b.Loop(); i++ {
-		if _, err := f.Store.Overwrite(f.OverwriteByEmailAndField(Scatter(i), Scatter(i*7)%PopulatedB, int64(i))); err != nil {
+		if _, err := f.Store.Overwrite(ctx, f.OverwriteByEmailAndField(Scatter(i), Scatter(i*7)%PopulatedB, int64(i))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -152,14 +151,14 @@ func BenchmarkCreate32WritersSequential(b *testing.B) {
 // what the group commit did.
 func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 	var n atomic.Int64
-	engine := f.Store.Engine().(*bolt.Engine)
+	engine := f.Engine
 	pagesBefore := engine.PageWrites()
 	before := f.Store.Stats()
 	b.SetParallelism((32 + 1) / 2) // × GOMAXPROCS(2) = 32 goroutines on 2 cores
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := f.Store.Overwrite(req(int(n.Add(1)))); err != nil {
+			if _, err := f.Store.Overwrite(ctx, req(int(n.Add(1)))); err != nil {
 				b.Error(err)
 				return
 			}
@@ -184,7 +183,7 @@ func BenchmarkCounter(b *testing.B) {
 		n    int
 	}{{"relations=10", 0, 10}, {"relations=100000", 1, 100000}} {
 		for start := 0; start < c.n; start += 10000 {
-			err := f.Store.Update(func(tx *relgraph.Tx) error {
+			err := f.Store.Update(ctx, func(tx *relgraph.Tx) error {
 				for j := start; j < c.n && j < start+10000; j++ {
 					if _, err := tx.Attach(f.OverwriteByID(c.a, j, int64(j))); err != nil {
 						return err
@@ -199,7 +198,7 @@ func BenchmarkCounter(b *testing.B) {
 		loc := relgraph.Locator{ProfileID: f.A[c.a].String()}
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				got, err := f.Store.Counter(3, loc)
+				got, err := f.Store.Counter(ctx, 3, loc)
 				if err != nil || got.Total != int64(c.n) {
 					b.Fatalf("counter %+v %v", got, err)
 				}
@@ -215,7 +214,7 @@ func BenchmarkCounter(b *testing.B) {
 func BenchmarkTopDemotion(b *testing.B) {
 	f := fixture(b, 1, 100000)
 	for start := 0; start < 100000; start += 10000 {
-		err := f.Store.Update(func(tx *relgraph.Tx) error {
+		err := f.Store.Update(ctx, func(tx *relgraph.Tx) error {
 			for j := start; j < start+10000; j++ {
 				if _, err := tx.Overwrite(f.OverwriteByID(0, j, int64(j))); err != nil {
 					return err
@@ -230,12 +229,12 @@ func BenchmarkTopDemotion(b *testing.B) {
 	a := relgraph.Locator{ProfileID: f.A[0].String()}
 	before := f.Store.Stats().TopRefills
 	for i := 0; b.Loop(); i++ {
-		c, err := f.Store.Counter(3, a)
+		c, err := f.Store.Counter(ctx, 3, a)
 		if err != nil {
 			b.Fatal(err)
 		}
 		leader := c.Props["donate"].Top[0].ProfileB
-		_, err = f.Store.Overwrite(relgraph.RelationRequest{RelationType: 3, A: a,
+		_, err = f.Store.Overwrite(ctx, relgraph.RelationRequest{RelationType: 3, A: a,
 			B: relgraph.Locator{ProfileID: leader.String()}, Weights: map[string]any{"donate": -1 - i}})
 		if err != nil {
 			b.Fatal(err)
@@ -264,7 +263,7 @@ func BenchmarkImport(b *testing.B) {
 				for ; i < b.N && len(items) < batch; i++ {
 					items = append(items, PersonItem(i))
 				}
-				res, err := s.ImportBatch(1, items)
+				res, err := s.ImportBatch(ctx, 1, items)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -53,12 +53,12 @@ func populated(b *testing.B) *Fixture {
 	if err := copyFile(filepath.Join(t.dir, "store.db"), path); err != nil {
 		b.Fatal(err)
 	}
-	s, err := relgraph.Open(path, nil)
+	s, e, err := Open(path, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	return &Fixture{Store: s, A: t.A, B: t.B}
+	return &Fixture{Store: s, Engine: e, A: t.A, B: t.B}
 }
 
 func buildPopulated(path string) (a, b []relgraph.ProfileID, err error) {
@@ -68,7 +68,7 @@ func buildPopulated(path string) (a, b []relgraph.ProfileID, err error) {
 	}
 	const perCommit = 25 // A profiles per transaction
 	for start := 0; start < PopulatedA; start += perCommit {
-		err := f.Store.Update(func(tx *relgraph.Tx) error {
+		err := f.Store.Update(ctx, func(tx *relgraph.Tx) error {
 			for i := start; i < start+perCommit && i < PopulatedA; i++ {
 				for j := range PopulatedB {
 					if _, err := tx.Overwrite(f.OverwriteByID(i, j, int64(i*j))); err != nil {

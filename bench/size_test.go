@@ -24,7 +24,7 @@ func BenchmarkRelationBytes(b *testing.B) {
 		}
 		s := f.Store
 		for start := 0; start < 1000; start += 100 {
-			err := s.Update(func(tx *relgraph.Tx) error {
+			err := s.Update(ctx, func(tx *relgraph.Tx) error {
 				for i := start; i < start+100; i++ {
 					for j := 0; j < 100; j++ {
 						if _, err := tx.Overwrite(f.OverwriteByID(i, j, int64(i*j))); err != nil {
@@ -39,7 +39,7 @@ func BenchmarkRelationBytes(b *testing.B) {
 			}
 		}
 		const rels = 100000
-		logical, err := keyspaceBytes(s.Engine(), index.Adjacency, index.EdgesByB)
+		logical, err := keyspaceBytes(f.Engine, index.Adjacency, index.EdgesByB)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func BenchmarkRelationBytes(b *testing.B) {
 
 // keyspaceBytes adds up the key and value bytes of the keyspaces.
 func keyspaceBytes(e kv.Engine, keyspaces ...kv.Keyspace) (int, error) {
-	txn, err := e.Begin(false)
+	txn, err := e.Begin(ctx, false)
 	if err != nil {
 		return 0, err
 	}

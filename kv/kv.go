@@ -3,17 +3,29 @@
 //
 // Everything relgraph stores goes through this interface, so the same
 // keys and transaction bodies can run on bbolt (package kv/bolt, the
-// embedded default) or on a distributed transactional KV. An engine must
-// give serializable transactions: a writable transaction sees its own
-// writes, and commits atomically or not at all.
+// embedded default) or on a distributed transactional KV (kv/etcd). An
+// engine must give serializable transactions: a writable transaction
+// sees its own writes, and commits atomically or not at all.
 //
 // Values and keys returned by a transaction (Get, cursors) are valid only
 // until the transaction ends and must not be modified; copy what outlives
 // it. Keys and values passed to Put may be retained by the engine until
 // the transaction ends and must not be modified by the caller meanwhile.
+//
+// Beyond Engine, an engine may offer optional capabilities, each an
+// interface of this package that the store tests for, as database/sql
+// does with its drivers' optional interfaces: Snapshotter (a consistent
+// copy to a writer), Compacter (a compacted copy to a new file),
+// FileChecker (a check of the engine's own file structure) and
+// BatchSizer (the group-commit batch it prefers). Engines make
+// themselves known to Open by a URL scheme with Register.
 package kv
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"io"
+)
 
 // Keyspace names one ordered byte map. Engines create every keyspace
 // they are given at open time; a keyspace not given is an error to use.
@@ -36,6 +48,11 @@ var ErrTooLarge = errors.New("kv: transaction over the engine's size limits")
 // commit.
 var ErrCorrupt = errors.New("the store file is damaged")
 
+// ErrForeign is wrapped by the errors of an engine's open when what it
+// finds is not a store of this application: another program's file, or
+// an unexpected keyspace.
+var ErrForeign = errors.New("not a store file of this application")
+
 // ErrTxClosed is returned by any use of a transaction after Commit or
 // Rollback.
 var ErrTxClosed = errors.New("kv: transaction closed")
@@ -49,10 +66,12 @@ type Engine interface {
 	// writable ones on engines that lock (bbolt), or is validated at
 	// commit on optimistic ones (etcd). A transaction reads one
 	// consistent snapshot, taken no earlier than Begin and no later than
-	// its first read; read-only transactions may run concurrently. On bbolt, a
+	// its first read; read-only transactions may run concurrently. ctx
+	// bounds the transaction's waits on a remote engine (its reads and
+	// commit); a local engine checks it at Begin only. On bbolt, a
 	// commit that grows the file past its memory map waits until every
 	// open read transaction ends: keep reads short, or size the map.
-	Begin(writable bool) (Txn, error)
+	Begin(ctx context.Context, writable bool) (Txn, error)
 	// Close releases the engine. Open transactions must be ended first.
 	Close() error
 }
@@ -84,17 +103,45 @@ type Txn interface {
 	Rollback() error
 }
 
-// Cursor walks one keyspace in byte order. Each method returns the key
-// and value it lands on, or a nil key when it runs off the end.
+// Cursor walks one keyspace forward in byte order. Each method returns
+// the key and value it lands on, or a nil key when it runs off the end.
 type Cursor interface {
 	First() (key, value []byte)
-	Last() (key, value []byte)
 	// Seek moves to the first key >= seek.
 	Seek(seek []byte) (key, value []byte)
 	Next() (key, value []byte)
-	Prev() (key, value []byte)
 	// Err is the error that ended the walk early (a nil key), if any:
-	// check it after every loop. Local engines never fail here; remote
-	// ones can.
+	// check it after every loop. Local engines fail here only on a
+	// damaged file; remote ones can on the network.
 	Err() error
+}
+
+// Snapshotter is an engine that can write a consistent copy of all its
+// data, from one read snapshot, while writers go on.
+type Snapshotter interface {
+	// Snapshot writes the copy to w and returns the bytes written. What
+	// it writes is what the engine opens: for bbolt, a store file.
+	Snapshot(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// Compacter is an engine kept in a file that can write a compacted copy
+// of itself (no free space) to a new file.
+type Compacter interface {
+	// Compact writes the copy to the file at dst, which must not exist.
+	Compact(dst string) error
+}
+
+// FileChecker is an engine kept in a file that can check the file's own
+// structure (pages, free lists) beneath the keyspaces.
+type FileChecker interface {
+	// CheckFile returns every problem it finds; none means the file's
+	// structure is sound.
+	CheckFile() []error
+}
+
+// BatchSizer is an engine that prefers a bound on how many writes one
+// commit carries (etcd's request limits); the store uses it unless its
+// options set one.
+type BatchSizer interface {
+	MaxBatch() int
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -422,22 +423,22 @@ func damagedStore(t *testing.T, path string) []byte {
 			t.Fatal(err)
 		}
 	}
-	must(s.PutDatabase(relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}}))
-	must(s.PutDatabase(relgraph.Database{ID: 2}))
-	must(s.PutRelationType(relgraph.RelationType{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+	must(s.PutDatabase(ctx, relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}}))
+	must(s.PutDatabase(ctx, relgraph.Database{ID: 2}))
+	must(s.PutRelationType(ctx, relgraph.RelationType{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
 		{Name: "user_like", Type: relgraph.PropInt}, {Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 3}}}))
 	var bs []relgraph.ProfileID
 	for range 10 {
-		b, _, err := s.ImportProfile(2, relgraph.Locator{}, relgraph.ProfileData{})
+		b, _, err := s.ImportProfile(ctx, 2, relgraph.Locator{}, relgraph.ProfileData{})
 		must(err)
 		bs = append(bs, b)
 	}
 	for i := range 80 {
-		a, _, err := s.ImportProfile(1, relgraph.Locator{}, relgraph.ProfileData{Email: relgraph.Ptr(fmt.Sprintf("p%d@x.io", i)),
+		a, _, err := s.ImportProfile(ctx, 1, relgraph.Locator{}, relgraph.ProfileData{Email: relgraph.Ptr(fmt.Sprintf("p%d@x.io", i)),
 			Phones: &[]string{fmt.Sprintf("+1555000%04d", i)}, Fields: map[string]any{"CRM_ID": i, "interests": []string{"a", "b"}}})
 		must(err)
 		for j := range 3 {
-			_, err := s.Overwrite(relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()},
+			_, err := s.Overwrite(ctx, relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()},
 				B: relgraph.Locator{ProfileID: bs[(i+j)%len(bs)].String()}, Weights: map[string]any{"user_like": i, "donate": i * j}})
 			must(err)
 		}
@@ -644,3 +645,6 @@ func BenchmarkHostileBodies(b *testing.B) {
 		cmd.Wait()
 	}
 }
+
+// ctx is the context of the tests' store calls: they are not cancelled.
+var ctx = context.Background()

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -20,28 +21,29 @@ func main() {
 		log.Fatal(err)
 	}
 	defer s.Close()
+	ctx := context.Background()
 
-	check(s.PutDatabase(relgraph.Database{ID: 1, Name: "customers", Fields: []relgraph.Field{
+	check(s.PutDatabase(ctx, relgraph.Database{ID: 1, Name: "customers", Fields: []relgraph.Field{
 		{Name: "CRM_ID", Type: relgraph.FieldInt},
 		{Name: "interests", Type: relgraph.FieldTags},
 	}}))
-	check(s.PutDatabase(relgraph.Database{ID: 2, Name: "streamers", Fields: []relgraph.Field{
+	check(s.PutDatabase(ctx, relgraph.Database{ID: 2, Name: "streamers", Fields: []relgraph.Field{
 		{Name: "nickname", Type: relgraph.FieldString},
 	}}))
-	check(s.PutRelationType(relgraph.RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+	check(s.PutRelationType(ctx, relgraph.RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
 		{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
 		{Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 10},
 	}}))
 
 	// Import is an upsert by locator: run the program twice and the
 	// profiles are found, not duplicated.
-	ann, created, err := s.ImportProfile(1, relgraph.Locator{Email: "ann@example.com"}, relgraph.ProfileData{
+	ann, created, err := s.ImportProfile(ctx, 1, relgraph.Locator{Email: "ann@example.com"}, relgraph.ProfileData{
 		Phones: &[]string{"+1 (555) 010-0001"},
-		Fields: map[string]any{"CRM_ID": 42, "interests": "music, games"},
+		Fields: map[string]any{"CRM_ID": 42, "interests": []string{"music", "games"}},
 	})
 	check(err)
 	fmt.Printf("ann: %s (created: %v)\n", ann, created)
-	bob, _, err := s.ImportProfile(2, relgraph.Locator{Matching: relgraph.ModeCustom, FieldName: "nickname", FieldValue: "bob_plays"}, relgraph.ProfileData{})
+	bob, _, err := s.ImportProfile(ctx, 2, relgraph.Locator{Matching: relgraph.ModeCustom, FieldName: "nickname", FieldValue: "bob_plays"}, relgraph.ProfileData{})
 	check(err)
 
 	// Matching by any index.
@@ -50,12 +52,12 @@ func main() {
 		{Matching: relgraph.ModeCustom, FieldName: "interests", FieldValue: "games"},
 		{Matching: relgraph.ModeCustom, FieldName: "CRM_ID", FieldValue: "42"},
 	} {
-		id, err := s.Match(1, loc)
+		id, err := s.Match(ctx, 1, loc)
 		check(err)
 		fmt.Printf("matched %+v -> %s\n", loc, id)
 	}
 
-	res, err := s.Overwrite(relgraph.RelationRequest{
+	res, err := s.Overwrite(ctx, relgraph.RelationRequest{
 		RelationType: 3,
 		A:            relgraph.Locator{Email: "ann@example.com"},
 		B:            relgraph.Locator{Matching: relgraph.ModeCustom, FieldName: "nickname", FieldValue: "bob_plays"},
@@ -64,7 +66,7 @@ func main() {
 	check(err)
 	fmt.Printf("overwrite: A=%s B=%s created=%v (bob is %s)\n", res.ProfileA, res.ProfileB, res.Created, bob)
 
-	c, err := s.Counter(3, relgraph.Locator{ProfileID: ann.String()})
+	c, err := s.Counter(ctx, 3, relgraph.Locator{ProfileID: ann.String()})
 	check(err)
 	fmt.Printf("counter: total=%d user_like sum=%v donate top=%v\n", c.Total, c.Props["user_like"].Sum, c.Props["donate"].Top)
 }

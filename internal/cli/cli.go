@@ -1,26 +1,33 @@
 // Package cli is the relgraph command: serve, import, export, get,
-// check, backup, compact and migrate. cmd/relgraph builds it for store
-// files; kv/etcd/cmd/relgraph builds it with etcd:// stores too, by
-// setting OpenURL, so that gRPC stays out of the file-only build.
+// check, backup, compact and migrate. Every command opens its store with
+// relgraph.Open, so it takes a file path or the URL of any engine the
+// program imports: cmd/relgraph builds it for store files;
+// kv/etcd/cmd/relgraph imports kv/etcd too, for etcd:// stores, so that
+// gRPC stays out of the file-only build.
 //
 // Run "relgraph COMMAND -help" for a command's flags. Subcommands use
 // the standard flag package: one flag set per command is all they need.
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/kv"
 )
 
 type command struct {
 	name, summary string
-	run           func(args []string, stdout, stderr io.Writer) error
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 var commands = []command{
@@ -34,19 +41,14 @@ var commands = []command{
 	{"migrate", "copy a store into a new one, on another engine too, and verify the copy", runMigrate},
 }
 
-// OpenURL opens a store named by a URL (scheme://…), for builds that
-// know other engines; nil in the file-only build.
-var OpenURL func(url string, opts *relgraph.Options) (*relgraph.Store, error)
-
-// openDB opens a store file, or a store URL through OpenURL.
-func openDB(spec string, opts *relgraph.Options) (*relgraph.Store, error) {
-	if strings.Contains(spec, "://") {
-		if OpenURL == nil {
-			return nil, fmt.Errorf("%s: this build of relgraph opens store files only; the build in kv/etcd/cmd/relgraph also opens etcd:// stores", spec)
-		}
-		return OpenURL(spec, opts)
+// openDB opens a store file or URL, with a hint where this build does
+// not know the URL's engine.
+func openDB(location string, opts *relgraph.Options) (*relgraph.Store, error) {
+	s, err := relgraph.Open(location, opts)
+	if errors.Is(err, kv.ErrNoEngine) && strings.HasPrefix(location, "etcd://") {
+		return nil, fmt.Errorf("%w\n(the build in kv/etcd/cmd/relgraph opens etcd:// stores)", err)
 	}
-	return relgraph.Open(spec, opts)
+	return s, err
 }
 
 // errViolations makes the process exit 1 without printing more.
@@ -62,9 +64,13 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	// SIGINT and SIGTERM cancel the command's context: a tool stops
+	// where it is, a server shuts down cleanly.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	for _, c := range commands {
 		if c.name == args[0] {
-			err := c.run(args[1:], stdout, stderr)
+			err := c.run(ctx, args[1:], stdout, stderr)
 			switch {
 			case err == nil:
 				return 0

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,8 +86,8 @@ func redact(s string) string {
 // apply puts the config's schema into the store in one transaction:
 // all of it, or, if any part is refused, none (the error lists every
 // refusal). Re-applying the same schema writes nothing.
-func (c *config) apply(s *relgraph.Store) error {
-	if err := s.ApplySchema(c.Databases, c.RelationTypes); err != nil {
+func (c *config) apply(ctx context.Context, s *relgraph.Store) error {
+	if err := s.ApplySchema(ctx, c.Databases, c.RelationTypes); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
@@ -126,16 +127,16 @@ func exampleConfig() *config {
 // exampleProfiles makes sure the example profiles exist: the two of the
 // documentation's edit request, and the relation of its get example.
 // Re-running it changes nothing.
-func exampleProfiles(s *relgraph.Store) error {
+func exampleProfiles(ctx context.Context, s *relgraph.Store) error {
 	for _, p := range []struct {
 		db uint32
 		id string
 	}{{1, exampleA}, {2, exampleB}, {1, exampleGetA}, {9, exampleGetB}} {
-		if _, _, err := s.ImportProfile(p.db, relgraph.Locator{ProfileID: p.id}, relgraph.ProfileData{}); err != nil {
+		if _, _, err := s.ImportProfile(ctx, p.db, relgraph.Locator{ProfileID: p.id}, relgraph.ProfileData{}); err != nil {
 			return err
 		}
 	}
-	_, err := s.Attach(relgraph.RelationRequest{RelationType: 2,
+	_, err := s.Attach(ctx, relgraph.RelationRequest{RelationType: 2,
 		A:       relgraph.Locator{ProfileID: exampleGetA},
 		B:       relgraph.Locator{ProfileID: exampleGetB},
 		Weights: map[string]any{"exr": 11323123}})

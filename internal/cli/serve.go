@@ -9,16 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/api"
 )
 
-func runServe(args []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "[-db relgraph.db] [-config relgraph.json | -example] [-addr 127.0.0.1:8080]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file (created if missing), or a store URL where the build knows one (etcd://host:2379,…/prefix)")
 	cfgPath := fs.String("config", "", "JSON config: tokens, databases, relation_types")
@@ -67,11 +65,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	if err := cfg.apply(store); err != nil {
+	if err := cfg.apply(ctx, store); err != nil {
 		return err
 	}
 	if *example {
-		if err := exampleProfiles(store); err != nil {
+		if err := exampleProfiles(ctx, store); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "%s\nEXAMPLE MODE: the documentation's placeholder tokens\n  %s\nare accepted as WRITE tokens. Never use -example with real data.\n%s\n",
@@ -86,10 +84,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	// Signals are caught before the address is announced, so a stop sent
-	// as soon as the server says it is up is a clean shutdown.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// ctx ends on SIGINT or SIGTERM (Run catches them before the address
+	// is announced, so a stop sent as soon as the server is up is a
+	// clean shutdown).
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -2,8 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,10 +17,9 @@ import (
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/api"
 	"github.com/relgraph/relgraph/internal/importer"
-	"github.com/relgraph/relgraph/kv/bolt"
 )
 
-func runImport(args []string, stdout, stderr io.Writer) error {
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("import", "-db-id N [-db F] [-matching M [-field NAME]] [-format jsonl|csv] FILE", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
 	dbID := fs.Uint("db-id", 0, "database to import into (required)")
@@ -62,7 +61,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		defer bar.Finish()
 	}
 	start := time.Now()
-	sum, err := importer.Run(s, f, opts)
+	sum, err := importer.Run(ctx, s, f, opts)
 	if err != nil {
 		return err
 	}
@@ -70,7 +69,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func runExport(args []string, stdout, stderr io.Writer) error {
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", "-db-id N [-db F]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
 	dbID := fs.Uint("db-id", 0, "database to export (required)")
@@ -88,7 +87,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	defer s.Close()
 	w := bufio.NewWriter(stdout)
 	enc := json.NewEncoder(w)
-	err = s.EachProfile(uint32(*dbID), func(p *relgraph.Profile) error {
+	err = s.EachProfile(ctx, uint32(*dbID), func(p *relgraph.Profile) error {
 		return enc.Encode(exportLine(p))
 	})
 	if err != nil {
@@ -110,7 +109,7 @@ func exportLine(p *relgraph.Profile) map[string]any {
 	return m
 }
 
-func runGet(args []string, stdout, stderr io.Writer) error {
+func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("get", "-db-id N [-db F] (-profile-id ID | -email E | -phone P | -field NAME -value V) [-matching M]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
 	dbID := fs.Uint("db-id", 0, "database (required)")
@@ -136,7 +135,7 @@ func runGet(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	p, err := s.GetProfile(uint32(*dbID), loc)
+	p, err := s.GetProfile(ctx, uint32(*dbID), loc)
 	if err != nil {
 		return err
 	}
@@ -145,7 +144,7 @@ func runGet(args []string, stdout, stderr io.Writer) error {
 	return enc.Encode(api.ProfileJSON(p))
 }
 
-func runCheck(args []string, stdout, stderr io.Writer) error {
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", "[-db F]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
 	if err := parse(fs, args); err != nil {
@@ -157,13 +156,11 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	defer s.Close()
 	n := 0
-	if e, ok := s.Engine().(*bolt.Engine); ok {
-		for _, err := range e.CheckFile() {
-			fmt.Fprintf(stdout, "file: %v\n", err)
-			n++
-		}
+	for _, err := range s.CheckFile() {
+		fmt.Fprintf(stdout, "file: %v\n", err)
+		n++
 	}
-	problems, err := s.Check()
+	problems, err := s.Check(ctx)
 	if err != nil {
 		return err
 	}
@@ -179,7 +176,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func runBackup(args []string, stdout, stderr io.Writer) error {
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("backup", "-to OUT ([-db F] | -server URL [-token T])", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file, when it is not being served")
 	to := fs.String("to", "", "file to write (must not exist)")
@@ -196,12 +193,12 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	n, err := backupTo(out, *dbPath, *server, *token)
+	n, err := backupTo(ctx, out, *dbPath, *server, *token)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = verifyBackup(*to)
+		err = relgraph.Verify(ctx, *to)
 	}
 	if err != nil {
 		os.Remove(*to)
@@ -211,33 +208,24 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// refuseDamaged refuses a source file whose pages are damaged: bbolt
-// would read it at an older commit, or copy the damage.
-func refuseDamaged(e *bolt.Engine) error {
-	if problems := e.CheckFile(); len(problems) > 0 {
-		return fmt.Errorf("%s: %d problem(s) in the file's pages, first: %v; run 'relgraph check'", e.Path(), len(problems), problems[0])
-	}
-	return nil
-}
-
-func backupTo(out *os.File, dbPath, server, token string) (int64, error) {
+func backupTo(ctx context.Context, out *os.File, dbPath, server, token string) (int64, error) {
 	if server == "" {
 		s, err := openStore(dbPath, true)
 		if err != nil {
 			return 0, err
 		}
 		defer s.Close()
-		if e, ok := s.Engine().(*bolt.Engine); ok {
-			if err := refuseDamaged(e); err != nil {
-				return 0, err
-			}
+		// A damaged source would be copied at an older commit, or with
+		// its damage: refuse it.
+		if problems := s.CheckFile(); len(problems) > 0 {
+			return 0, fmt.Errorf("%s: %d problem(s) in the file's pages, the first: %v; run 'relgraph check'", dbPath, len(problems), problems[0])
 		}
-		return s.Backup(out)
+		return s.Backup(ctx, out)
 	}
 	if token == "" {
 		token = os.Getenv("RELGRAPH_TOKEN")
 	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+"/admin/backup", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(server, "/")+"/admin/backup", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -254,25 +242,7 @@ func backupTo(out *os.File, dbPath, server, token string) (int64, error) {
 	return io.Copy(out, resp.Body)
 }
 
-// verifyBackup opens the copy and checks it, so a cut stream or a bad
-// copy is never left looking like a backup.
-func verifyBackup(path string) error {
-	s, err := relgraph.Open(path, &relgraph.Options{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("the copy does not open: %w", err)
-	}
-	defer s.Close()
-	problems, err := s.Check()
-	if err != nil {
-		return err
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("the copy has %d violation(s), first: %s", len(problems), problems[0])
-	}
-	return nil
-}
-
-func runCompact(args []string, stdout, stderr io.Writer) error {
+func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("compact", "-to OUT [-db F]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
 	to := fs.String("to", "", "file to write (must not exist)")
@@ -288,19 +258,7 @@ func runCompact(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	e, ok := s.Engine().(*bolt.Engine)
-	if !ok {
-		return errors.New("compact works on bbolt store files only")
-	}
-	if err := refuseDamaged(e); err != nil {
-		return err
-	}
-	if err := e.Compact(*to); err != nil {
-		os.Remove(*to)
-		return err
-	}
-	if err := verifyBackup(*to); err != nil {
-		os.Remove(*to)
+	if err := s.Compact(*to); err != nil {
 		return err
 	}
 	before, _ := os.Stat(*dbPath)

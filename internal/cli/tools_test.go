@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,16 +23,16 @@ func TestBackupOfACutStreamIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutDatabase(relgraph.Database{ID: 1}); err != nil {
+	if err := s.PutDatabase(ctx, relgraph.Database{ID: 1}); err != nil {
 		t.Fatal(err)
 	}
 	for range 300 {
-		if _, _, err := s.ImportProfile(1, relgraph.Locator{}, relgraph.ProfileData{Phones: &[]string{"+15550000001"}}); err != nil {
+		if _, _, err := s.ImportProfile(ctx, 1, relgraph.Locator{}, relgraph.ProfileData{Phones: &[]string{"+15550000001"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var full bytes.Buffer
-	if _, err := s.Backup(&full); err != nil {
+	if _, err := s.Backup(ctx, &full); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -49,3 +50,6 @@ func TestBackupOfACutStreamIsRefused(t *testing.T) {
 		t.Fatalf("the unverified copy was left behind: %v", err)
 	}
 }
+
+// ctx is the context of the tests' store calls: they are not cancelled.
+var ctx = context.Background()

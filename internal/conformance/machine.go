@@ -9,10 +9,10 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 
 	"fmt"
-	. "github.com/relgraph/relgraph"
 	"maps"
 	"math"
 	"math/big"
@@ -22,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/relgraph/relgraph"
 
 	"pgregory.net/rapid"
 )
@@ -388,9 +390,9 @@ func (mc *machine) putProfile(t *rapid.T, create bool) {
 	var gotCreated bool
 	var err error
 	if create {
-		gotID, gotCreated, err = mc.s.ImportProfile(db, loc, data)
+		gotID, gotCreated, err = mc.s.ImportProfile(ctx, db, loc, data)
 	} else {
-		gotID, err = mc.s.UpdateProfile(db, loc, data)
+		gotID, err = mc.s.UpdateProfile(ctx, db, loc, data)
 	}
 	if outcome(err) != wantCode {
 		t.Fatalf("put profile db=%d loc=%+v data=%+v: got %v, want code %d", db, loc, data, err, wantCode)
@@ -407,7 +409,7 @@ func (mc *machine) putProfile(t *rapid.T, create bool) {
 
 func (mc *machine) compareProfile(t *rapid.T, db uint32, id ProfileID) {
 	want := mc.m.profiles[db][id]
-	got, err := mc.s.GetProfile(db, idLoc(id))
+	got, err := mc.s.GetProfile(ctx, db, idLoc(id))
 	if err != nil {
 		t.Fatalf("get %s: %v", id, err)
 	}
@@ -563,13 +565,13 @@ func (mc *machine) relationWrite(t *rapid.T, op string) {
 	var err error
 	switch op {
 	case "overwrite":
-		res, err = mc.s.Overwrite(req)
+		res, err = mc.s.Overwrite(ctx, req)
 	case "modify":
-		res, err = mc.s.Modify(req)
+		res, err = mc.s.Modify(ctx, req)
 	case "attach":
-		res, err = mc.s.Attach(req)
+		res, err = mc.s.Attach(ctx, req)
 	case "detach":
-		res, err = mc.s.Detach(req)
+		res, err = mc.s.Detach(ctx, req)
 	}
 	if outcome(err) != want {
 		t.Fatalf("%s %+v: got %v, want code %d", op, req, err, want)
@@ -603,7 +605,7 @@ func (mc *machine) compareRelations(t *rapid.T, rel uint32, a ProfileID) {
 	var got []item
 	cursor := ""
 	for {
-		page, err := mc.s.Relations(RelationsQuery{RelationType: rel, A: idLoc(a), Limit: 2, Cursor: cursor})
+		page, err := mc.s.Relations(ctx, RelationsQuery{RelationType: rel, A: idLoc(a), Limit: 2, Cursor: cursor})
 		if err != nil {
 			t.Fatalf("relations: %v", err)
 		}
@@ -626,7 +628,7 @@ func (mc *machine) compareRelations(t *rapid.T, rel uint32, a ProfileID) {
 		}
 	}
 	// The counter, recomputed from the model.
-	c, err := mc.s.Counter(rel, idLoc(a))
+	c, err := mc.s.Counter(ctx, rel, idLoc(a))
 	if err != nil {
 		t.Fatalf("counter: %v", err)
 	}
@@ -738,7 +740,7 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 				db := uint32(rapid.IntRange(1, 2).Draw(t, "db"))
 				loc := genLocator(t, mc.m, db)
 				id, want := mc.m.resolve(db, loc)
-				got, err := mc.s.DeleteProfile(db, loc)
+				got, err := mc.s.DeleteProfile(ctx, db, loc)
 				if outcome(err) != want || (err == nil && got != id) {
 					t.Fatalf("delete %+v: got %s %v, want %s code %d", loc, got, err, id, want)
 				}
@@ -756,7 +758,7 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 				db := uint32(rapid.IntRange(1, 2).Draw(t, "db"))
 				loc := genLocator(t, mc.m, db)
 				id, want := mc.m.resolve(db, loc)
-				got, err := mc.s.Match(db, loc)
+				got, err := mc.s.Match(ctx, db, loc)
 				if outcome(err) != want || got != id {
 					t.Fatalf("match %+v: got %s %v, want %s code %d", loc, got, err, id, want)
 				}
@@ -789,7 +791,7 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 				mc.s = s
 			}),
 			"": func(t *rapid.T) {
-				problems, err := mc.s.Check()
+				problems, err := mc.s.Check(ctx)
 				if err != nil || len(problems) > 0 {
 					t.Fatalf("check: %v %v", err, problems)
 				}
@@ -805,7 +807,7 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 // 1, for same-database and self relations.
 func Schema(s *Store) error {
 	for _, err := range []error{
-		s.PutDatabase(Database{ID: 1, Name: "customers", Fields: []Field{
+		s.PutDatabase(ctx, Database{ID: 1, Name: "customers", Fields: []Field{
 			{Name: "crm_id", Type: FieldInt},
 			{Name: "city", Type: FieldString},
 			{Name: "score", Type: FieldFloat},
@@ -814,8 +816,8 @@ func Schema(s *Store) error {
 			{Name: "interests", Type: FieldTags},
 			{Name: "notes", Type: FieldString, Unindexed: true},
 		}}),
-		s.PutDatabase(Database{ID: 2, Name: "products", Fields: []Field{{Name: "sku", Type: FieldString}}}),
-		s.PutRelationType(RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
+		s.PutDatabase(ctx, Database{ID: 2, Name: "products", Fields: []Field{{Name: "sku", Type: FieldString}}}),
+		s.PutRelationType(ctx, RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []Property{
 			{Name: "user_like", Type: PropInt, Aggregate: AggSum},
 			{Name: "donate", Type: PropInt, Aggregate: AggTop, Top: 3},
 			{Name: "is_online", Type: PropBool, Aggregate: AggCount},
@@ -825,7 +827,7 @@ func Schema(s *Store) error {
 		// rank keeps a top list of one, at most two entries listed: lists
 		// overflow and run short after a few writes. (TestTopListsAgainstModel
 		// in the root package drives the refills themselves.)
-		s.PutRelationType(RelationType{ID: 4, Name: "knows", DatabaseA: 1, DatabaseB: 1, Properties: []Property{
+		s.PutRelationType(ctx, RelationType{ID: 4, Name: "knows", DatabaseA: 1, DatabaseB: 1, Properties: []Property{
 			{Name: "w", Type: PropInt}, {Name: "rank", Type: PropInt, Aggregate: AggTop, Top: 1}}}),
 	} {
 		if err != nil {
@@ -954,3 +956,7 @@ func outcome(err error) int {
 	}
 	return 500
 }
+
+// ctx is the context of the machine's store calls: they are not
+// cancelled.
+var ctx = context.Background()

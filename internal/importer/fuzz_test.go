@@ -37,14 +37,14 @@ func FuzzImportLines(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if err := fuzzStore.PutDatabase(relgraph.Database{ID: 1, Fields: []relgraph.Field{
+		if err := fuzzStore.PutDatabase(ctx, relgraph.Database{ID: 1, Fields: []relgraph.Field{
 			{Name: "crm_id", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}}); err != nil {
 			f.Fatal(err)
 		}
 	})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, format := range []Format{JSONL, CSV} {
-			sum, err := Run(fuzzStore, bytes.NewReader(b), Options{DB: 1, Format: format, Matching: relgraph.ModeEmail, Errors: io.Discard})
+			sum, err := Run(ctx, fuzzStore, bytes.NewReader(b), Options{DB: 1, Format: format, Matching: relgraph.ModeEmail, Errors: io.Discard})
 			if err != nil {
 				continue // unreadable input as a whole (a CSV without a header)
 			}

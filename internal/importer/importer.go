@@ -6,6 +6,7 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -64,9 +65,10 @@ type pending struct {
 }
 
 // Run imports everything r holds. The error is for what stops the whole
-// import (an unknown database, unreadable input, a failed commit); bad
-// lines only count as Failed and are reported to opts.Errors.
-func Run(s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
+// import (an unknown database, unreadable input, a failed commit, ctx
+// ending); bad lines only count as Failed and are reported to
+// opts.Errors.
+func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
 	var sum Summary
 	db, err := s.Database(opts.DB)
 	if err != nil {
@@ -88,7 +90,7 @@ func Run(s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
 		for i, p := range batch {
 			items[i] = p.item
 		}
-		results, err := s.ImportBatch(opts.DB, items)
+		results, err := s.ImportBatch(ctx, opts.DB, items)
 		if err != nil {
 			return fmt.Errorf("lines %d to %d: %w", batch[0].line, batch[len(batch)-1].line, err)
 		}

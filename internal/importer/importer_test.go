@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ func openStore(t *testing.T) *relgraph.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.PutDatabase(relgraph.Database{ID: 1, Fields: []relgraph.Field{
+	if err := s.PutDatabase(ctx, relgraph.Database{ID: 1, Fields: []relgraph.Field{
 		{Name: "crm_id", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestHundredThousandLines(t *testing.T) {
 	}
 	var errs bytes.Buffer
 	batches := 0
-	sum, err := Run(s, &in, Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs, Progress: func(int64) { batches++ }})
+	sum, err := Run(ctx, s, &in, Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs, Progress: func(int64) { batches++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +64,12 @@ func TestHundredThousandLines(t *testing.T) {
 		}
 	}
 	for _, i := range []int{1, 996, 998, n} {
-		p, err := s.GetProfile(1, relgraph.Locator{Email: fmt.Sprintf("u%d@example.com", i)})
+		p, err := s.GetProfile(ctx, 1, relgraph.Locator{Email: fmt.Sprintf("u%d@example.com", i)})
 		if err != nil || p.Fields["crm_id"] != int64(i) {
 			t.Fatalf("line %d: %+v %v", i, p, err)
 		}
 	}
-	problems, err := s.Check()
+	problems, err := s.Check(ctx)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("check: %v %v", problems, err)
 	}
@@ -82,18 +83,18 @@ func TestCSV(t *testing.T) {
 		"c@x.io,,x,,\n" +
 		"d@x.io,only,two\n"
 	var errs bytes.Buffer
-	sum, err := Run(s, strings.NewReader(in), Options{DB: 1, Format: CSV, Errors: &errs})
+	sum, err := Run(ctx, s, strings.NewReader(in), Options{DB: 1, Format: CSV, Errors: &errs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sum.Created != 2 || sum.Failed != 2 || !strings.Contains(errs.String(), "line 4: ") || !strings.Contains(errs.String(), "line 5: ") {
 		t.Fatalf("summary %v, errors:\n%s", sum, errs.String())
 	}
-	p, err := s.GetProfile(1, relgraph.Locator{ProfileID: "5d63dbdb439e7306b596c5d0"})
+	p, err := s.GetProfile(ctx, 1, relgraph.Locator{ProfileID: "5d63dbdb439e7306b596c5d0"})
 	if err != nil || p.Email != "b@x.io" {
 		t.Fatalf("supplied id: %+v %v", p, err)
 	}
-	p, err = s.GetProfile(1, relgraph.Locator{Phone: "+15550000002"})
+	p, err = s.GetProfile(ctx, 1, relgraph.Locator{Phone: "+15550000002"})
 	if err != nil || len(p.Phones) != 2 || len(p.Fields["interests"].([]string)) != 2 {
 		t.Fatalf("csv phones/tags: %+v %v", p, err)
 	}
@@ -108,7 +109,7 @@ func TestOverlongLineIsABadLine(t *testing.T) {
 		`{"email":"b@x.io","interests":"` + strings.Repeat("t,", 200<<10) + `"}` + "\n" +
 		`{"email":"c@x.io"}`
 	var errs bytes.Buffer
-	sum, err := Run(s, strings.NewReader(in), Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs, MaxLineBytes: 100 << 10})
+	sum, err := Run(ctx, s, strings.NewReader(in), Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs, MaxLineBytes: 100 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +117,11 @@ func TestOverlongLineIsABadLine(t *testing.T) {
 		t.Fatalf("%v, errors %q", sum, errs.String())
 	}
 	for _, e := range []string{"a@x.io", "c@x.io"} {
-		if _, err := s.GetProfile(1, relgraph.Locator{Email: e}); err != nil {
+		if _, err := s.GetProfile(ctx, 1, relgraph.Locator{Email: e}); err != nil {
 			t.Fatalf("%s: %v", e, err)
 		}
 	}
 }
+
+// ctx is the context of the tests' calls: they are not cancelled.
+var ctx = context.Background()

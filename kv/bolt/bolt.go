@@ -15,14 +15,15 @@
 package bolt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	bbolt "go.etcd.io/bbolt"
@@ -31,22 +32,10 @@ import (
 	"github.com/relgraph/relgraph/kv"
 )
 
-// Options are the bbolt settings relgraph exposes.
-type Options struct {
-	// Timeout bounds the wait for the file lock held by another process.
-	// Zero means wait forever; relgraph passes a non-zero default.
-	Timeout time.Duration
-	// InitialMmapSize sizes the first memory map, in bytes, so a growing
-	// file does not remap (which blocks writers behind readers).
-	InitialMmapSize int
-	// MaxSize caps the file size; a write that would grow past it fails.
-	// Zero means no cap.
-	MaxSize int
-	// NoSync skips fsync on commit. Unsafe: a crash can lose or corrupt
-	// committed data. For tests and bulk loads that can be redone.
-	NoSync bool
-	// ReadOnly opens the file with a shared lock; writes fail.
-	ReadOnly bool
+func init() {
+	kv.Register("file", func(location string, keyspaces []kv.Keyspace, opts kv.Options) (kv.Engine, error) {
+		return Open(strings.TrimPrefix(location, "file://"), keyspaces, opts)
+	})
 }
 
 // Engine is a bbolt file used through the kv seam.
@@ -58,21 +47,28 @@ type Engine struct {
 	broken atomic.Pointer[error]
 }
 
-// ErrForeign is returned by Open for a file that is not a bbolt file,
-// is damaged beyond opening, or holds buckets other than the keyspaces.
-var ErrForeign = errors.New("not a store file of this application")
+// ErrForeign is kv.ErrForeign: Open wraps it for a file that is not a
+// bbolt file, or holds buckets other than the keyspaces.
+var ErrForeign = kv.ErrForeign
 
 // ErrLocked is returned by Open when another process holds the file.
 var ErrLocked = errors.New("store file is locked by another process")
 
 // Open opens or creates the bbolt file at path and creates every keyspace
 // given (in one transaction, unless the file is read-only). It uses the
-// hash-map freelist, which keeps commits cheap on large files.
+// hash-map freelist, which keeps commits cheap on large files. Every
+// field of opts applies: a zero LockTimeout waits for the file's lock
+// forever; InitialMmapSize sizes the first memory map, so a growing
+// file does not remap (which waits for open readers); MaxSize caps the
+// file, failing writes that would grow past it; NoSync skips fsync
+// (unsafe: a machine crash can lose or corrupt committed data);
+// ReadOnly takes a shared lock and cannot create the file. The "file"
+// scheme of kv.Open is this function (a path, or file://path).
 //
 // A file that is not a bbolt file, or holds other buckets, is refused
 // with ErrForeign; a damaged one (both meta pages bad, or shorter than
 // its meta says) with an error wrapping kv.ErrCorrupt naming the damage.
-func Open(path string, opts Options, keyspaces []kv.Keyspace) (e *Engine, err error) {
+func Open(path string, keyspaces []kv.Keyspace, opts kv.Options) (e *Engine, err error) {
 	if err := preflight(path, opts.ReadOnly); err != nil {
 		if _, named := err.(*fs.PathError); named {
 			return nil, err
@@ -81,7 +77,7 @@ func Open(path string, opts Options, keyspaces []kv.Keyspace) (e *Engine, err er
 	}
 	defer recoverInto(&err, debug.SetPanicOnFault(true))
 	bo := &bbolt.Options{
-		Timeout:         opts.Timeout,
+		Timeout:         opts.LockTimeout,
 		FreelistType:    bbolt.FreelistMapType,
 		InitialMmapSize: opts.InitialMmapSize,
 		MaxSize:         opts.MaxSize,
@@ -91,7 +87,7 @@ func Open(path string, opts Options, keyspaces []kv.Keyspace) (e *Engine, err er
 	db, err := bbolt.Open(path, 0o600, bo)
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: %w (waited %v)", path, ErrLocked, opts.Timeout)
+			return nil, fmt.Errorf("open %s: %w (waited %v)", path, ErrLocked, opts.LockTimeout)
 		}
 		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum) {
 			return nil, fmt.Errorf("open %s: %w: %v", path, ErrForeign, err)
@@ -139,8 +135,12 @@ func recoverInto(err *error, faultMode bool) {
 }
 
 // Begin starts a bbolt transaction. Only one writable transaction runs at
-// a time; Begin(true) waits for the current one to end.
-func (e *Engine) Begin(writable bool) (_ kv.Txn, err error) {
+// a time; Begin(true) waits for the current one to end. ctx is checked
+// once: a local transaction does not wait on anything it could cancel.
+func (e *Engine) Begin(ctx context.Context, writable bool) (_ kv.Txn, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if broken := e.broken.Load(); writable && broken != nil {
 		return nil, fmt.Errorf("a commit failed on damaged data, reopen the store: %w", *broken)
 	}
@@ -167,9 +167,13 @@ func (e *Engine) PageWrites() int64 {
 // Path is the file's path.
 func (e *Engine) Path() string { return e.db.Path() }
 
-// WriteTo writes a consistent copy of the whole file to w from a read
-// transaction, so writers are not blocked. It returns the bytes written.
-func (e *Engine) WriteTo(w io.Writer) (int64, error) {
+// Snapshot writes a consistent copy of the whole file to w from a read
+// transaction, so writers are not blocked (kv.Snapshotter). The copy
+// is a bbolt file. It returns the bytes written.
+func (e *Engine) Snapshot(ctx context.Context, w io.Writer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	var n int64
 	err := e.db.View(func(tx *bbolt.Tx) error {
 		var err error
@@ -331,14 +335,7 @@ func (t *txn) Get(ks kv.Keyspace, key []byte) (_ []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
-	v := b.Get(key)
-	if v == nil {
-		// bbolt returns nil both for absence and, in principle, for an
-		// empty value; tell them apart with a cursor.
-		if k, _ := b.Cursor().Seek(key); k != nil && string(k) == string(key) {
-			return []byte{}, nil
-		}
-	}
+	v := b.Get(key) // nil when absent, empty but not nil for an empty value
 	if err := t.checkSlice(v); err != nil {
 		return nil, err
 	}
@@ -434,11 +431,6 @@ func (c *cursor) First() (k, v []byte) {
 	return c.checked(c.c.First())
 }
 
-func (c *cursor) Last() (k, v []byte) {
-	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
-	return c.checked(c.c.Last())
-}
-
 func (c *cursor) Seek(seek []byte) (k, v []byte) {
 	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
 	return c.checked(c.c.Seek(seek))
@@ -447,11 +439,6 @@ func (c *cursor) Seek(seek []byte) (k, v []byte) {
 func (c *cursor) Next() (k, v []byte) {
 	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
 	return c.checked(c.c.Next())
-}
-
-func (c *cursor) Prev() (k, v []byte) {
-	defer c.guard(&k, &v, debug.SetPanicOnFault(true))
-	return c.checked(c.c.Prev())
 }
 
 func (c *cursor) Err() error { return c.err }

@@ -1,6 +1,7 @@
 package bolt_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 func open(t *testing.T) kv.Engine {
 	// The memory map is sized so no commit has to remap (and so wait for
 	// the open read transaction of the Snapshot test).
-	e, err := bolt.Open(filepath.Join(t.TempDir(), "kv.db"), bolt.Options{NoSync: true, InitialMmapSize: 16 << 20}, kvtest.Keyspaces)
+	e, err := bolt.Open(filepath.Join(t.TempDir(), "kv.db"), kvtest.Keyspaces, kv.Options{NoSync: true, InitialMmapSize: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,17 +31,17 @@ func TestForeignFilesAreRefused(t *testing.T) {
 	if err := os.WriteFile(junk, []byte(strings.Repeat("x", 8192)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bolt.Open(junk, bolt.Options{}, kvtest.Keyspaces); !errors.Is(err, bolt.ErrForeign) {
+	if _, err := bolt.Open(junk, kvtest.Keyspaces, kv.Options{}); !errors.Is(err, bolt.ErrForeign) {
 		t.Fatalf("junk file: %v", err)
 	}
 	// A bbolt file with a bucket that is not a keyspace.
 	path := filepath.Join(dir, "other.db")
-	e, err := bolt.Open(path, bolt.Options{}, []kv.Keyspace{"a", "b", "extra"})
+	e, err := bolt.Open(path, []kv.Keyspace{"a", "b", "extra"}, kv.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Close()
-	if _, err := bolt.Open(path, bolt.Options{}, kvtest.Keyspaces); !errors.Is(err, bolt.ErrForeign) || !strings.Contains(err.Error(), "extra") {
+	if _, err := bolt.Open(path, kvtest.Keyspaces, kv.Options{}); !errors.Is(err, bolt.ErrForeign) || !strings.Contains(err.Error(), "extra") {
 		t.Fatalf("foreign bucket: %v", err)
 	}
 }
@@ -52,7 +53,7 @@ func TestPageWritesCountsCommittedPages(t *testing.T) {
 	defer e.Close()
 	ks := kvtest.Keyspaces[0]
 	write := func(commit bool) {
-		txn, err := e.Begin(true)
+		txn, err := e.Begin(context.Background(), true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,13 +26,13 @@ func BenchmarkOverwrite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.PutDatabase(relgraph.Database{ID: 1}); err != nil {
+		if err := s.PutDatabase(ctx, relgraph.Database{ID: 1}); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.PutDatabase(relgraph.Database{ID: 2}); err != nil {
+		if err := s.PutDatabase(ctx, relgraph.Database{ID: 2}); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.PutRelationType(relgraph.RelationType{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+		if err := s.PutRelationType(ctx, relgraph.RelationType{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
 			{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
 			{Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 10}}}); err != nil {
 			b.Fatal(err)
@@ -41,7 +41,7 @@ func BenchmarkOverwrite(b *testing.B) {
 		for db, ids := range map[uint32]*[]relgraph.ProfileID{1: &as, 2: &bs} {
 			for start := 0; start < 1000; start += 100 {
 				items := make([]relgraph.ImportItem, 100)
-				res, err := s.ImportBatch(db, items)
+				res, err := s.ImportBatch(ctx, db, items)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -54,7 +54,7 @@ func BenchmarkOverwrite(b *testing.B) {
 		op := func() error {
 			i := int(seq.Add(1))
 			a, bb := uint64(i)*2654435761%1000, uint64(i*7)*2654435761%1000
-			_, err := s.Overwrite(relgraph.RelationRequest{RelationType: 3,
+			_, err := s.Overwrite(ctx, relgraph.RelationRequest{RelationType: 3,
 				A: relgraph.Locator{ProfileID: as[a].String()}, B: relgraph.Locator{ProfileID: bs[bb].String()},
 				Weights: map[string]any{"user_like": i, "donate": i % 1000}})
 			return err

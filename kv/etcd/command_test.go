@@ -33,21 +33,20 @@ func TestMigrateAndServeFromEtcd(t *testing.T) {
 	}
 	schema(t, s)
 	for _, id := range []string{"5d63dbdb439e7306b596c5d0"} {
-		if _, _, err := s.ImportProfile(1, relgraph.Locator{ProfileID: id}, relgraph.ProfileData{Email: relgraph.Ptr("a@x.io")}); err != nil {
+		if _, _, err := s.ImportProfile(ctx, 1, relgraph.Locator{ProfileID: id}, relgraph.ProfileData{Email: relgraph.Ptr("a@x.io")}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := s.ImportProfile(2, relgraph.Locator{ProfileID: "5d441038439e7363f3c26539"}, relgraph.ProfileData{}); err != nil {
+	if _, _, err := s.ImportProfile(ctx, 2, relgraph.Locator{ProfileID: "5d441038439e7363f3c26539"}, relgraph.ProfileData{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Overwrite(relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{Email: "a@x.io"},
+	if _, err := s.Overwrite(ctx, relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{Email: "a@x.io"},
 		B: relgraph.Locator{ProfileID: "5d441038439e7363f3c26539"}, Weights: map[string]any{"user_like": 5}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 
 	url := "etcd://" + strings.TrimPrefix(c.clients[0], "http://") + "/" + strings.TrimSuffix(newPrefix(), "/")
-	cli.OpenURL = OpenURL
 	var out, errOut bytes.Buffer
 	if code := cli.Run([]string{"migrate", "-from", file, "-to", url}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "digests match") {
 		t.Fatalf("migrate: %d %s %s", code, out.String(), errOut.String())
@@ -99,12 +98,12 @@ func TestMigrateAndServeFromEtcd(t *testing.T) {
 		t.Fatalf("serve exit: %v\n%s", err, errOut.String())
 	}
 	// The write is in etcd.
-	s2, err := OpenURL(url, nil)
+	s2, err := relgraph.Open(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	cnt, err := s2.Counter(3, relgraph.Locator{ProfileID: "5d63dbdb439e7306b596c5d0"})
+	cnt, err := s2.Counter(ctx, 3, relgraph.Locator{ProfileID: "5d63dbdb439e7306b596c5d0"})
 	if err != nil || cnt.Props["user_like"].Sum != int64(2) || fmt.Sprint(cnt.Props["donate"].Top[0].Value) != "343" {
 		t.Fatalf("counter on etcd after serving: %+v %v", cnt, err)
 	}

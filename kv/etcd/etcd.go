@@ -16,8 +16,13 @@
 // and --max-request-bytes (1.5 MiB). A transaction over them fails with
 // an error that says so; relgraph operations that touch many keys (a
 // cascade delete of a profile with many relations) and large group
-// commits need a cluster configured with room (thousands of ops), and
-// relgraph's Options.MaxBatch should be set low (say 16).
+// commits need a cluster configured with room (thousands of ops). The
+// engine asks relgraph for small group commits (kv.BatchSizer: 16).
+//
+// Importing the package registers the etcd:// scheme with kv.Register,
+// so relgraph.Open("etcd://host:2379[,host:2379…]/prefix", nil) opens a
+// store on the cluster (see OpenURL). The package does not import
+// relgraph itself.
 package etcd
 
 import (
@@ -35,8 +40,13 @@ import (
 	"github.com/relgraph/relgraph/kv"
 )
 
-// Timeout bounds every etcd request.
+// Timeout bounds every etcd request (and the caller's context may end
+// it sooner).
 const Timeout = 10 * time.Second
+
+// DefaultMaxBatch is the group-commit batch the engine asks for
+// (kv.BatchSizer): small, to keep commits within etcd's limits.
+const DefaultMaxBatch = 16
 
 // pageSize is how many keys a cursor fetches at once.
 const pageSize = 128
@@ -88,13 +98,23 @@ func (e *Engine) bounds(ks kv.Keyspace) (string, string) {
 	return e.prefix + string(ks) + "\x00", e.prefix + string(ks) + "\x01"
 }
 
-// Begin starts a transaction. Nothing is sent until the first read.
-func (e *Engine) Begin(writable bool) (kv.Txn, error) {
-	return &txn{e: e, writable: writable, writes: map[string][]byte{}, deletes: map[string]bool{}, reads: map[string]int64{}}, nil
+// MaxBatch is the group-commit batch the engine asks for
+// (kv.BatchSizer).
+func (e *Engine) MaxBatch() int { return DefaultMaxBatch }
+
+// Begin starts a transaction. Nothing is sent until the first read;
+// ctx bounds every request the transaction sends (its reads and its
+// commit), each also bounded by Timeout.
+func (e *Engine) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &txn{e: e, ctx: ctx, writable: writable, writes: map[string][]byte{}, deletes: map[string]bool{}, reads: map[string]int64{}}, nil
 }
 
 type txn struct {
 	e        *Engine
+	ctx      context.Context
 	writable bool
 	closed   bool
 	rev      int64 // the snapshot; 0 until the first read
@@ -104,8 +124,9 @@ type txn struct {
 	ranges   [][2]string      // scanned [from, to)
 }
 
-func ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), Timeout)
+// requestCtx bounds one request: the transaction's context, and Timeout.
+func (t *txn) requestCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.ctx, Timeout)
 }
 
 func (t *txn) check(ks kv.Keyspace) error {
@@ -123,7 +144,7 @@ func (t *txn) get(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse,
 	if t.rev != 0 {
 		opts = append(opts, clientv3.WithRev(t.rev))
 	}
-	c, cancel := ctx()
+	c, cancel := t.requestCtx()
 	defer cancel()
 	resp, err := t.e.cli.Get(c, key, opts...)
 	if err != nil {
@@ -233,7 +254,7 @@ func (t *txn) Commit() error {
 	for k := range t.deletes {
 		ops = append(ops, clientv3.OpDelete(k))
 	}
-	c, cancel := ctx()
+	c, cancel := t.requestCtx()
 	defer cancel()
 	resp, err := t.e.cli.Txn(c).If(cmps...).Then(ops...).Commit()
 	if err != nil {
@@ -352,45 +373,4 @@ func (c *cursor) Next() ([]byte, []byte) {
 		return nil, nil
 	}
 	return c.seek(c.cur + "\x00")
-}
-
-// Last and Prev walk backward one key at a time (relgraph walks
-// forward; these serve completeness).
-func (c *cursor) Last() ([]byte, []byte) { return c.before(c.hi) }
-
-func (c *cursor) Prev() ([]byte, []byte) {
-	if c.cur == "" {
-		return nil, nil
-	}
-	return c.before(c.cur)
-}
-
-// before lands on the last visible key < bound.
-func (c *cursor) before(bound string) ([]byte, []byte) {
-	all, err := c.t.get(c.lo, clientv3.WithRange(bound), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
-	if err != nil {
-		return c.fail(err)
-	}
-	c.t.ranges = append(c.t.ranges, [2]string{c.lo, bound})
-	var best *entry
-	for _, kvp := range all.Kvs {
-		k := string(kvp.Key)
-		c.t.reads[k] = kvp.ModRevision
-		if c.t.deletes[k] {
-			continue
-		}
-		v := kvp.Value
-		if w, mine := c.t.writes[k]; mine {
-			v = w
-		}
-		best = &entry{k, v}
-		break
-	}
-	for k, v := range c.t.writes {
-		if k >= c.lo && k < bound && (best == nil || k > best.key) {
-			best = &entry{k, v}
-		}
-	}
-	c.page = nil
-	return c.out(best)
 }

@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -23,3 +24,6 @@ func TestConformanceOneMember(t *testing.T) {
 		return e
 	})
 }
+
+// ctx is the context of the tests' store calls: they are not cancelled.
+var ctx = context.Background()

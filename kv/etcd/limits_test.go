@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -30,14 +31,14 @@ func TestEtcdLimits(t *testing.T) {
 	}
 	defer s.Close()
 	schema(t, s)
-	a, _, err := s.ImportProfile(1, relgraph.Locator{}, relgraph.ProfileData{})
+	a, _, err := s.ImportProfile(ctx, 1, relgraph.Locator{}, relgraph.ProfileData{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 90 B profiles, imported 30 at a time (~90 writes each: fits).
 	var res []relgraph.ImportResult
 	for range 3 {
-		part, err := s.ImportBatch(2, make([]relgraph.ImportItem, 30))
+		part, err := s.ImportBatch(ctx, 2, make([]relgraph.ImportItem, 30))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +51,7 @@ func TestEtcdLimits(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = s.Overwrite(relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()},
+			_, errs[i] = s.Overwrite(ctx, relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()},
 				B: relgraph.Locator{ProfileID: r.ID.String()}, Weights: map[string]any{"user_like": 1, "donate": i}})
 		}()
 	}
@@ -61,21 +62,21 @@ func TestEtcdLimits(t *testing.T) {
 		}
 	}
 	st := s.Stats()
-	cnt, err := s.Counter(3, relgraph.Locator{ProfileID: a.String()})
+	cnt, err := s.Counter(ctx, 3, relgraph.Locator{ProfileID: a.String()})
 	if err != nil || cnt.Total != int64(len(res)) {
 		t.Fatalf("counter %+v %v", cnt, err)
 	}
 	check(t, s)
-	before, err := s.Digest()
+	before, err := s.Digest(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Deleting A needs a write per relation and more: over 128 alone.
-	_, err = s.DeleteProfile(1, relgraph.Locator{ProfileID: a.String()})
+	_, err = s.DeleteProfile(ctx, 1, relgraph.Locator{ProfileID: a.String()})
 	if !errors.Is(err, relgraph.ErrStorage) || !strings.Contains(err.Error(), "max-txn-ops") {
 		t.Fatalf("an operation over the limit: %v", err)
 	}
-	if after, _ := s.Digest(); after != before {
+	if after, _ := s.Digest(ctx); after != before {
 		t.Fatal("the failed delete changed the store")
 	}
 	if counted.n.Load() < 2 { // the delete is one; at least one batch must have been split
@@ -90,8 +91,8 @@ type tooLargeCounter struct {
 	n atomic.Int64
 }
 
-func (c *tooLargeCounter) Begin(writable bool) (kv.Txn, error) {
-	t, err := c.Engine.Begin(writable)
+func (c *tooLargeCounter) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
+	t, err := c.Engine.Begin(ctx, writable)
 	return &countedTxn{Txn: t, c: c}, err
 }
 

@@ -27,9 +27,9 @@ func openStore(t *testing.T, endpoints []string, prefix string) *relgraph.Store 
 func schema(t *testing.T, s *relgraph.Store) {
 	t.Helper()
 	for _, err := range []error{
-		s.PutDatabase(relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "n", Type: relgraph.FieldInt}}}),
-		s.PutDatabase(relgraph.Database{ID: 2}),
-		s.PutRelationType(relgraph.RelationType{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+		s.PutDatabase(ctx, relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "n", Type: relgraph.FieldInt}}}),
+		s.PutDatabase(ctx, relgraph.Database{ID: 2}),
+		s.PutRelationType(ctx, relgraph.RelationType{ID: 3, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
 			{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
 			{Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 3}}}),
 	} {
@@ -41,7 +41,7 @@ func schema(t *testing.T, s *relgraph.Store) {
 
 func check(t *testing.T, s *relgraph.Store) {
 	t.Helper()
-	problems, err := s.Check()
+	problems, err := s.Check(ctx)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("check: %v %v", err, problems)
 	}
@@ -57,19 +57,19 @@ func TestRelgraphOnThreeMembers(t *testing.T) {
 	s1 := openStore(t, c.clients[:1], prefix)
 	defer s1.Close()
 	schema(t, s1)
-	a, _, err := s1.ImportProfile(1, relgraph.Locator{Email: "a@x.io"}, relgraph.ProfileData{Fields: map[string]any{"n": 1}})
+	a, _, err := s1.ImportProfile(ctx, 1, relgraph.Locator{Email: "a@x.io"}, relgraph.ProfileData{Fields: map[string]any{"n": 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var bs []relgraph.ProfileID
 	for i := 0; i < 3; i++ {
-		b, _, err := s1.ImportProfile(2, relgraph.Locator{}, relgraph.ProfileData{})
+		b, _, err := s1.ImportProfile(ctx, 2, relgraph.Locator{}, relgraph.ProfileData{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		bs = append(bs, b)
 	}
-	res, err := s1.Overwrite(relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{Email: "a@x.io"},
+	res, err := s1.Overwrite(ctx, relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{Email: "a@x.io"},
 		B: relgraph.Locator{ProfileID: bs[0].String()}, Weights: map[string]any{"donate": 7}})
 	if err != nil || !res.Created || res.ProfileA != a {
 		t.Fatalf("overwrite: %+v %v", res, err)
@@ -88,7 +88,7 @@ func TestRelgraphOnThreeMembers(t *testing.T) {
 				defer wg.Done()
 				for i := 0; i < n; i++ {
 					k := (g + i) % 3
-					_, err := s.Modify(relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()},
+					_, err := s.Modify(ctx, relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()},
 						B: relgraph.Locator{ProfileID: bs[k].String()}, Weights: map[string]any{"user_like": 1}})
 					switch {
 					case err == nil:
@@ -112,7 +112,7 @@ func TestRelgraphOnThreeMembers(t *testing.T) {
 	both.Wait()
 	verify := func(s *relgraph.Store) {
 		t.Helper()
-		page, err := s.Relations(relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()}})
+		page, err := s.Relations(ctx, relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestRelgraphOnThreeMembers(t *testing.T) {
 				}
 			}
 		}
-		cnt, err := s.Counter(3, relgraph.Locator{ProfileID: a.String()})
+		cnt, err := s.Counter(ctx, 3, relgraph.Locator{ProfileID: a.String()})
 		if err != nil || cnt.Props["user_like"].Sum != total {
 			t.Fatalf("counter %+v, want sum %d (%v)", cnt, total, err)
 		}

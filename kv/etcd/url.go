@@ -5,22 +5,24 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/relgraph/relgraph"
-	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
 )
 
-// DefaultMaxBatch is the group-commit batch a store on etcd uses unless
-// its options say otherwise: small, to keep commits within etcd's limits.
-const DefaultMaxBatch = 16
+func init() { kv.Register("etcd", OpenURL) }
 
-// OpenURL opens a relgraph store named etcd://host:port[,host:port…]/prefix
-// (the prefix defaults to "relgraph"). The store owns the connection and
-// closes it with the store. File-only options (Timeout, mmap, NoSync,
-// ReadOnly) do not apply.
-func OpenURL(spec string, opts *relgraph.Options) (*relgraph.Store, error) {
-	u, err := url.Parse(spec)
+// OpenURL opens the keyspaces of a store named
+// etcd://host:port[,host:port…]/prefix (the prefix defaults to
+// "relgraph"); the engine owns its connection. It is the opener of the
+// etcd:// scheme (kv.Register). Of kv.Options, none applies to etcd:
+// ReadOnly is refused (etcd has no shared lock to take), the others
+// (file and fsync settings) are ignored.
+func OpenURL(location string, keyspaces []kv.Keyspace, opts kv.Options) (kv.Engine, error) {
+	u, err := url.Parse(location)
 	if err != nil || u.Scheme != "etcd" || u.Host == "" {
-		return nil, fmt.Errorf("%q is not etcd://host:port[,host:port…]/prefix", spec)
+		return nil, fmt.Errorf("%q is not etcd://host:port[,host:port…]/prefix", location)
+	}
+	if opts.ReadOnly {
+		return nil, fmt.Errorf("%s: %w: etcd stores open read-write only", location, kv.ErrReadOnly)
 	}
 	var endpoints []string
 	for _, h := range strings.Split(u.Host, ",") {
@@ -30,21 +32,5 @@ func OpenURL(spec string, opts *relgraph.Options) (*relgraph.Store, error) {
 	if prefix == "" {
 		prefix = "relgraph"
 	}
-	e, err := Dial(endpoints, prefix+"/", index.All)
-	if err != nil {
-		return nil, err
-	}
-	var o relgraph.Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.MaxBatch == 0 {
-		o.MaxBatch = DefaultMaxBatch
-	}
-	s, err := relgraph.OpenEngine(e, &o)
-	if err != nil {
-		e.Close()
-		return nil, err
-	}
-	return s, nil
+	return Dial(endpoints, prefix+"/", keyspaces)
 }

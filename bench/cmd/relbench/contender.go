@@ -57,7 +57,7 @@ func newRelgraph(dir string, d dataset) (*relgraphContender, error) {
 	}
 	load := func(a, n int) error {
 		for start := 0; start < n; start += 10000 {
-			err := f.Store.Update(func(tx *relgraph.Tx) error {
+			err := f.Store.Update(ctx, func(tx *relgraph.Tx) error {
 				for j := start; j < n && j < start+10000; j++ {
 					if _, err := tx.Attach(f.OverwriteByID(a, j, int64(j))); err != nil {
 						return err
@@ -87,7 +87,7 @@ func (c *relgraphContender) Overwrite(i int, byEmail bool) error {
 	if byEmail {
 		req = c.f.OverwriteByEmailAndField(a, b, int64(i))
 	}
-	_, err := c.f.Store.Overwrite(req)
+	_, err := c.f.Store.Overwrite(ctx, req)
 	return err
 }
 
@@ -95,12 +95,12 @@ func (c *relgraphContender) Strengthen(i int) error {
 	a, b := hot(i)
 	req := c.f.OverwriteByID(a, b, 1)
 	req.Weights = map[string]any{"user_like": 1}
-	_, err := c.f.Store.Modify(req)
+	_, err := c.f.Store.Modify(ctx, req)
 	return err
 }
 
 func (c *relgraphContender) Page(i int) error {
-	p, err := c.f.Store.Relations(relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: c.f.A[0].String()}, Limit: 100, Offset: 0})
+	p, err := c.f.Store.Relations(ctx, relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: c.f.A[0].String()}, Limit: 100, Offset: 0})
 	if err == nil && len(p.Items) == 0 {
 		err = fmt.Errorf("empty page")
 	}
@@ -112,12 +112,12 @@ func (c *relgraphContender) Counter(big bool) error {
 	if big {
 		a = 0
 	}
-	_, err := c.f.Store.Counter(3, relgraph.Locator{ProfileID: c.f.A[a].String()})
+	_, err := c.f.Store.Counter(ctx, 3, relgraph.Locator{ProfileID: c.f.A[a].String()})
 	return err
 }
 
 func (c *relgraphContender) DeleteBig() error {
-	_, err := c.f.Store.DeleteProfile(1, relgraph.Locator{ProfileID: c.f.A[6].String()})
+	_, err := c.f.Store.DeleteProfile(ctx, 1, relgraph.Locator{ProfileID: c.f.A[6].String()})
 	return err
 }
 

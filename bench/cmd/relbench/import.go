@@ -77,7 +77,7 @@ func importRows(dir string, n int) []row {
 				for i := start; i < n && i < start+relgraph.MaxImportBatch; i++ {
 					items = append(items, bench.PersonItem(i))
 				}
-				res, err := s.ImportBatch(1, items)
+				res, err := s.ImportBatch(ctx, 1, items)
 				if err != nil {
 					return err
 				}

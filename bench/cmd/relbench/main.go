@@ -10,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -49,6 +50,9 @@ type measure struct {
 // no overwrite re-sends what an earlier run wrote (relgraph would skip
 // it as a no-op and flatter itself).
 var opSeq atomic.Int64
+
+// ctx is the context of the harness's store calls.
+var ctx = context.Background()
 
 // run drives op from writers goroutines for d and records every latency.
 func run(d time.Duration, writers int, op func(i int) error) measure {

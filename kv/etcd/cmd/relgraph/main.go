@@ -10,10 +10,9 @@ import (
 	"os"
 
 	"github.com/relgraph/relgraph/internal/cli"
-	"github.com/relgraph/relgraph/kv/etcd"
+	_ "github.com/relgraph/relgraph/kv/etcd" // registers etcd://
 )
 
 func main() {
-	cli.OpenURL = etcd.OpenURL
 	os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,0 +1,288 @@
+package relgraph
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/relgraph/relgraph/kv"
+)
+
+// The group commit: every write of the store is a request on one queue.
+// One committer goroutine takes a request, then whatever else is queued
+// (up to MaxBatch) without waiting, runs them all in one engine
+// transaction and commits once. A lone writer pays no added delay, and
+// while one batch syncs the next one queues.
+
+// The states of a request: a submitter whose context ends may abandon
+// it only while it is queued; once the committer took it, it runs.
+const (
+	requestQueued int32 = iota
+	requestTaken
+	requestAbandoned
+)
+
+type writeRequest struct {
+	fn        func(tx *Tx) error
+	exclusive bool
+	// validatesFirst marks relgraph's own operations, which validate
+	// everything before their first write: they run without an undo log
+	// (see tryBatch).
+	validatesFirst bool
+	state          atomic.Int32
+	err            error
+	done           chan struct{}
+	finished       bool // err is final; later attempts skip it
+}
+
+// submit queues r and waits for its outcome. If ctx ends while r is
+// queued, r is abandoned (never run) and ctx's error returned; once the
+// committer took r, submit waits for the outcome r had.
+func (s *Store) submit(ctx context.Context, r *writeRequest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.done = make(chan struct{})
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return closedf("write: store is closed")
+	}
+	select {
+	case s.queue <- r:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(requestQueued, requestAbandoned) {
+			return ctx.Err()
+		}
+		<-r.done
+		return r.err
+	}
+}
+
+// take claims a queued request for a batch; false if its submitter
+// abandoned it.
+func (r *writeRequest) take() bool {
+	return r.state.CompareAndSwap(requestQueued, requestTaken)
+}
+
+// commitLoop is the group committer.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	var held *writeRequest // an exclusive request that ends a batch
+	for {
+		first := held
+		held = nil
+		for first == nil {
+			r, ok := <-s.queue
+			if !ok {
+				return
+			}
+			if r.take() {
+				first = r
+			}
+		}
+		batch := []*writeRequest{first}
+	gather:
+		for !first.exclusive && len(batch) < s.opts.MaxBatch {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					break gather
+				}
+				if !r.take() {
+					continue
+				}
+				if r.exclusive {
+					held = r
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.runBatch(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// maxAttempts bounds re-runs of a batch: on an optimistic engine's
+// conflict, or after a write failed midway without an undo log.
+const maxAttempts = 16
+
+// errSpoiled says a request failed after writing without an undo log:
+// the attempt must be rolled back and its neighbours run again.
+var errSpoiled = errors.New("attempt spoiled by a failure after writing")
+
+// runBatch runs the requests in one engine transaction and commits it,
+// setting each request's err.
+func (s *Store) runBatch(batch []*writeRequest) {
+	for attempt := 1; ; attempt++ {
+		err := s.tryBatch(batch)
+		if (errors.Is(err, kv.ErrConflict) || err == errSpoiled) && attempt < maxAttempts {
+			if errors.Is(err, kv.ErrConflict) {
+				// Another store wrote what this batch read: back off a
+				// little, with jitter, so contenders stop colliding.
+				time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+			}
+			continue
+		}
+		if errors.Is(err, kv.ErrTooLarge) && countLive(batch) > 1 {
+			// Too big for one engine transaction: one per request.
+			for _, r := range batch {
+				if !r.finished {
+					s.runBatch([]*writeRequest{r})
+				}
+			}
+			return
+		}
+		if errors.Is(err, kv.ErrConflict) {
+			err = newError(ErrStorage, err, "storage: the write conflicted with concurrent writers %d times; retry it", maxAttempts)
+		}
+		for _, r := range batch {
+			if !r.finished && err != nil && r.err == nil {
+				r.err = err
+			}
+		}
+		return
+	}
+}
+
+func countLive(batch []*writeRequest) int {
+	n := 0
+	for _, r := range batch {
+		if !r.finished {
+			n++
+		}
+	}
+	return n
+}
+
+// tryBatch runs the unfinished requests of the batch once. Per-request
+// failures go into r.err; a failure of the whole transaction (engine,
+// undo, commit) is returned.
+//
+// A request alone in the transaction needs no undo: on failure the whole
+// transaction is rolled back. In a shared transaction, a user's Update
+// runs under a savepoint (an undo log), since it may fail after
+// writing. relgraph's own operations validate before writing, so when
+// they fail they have written nothing, and they skip the undo log's
+// extra read per write; if one fails after writing all the same (an
+// engine fault, a panic), the attempt is rolled back and the batch runs
+// again without it.
+//
+// The transaction serves many callers, so no one caller's context ends
+// it: it runs under the background context.
+func (s *Store) tryBatch(batch []*writeRequest) error {
+	batchStart := time.Now()
+	txn, err := s.engine.Begin(context.Background(), true)
+	if err != nil {
+		return storageErr("begin", err)
+	}
+	defer txn.Rollback()
+	var live []*writeRequest
+	for _, r := range batch {
+		if !r.finished {
+			r.err = nil // from an attempt that was not committed
+			live = append(live, r)
+		}
+	}
+	sc := s.schema.Load()
+	now := s.clock()
+	anyOK := false
+	var refills uint64
+	for _, r := range live {
+		tx := &Tx{kv: txn, schema: sc, now: now}
+		switch {
+		case len(live) == 1:
+			if r.err = runSafely(r.fn, tx); r.err != nil {
+				r.finished = true
+				return nil
+			}
+		case r.validatesFirst:
+			counted := &countingTx{Tx: txn}
+			tx.kv = counted
+			if r.err = runSafely(r.fn, tx); r.err != nil {
+				if counted.writes > 0 {
+					r.finished = true
+					return errSpoiled
+				}
+				continue
+			}
+		default:
+			var undoErr error
+			if r.err, undoErr = tx.savepoint(r.fn); undoErr != nil {
+				return undoErr
+			}
+			if r.err != nil {
+				continue
+			}
+		}
+		sc = tx.schemaNow()
+		anyOK = true
+		refills += tx.topRefills
+	}
+	if !anyOK {
+		return nil
+	}
+	if s.opts.StrictMode {
+		if problems := checkTx(txn); len(problems) > 0 {
+			return corruptf("strict mode: commit refused, it would leave %d violation(s): %s", len(problems), summarize(problems))
+		}
+	}
+	commitStart := time.Now()
+	if err := txn.Commit(); err != nil {
+		if errors.Is(err, kv.ErrConflict) {
+			return err
+		}
+		return storageErr("commit", err)
+	}
+	st := &s.stats
+	st.commitNanos.Add(uint64(time.Since(commitStart)))
+	st.batchNanos.Add(uint64(time.Since(batchStart)))
+	s.schema.Store(sc)
+	st.commits.Add(1)
+	st.requests.Add(uint64(len(live)))
+	st.topRefills.Add(refills)
+	return nil
+}
+
+// countingTx counts the writes that reach the engine.
+type countingTx struct {
+	kv.Tx
+	writes int
+}
+
+func (c *countingTx) Put(ks kv.Keyspace, key, value []byte) error {
+	c.writes++
+	return c.Tx.Put(ks, key, value)
+}
+
+func (c *countingTx) Delete(ks kv.Keyspace, key []byte) error {
+	c.writes++
+	return c.Tx.Delete(ks, key)
+}
+
+// runSafely turns a panic in fn into an error, so one bad write cannot
+// take the committer (and every other writer) down.
+func runSafely(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = newError(ErrStorage, nil, "write panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return fn(tx)
+}

@@ -1,0 +1,83 @@
+package kv
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options are what an engine is opened with. An engine ignores the
+// options that do not apply to it, and its package says which.
+type Options struct {
+	// ReadOnly opens for reading only (a file under a shared lock).
+	ReadOnly bool
+	// LockTimeout bounds the wait for a file locked by another process;
+	// zero waits forever.
+	LockTimeout time.Duration
+	// NoSync skips fsync on commit: not durable, for tests and redoable
+	// loads.
+	NoSync bool
+	// InitialMmapSize sizes a file engine's first memory map, in bytes.
+	InitialMmapSize int
+	// MaxSize caps a file engine's size in bytes; zero: no cap.
+	MaxSize int
+}
+
+// Opener opens the engine named by a store location: a URL of the
+// scheme it was registered for, or, for the "file" scheme, a path. It
+// must create every keyspace given.
+type Opener func(location string, keyspaces []Keyspace, opts Options) (Engine, error)
+
+var (
+	openersMu sync.RWMutex
+	openers   = map[string]Opener{}
+)
+
+// Register makes an engine known to Open by the scheme of its URLs
+// ("etcd" for etcd://…), as database/sql drivers register a name; an
+// engine package calls it from its init. Registering a scheme twice
+// panics.
+func Register(scheme string, open Opener) {
+	openersMu.Lock()
+	defer openersMu.Unlock()
+	if _, dup := openers[scheme]; dup {
+		panic("kv: Register called twice for scheme " + scheme)
+	}
+	openers[scheme] = open
+}
+
+// Open opens the engine that location names: a URL scheme://… of a
+// registered engine, or else a file path, opened by the engine
+// registered as "file" (kv/bolt).
+func Open(location string, keyspaces []Keyspace, opts Options) (Engine, error) {
+	scheme := "file"
+	if s, _, ok := strings.Cut(location, "://"); ok {
+		scheme = s
+	}
+	openersMu.RLock()
+	open, ok := openers[scheme]
+	openersMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%s: %w for %q locations in this program (known: %s); an engine's package registers itself when imported, as kv/etcd does for etcd://", location, ErrNoEngine, scheme, strings.Join(Schemes(), ", "))
+	}
+	return open(location, keyspaces, opts)
+}
+
+// ErrNoEngine is wrapped by Open's error for a location whose scheme no
+// engine of the program registered.
+var ErrNoEngine = errors.New("no engine")
+
+// Schemes lists the registered schemes, sorted.
+func Schemes() []string {
+	openersMu.RLock()
+	defer openersMu.RUnlock()
+	out := make([]string, 0, len(openers))
+	for s := range openers {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}

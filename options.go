@@ -1,0 +1,108 @@
+package relgraph
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/relgraph/relgraph/kv"
+)
+
+// Defaults for Options, applied in one place (Options.withDefaults).
+const (
+	DefaultOpenTimeout = time.Second
+	DefaultMaxBatch    = 1024
+)
+
+// Options tune Open and OpenEngine. The zero value is a good default.
+// The first five fields are the engine's: Open passes them to the engine
+// it opens (kv.Options; engines ignore what does not apply to them, and
+// say which), and OpenEngine, which takes an engine already open, refuses
+// them. A negative size or batch is refused at Open with an error
+// beginning "invalid options:".
+type Options struct {
+	// Timeout bounds the wait for a file held by another process; Open
+	// then fails with an error saying so. Default 1s; negative waits
+	// forever.
+	Timeout time.Duration
+	// InitialMmapSize pre-sizes bbolt's memory map (bytes). When the file
+	// outgrows the map, the commit that grows it waits for every open
+	// read transaction (View, a running backup) to end; a map larger
+	// than the file will grow to avoids that stall.
+	InitialMmapSize int
+	// MaxSize caps the file size in bytes; writes past it fail with
+	// ErrStorage and change nothing. Zero: no cap.
+	MaxSize int
+	// NoSync skips fsync. Commits are then not durable: a machine crash
+	// can lose them or corrupt the file. For tests and redoable loads.
+	NoSync bool
+	// ReadOnly opens the file for reading only, under a shared lock.
+	ReadOnly bool
+
+	// StrictMode runs Check inside every write transaction before it
+	// commits, and refuses (rolls back) any commit that would leave a
+	// violation, returning ErrCorrupt with the report. It costs a walk of
+	// the whole store per commit: for tests and debugging.
+	StrictMode bool
+	// MaxBatch caps how many queued writes one group commit takes.
+	// Default: what the engine prefers (kv.BatchSizer; 16 on etcd), else
+	// 1024.
+	MaxBatch int
+}
+
+// validate refuses impossible values, naming each.
+func (o Options) validate() error {
+	var bad []string
+	if o.InitialMmapSize < 0 {
+		bad = append(bad, fmt.Sprintf("InitialMmapSize %d is negative", o.InitialMmapSize))
+	}
+	if o.MaxSize < 0 {
+		bad = append(bad, fmt.Sprintf("MaxSize %d is negative", o.MaxSize))
+	}
+	if o.MaxBatch < 0 {
+		bad = append(bad, fmt.Sprintf("MaxBatch %d is negative", o.MaxBatch))
+	}
+	if len(bad) > 0 {
+		return invalidf("invalid options: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// engineFieldsSet names the engine's fields that are set, which
+// OpenEngine refuses.
+func (o Options) engineFieldsSet() []string {
+	var set []string
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"Timeout", o.Timeout != 0}, {"InitialMmapSize", o.InitialMmapSize != 0}, {"MaxSize", o.MaxSize != 0},
+		{"NoSync", o.NoSync}, {"ReadOnly", o.ReadOnly}} {
+		if f.on {
+			set = append(set, f.name)
+		}
+	}
+	return set
+}
+
+// engine returns the engine's options, with the lock timeout's default.
+func (o Options) engine() kv.Options {
+	timeout := o.Timeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultOpenTimeout
+	case timeout < 0:
+		timeout = 0 // kv: wait forever
+	}
+	return kv.Options{LockTimeout: timeout, InitialMmapSize: o.InitialMmapSize, MaxSize: o.MaxSize, NoSync: o.NoSync, ReadOnly: o.ReadOnly}
+}
+
+// withDefaults fills in the store's defaults for engine e.
+func (o Options) withDefaults(e kv.Engine) Options {
+	if o.MaxBatch == 0 {
+		o.MaxBatch = DefaultMaxBatch
+		if b, ok := e.(kv.BatchSizer); ok && b.MaxBatch() > 0 {
+			o.MaxBatch = b.MaxBatch()
+		}
+	}
+	return o
+}
