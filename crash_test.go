@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/relgraph/relgraph/kv/bolt"
 )
 
 // The crash test: a child process (this test binary, re-executed) runs
@@ -174,7 +172,7 @@ func verifyCrashStore(t *testing.T, path string, models map[int]*crashModel, ite
 		t.Fatalf("iteration %d: the store does not open after a kill: %v", iter, err)
 	}
 	defer s.Close()
-	for _, err := range s.engine.(*bolt.Engine).CheckFile() {
+	for _, err := range s.CheckFile() {
 		t.Fatalf("iteration %d: bbolt check: %v", iter, err)
 	}
 	problems, err := s.Check(ctx)

@@ -90,7 +90,9 @@ func TestClosedStoreRefuses(t *testing.T) {
 }
 
 func TestSchemaChanges(t *testing.T) {
-	s := openTest(t)
+	path := filepath.Join(t.TempDir(), "schema.db")
+	s, err := Open(path, &Options{StrictMode: true, NoSync: true})
+	must(t, err)
 	testSchema(t, s)
 	before := dump(t, s)
 	testSchema(t, s) // idempotent
@@ -129,7 +131,6 @@ func TestSchemaChanges(t *testing.T) {
 		t.Fatalf("match new field: %v %v", got, err)
 	}
 	// The schema survives a reopen.
-	path := s.engine.(*bolt.Engine).Path()
 	must(t, s.Close())
 	s2, err := Open(path, nil)
 	must(t, err)
