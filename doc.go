@@ -23,11 +23,36 @@
 // types checked, uniqueness and overflow tested first, so a failed call
 // leaves the store byte-identical.
 //
-// Errors are *Error values carrying the wire code of SPEC §6 (400, 404,
-// 409, 500) and a message naming the side, field or value at fault; test
-// them with errors.Is against ErrInvalid, ErrNotFound, ErrConflict,
-// ErrAmbiguous, ErrCorrupt, ErrStorage, ErrClosed and ErrFormat, or read
-// the code with Code.
+// Errors are *Error values: a kind (one of the sentinels ErrInvalid,
+// ErrNotFound, ErrConflict, ErrAmbiguous, ErrCorrupt, ErrStorage,
+// ErrClosed, ErrFormat; test with errors.Is), a message naming the side,
+// field or value at fault, and the cause. The core knows no HTTP: the
+// api package maps kinds to the platform's codes.
+//
+// # Contexts
+//
+// Every Store method that can wait takes a context: writes wait in the
+// commit queue and for the fsync, reads may wait on a remote engine. A
+// write whose context ends while it is queued is not applied and returns
+// the context's error; once its batch has begun, the caller is told the
+// outcome it had. The batch itself runs under no caller's context.
+//
+// # Values
+//
+// The store takes Go values of the declared types, and refuses anything
+// else with ErrInvalid: any Go integer (int8 to uint64, within int64)
+// for an int field or property; a float32 or float64, or an integer a
+// float64 holds exactly, for a float; a bool; a string; a time.Time for
+// a date; a []string for tags (trimmed, deduplicated, sorted). Text such
+// as "12" or "a, b" is the wire format's, converted by package api.
+//
+// # Engines
+//
+// The store reaches its engine through package kv. Open opens a file
+// path on bbolt (kv/bolt), or a URL of any engine the program imports
+// (kv/etcd registers etcd://; kv.Register). Backup, Compact, CheckFile
+// and CopyTo use the capabilities the engine names (kv.Snapshotter,
+// kv.Compacter, kv.FileChecker); OpenEngine takes an engine already open.
 //
 // # Storage layout
 //
