@@ -8,7 +8,7 @@ import (
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
-	_ "github.com/relgraph/relgraph/kv/bolt" // the "file" engine of Open
+	_ "github.com/relgraph/relgraph/kv/wal" // the "file" engine of Open: bbolt with a log in front
 )
 
 // Store is a relgraph store: profiles, their indexes and relations in

@@ -15,7 +15,7 @@ const (
 )
 
 // Options tune Open and OpenEngine. The zero value is a good default.
-// The first five fields are the engine's: Open passes them to the engine
+// The first six fields are the engine's: Open passes them to the engine
 // it opens (kv.Options; engines ignore what does not apply to them, and
 // say which), and OpenEngine, which takes an engine already open, refuses
 // them. A negative size or batch is refused at Open with an error
@@ -38,6 +38,10 @@ type Options struct {
 	NoSync bool
 	// ReadOnly opens the file for reading only, under a shared lock.
 	ReadOnly bool
+	// CheckpointBytes is how many bytes of writes the log holds in
+	// memory before a checkpoint moves them into the store file; writers
+	// wait past four times it. Default 16 MiB.
+	CheckpointBytes int
 
 	// StrictMode runs Check inside every write transaction before it
 	// commits, and refuses (rolls back) any commit that would leave a
@@ -59,6 +63,9 @@ func (o Options) validate() error {
 	if o.MaxSize < 0 {
 		bad = append(bad, fmt.Sprintf("MaxSize %d is negative", o.MaxSize))
 	}
+	if o.CheckpointBytes < 0 {
+		bad = append(bad, fmt.Sprintf("CheckpointBytes %d is negative", o.CheckpointBytes))
+	}
 	if o.MaxBatch < 0 {
 		bad = append(bad, fmt.Sprintf("MaxBatch %d is negative", o.MaxBatch))
 	}
@@ -76,7 +83,7 @@ func (o Options) engineFieldsSet() []string {
 		name string
 		on   bool
 	}{{"Timeout", o.Timeout != 0}, {"InitialMmapSize", o.InitialMmapSize != 0}, {"MaxSize", o.MaxSize != 0},
-		{"NoSync", o.NoSync}, {"ReadOnly", o.ReadOnly}} {
+		{"NoSync", o.NoSync}, {"ReadOnly", o.ReadOnly}, {"CheckpointBytes", o.CheckpointBytes != 0}} {
 		if f.on {
 			set = append(set, f.name)
 		}
@@ -93,7 +100,8 @@ func (o Options) engine() kv.Options {
 	case timeout < 0:
 		timeout = 0 // kv: wait forever
 	}
-	return kv.Options{LockTimeout: timeout, InitialMmapSize: o.InitialMmapSize, MaxSize: o.MaxSize, NoSync: o.NoSync, ReadOnly: o.ReadOnly}
+	return kv.Options{LockTimeout: timeout, InitialMmapSize: o.InitialMmapSize, MaxSize: o.MaxSize, NoSync: o.NoSync,
+		ReadOnly: o.ReadOnly, CheckpointBytes: o.CheckpointBytes}
 }
 
 // withDefaults fills in the store's defaults for engine e.

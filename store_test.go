@@ -15,6 +15,7 @@ import (
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
 	"github.com/relgraph/relgraph/kv/bolt"
+	"github.com/relgraph/relgraph/kv/wal"
 )
 
 func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
@@ -30,7 +31,7 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 	s, err := Open(path, nil)
 	must(t, err)
 	must(t, s.Close())
-	e, err := bolt.Open(path, index.All, kv.Options{})
+	e, err := wal.Open(path, index.All, kv.Options{}, wal.Config{})
 	must(t, err)
 	txn, err := e.Begin(ctx, true)
 	must(t, err)
@@ -518,12 +519,14 @@ func TestFailedUpdateInBatchIsUndone(t *testing.T) {
 	}
 }
 
-// TestDiskFull: with MaxSize, a write that would grow the file past it
-// fails with ErrStorage and changes nothing; what was acknowledged stays,
-// reads go on, and the store reopens fine.
+// TestDiskFull: with MaxSize, writes go on into the log while
+// checkpoints into the full file fail, until the log's memory bound;
+// then a write fails with ErrStorage and changes nothing. What was
+// acknowledged stays (in the log, if not in the file), reads go on, and
+// the store reopens without the cap with every acknowledged write.
 func TestDiskFull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "full.db")
-	s, err := Open(path, &Options{MaxSize: 1 << 20, NoSync: true})
+	s, err := Open(path, &Options{MaxSize: 1 << 20, NoSync: true, CheckpointBytes: 64 << 10})
 	must(t, err)
 	testSchema(t, s)
 	var ids []ProfileID
@@ -548,10 +551,19 @@ func TestDiskFull(t *testing.T) {
 	if _, err := s.GetProfile(ctx, 1, idLoc(ids[len(ids)-1])); err != nil {
 		t.Fatalf("read from a full store: %v", err)
 	}
-	must(t, s.Close())
+	// Close cannot checkpoint into the full file: the log keeps the
+	// acknowledged writes, and a reopening without the cap replays them.
+	if err := s.Close(); err == nil {
+		t.Fatal("Close checkpointed into a full file")
+	}
 	s, err = Open(path, &Options{NoSync: true})
 	must(t, err)
 	defer s.Close()
+	for _, id := range ids {
+		if _, err := s.GetProfile(ctx, 1, idLoc(id)); err != nil {
+			t.Fatalf("an acknowledged profile is missing after reopening: %v", err)
+		}
+	}
 	if _, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{}); err != nil {
 		t.Fatalf("write after reopening without the cap: %v", err)
 	}

@@ -24,6 +24,10 @@ type Options struct {
 	InitialMmapSize int
 	// MaxSize caps a file engine's size in bytes; zero: no cap.
 	MaxSize int
+	// CheckpointBytes is how much a logged engine (kv/wal) holds in
+	// memory before it checkpoints into its file; writers wait past four
+	// times it. Zero: the engine's default.
+	CheckpointBytes int
 }
 
 // Opener opens the engine named by a store location: a URL of the

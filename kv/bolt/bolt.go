@@ -22,7 +22,6 @@ import (
 	"io/fs"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync/atomic"
 	"unsafe"
 
@@ -32,16 +31,11 @@ import (
 	"github.com/relgraph/relgraph/kv"
 )
 
-func init() {
-	kv.Register("file", func(location string, keyspaces []kv.Keyspace, opts kv.Options) (kv.Engine, error) {
-		return Open(strings.TrimPrefix(location, "file://"), keyspaces, opts)
-	})
-}
-
 // Engine is a bbolt file used through the kv seam.
 type Engine struct {
 	db        *bbolt.DB
 	keyspaces map[kv.Keyspace]bool
+	readOnly  bool
 	// broken is set when bbolt panicked inside a commit: its in-memory
 	// state can no longer be trusted, so no later write may begin.
 	broken atomic.Pointer[error]
@@ -62,8 +56,9 @@ var ErrLocked = errors.New("store file is locked by another process")
 // file does not remap (which waits for open readers); MaxSize caps the
 // file, failing writes that would grow past it; NoSync skips fsync
 // (unsafe: a machine crash can lose or corrupt committed data);
-// ReadOnly takes a shared lock and cannot create the file. The "file"
-// scheme of kv.Open is this function (a path, or file://path).
+// ReadOnly takes a shared lock and cannot create the file. (relgraph
+// opens store files through kv/wal, which puts a log in front of this
+// engine.)
 //
 // A file that is not a bbolt file, or holds other buckets, is refused
 // with ErrForeign; a damaged one (both meta pages bad, or shorter than
@@ -94,7 +89,7 @@ func Open(path string, keyspaces []kv.Keyspace, opts kv.Options) (e *Engine, err
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	e = &Engine{db: db, keyspaces: make(map[kv.Keyspace]bool, len(keyspaces))}
+	e = &Engine{db: db, keyspaces: make(map[kv.Keyspace]bool, len(keyspaces)), readOnly: opts.ReadOnly}
 	for _, ks := range keyspaces {
 		e.keyspaces[ks] = true
 	}
@@ -315,6 +310,14 @@ func (t *txn) guard(err *error, faultMode bool) {
 	}
 }
 
+// CheckKeyspace returns an error unless the engine was opened with ks.
+func (e *Engine) CheckKeyspace(ks kv.Keyspace) error {
+	if !e.keyspaces[ks] {
+		return fmt.Errorf("kv: unknown keyspace %q", ks)
+	}
+	return nil
+}
+
 func (t *txn) bucket(ks kv.Keyspace) (*bbolt.Bucket, error) {
 	if t.tx.DB() == nil {
 		return nil, kv.ErrTxClosed
@@ -323,10 +326,10 @@ func (t *txn) bucket(ks kv.Keyspace) (*bbolt.Bucket, error) {
 		return nil, fmt.Errorf("kv: unknown keyspace %q", ks)
 	}
 	b := t.tx.Bucket([]byte(ks))
-	if b == nil {
+	if b == nil && (t.tx.Writable() || !t.e.readOnly) {
 		return nil, fmt.Errorf("kv: keyspace %q missing from the file", ks)
 	}
-	return b, nil
+	return b, nil // nil: a file opened read-only that lacks the keyspace reads it as empty
 }
 
 func (t *txn) Get(ks kv.Keyspace, key []byte) (_ []byte, err error) {
@@ -334,6 +337,9 @@ func (t *txn) Get(ks kv.Keyspace, key []byte) (_ []byte, err error) {
 	b, err := t.bucket(ks)
 	if err != nil {
 		return nil, err
+	}
+	if b == nil {
+		return nil, nil
 	}
 	v := b.Get(key) // nil when absent, empty but not nil for an empty value
 	if err := t.checkSlice(v); err != nil {
@@ -380,8 +386,19 @@ func (t *txn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b == nil {
+		return emptyCursor{}, nil
+	}
 	return &cursor{c: b.Cursor(), t: t}, nil
 }
+
+// emptyCursor walks a keyspace a read-only file lacks.
+type emptyCursor struct{}
+
+func (emptyCursor) First() ([]byte, []byte)      { return nil, nil }
+func (emptyCursor) Seek([]byte) ([]byte, []byte) { return nil, nil }
+func (emptyCursor) Next() ([]byte, []byte)       { return nil, nil }
+func (emptyCursor) Err() error                   { return nil }
 
 // cursor is a bbolt cursor whose moves cannot crash: a damaged page
 // ends the walk (a nil key) with the error in Err.

@@ -1,0 +1,143 @@
+package wal
+
+import (
+	"bytes"
+
+	"github.com/tidwall/btree"
+
+	"github.com/relgraph/relgraph/kv"
+)
+
+// The overlay holds the writes the log holds and the store file does
+// not yet: every write since the last checkpoint, newest per key, in key
+// order. Versions of it are immutable once published: a write
+// transaction works on a copy (tidwall/btree's copy-on-write Copy is
+// O(1) and shares every node until one is changed), and readers read
+// the version published at their Begin without locks.
+
+// entry is one key's newest write: a value, or a deletion.
+type entry struct {
+	key     string // keyspace ‖ 0x00 ‖ key
+	val     []byte // nil when deleted
+	deleted bool
+	seq     uint64 // the log record that wrote it
+}
+
+// overlay is one version.
+type overlay struct {
+	t *btree.BTreeG[entry]
+}
+
+func byKey(a, b entry) bool { return a.key < b.key }
+
+func newOverlay() *overlay {
+	return &overlay{t: btree.NewBTreeGOptions(byKey, btree.Options{NoLocks: true})}
+}
+
+// copy returns a new version sharing every node; changes to either do
+// not show in the other. Only the owner of o may call it (it marks o's
+// nodes shared).
+func (o *overlay) copy() *overlay { return &overlay{t: o.t.Copy()} }
+
+func overlayKey(ks kv.Keyspace, key []byte) string {
+	return string(ks) + "\x00" + string(key)
+}
+
+// get returns the entry of key, if the overlay has one.
+func (o *overlay) get(ks kv.Keyspace, key []byte) (entry, bool) {
+	return o.t.Get(entry{key: overlayKey(ks, key)})
+}
+
+// set records a write.
+func (o *overlay) set(e entry) { o.t.Set(e) }
+
+func (o *overlay) len() int { return o.t.Len() }
+
+// entrySize is what an entry costs in memory, roughly: its bytes and
+// the tree's share.
+func entrySize(e entry) int64 { return int64(len(e.key) + len(e.val) + 64) }
+
+// mergedCursor walks one keyspace of a version of the overlay over a
+// cursor of the store file: the overlay's entries win, its deletions
+// hide the file's keys.
+type mergedCursor struct {
+	base   kv.Cursor
+	iter   btree.IterG[entry]
+	prefix string // keyspace ‖ 0x00
+
+	// The two positions: the file's current key and value, the overlay's
+	// current entry (ok false when either runs off the end).
+	bk, bv []byte
+	oe     entry
+	ook    bool
+}
+
+func newMergedCursor(o *overlay, base kv.Cursor, ks kv.Keyspace) *mergedCursor {
+	return &mergedCursor{base: base, iter: o.t.Iter(), prefix: string(ks) + "\x00"}
+}
+
+func (c *mergedCursor) First() ([]byte, []byte) {
+	c.bk, c.bv = c.base.First()
+	c.ook = c.iter.Seek(entry{key: c.prefix})
+	return c.settle()
+}
+
+func (c *mergedCursor) Seek(seek []byte) ([]byte, []byte) {
+	c.bk, c.bv = c.base.Seek(seek)
+	c.ook = c.iter.Seek(entry{key: c.prefix + string(seek)})
+	return c.settle()
+}
+
+// Next moves past the current key, on both sides.
+func (c *mergedCursor) Next() ([]byte, []byte) {
+	has, ov := c.overlayKey()
+	switch {
+	case c.bk == nil && !has:
+		return nil, nil
+	case !has || (c.bk != nil && bytes.Compare(c.bk, ov) < 0):
+		c.bk, c.bv = c.base.Next()
+	case c.bk == nil || bytes.Compare(ov, c.bk) < 0:
+		c.ook = c.iter.Next()
+	default: // the same key on both sides
+		c.bk, c.bv = c.base.Next()
+		c.ook = c.iter.Next()
+	}
+	return c.settle()
+}
+
+func (c *mergedCursor) Err() error { return c.base.Err() }
+
+// overlayKey returns the overlay's current key within the keyspace.
+func (c *mergedCursor) overlayKey() (bool, []byte) {
+	if !c.ook {
+		return false, nil
+	}
+	c.oe = c.iter.Item()
+	if len(c.oe.key) < len(c.prefix) || c.oe.key[:len(c.prefix)] != c.prefix {
+		c.ook = false
+		return false, nil
+	}
+	return true, []byte(c.oe.key[len(c.prefix):])
+}
+
+// settle returns the smaller of the two positions, skipping keys the
+// overlay deleted.
+func (c *mergedCursor) settle() ([]byte, []byte) {
+	for {
+		has, ov := c.overlayKey()
+		switch {
+		case !has && c.bk == nil:
+			return nil, nil
+		case !has || (c.bk != nil && bytes.Compare(c.bk, ov) < 0):
+			return c.bk, c.bv
+		}
+		// The overlay's key comes first, or is the same as the file's.
+		if !c.oe.deleted {
+			return ov, c.oe.val
+		}
+		if c.bk != nil && bytes.Equal(c.bk, ov) {
+			c.bk, c.bv = c.base.Next()
+		}
+		c.ook = c.iter.Next()
+	}
+}

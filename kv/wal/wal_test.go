@@ -1,0 +1,28 @@
+package wal
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/kvtest"
+)
+
+var ctx = context.Background()
+
+// testConfig keeps logs small, so tests cross regions and checkpoint.
+var testConfig = Config{RegionSize: 64 << 10, CheckpointBytes: 16 << 10}
+
+func openTest(t testing.TB, path string, cfg Config) *Engine {
+	t.Helper()
+	e, err := Open(path, kvtest.Keyspaces, kv.Options{NoSync: true, InitialMmapSize: 16 << 20}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestConformance(t *testing.T) {
+	kvtest.Run(t, func(t *testing.T) kv.Engine { return openTest(t, filepath.Join(t.TempDir(), "kv.db"), testConfig) })
+}
