@@ -15,7 +15,13 @@ import (
 // One committer goroutine takes a request, then whatever else is queued
 // (up to MaxBatch) without waiting, runs them all in one engine
 // transaction and commits once. A lone writer pays no added delay, and
-// while one batch syncs the next one queues.
+// while one batch syncs the next one queues. On an engine whose commits
+// can be waited for apart (kv.AsyncCommitter: the log of kv/wal), the
+// committer hands the wait to a completer goroutine and runs the next
+// batch meanwhile, on top of the first one's writes: the CPU work of one
+// batch overlaps the sync of the one before. A request is answered only
+// when its batch is durable; if a sync fails, its batch and every later
+// one fail (the engine refuses them).
 
 // The states of a request: a submitter whose context ends may abandon
 // it only while it is queued; once the committer took it, it runs.
@@ -76,9 +82,46 @@ func (r *writeRequest) take() bool {
 	return r.state.CompareAndSwap(requestQueued, requestTaken)
 }
 
+// completion is a batch whose commit is written and not yet durable.
+type completion struct {
+	batch   []*writeRequest
+	wait    func() error
+	started time.Time // the batch's transaction began
+	commit  time.Time // its commit began
+	live    int
+	refills uint64
+}
+
+// completeLoop answers the batches the committer hands over, in order,
+// once each is durable.
+func (s *Store) completeLoop(in <-chan completion, done chan<- struct{}) {
+	defer close(done)
+	for c := range in {
+		if err := c.wait(); err != nil {
+			err = storageErr("commit", err)
+			for _, r := range c.batch {
+				if !r.finished && r.err == nil {
+					r.err = err
+				}
+			}
+		} else {
+			s.stats.committed(c.started, c.commit, c.live, c.refills)
+		}
+		for _, r := range c.batch {
+			close(r.done)
+		}
+	}
+}
+
 // commitLoop is the group committer.
 func (s *Store) commitLoop() {
-	defer close(s.done)
+	completions, completed := make(chan completion, 1), make(chan struct{})
+	go s.completeLoop(completions, completed)
+	defer func() {
+		close(completions)
+		<-completed
+		close(s.done)
+	}()
 	var held *writeRequest // an exclusive request that ends a batch
 	for {
 		first := held
@@ -112,7 +155,10 @@ func (s *Store) commitLoop() {
 				break gather
 			}
 		}
-		s.runBatch(batch)
+		if c := s.runBatch(batch); c != nil {
+			completions <- *c
+			continue
+		}
 		for _, r := range batch {
 			close(r.done)
 		}
@@ -128,10 +174,14 @@ const maxAttempts = 16
 var errSpoiled = errors.New("attempt spoiled by a failure after writing")
 
 // runBatch runs the requests in one engine transaction and commits it,
-// setting each request's err.
-func (s *Store) runBatch(batch []*writeRequest) {
+// setting each request's err; or, when the commit is asynchronous,
+// returns the completion that waits for it.
+func (s *Store) runBatch(batch []*writeRequest) *completion {
 	for attempt := 1; ; attempt++ {
-		err := s.tryBatch(batch)
+		c, err := s.tryBatch(batch)
+		if c != nil {
+			return c
+		}
 		if (errors.Is(err, kv.ErrConflict) || err == errSpoiled) && attempt < maxAttempts {
 			if errors.Is(err, kv.ErrConflict) {
 				// Another store wrote what this batch read: back off a
@@ -141,13 +191,16 @@ func (s *Store) runBatch(batch []*writeRequest) {
 			continue
 		}
 		if errors.Is(err, kv.ErrTooLarge) && countLive(batch) > 1 {
-			// Too big for one engine transaction: one per request.
+			// Too big for one engine transaction: one per request, each
+			// waited for here.
 			for _, r := range batch {
 				if !r.finished {
-					s.runBatch([]*writeRequest{r})
+					if c := s.runBatch([]*writeRequest{r}); c != nil {
+						s.finishNow(c)
+					}
 				}
 			}
-			return
+			return nil
 		}
 		if errors.Is(err, kv.ErrConflict) {
 			err = newError(ErrStorage, err, "storage: the write conflicted with concurrent writers %d times; retry it", maxAttempts)
@@ -157,8 +210,22 @@ func (s *Store) runBatch(batch []*writeRequest) {
 				r.err = err
 			}
 		}
+		return nil
+	}
+}
+
+// finishNow waits for a completion on the committer itself.
+func (s *Store) finishNow(c *completion) {
+	if err := c.wait(); err != nil {
+		err = storageErr("commit", err)
+		for _, r := range c.batch {
+			if !r.finished && r.err == nil {
+				r.err = err
+			}
+		}
 		return
 	}
+	s.stats.committed(c.started, c.commit, c.live, c.refills)
 }
 
 func countLive(batch []*writeRequest) int {
@@ -185,12 +252,14 @@ func countLive(batch []*writeRequest) int {
 // again without it.
 //
 // The transaction serves many callers, so no one caller's context ends
-// it: it runs under the background context.
-func (s *Store) tryBatch(batch []*writeRequest) error {
+// it: it runs under the background context. When the engine commits
+// asynchronously and the batch changed no schema, tryBatch returns the
+// completion to wait for; otherwise it commits and waits itself.
+func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	batchStart := time.Now()
 	txn, err := s.engine.Begin(context.Background(), true)
 	if err != nil {
-		return storageErr("begin", err)
+		return nil, storageErr("begin", err)
 	}
 	defer txn.Rollback()
 	var live []*writeRequest
@@ -210,7 +279,7 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 		case len(live) == 1:
 			if r.err = runSafely(r.fn, tx); r.err != nil {
 				r.finished = true
-				return nil
+				return nil, nil
 			}
 		case r.validatesFirst:
 			counted := &countingTx{Tx: txn}
@@ -218,14 +287,14 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 			if r.err = runSafely(r.fn, tx); r.err != nil {
 				if counted.writes > 0 {
 					r.finished = true
-					return errSpoiled
+					return nil, errSpoiled
 				}
 				continue
 			}
 		default:
 			var undoErr error
 			if r.err, undoErr = tx.savepoint(r.fn); undoErr != nil {
-				return undoErr
+				return nil, undoErr
 			}
 			if r.err != nil {
 				continue
@@ -236,28 +305,29 @@ func (s *Store) tryBatch(batch []*writeRequest) error {
 		refills += tx.topRefills
 	}
 	if !anyOK {
-		return nil
+		return nil, nil
 	}
 	if s.opts.StrictMode {
 		if problems := checkTx(txn); len(problems) > 0 {
-			return corruptf("strict mode: commit refused, it would leave %d violation(s): %s", len(problems), summarize(problems))
+			return nil, corruptf("strict mode: commit refused, it would leave %d violation(s): %s", len(problems), summarize(problems))
 		}
 	}
-	commitStart := time.Now()
+	c := &completion{batch: batch, started: batchStart, commit: time.Now(), live: len(live), refills: refills}
+	if async, ok := txn.(kv.AsyncCommitter); ok && sc == s.schema.Load() {
+		if c.wait, err = async.CommitAsync(); err != nil {
+			return nil, storageErr("commit", err)
+		}
+		return c, nil
+	}
 	if err := txn.Commit(); err != nil {
 		if errors.Is(err, kv.ErrConflict) {
-			return err
+			return nil, err
 		}
-		return storageErr("commit", err)
+		return nil, storageErr("commit", err)
 	}
-	st := &s.stats
-	st.commitNanos.Add(uint64(time.Since(commitStart)))
-	st.batchNanos.Add(uint64(time.Since(batchStart)))
 	s.schema.Store(sc)
-	st.commits.Add(1)
-	st.requests.Add(uint64(len(live)))
-	st.topRefills.Add(refills)
-	return nil
+	s.stats.committed(c.started, c.commit, c.live, c.refills)
+	return nil, nil
 }
 
 // countingTx counts the writes that reach the engine.

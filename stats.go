@@ -34,6 +34,17 @@ type statCounters struct {
 	batchNanos, commitNanos atomic.Uint64
 }
 
+// committed counts a durable batch: it began at started, its commit at
+// commit, and it carried live requests.
+func (c *statCounters) committed(started, commit time.Time, live int, refills uint64) {
+	now := time.Now()
+	c.commitNanos.Add(uint64(now.Sub(commit)))
+	c.batchNanos.Add(uint64(now.Sub(started)))
+	c.commits.Add(1)
+	c.requests.Add(uint64(live))
+	c.topRefills.Add(refills)
+}
+
 // Stats returns the group commit counters. It is cheap and safe to call
 // at any time.
 func (s *Store) Stats() Stats {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -11,7 +13,7 @@ import (
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
-	"github.com/relgraph/relgraph/kv/bolt"
+	"github.com/relgraph/relgraph/kv/wal"
 )
 
 // Fixture is a store with the example schema: databases 1 (people, with
@@ -20,20 +22,21 @@ import (
 // donate (int, top 10) and is_online (bool, count).
 type Fixture struct {
 	Store *relgraph.Store
-	// Engine is the bbolt file beneath Store, for its page counts.
-	Engine *bolt.Engine
+	// Engine is the engine beneath Store (bbolt with its log, as
+	// relgraph.Open opens it), for its page counts and log counters.
+	Engine *wal.Engine
 	A, B   []relgraph.ProfileID
 }
 
-// Open opens the store file at path on a bbolt engine it keeps, so the
-// benchmarks can read the engine's page counts. NoSync comes from opts'
-// engine fields; the others are the store's.
-func Open(path string, opts *relgraph.Options) (*relgraph.Store, *bolt.Engine, error) {
+// Open opens the store file at path as relgraph.Open does (bbolt with
+// its log), keeping the engine so the benchmarks can read its counters.
+// NoSync comes from opts' engine fields; the others are the store's.
+func Open(path string, opts *relgraph.Options) (*relgraph.Store, *wal.Engine, error) {
 	var o relgraph.Options
 	if opts != nil {
 		o = *opts
 	}
-	e, err := bolt.Open(path, index.All, kv.Options{NoSync: o.NoSync, LockTimeout: time.Second})
+	e, err := wal.Open(path, index.All, kv.Options{NoSync: o.NoSync, LockTimeout: time.Second}, benchWalConfig)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -176,3 +179,16 @@ func PrefillBolt(db *bbolt.DB, n int, value []byte) error {
 	}
 	return nil
 }
+
+var benchWalConfig = func() wal.Config {
+	var c wal.Config
+	if v := os.Getenv("WAL_CKPT_MB"); v != "" {
+		n, _ := strconv.Atoi(v)
+		c.CheckpointBytes = int64(n) << 20
+	}
+	if v := os.Getenv("WAL_CKPT_S"); v != "" {
+		n, _ := strconv.Atoi(v)
+		c.CheckpointInterval = time.Duration(n) * time.Second
+	}
+	return c
+}()

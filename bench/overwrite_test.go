@@ -2,9 +2,12 @@ package bench
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -281,4 +284,49 @@ func BenchmarkImport(b *testing.B) {
 func pageWrites(db *bbolt.DB) int64 {
 	st := db.Stats()
 	return st.TxStats.GetWrite()
+}
+
+// BenchmarkSustained runs Overwrite32Writers' workload for SUSTAINED
+// (default 30s) and logs the rate of every second, with the log's
+// overlay and checkpoint progress: does the rate hold while checkpoints
+// run? (relbench -sustained draws it.)
+func BenchmarkSustained(b *testing.B) {
+	d := 30 * time.Second
+	if v := os.Getenv("SUSTAINED"); v != "" {
+		d, _ = time.ParseDuration(v)
+	}
+	f := populated(b)
+	var n, done atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := int(n.Add(1))
+				if _, err := f.Store.Overwrite(ctx, f.OverwriteByID(Scatter(i), Scatter(i*7)%PopulatedB, int64(i))); err != nil {
+					b.Error(err)
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	last := int64(0)
+	for t := time.NewTicker(time.Second); time.Since(start) < d; <-t.C {
+		cur := done.Load()
+		st := f.Engine.Stats()
+		fmt.Fprintf(os.Stderr, "%4.0fs %7d ops/s  overlay %5.1f MiB  logged %d applied %d\n", time.Since(start).Seconds(), cur-last, float64(st.OverlayBytes)/(1<<20), st.Logged, st.Applied)
+		last = cur
+	}
+	close(stop)
+	wg.Wait()
+	b.ReportMetric(float64(done.Load())/time.Since(start).Seconds(), "ops/s")
 }

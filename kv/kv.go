@@ -16,8 +16,9 @@
 // interface of this package that the store tests for, as database/sql
 // does with its drivers' optional interfaces: Snapshotter (a consistent
 // copy to a writer), Compacter (a compacted copy to a new file),
-// FileChecker (a check of the engine's own file structure) and
-// BatchSizer (the group-commit batch it prefers). Engines make
+// FileChecker (a check of the engine's own file structure), BatchSizer
+// (the group-commit batch it prefers) and, for transactions,
+// AsyncCommitter (a commit whose durability can be waited for apart). Engines make
 // themselves known to Open by a URL scheme with Register.
 package kv
 
@@ -137,6 +138,18 @@ type FileChecker interface {
 	// CheckFile returns every problem it finds; none means the file's
 	// structure is sound.
 	CheckFile() []error
+}
+
+// AsyncCommitter is a transaction that can commit in two steps.
+// CommitAsync makes its writes the base of the next writable
+// transaction and starts making them durable; the wait it returns ends
+// when they are durable, or failed. Read-only transactions see the
+// writes only once durable. Waits end in commit order: if one fails,
+// every later one fails too. A committer that waits for one
+// transaction's durability while it runs the next gets a pipeline, as
+// relgraph's group commit does on kv/wal.
+type AsyncCommitter interface {
+	CommitAsync() (wait func() error, err error)
 }
 
 // BatchSizer is an engine that prefers a bound on how many writes one

@@ -124,10 +124,24 @@ func (e *Engine) apply(v *overlay, applied, upTo uint64) error {
 
 // prune drops from the overlay the entries of v that the store file now
 // holds and that no later write replaced, between write transactions,
-// and republishes it to readers.
+// and republishes it to readers. Records written and not yet synced are
+// synced first, so that the version readers get holds nothing that is
+// not durable.
 func (e *Engine) prune(v *overlay, upTo uint64) {
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
+	e.syncMu.Lock()
+	defer e.syncMu.Unlock()
+	e.mu.Lock()
+	synced, hi := e.synced, e.logged
+	e.mu.Unlock()
+	if synced < hi {
+		if err := e.log.sync(); err != nil {
+			e.failWrite(err)
+			return // the readers keep the durable version they have
+		}
+		e.publish(hi)
+	}
 	next := e.cur.copy()
 	var freed int64
 	v.t.Scan(func(en entry) bool {

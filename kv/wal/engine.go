@@ -114,20 +114,27 @@ type Engine struct {
 	log     *logFile // nil for a read-only store without a log
 	nextSeq uint64
 
+	// syncMu is held by the one sync of the log at a time, and by the
+	// publication of what it made durable.
+	syncMu sync.Mutex
+
 	// readMu pairs a reader's overlay with its bbolt snapshot: pruning
-	// the overlay (after a checkpoint) takes it exclusively.
+	// the overlay (after a checkpoint) takes it exclusively. The
+	// versions readers read are never copied or changed.
 	readMu     sync.RWMutex
-	durable    *overlay // the version readers read
+	durable    *overlay // the version readers read: every synced record
 	durableSeq uint64   // the last record it holds
 
 	// mu guards the fields below; cond signals their changes.
 	mu       sync.Mutex
 	cond     *sync.Cond
-	applied  uint64 // the last record the store file holds
-	logged   uint64 // the last record in the log
-	memBytes int64  // the overlay's size, roughly
-	ckptErr  error  // the last checkpoint's failure, nil once one succeeds
-	broken   error  // a failed sync: no write can be trusted after it
+	pending  []pendingVersion // written records not yet synced, oldest first
+	applied  uint64           // the last record the store file holds
+	logged   uint64           // the last record written to the log
+	synced   uint64           // the last record synced
+	memBytes int64            // the overlay's size, roughly
+	ckptErr  error            // the last checkpoint's failure, nil once one succeeds
+	broken   error            // a failed sync: no write can be trusted after it
 	closing  bool
 
 	kick     chan struct{}   // asks the checkpointer for a checkpoint
@@ -235,6 +242,7 @@ func (e *Engine) recover() error {
 		e.nextSeq = fr.seq + 1
 	}
 	e.logged = e.nextSeq - 1
+	e.synced = e.logged
 	if e.readOnly {
 		return nil
 	}
@@ -492,6 +500,7 @@ type writeTxn struct {
 	seq   uint64          // the record this transaction becomes
 	keys  map[string]bool // overlay keys written
 	order []string        // the same, in the order first written
+	grown int64           // what its writes add to the overlay's size
 	ended bool
 }
 
@@ -506,7 +515,11 @@ func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error 
 	if !deleted {
 		val = append(make([]byte, 0, len(value)), value...) // the caller may reuse value
 	}
-	t.ov.set(entry{key: k, val: val, deleted: deleted, seq: t.seq})
+	e := entry{key: k, val: val, deleted: deleted, seq: t.seq}
+	if prev, replaced := t.ov.t.Set(e); replaced {
+		t.grown -= entrySize(prev)
+	}
+	t.grown += entrySize(e)
 	if !t.keys[k] {
 		t.keys[k] = true
 		t.order = append(t.order, k)
@@ -560,14 +573,36 @@ func (t *writeTxn) end() {
 	t.e.wmu.Unlock()
 }
 
-// Commit appends the transaction's writes to the log as one record,
-// syncs it and publishes them. A record that does not fit in a region
-// is kv.ErrTooLarge. When the active region is full, the commit waits
-// for a checkpoint to free the other one. If the sync fails, the engine
-// refuses every later write: what reached the disk is unknown.
+// pendingVersion is the overlay as of a record written to the log and
+// not yet synced: readers get it once it is.
+type pendingVersion struct {
+	seq uint64
+	ov  *overlay // a copy nobody changes
+}
+
+// Commit is CommitAsync, then its wait: it returns once the
+// transaction's record is durable.
 func (t *writeTxn) Commit() error {
+	wait, err := t.CommitAsync()
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// CommitAsync (kv.AsyncCommitter) appends the transaction's writes to
+// the log as one record and makes them the base of the next write
+// transaction, then returns; the wait it returns syncs the log (one
+// fdatasync covers every record written before it began) and publishes
+// the writes to readers. So the next transaction runs while this one's
+// record is synced. A record that does not fit in a region is
+// kv.ErrTooLarge. When the active region is full, the commit waits for
+// a checkpoint to free the other one. If a sync fails, its wait and
+// every later one fail, and the engine refuses later writes: what
+// reached the disk is unknown.
+func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	if t.ended {
-		return kv.ErrTxClosed
+		return nil, kv.ErrTxClosed
 	}
 	defer t.end()
 	// The snapshot is no longer needed, and a checkpoint this commit may
@@ -575,45 +610,86 @@ func (t *writeTxn) Commit() error {
 	// file waits for every open reader).
 	t.closed = true
 	t.base.Rollback()
-	if len(t.order) == 0 {
-		return nil
-	}
 	e := t.e
+	if len(t.order) == 0 {
+		return func() error { return nil }, nil
+	}
 	writes := make([]entry, len(t.order))
-	var grown int64
 	for i, k := range t.order {
 		writes[i], _ = t.ov.t.Get(entry{key: k})
-		grown += entrySize(writes[i])
 	}
 	payload := encodeWrites(nil, writes)
 	if len(payload) > e.log.maxPayload() {
-		return fmt.Errorf("%w: a record of %d bytes, the log's regions hold %d", kv.ErrTooLarge, len(payload), e.log.maxPayload())
+		return nil, fmt.Errorf("%w: a record of %d bytes, the log's regions hold %d", kv.ErrTooLarge, len(payload), e.log.maxPayload())
+	}
+	if err := e.writeFailure(); err != nil {
+		return nil, err
 	}
 	if !e.log.fits(len(payload)) {
 		if err := e.waitForRegion(); err != nil {
-			return err
+			return nil, err
 		}
 		if err := e.log.switchRegion(t.seq); err != nil {
-			return e.failWrite(err)
+			return nil, e.failWrite(err)
 		}
 	}
-	if err := e.log.append(t.seq, payload); err != nil {
-		return e.failWrite(err)
+	if err := e.log.write(t.seq, payload); err != nil {
+		return nil, e.failWrite(err)
 	}
-	durable := t.ov.copy()
-	e.readMu.Lock()
-	e.cur, e.durable, e.durableSeq = t.ov, durable, t.seq
-	e.readMu.Unlock()
+	version := t.ov.copy()
+	e.cur = t.ov
 	e.nextSeq = t.seq + 1
 	e.mu.Lock()
+	e.pending = append(e.pending, pendingVersion{t.seq, version})
 	e.logged = t.seq
-	e.memBytes += grown
+	e.memBytes += t.grown
 	over := e.memBytes >= e.cfg.CheckpointBytes
 	e.mu.Unlock()
 	if over {
 		e.requestCheckpoint()
 	}
+	seq := t.seq
+	return func() error { return e.waitDurable(seq) }, nil
+}
+
+// waitDurable returns once record seq is synced and its writes are
+// published to readers: at once if a sync already covered it, else
+// after a sync of every record written so far.
+func (e *Engine) waitDurable(seq uint64) error {
+	e.syncMu.Lock()
+	defer e.syncMu.Unlock()
+	e.mu.Lock()
+	broken, synced, hi := e.broken, e.synced, e.logged
+	e.mu.Unlock()
+	if broken != nil {
+		return broken
+	}
+	if synced >= seq {
+		return nil
+	}
+	if err := e.log.sync(); err != nil {
+		return e.failWrite(err)
+	}
+	e.publish(hi)
 	return nil
+}
+
+// publish makes the records up to hi, synced, visible to readers. It
+// needs syncMu.
+func (e *Engine) publish(hi uint64) {
+	e.mu.Lock()
+	var last *pendingVersion
+	for len(e.pending) > 0 && e.pending[0].seq <= hi {
+		last = &e.pending[0]
+		e.pending = e.pending[1:]
+	}
+	e.synced = max(e.synced, hi)
+	e.mu.Unlock()
+	if last != nil {
+		e.readMu.Lock()
+		e.durable, e.durableSeq = last.ov, last.seq
+		e.readMu.Unlock()
+	}
 }
 
 // waitForRegion waits until a checkpoint has freed the log's other
@@ -637,7 +713,8 @@ func (e *Engine) waitForRegion() error {
 // failWrite handles a failed write or sync of the log. A failed write
 // left the log's tail as it was, so later commits may succeed; a failed
 // sync leaves unknown what reached the disk, so the engine refuses every
-// later write (reopen the store to recover from the log as it is).
+// later write and every wait not yet answered (reopen the store to
+// recover from the log as it is).
 func (e *Engine) failWrite(err error) error {
 	var se *syncError
 	if errors.As(err, &se) {

@@ -357,9 +357,10 @@ func (l *logFile) switchRegion(seq uint64) error {
 	return nil
 }
 
-// append writes a record to the active region (which it must fit) and
-// syncs it.
-func (l *logFile) append(seq uint64, payload []byte) error {
+// write writes a record to the active region, which it must fit; sync
+// makes it durable. A failed write leaves the tail where it was: the
+// next record overwrites what it may have left.
+func (l *logFile) write(seq uint64, payload []byte) error {
 	r := &l.regions[l.active]
 	b := encodeFrame(r.epoch, seq, payload)
 	off := l.regionStart(l.active) + r.end
@@ -367,9 +368,6 @@ func (l *logFile) append(seq uint64, payload []byte) error {
 		return err
 	}
 	if _, err := l.f.WriteAt(b, off); err != nil {
-		return err
-	}
-	if err := l.sync(); err != nil {
 		return err
 	}
 	r.end += int64(len(b))
