@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 
@@ -84,6 +85,10 @@ func FuzzDecodeRelation(f *testing.F) {
 			again, err := encodeRelation(rec)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// One encoding per record: what decodes is what encodes.
+			if !bytes.Equal(again, in) {
+				t.Fatalf("decoded %x, which encodes as %x", in, again)
 			}
 			back, err := decodeRelation(fuzzRel, ProfileID{1}, ProfileID{2}, again)
 			if err != nil || !reflect.DeepEqual(back, rec) {

@@ -3,6 +3,7 @@ package relgraph
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
@@ -33,23 +34,17 @@ func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*relationRecord
 	if err != nil {
 		return nil, corruptf("relation %d %s→%s: %v", rt.ID, b, a, err)
 	}
-	var r relationRecord
-	if err := decodeExact(body, r.DecodeMsgpack); err != nil {
+	r, err := parseRelation(body, rt)
+	if err != nil {
 		return nil, corruptf("relation %d %s→%s does not decode: %v", rt.ID, b, a, err)
 	}
 	for name, w := range r.Weights {
-		p, ok := rt.Property(name)
-		if !ok {
-			return nil, corruptf("relation %d %s→%s: stored property %q is not declared", rt.ID, b, a, truncate(name))
-		}
+		p, _ := rt.Property(name)
 		if !storedTypeOK(p.Type, w) {
 			return nil, corruptf("relation %d %s→%s: stored property %q is %T, declared %s", rt.ID, b, a, name, w, p.Type)
 		}
 	}
-	if r.Weights == nil {
-		r.Weights = Weights{}
-	}
-	return &r, nil
+	return r, nil
 }
 
 func storedTypeOK(t PropertyType, v any) bool {
@@ -101,71 +96,93 @@ func (r *relationRecord) EncodeMsgpack(e *msgpack.Encoder) error {
 	return err
 }
 
-// DecodeMsgpack reads what EncodeMsgpack writes, and nothing else.
-func (r *relationRecord) DecodeMsgpack(d *msgpack.Decoder) error {
-	n, err := decodeLen(d.DecodeMapLen())
-	if err != nil || n != 3 {
-		return fmt.Errorf("relation record: want a map of 3, got %d (%v)", n, err)
-	}
-	for _, want := range []string{"c", "u", "w"} {
-		k, err := d.DecodeString()
-		if err != nil || k != want {
-			return fmt.Errorf("relation record: want key %q, got %q (%v)", want, k, err)
+// parseRelation reads a relation record's body as EncodeMsgpack writes
+// it, and nothing else (every length in its shortest form, names sorted),
+// byte by byte: relations/get and top-list refills read many records,
+// and a general msgpack decoder spends most of its time on what this
+// format never holds. Property names are the relation type's own strings
+// (no copy per record); a name it does not declare is an error.
+func parseRelation(b []byte, rt *RelationType) (*relationRecord, error) {
+	var r relationRecord
+	for _, part := range []struct {
+		head []byte
+		to   *int64
+	}{{recordC, &r.Created}, {recordU, &r.Updated}} {
+		if !bytes.HasPrefix(b, part.head) || len(b) < len(part.head)+8 {
+			return nil, errors.New("relation record: unexpected header")
 		}
-		switch k {
-		case "c":
-			r.Created, err = strictInt64(d)
-		case "u":
-			r.Updated, err = strictInt64(d)
-		case "w":
-			r.Weights, err = decodeWeights(d)
-		}
-		if err != nil {
-			return fmt.Errorf("relation record %q: %w", k, err)
-		}
+		*part.to = int64(binary.BigEndian.Uint64(b[len(part.head):]))
+		b = b[len(part.head)+8:]
 	}
-	return nil
-}
-
-func decodeWeights(d *msgpack.Decoder) (Weights, error) {
-	n, err := decodeLen(d.DecodeMapLen())
-	if err != nil {
-		return nil, err
+	if !bytes.HasPrefix(b, recordW) || len(b) < len(recordW)+1 {
+		return nil, errors.New("relation record: unexpected header")
 	}
-	w := make(Weights, min(n, MaxProperties))
-	prev := ""
+	b = b[len(recordW):]
+	var n int
+	switch c := b[0]; {
+	case c&0xf0 == 0x80:
+		n, b = int(c&0x0f), b[1:]
+	case c == msgpcode.Map16 && len(b) >= 3:
+		n, b = int(binary.BigEndian.Uint16(b[1:])), b[3:]
+		if n < 16 {
+			return nil, errors.New("relation record: a map16 of fewer than 16")
+		}
+	default:
+		return nil, errors.New("relation record: weights are not a map")
+	}
+	if n > MaxProperties {
+		return nil, fmt.Errorf("relation record: %d weights", n)
+	}
+	r.Weights = make(Weights, n)
+	var prev []byte
 	for i := 0; i < n; i++ {
-		k, err := d.DecodeString()
-		if err != nil {
-			return nil, err
+		key, rest, ok := cutCanonicalString(b)
+		if !ok || (i > 0 && bytes.Compare(key, prev) <= 0) {
+			return nil, errors.New("relation record: property names not sorted, or malformed")
 		}
-		if i > 0 && k <= prev {
-			return nil, fmt.Errorf("property names not sorted at %q", k)
+		prev, b = key, rest
+		p, ok := rt.Property(string(key)) // no allocation: the conversion is only compared
+		if !ok {
+			return nil, fmt.Errorf("stored property %q is not declared", truncate(string(key)))
 		}
-		prev = k
-		code, err := d.PeekCode()
-		if err != nil {
-			return nil, err
+		if len(b) == 0 {
+			return nil, errors.New("relation record: truncated")
 		}
 		var v any
-		switch {
-		case code == msgpcode.Int64:
-			v, err = d.DecodeInt64()
-		case code == msgpcode.Double:
-			v, err = d.DecodeFloat64()
-		case code == msgpcode.True || code == msgpcode.False:
-			v, err = d.DecodeBool()
-		case msgpcode.IsString(code):
-			v, err = d.DecodeString()
+		switch c := b[0]; {
+		case c == msgpcode.Int64 && len(b) >= 9:
+			v, b = int64(binary.BigEndian.Uint64(b[1:])), b[9:]
+		case c == msgpcode.Double && len(b) >= 9:
+			v, b = math.Float64frombits(binary.BigEndian.Uint64(b[1:])), b[9:]
+		case c == msgpcode.True || c == msgpcode.False:
+			v, b = c == msgpcode.True, b[1:]
 		default:
-			err = fmt.Errorf("property %q: unexpected msgpack code 0x%02x", k, code)
+			s, rest, ok := cutCanonicalString(b)
+			if !ok {
+				return nil, fmt.Errorf("property %q: unexpected msgpack code 0x%02x", p.Name, c)
+			}
+			v, b = string(s), rest
 		}
-		if err != nil {
-			return nil, err
-		}
-		w[k] = v
+		r.Weights[p.Name] = v
 	}
-	return w, nil
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%d trailing bytes", len(b))
+	}
+	return &r, nil
+}
+
+// cutCanonicalString splits a msgpack str off the front of b, in its
+// shortest form (fix, 8 or 16 bits of length).
+func cutCanonicalString(b []byte) (s, rest []byte, ok bool) {
+	s, rest, ok = cutString(b)
+	if !ok {
+		return nil, nil, false
+	}
+	switch n := len(s); {
+	case b[0] == msgpcode.Str8 && n < 32, b[0] == msgpcode.Str16 && n < 256:
+		return nil, nil, false
+	}
+	return s, rest, true
 }
 
 // How every relation record starts (EncodeMsgpack): a map of three,

@@ -7,7 +7,7 @@ time=${FUZZTIME:-3s}
 targets=(
   ". FuzzDecodeProfile" ". FuzzDecodeRelation" ". FuzzDecodeCounter" ". FuzzDecodeSchema" ". FuzzDamagedFile"
   "./api FuzzJSONRequest" "./api FuzzXMLRequest" "./internal/cli FuzzConfig"
-  "./internal/importer FuzzImportLines" "./index FuzzKeys"
+  "./internal/importer FuzzImportLines" "./index FuzzKeys" "./kv/wal FuzzDecodeWrites"
 )
 for spec in "${targets[@]}"; do
   set -- $spec

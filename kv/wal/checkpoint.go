@@ -67,6 +67,7 @@ func (e *Engine) Checkpoint(ctx context.Context) error {
 // file in one durable bbolt transaction, with the last record it holds,
 // then prunes from the overlay every entry the store file now holds.
 func (e *Engine) checkpoint() error {
+	e.ckptMu.Lock()
 	e.readMu.RLock()
 	v, upTo := e.durable, e.durableSeq
 	e.readMu.RUnlock()
@@ -74,33 +75,45 @@ func (e *Engine) checkpoint() error {
 	applied := e.applied
 	e.mu.Unlock()
 	if upTo <= applied {
+		e.ckptMu.Unlock()
 		return nil
 	}
-	err := e.apply(v, applied, upTo)
+	w, err := e.store.Begin(context.Background(), true)
+	if err == nil {
+		defer w.Rollback()
+		if err = apply(w, v, applied); err == nil {
+			err = commitApplied(w, upTo)
+		}
+	}
 	e.mu.Lock()
 	if err != nil {
 		e.ckptErr = err
 	} else {
 		e.ckptErr = nil
-		e.applied = upTo
+		e.applied = max(e.applied, upTo)
 	}
 	e.cond.Broadcast()
 	e.mu.Unlock()
+	e.ckptMu.Unlock()
 	if err != nil {
 		return err
 	}
-	e.prune(v, upTo)
+	e.prune(upTo)
 	return nil
 }
 
-// apply writes v's entries newer than applied, and the new last record,
-// in one bbolt transaction.
-func (e *Engine) apply(v *overlay, applied, upTo uint64) error {
-	w, err := e.store.Begin(context.Background(), true)
-	if err != nil {
+// commitApplied records upTo as the last record the store file holds,
+// and commits (durably: bbolt syncs).
+func commitApplied(w kv.Txn, upTo uint64) error {
+	if err := w.Put(walKeyspace, appliedKey, binary.BigEndian.AppendUint64(nil, upTo)); err != nil {
 		return err
 	}
-	defer w.Rollback()
+	return w.Commit()
+}
+
+// apply writes v's entries newer than applied into w.
+func apply(w kv.Txn, v *overlay, applied uint64) error {
+	var err error
 	v.t.Scan(func(en entry) bool {
 		if en.seq <= applied {
 			return true
@@ -113,21 +126,17 @@ func (e *Engine) apply(v *overlay, applied, upTo uint64) error {
 		}
 		return err == nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := w.Put(walKeyspace, appliedKey, binary.BigEndian.AppendUint64(nil, upTo)); err != nil {
-		return err
-	}
-	return w.Commit()
+	return err
 }
 
-// prune drops from the overlay the entries of v that the store file now
-// holds and that no later write replaced, between write transactions,
-// and republishes it to readers. Records written and not yet synced are
-// synced first, so that the version readers get holds nothing that is
-// not durable.
-func (e *Engine) prune(v *overlay, upTo uint64) {
+// prune drops from the overlay the entries the store file now holds
+// (those of records up to upTo that no later write replaced), between
+// write transactions, and republishes it to readers. Records written and
+// not yet synced are synced first, so that the version readers get holds
+// nothing that is not durable. It rebuilds the overlay from the entries
+// it keeps, in order: after a large checkpoint most entries go, and
+// deleting them one by one from a copy-on-write tree costs far more.
+func (e *Engine) prune(upTo uint64) {
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
 	e.syncMu.Lock()
@@ -142,12 +151,12 @@ func (e *Engine) prune(v *overlay, upTo uint64) {
 		}
 		e.publish(hi)
 	}
-	next := e.cur.copy()
-	var freed int64
-	v.t.Scan(func(en entry) bool {
-		if cur, ok := next.t.Get(entry{key: en.key}); ok && cur.seq <= upTo {
-			next.t.Delete(entry{key: en.key})
-			freed += entrySize(cur)
+	next := newOverlay()
+	var kept int64
+	e.cur.t.Scan(func(en entry) bool {
+		if en.seq > upTo {
+			next.t.Load(en)
+			kept += entrySize(en)
 		}
 		return true
 	})
@@ -156,7 +165,7 @@ func (e *Engine) prune(v *overlay, upTo uint64) {
 	e.cur, e.durable = next, durable
 	e.readMu.Unlock()
 	e.mu.Lock()
-	e.memBytes -= freed
+	e.memBytes = kept
 	e.cond.Broadcast()
 	e.mu.Unlock()
 }

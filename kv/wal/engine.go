@@ -62,6 +62,9 @@ type Config struct {
 	// CheckpointInterval is the longest a write waits in the log before
 	// a checkpoint takes it to the store file. Default 1s.
 	CheckpointInterval time.Duration
+	// BulkKeys is how many keys make a transaction bulk: it bypasses the
+	// log (see writeTxn.commitBulk). Default 4096.
+	BulkKeys int
 	// OpenLog opens (creating) the log file, and RemoveLog removes it
 	// once a clean close has checkpointed it. Default: the operating
 	// system's file, synced with fdatasync. Tests pass a file that
@@ -80,6 +83,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CheckpointInterval <= 0 {
 		c.CheckpointInterval = time.Second
+	}
+	if c.BulkKeys <= 0 {
+		c.BulkKeys = 4096
 	}
 	if c.OpenLog == nil {
 		c.OpenLog = openOSFile
@@ -118,6 +124,10 @@ type Engine struct {
 	// publication of what it made durable.
 	syncMu sync.Mutex
 
+	// ckptMu is held while the store file is written: by a checkpoint,
+	// from its choice of version to its commit, and by a bulk commit.
+	ckptMu sync.Mutex
+
 	// readMu pairs a reader's overlay with its bbolt snapshot: pruning
 	// the overlay (after a checkpoint) takes it exclusively. The
 	// versions readers read are never copied or changed.
@@ -133,6 +143,7 @@ type Engine struct {
 	logged   uint64           // the last record written to the log
 	synced   uint64           // the last record synced
 	memBytes int64            // the overlay's size, roughly
+	bulk     uint64           // bulk commits since Open
 	ckptErr  error            // the last checkpoint's failure, nil once one succeeds
 	broken   error            // a failed sync: no write can be trusted after it
 	closing  bool
@@ -358,7 +369,7 @@ func (e *Engine) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
 		e.wmu.Unlock()
 		return nil, err
 	}
-	return &writeTxn{readTxn: readTxn{base: base, ov: e.cur.copy()}, e: e, seq: e.nextSeq, keys: map[string]bool{}}, nil
+	return &writeTxn{readTxn: readTxn{base: base, ov: e.cur}, e: e, seq: e.nextSeq, own: newOverlay()}, nil
 }
 
 // waitForRoom waits while the overlay is over its memory bound.
@@ -435,6 +446,7 @@ type Stats struct {
 	Logged, Applied uint64 // the last record logged, and in the store file
 	OverlayBytes    int64  // what the overlay holds, roughly
 	OverlayKeys     int
+	BulkCommits     uint64 // transactions that bypassed the log
 }
 
 // Stats returns the log's counters.
@@ -444,7 +456,7 @@ func (e *Engine) Stats() Stats {
 	e.readMu.RLock()
 	n := e.durable.len()
 	e.readMu.RUnlock()
-	return Stats{Logged: e.logged, Applied: e.applied, OverlayBytes: e.memBytes, OverlayKeys: n}
+	return Stats{Logged: e.logged, Applied: e.applied, OverlayBytes: e.memBytes, OverlayKeys: n, BulkCommits: e.bulk}
 }
 
 // readTxn reads a version of the overlay over a bbolt snapshot.
@@ -452,13 +464,14 @@ type readTxn struct {
 	base   kv.Txn
 	ov     *overlay
 	closed bool
+	buf    []byte // scratch for overlay lookups
 }
 
 func (t *readTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if t.closed {
 		return nil, kv.ErrTxClosed
 	}
-	if e, ok := t.ov.get(ks, key); ok {
+	if e, ok := t.ov.get(ks, key, &t.buf); ok {
 		if e.deleted {
 			return nil, nil
 		}
@@ -492,15 +505,14 @@ func (t *readTxn) Rollback() error {
 	return t.base.Rollback()
 }
 
-// writeTxn writes into its own copy of the overlay; its commit logs the
-// keys it wrote and publishes the copy.
+// writeTxn keeps its writes in a tree of its own, read over the
+// overlay's current version (which it does not change) over a bbolt
+// snapshot; its commit logs them and merges them into a new version.
 type writeTxn struct {
 	readTxn
 	e     *Engine
-	seq   uint64          // the record this transaction becomes
-	keys  map[string]bool // overlay keys written
-	order []string        // the same, in the order first written
-	grown int64           // what its writes add to the overlay's size
+	seq   uint64   // the record this transaction becomes
+	own   *overlay // its writes, newest per key
 	ended bool
 }
 
@@ -510,20 +522,11 @@ func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error 
 	if t.ended {
 		return kv.ErrTxClosed
 	}
-	k := overlayKey(ks, key)
 	var val []byte
 	if !deleted {
 		val = append(make([]byte, 0, len(value)), value...) // the caller may reuse value
 	}
-	e := entry{key: k, val: val, deleted: deleted, seq: t.seq}
-	if prev, replaced := t.ov.t.Set(e); replaced {
-		t.grown -= entrySize(prev)
-	}
-	t.grown += entrySize(e)
-	if !t.keys[k] {
-		t.keys[k] = true
-		t.order = append(t.order, k)
-	}
+	t.own.set(entry{key: overlayKey(ks, key), val: val, deleted: deleted, seq: t.seq})
 	return nil
 }
 
@@ -545,6 +548,12 @@ func (t *writeTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if t.ended {
 		return nil, kv.ErrTxClosed
 	}
+	if e, ok := t.own.get(ks, key, &t.buf); ok {
+		if e.deleted {
+			return nil, nil
+		}
+		return e.val, nil
+	}
 	return t.readTxn.Get(ks, key)
 }
 
@@ -552,7 +561,49 @@ func (t *writeTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	if t.ended {
 		return nil, kv.ErrTxClosed
 	}
-	return t.readTxn.Cursor(ks)
+	c, err := t.readTxn.Cursor(ks)
+	if err != nil {
+		return nil, err
+	}
+	return newMergedCursor(t.own, c, ks), nil
+}
+
+// merged returns the overlay's next version: the current one with the
+// transaction's writes, and what they add to its size. A few writes are
+// set into a copy (copy-on-write: the current version is untouched);
+// many are merged with it into a new tree, in one ordered pass.
+func (t *writeTxn) merged() (*overlay, int64) {
+	var grown int64
+	if t.own.len()*8 < t.ov.len() {
+		next := t.ov.copy()
+		t.own.t.Scan(func(e entry) bool {
+			if prev, replaced := next.t.Set(e); replaced {
+				grown -= entrySize(prev)
+			}
+			grown += entrySize(e)
+			return true
+		})
+		return next, grown
+	}
+	next := newOverlay()
+	a, b := t.ov.t.Iter(), t.own.t.Iter()
+	aok, bok := a.First(), b.First()
+	for aok || bok {
+		switch {
+		case !bok || (aok && a.Item().key < b.Item().key):
+			next.t.Load(a.Item())
+			aok = a.Next()
+		case !aok || b.Item().key < a.Item().key:
+			next.t.Load(b.Item())
+			grown += entrySize(b.Item())
+			bok = b.Next()
+		default: // the transaction replaced the entry
+			next.t.Load(b.Item())
+			grown += entrySize(b.Item()) - entrySize(a.Item())
+			aok, bok = a.Next(), b.Next()
+		}
+	}
+	return next, grown
 }
 
 func (t *writeTxn) Rollback() error {
@@ -611,21 +662,29 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	t.closed = true
 	t.base.Rollback()
 	e := t.e
-	if len(t.order) == 0 {
+	if t.own.len() == 0 {
 		return func() error { return nil }, nil
 	}
-	writes := make([]entry, len(t.order))
-	for i, k := range t.order {
-		writes[i], _ = t.ov.t.Get(entry{key: k})
+	if t.own.len() >= e.cfg.BulkKeys {
+		if err := t.commitBulk(); err != nil {
+			return nil, err
+		}
+		return func() error { return nil }, nil
 	}
-	payload := encodeWrites(nil, writes)
-	if len(payload) > e.log.maxPayload() {
-		return nil, fmt.Errorf("%w: a record of %d bytes, the log's regions hold %d", kv.ErrTooLarge, len(payload), e.log.maxPayload())
+	writes := make([]entry, 0, t.own.len())
+	t.own.t.Scan(func(en entry) bool {
+		writes = append(writes, en)
+		return true
+	})
+	frame := encodeWrites(newFrame(writesSize(writes)), writes)
+	n := len(frame) - frameHeaderSize
+	if n > e.log.maxPayload() {
+		return nil, fmt.Errorf("%w: a record of %d bytes, the log's regions hold %d", kv.ErrTooLarge, n, e.log.maxPayload())
 	}
 	if err := e.writeFailure(); err != nil {
 		return nil, err
 	}
-	if !e.log.fits(len(payload)) {
+	if !e.log.fits(n) {
 		if err := e.waitForRegion(); err != nil {
 			return nil, err
 		}
@@ -633,16 +692,17 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 			return nil, e.failWrite(err)
 		}
 	}
-	if err := e.log.write(t.seq, payload); err != nil {
+	if err := e.log.write(t.seq, frame); err != nil {
 		return nil, e.failWrite(err)
 	}
-	version := t.ov.copy()
-	e.cur = t.ov
+	next, grown := t.merged()
+	version := next.copy()
+	e.cur = next
 	e.nextSeq = t.seq + 1
 	e.mu.Lock()
 	e.pending = append(e.pending, pendingVersion{t.seq, version})
 	e.logged = t.seq
-	e.memBytes += t.grown
+	e.memBytes += grown
 	over := e.memBytes >= e.cfg.CheckpointBytes
 	e.mu.Unlock()
 	if over {
@@ -650,6 +710,70 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	}
 	seq := t.seq
 	return func() error { return e.waitDurable(seq) }, nil
+}
+
+// commitBulk commits a large transaction (an import batch) straight into
+// the store file, which is as durable and cheaper than logging it and
+// checkpointing it later: every record before it is synced, then one
+// bbolt transaction writes the overlay, the transaction's writes and its
+// sequence number as the last applied; the log then starts afresh after
+// it and the overlay is empty. It holds the writer lock throughout, and
+// the checkpoint lock for the bbolt transaction, so no checkpoint can
+// write an older version over it.
+func (t *writeTxn) commitBulk() error {
+	e := t.e
+	if err := e.writeFailure(); err != nil {
+		return err
+	}
+	e.syncMu.Lock()
+	defer e.syncMu.Unlock()
+	e.mu.Lock()
+	synced, hi := e.synced, e.logged
+	e.mu.Unlock()
+	if synced < hi {
+		if err := e.log.sync(); err != nil {
+			return e.failWrite(err)
+		}
+		e.publish(hi)
+	}
+	e.ckptMu.Lock()
+	defer e.ckptMu.Unlock()
+	e.mu.Lock()
+	applied := e.applied
+	e.mu.Unlock()
+	w, err := e.store.Begin(context.Background(), true)
+	if err != nil {
+		return err
+	}
+	defer w.Rollback()
+	if err := apply(w, e.cur, applied); err != nil {
+		return err
+	}
+	if err := apply(w, t.own, applied); err != nil {
+		return err
+	}
+	if err := commitApplied(w, t.seq); err != nil {
+		return err
+	}
+	// The store file holds everything now: the overlay goes at once,
+	// before anything else can fail, or a checkpoint would write its
+	// older versions over the transaction's.
+	e.readMu.Lock()
+	e.cur, e.durable, e.durableSeq = newOverlay(), newOverlay(), t.seq
+	e.readMu.Unlock()
+	e.nextSeq = t.seq + 1
+	e.mu.Lock()
+	e.applied, e.logged, e.synced, e.memBytes = t.seq, t.seq, t.seq, 0
+	e.cond.Broadcast()
+	e.mu.Unlock()
+	// The log's records are all applied; it starts afresh after t.seq.
+	if err := e.log.restart(t.seq + 1); err != nil {
+		return e.failWrite(err)
+	}
+	e.mu.Lock()
+	e.bulk++
+	e.mu.Unlock()
+	return nil
 }
 
 // waitDurable returns once record seq is synced and its writes are

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -117,18 +118,31 @@ func decodeRegionHeader(b []byte, regionSize int64) (storeID [16]byte, epoch, ba
 	return storeID, le.Uint64(b[24:]), le.Uint64(b[32:]), true
 }
 
-// encodeFrame lays out a record: header, payload, zero padding to the
-// next page.
-func encodeFrame(epoch, seq uint64, payload []byte) []byte {
-	b := make([]byte, frameLen(len(payload)))
+// newFrame starts a record whose payload will be n bytes: room for its
+// header, then the payload appended after it (encodeWrites), and
+// capacity to the page's end, so sealFrame pads it without copying.
+func newFrame(n int) []byte {
+	return make([]byte, frameHeaderSize, frameLen(n))
+}
+
+// sealFrame fills in the header of a record built on newFrame (the
+// epoch, the sequence number, the payload's length and the CRC-32C of
+// all of it) and pads it with zeros to the next page.
+func sealFrame(b []byte, epoch, seq uint64) []byte {
+	n := len(b) - frameHeaderSize
+	payload := b[frameHeaderSize:]
 	le.PutUint32(b[0:], frameMagic)
 	le.PutUint64(b[4:], epoch)
 	le.PutUint64(b[12:], seq)
-	le.PutUint32(b[20:], uint32(len(payload)))
-	copy(b[frameHeaderSize:], payload)
+	le.PutUint32(b[20:], uint32(n))
 	crc := crc32.Checksum(b[:24], castagnoli)
-	crc = crc32.Update(crc, castagnoli, payload)
-	le.PutUint32(b[24:], crc)
+	le.PutUint32(b[24:], crc32.Update(crc, castagnoli, payload))
+	full := frameLen(n)
+	if int64(cap(b)) < full {
+		b = append(b, make([]byte, full-int64(len(b)))...)
+	}
+	b = b[:full]
+	clear(b[frameHeaderSize+n:])
 	return b
 }
 
@@ -360,9 +374,9 @@ func (l *logFile) switchRegion(seq uint64) error {
 // write writes a record to the active region, which it must fit; sync
 // makes it durable. A failed write leaves the tail where it was: the
 // next record overwrites what it may have left.
-func (l *logFile) write(seq uint64, payload []byte) error {
+func (l *logFile) write(seq uint64, frame []byte) error {
 	r := &l.regions[l.active]
-	b := encodeFrame(r.epoch, seq, payload)
+	b := sealFrame(frame, r.epoch, seq)
 	off := l.regionStart(l.active) + r.end
 	if err := l.ensureAllocated(off + int64(len(b))); err != nil {
 		return err
@@ -380,6 +394,24 @@ const (
 	opPut    = 1
 	opDelete = 2
 )
+
+// writesSize is the bytes encodeWrites appends for writes.
+func writesSize(writes []entry) int {
+	n := 0
+	for _, e := range writes {
+		ks, key, _ := cutKey(e.key)
+		n += 2 + len(ks) + uvarintLen(len(key)) + len(key)
+		if !e.deleted {
+			n += uvarintLen(len(e.val)) + len(e.val)
+		}
+	}
+	return n
+}
+
+func uvarintLen(n int) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], uint64(n))
+}
 
 // encodeWrites lays out a batch of writes: for each, the operation, the
 // keyspace (a byte of length, then its name), the key and, for a put,
@@ -416,7 +448,7 @@ func decodeWrites(p []byte, seq uint64) ([]entry, error) {
 		}
 		op, n := p[0], int(p[1])
 		p = p[2:]
-		if (op != opPut && op != opDelete) || len(p) < n {
+		if (op != opPut && op != opDelete) || n == 0 || len(p) < n || bytes.IndexByte(p[:n], 0) >= 0 {
 			return nil, bad("bad operation")
 		}
 		ks := string(p[:n])

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/tidwall/btree"
 
@@ -30,8 +31,12 @@ type overlay struct {
 
 func byKey(a, b entry) bool { return a.key < b.key }
 
+// overlayDegree is the tree's degree: nodes of 15 to 31 entries, so a
+// copy-on-write of a node copies little.
+const overlayDegree = 16
+
 func newOverlay() *overlay {
-	return &overlay{t: btree.NewBTreeGOptions(byKey, btree.Options{NoLocks: true})}
+	return &overlay{t: btree.NewBTreeGOptions(byKey, btree.Options{NoLocks: true, Degree: overlayDegree})}
 }
 
 // copy returns a new version sharing every node; changes to either do
@@ -43,9 +48,12 @@ func overlayKey(ks kv.Keyspace, key []byte) string {
 	return string(ks) + "\x00" + string(key)
 }
 
-// get returns the entry of key, if the overlay has one.
-func (o *overlay) get(ks kv.Keyspace, key []byte) (entry, bool) {
-	return o.t.Get(entry{key: overlayKey(ks, key)})
+// get returns the entry of key, if the overlay has one. buf is scratch
+// space for the lookup key, which the tree does not keep.
+func (o *overlay) get(ks kv.Keyspace, key []byte, buf *[]byte) (entry, bool) {
+	b := append(append(append((*buf)[:0], ks...), 0), key...)
+	*buf = b
+	return o.t.Get(entry{key: unsafe.String(unsafe.SliceData(b), len(b))})
 }
 
 // set records a write.
@@ -117,7 +125,8 @@ func (c *mergedCursor) overlayKey() (bool, []byte) {
 		c.ook = false
 		return false, nil
 	}
-	return true, []byte(c.oe.key[len(c.prefix):])
+	k := c.oe.key[len(c.prefix):] // the caller only reads it
+	return true, unsafe.Slice(unsafe.StringData(k), len(k))
 }
 
 // settle returns the smaller of the two positions, skipping keys the

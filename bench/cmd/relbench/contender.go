@@ -21,8 +21,8 @@ import (
 // i the operation's; each contender maps them to the same profiles.
 type contender interface {
 	Name() string
-	// Overwrite sets user_like, donate and is_online on relation
-	// (A[i], B[i*7]), found by profile id, or by email and sku.
+	// Overwrite sets user_like, donate and is_online on the existing
+	// relation populated(i), found by profile id, or by email and sku.
 	Overwrite(i int, byEmail bool) error
 	// Strengthen adds 1 to user_like on one of 16 hot relations.
 	Strengthen(i int) error
@@ -40,6 +40,19 @@ type dataset struct {
 	profiles int // A profiles in db 1 and B profiles in db 2
 	bigN     int // relations of A[0]; A[1] has 10
 	deleteN  int // relations of the profile DeleteBig removes (A[6])
+	// The populated relations the overwrites land on: A[popFirst …
+	// popFirst+popA) × B[0 … popB), every one existing before the run.
+	popA, popB int
+}
+
+// popFirst is the first A profile of the populated relations, after the
+// ones with relations of their own (A[0], A[1], A[2-5], A[6]).
+const popFirst = 10
+
+// populated maps operation i to a populated relation: scattered, so
+// consecutive writes land far apart in every store, as real traffic does.
+func (d dataset) populated(i int) (a, b int) {
+	return popFirst + bench.Scatter(i)%d.popA, bench.Scatter(i*7) % d.popB
 }
 
 func hot(i int) (a, b int) { return 2 + i%4, (i / 4) % 4 }
@@ -47,7 +60,7 @@ func hot(i int) (a, b int) { return 2 + i%4, (i / 4) % 4 }
 // relgraphContender drives the library directly.
 type relgraphContender struct {
 	f *bench.Fixture
-	n int
+	d dataset
 }
 
 func newRelgraph(dir string, d dataset) (*relgraphContender, error) {
@@ -76,13 +89,18 @@ func newRelgraph(dir string, d dataset) (*relgraphContender, error) {
 			return nil, err
 		}
 	}
-	return &relgraphContender{f: f, n: d.profiles}, nil
+	for a := popFirst; a < popFirst+d.popA; a++ {
+		if err := load(a, d.popB); err != nil {
+			return nil, err
+		}
+	}
+	return &relgraphContender{f: f, d: d}, nil
 }
 
 func (c *relgraphContender) Name() string { return "relgraph" }
 
 func (c *relgraphContender) Overwrite(i int, byEmail bool) error {
-	a, b := bench.Scatter(i), bench.Scatter(i*7)
+	a, b := c.d.populated(i)
 	req := c.f.OverwriteByID(a, b, int64(i))
 	if byEmail {
 		req = c.f.OverwriteByEmailAndField(a, b, int64(i))
@@ -155,7 +173,7 @@ func (c *httpContender) post(endpoint string, body map[string]any) error {
 }
 
 func (c *httpContender) Overwrite(i int, byEmail bool) error {
-	ai, bi := bench.Scatter(i)%c.n, bench.Scatter(i*7)%c.n
+	ai, bi := c.d.populated(i)
 	a := map[string]any{"profile_id": c.f.A[ai].String()}
 	b := map[string]any{"profile_id": c.f.B[bi].String()}
 	if byEmail {

@@ -126,20 +126,24 @@ func main() {
 	sizes := flag.String("sizes", "2000,10000", "store sizes for the overwrite-vs-size chart")
 	importN := flag.Int("import", 50000, "profiles in the import workload")
 	deleteN := flag.Int("delete", 10000, "relations of the profile the cascade delete removes")
+	popA := flag.Int("populated-a", 1000, "A profiles of the populated relations the overwrites land on")
+	popB := flag.Int("populated-b", 200, "B profiles of each of those A profiles")
 	out := flag.String("out", "out", "directory for results.md, results.json and charts")
+	sustained := flag.Duration("sustained", 0, "also run 32 writers overwriting for this long, recording the rate of every second (0: skip)")
 	flag.Parse()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		log.Fatal(err)
 	}
 	writers := parseInts(*writersFlag)
-	d := dataset{profiles: *profiles, bigN: min(*bigN, *profiles), deleteN: min(*deleteN, *profiles)}
+	d := dataset{profiles: *profiles, bigN: min(*bigN, *profiles), deleteN: min(*deleteN, *profiles),
+		popA: min(*popA, *profiles-popFirst), popB: min(*popB, *profiles)}
 	dir, err := os.MkdirTemp("", "relbench")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
 
-	log.Printf("loading %d+%d profiles, %d relations on the big profile, into each store", d.profiles, d.profiles, d.bigN)
+	log.Printf("loading %d+%d profiles, %d relations on the big profile and %d×%d populated ones, into each store", d.profiles, d.profiles, d.bigN, d.popA, d.popB)
 	rg, err := newRelgraph(filepath.Join(dir), d)
 	check(err)
 	sq, err := newSQLite(dir, d)
@@ -192,8 +196,8 @@ func main() {
 		for r := 0; r < *rounds; r++ {
 			for _, w := range ws {
 				for _, c := range cs {
-					if c == hp && w != 32 && len(ws) > 1 {
-						continue // HTTP: the 32 keep-alive clients row
+					if c == hp && w == 1 && len(ws) > 1 {
+						continue // HTTP: from 8 keep-alive clients up
 					}
 					m := run(*duration/time.Duration(*rounds), w, op(c))
 					if res[c.Name()] == nil {
@@ -210,10 +214,10 @@ func main() {
 	}
 	ws := append([]int{1}, writers...)
 	ws = slices.Compact(ws)
-	add("overwrite by profile id", "bbolt-put", interleaved("overwrite-id", ws, all, func(c contender) func(int) error {
+	add("overwrite an existing relation, by profile id", "bbolt-put", interleaved("overwrite-id", ws, all, func(c contender) func(int) error {
 		return func(i int) error { return c.Overwrite(i, false) }
 	}), map[string]string{"bbolt-put": "one Put per Update: the engine's floor"})
-	add("overwrite: A by email, B by custom field", "bbolt-put", interleaved("overwrite-email", ws, all, func(c contender) func(int) error {
+	add("overwrite an existing relation: A by email, B by custom field", "bbolt-put", interleaved("overwrite-email", ws, all, func(c contender) func(int) error {
 		return func(i int) error { return c.Overwrite(i, true) }
 	}), map[string]string{"bbolt-put": "one Put per Update: the engine's floor"})
 	add("strengthen 16 hot relations", "sqlite", interleaved("strengthen", ws, []contender{rg, hp, sq}, func(c contender) func(int) error {
@@ -241,6 +245,12 @@ func main() {
 		rows = append(rows, r)
 	}
 	fixRatios(rows, fmt.Sprintf("cascade delete of a profile with %d relations", d.deleteN), "sqlite")
+	var series []second
+	if *sustained > 0 {
+		var r row
+		series, r = sustainedRun(rg, *sustained)
+		rows = append(rows, r)
+	}
 	hp.Close()
 	for _, c := range []contender{rg, sq, bo} {
 		c.Close()
@@ -256,10 +266,18 @@ func main() {
 	js, _ := json.MarshalIndent(map[string]any{"machine": machine(), "dataset": d, "rows": rows}, "", "  ")
 	check(os.WriteFile(filepath.Join(*out, "results.json"), js, 0o644))
 	for _, ext := range []string{"svg", "png"} {
-		check(writerChart(rows, filepath.Join(*out, "writers."+ext)))
+		check(writerChart(rows, filepath.Join(*out, "writers."+ext), false))
+		check(writerChart(rows, filepath.Join(*out, "p99."+ext), true))
 		check(sizeChart(sizeRows, filepath.Join(*out, "sizes."+ext)))
+		if len(series) > 0 {
+			check(sustainedChart(series, filepath.Join(*out, "sustained."+ext)))
+		}
 	}
-	log.Printf("wrote %s: results.md, results.json, writers.svg/png, sizes.svg/png", *out)
+	if len(series) > 0 {
+		js, _ := json.MarshalIndent(series, "", "  ")
+		check(os.WriteFile(filepath.Join(*out, "sustained.json"), js, 0o644))
+	}
+	log.Printf("wrote %s: results.md, results.json and charts", *out)
 }
 
 func fixRatios(rows []row, workload, ref string) {

@@ -19,6 +19,7 @@ import (
 type sqliteContender struct {
 	db *sql.DB
 	n  int
+	d  dataset
 }
 
 const sqliteSchema = `
@@ -60,7 +61,7 @@ func newSQLite(dir string, d dataset) (*sqliteContender, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.n = d.profiles
+	c.n, c.d = d.profiles, d
 	db := c.db
 	if err := c.importProfiles(0, d.profiles); err != nil {
 		return nil, err
@@ -80,7 +81,11 @@ func newSQLite(dir string, d dataset) (*sqliteContender, error) {
 			return nil, err
 		}
 	}
-	for _, l := range []struct{ a, n int }{{0, d.bigN}, {1, 10}, {6, d.deleteN}} {
+	loads := []struct{ a, n int }{{0, d.bigN}, {1, 10}, {6, d.deleteN}}
+	for a := popFirst; a < popFirst+d.popA; a++ {
+		loads = append(loads, struct{ a, n int }{a, d.popB})
+	}
+	for _, l := range loads {
 		tx, err := db.Begin()
 		if err != nil {
 			return nil, err
@@ -155,7 +160,7 @@ func (c *sqliteContender) upsert(aQuery string, aArg any, bQuery string, bArg an
 const overwriteSet = `user_like = excluded.user_like, donate = excluded.donate, is_online = excluded.is_online, updated = excluded.updated`
 
 func (c *sqliteContender) Overwrite(i int, byEmail bool) error {
-	a, b := bench.Scatter(i)%c.n, bench.Scatter(i*7)%c.n
+	a, b := c.d.populated(i)
 	if byEmail {
 		return c.upsert(`SELECT id FROM profiles WHERE db = 1 AND email = ?`, bench.Email(a),
 			`SELECT id FROM profiles WHERE db = 2 AND sku = ?`, bench.SKU(b), overwriteSet, i, i%1000, i%2 == 0)
