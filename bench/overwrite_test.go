@@ -12,6 +12,9 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/bolt"
 )
 
 // Run these together so the ratios come from one run on one machine:
@@ -249,34 +252,50 @@ func BenchmarkTopDemotion(b *testing.B) {
 // BenchmarkImport imports profiles with email, phone, two custom fields
 // and tags, in durable commits of each batch size; ns/op is per profile.
 func BenchmarkImport(b *testing.B) {
-	for _, batch := range []int{1000, 2500, 10000} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			s, err := relgraph.Open(filepath.Join(b.TempDir(), "import.db"), nil)
+	engines := []struct {
+		name string
+		open func(path string) (*relgraph.Store, error)
+	}{
+		{"log", func(path string) (*relgraph.Store, error) { s, _, err := Open(path, nil); return s, err }},
+		{"bbolt", func(path string) (*relgraph.Store, error) {
+			e, err := bolt.Open(path, index.All, kv.Options{})
 			if err != nil {
-				b.Fatal(err)
+				return nil, err
 			}
-			defer s.Close()
-			if err := Schema(s); err != nil {
-				b.Fatal(err)
-			}
-			items := make([]relgraph.ImportItem, 0, batch)
-			b.ResetTimer()
-			for i := 0; i < b.N; {
-				items = items[:0]
-				for ; i < b.N && len(items) < batch; i++ {
-					items = append(items, PersonItem(i))
-				}
-				res, err := s.ImportBatch(ctx, 1, items)
+			return relgraph.OpenEngine(e, nil)
+		}},
+	}
+	for _, batch := range []int{1000, 10000} {
+		for _, eng := range engines {
+			b.Run(fmt.Sprintf("batch=%d/engine=%s", batch, eng.name), func(b *testing.B) {
+				s, err := eng.open(filepath.Join(b.TempDir(), "import.db"))
 				if err != nil {
 					b.Fatal(err)
 				}
-				for _, r := range res {
-					if r.Err != nil {
-						b.Fatal(r.Err)
+				defer s.Close()
+				if err := Schema(s); err != nil {
+					b.Fatal(err)
+				}
+				items := make([]relgraph.ImportItem, 0, batch)
+				b.ResetTimer()
+				for i := 0; i < b.N; {
+					items = items[:0]
+					for ; i < b.N && len(items) < batch; i++ {
+						items = append(items, PersonItem(i))
+					}
+					res, err := s.ImportBatch(ctx, 1, items)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, r := range res {
+						if r.Err != nil {
+							b.Fatal(r.Err)
+						}
 					}
 				}
-			}
-		})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "profiles/s")
+			})
+		}
 	}
 }
 

@@ -63,7 +63,7 @@ type Config struct {
 	// a checkpoint takes it to the store file. Default 1s.
 	CheckpointInterval time.Duration
 	// BulkKeys is how many keys make a transaction bulk: it bypasses the
-	// log (see writeTxn.commitBulk). Default 4096.
+	// log (see bulk.go). Default 4096.
 	BulkKeys int
 	// OpenLog opens (creating) the log file, and RemoveLog removes it
 	// once a clean close has checkpointed it. Default: the operating
@@ -513,6 +513,7 @@ type writeTxn struct {
 	e     *Engine
 	seq   uint64   // the record this transaction becomes
 	own   *overlay // its writes, newest per key
+	bulk  kv.Txn   // once it is bulk: the store file's write transaction
 	ended bool
 }
 
@@ -521,6 +522,18 @@ func (t *writeTxn) Writable() bool { return true }
 func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error {
 	if t.ended {
 		return kv.ErrTxClosed
+	}
+	if t.bulk != nil {
+		if deleted {
+			return t.bulk.Delete(ks, key)
+		}
+		return t.bulk.Put(ks, key, value)
+	}
+	if t.own.len() >= t.e.cfg.BulkKeys {
+		if err := t.goBulk(); err != nil {
+			return err
+		}
+		return t.write(ks, key, value, deleted)
 	}
 	var val []byte
 	if !deleted {
@@ -548,6 +561,9 @@ func (t *writeTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if t.ended {
 		return nil, kv.ErrTxClosed
 	}
+	if t.bulk != nil {
+		return t.bulk.Get(ks, key)
+	}
 	if e, ok := t.own.get(ks, key, &t.buf); ok {
 		if e.deleted {
 			return nil, nil
@@ -560,6 +576,9 @@ func (t *writeTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 func (t *writeTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	if t.ended {
 		return nil, kv.ErrTxClosed
+	}
+	if t.bulk != nil {
+		return t.bulk.Cursor(ks)
 	}
 	c, err := t.readTxn.Cursor(ks)
 	if err != nil {
@@ -614,9 +633,15 @@ func (t *writeTxn) Rollback() error {
 	return nil
 }
 
-// end releases the snapshot and the writer lock.
+// end releases the snapshot (or the bulk transaction) and the writer
+// lock.
 func (t *writeTxn) end() {
 	t.ended = true
+	if t.bulk != nil {
+		t.bulk.Rollback()
+		t.bulk = nil
+		t.e.ckptMu.Unlock()
+	}
 	if !t.closed {
 		t.closed = true
 		t.base.Rollback()
@@ -655,6 +680,9 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	if t.ended {
 		return nil, kv.ErrTxClosed
 	}
+	if t.bulk != nil {
+		return func() error { return nil }, t.commitBulk()
+	}
 	defer t.end()
 	// The snapshot is no longer needed, and a checkpoint this commit may
 	// wait for could itself wait for it (a bbolt commit that grows the
@@ -663,12 +691,6 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	t.base.Rollback()
 	e := t.e
 	if t.own.len() == 0 {
-		return func() error { return nil }, nil
-	}
-	if t.own.len() >= e.cfg.BulkKeys {
-		if err := t.commitBulk(); err != nil {
-			return nil, err
-		}
 		return func() error { return nil }, nil
 	}
 	writes := make([]entry, 0, t.own.len())
@@ -710,70 +732,6 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	}
 	seq := t.seq
 	return func() error { return e.waitDurable(seq) }, nil
-}
-
-// commitBulk commits a large transaction (an import batch) straight into
-// the store file, which is as durable and cheaper than logging it and
-// checkpointing it later: every record before it is synced, then one
-// bbolt transaction writes the overlay, the transaction's writes and its
-// sequence number as the last applied; the log then starts afresh after
-// it and the overlay is empty. It holds the writer lock throughout, and
-// the checkpoint lock for the bbolt transaction, so no checkpoint can
-// write an older version over it.
-func (t *writeTxn) commitBulk() error {
-	e := t.e
-	if err := e.writeFailure(); err != nil {
-		return err
-	}
-	e.syncMu.Lock()
-	defer e.syncMu.Unlock()
-	e.mu.Lock()
-	synced, hi := e.synced, e.logged
-	e.mu.Unlock()
-	if synced < hi {
-		if err := e.log.sync(); err != nil {
-			return e.failWrite(err)
-		}
-		e.publish(hi)
-	}
-	e.ckptMu.Lock()
-	defer e.ckptMu.Unlock()
-	e.mu.Lock()
-	applied := e.applied
-	e.mu.Unlock()
-	w, err := e.store.Begin(context.Background(), true)
-	if err != nil {
-		return err
-	}
-	defer w.Rollback()
-	if err := apply(w, e.cur, applied); err != nil {
-		return err
-	}
-	if err := apply(w, t.own, applied); err != nil {
-		return err
-	}
-	if err := commitApplied(w, t.seq); err != nil {
-		return err
-	}
-	// The store file holds everything now: the overlay goes at once,
-	// before anything else can fail, or a checkpoint would write its
-	// older versions over the transaction's.
-	e.readMu.Lock()
-	e.cur, e.durable, e.durableSeq = newOverlay(), newOverlay(), t.seq
-	e.readMu.Unlock()
-	e.nextSeq = t.seq + 1
-	e.mu.Lock()
-	e.applied, e.logged, e.synced, e.memBytes = t.seq, t.seq, t.seq, 0
-	e.cond.Broadcast()
-	e.mu.Unlock()
-	// The log's records are all applied; it starts afresh after t.seq.
-	if err := e.log.restart(t.seq + 1); err != nil {
-		return e.failWrite(err)
-	}
-	e.mu.Lock()
-	e.bulk++
-	e.mu.Unlock()
-	return nil
 }
 
 // waitDurable returns once record seq is synced and its writes are

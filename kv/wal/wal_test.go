@@ -26,3 +26,12 @@ func openTest(t testing.TB, path string, cfg Config) *Engine {
 func TestConformance(t *testing.T) {
 	kvtest.Run(t, func(t *testing.T) kv.Engine { return openTest(t, filepath.Join(t.TempDir(), "kv.db"), testConfig) })
 }
+
+// TestConformanceBulk runs the conformance suite with every transaction
+// of more than two keys bulk, so reads, cursors, rollbacks and commits
+// of bulk transactions meet the seam's contract too.
+func TestConformanceBulk(t *testing.T) {
+	cfg := testConfig
+	cfg.BulkKeys = 2
+	kvtest.Run(t, func(t *testing.T) kv.Engine { return openTest(t, filepath.Join(t.TempDir(), "kv.db"), cfg) })
+}

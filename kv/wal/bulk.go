@@ -1,0 +1,95 @@
+package wal
+
+import (
+	"context"
+)
+
+// A write transaction becomes bulk once it holds Config.BulkKeys keys
+// (an import batch): from then on it writes straight into a bbolt write
+// transaction, which first receives the overlay and what the
+// transaction wrote so far, and its commit records it as the last
+// applied record. The store file then holds everything; the log starts
+// afresh after it and the overlay is empty. For a large transaction
+// that is as durable as logging it (one durable bbolt commit instead of
+// one record's sync) and far cheaper: no record to write, no overlay to
+// build and checkpoint later. While it runs, it holds the checkpoint
+// lock (no checkpoint writes the store file under it) and the writer
+// lock, as every write transaction does; readers go on, reading the
+// version before it.
+
+// goBulk turns the transaction bulk. Every record logged before it is
+// synced first: the bbolt transaction writes their writes as applied.
+func (t *writeTxn) goBulk() error {
+	e := t.e
+	e.syncMu.Lock()
+	e.mu.Lock()
+	synced, hi, broken := e.synced, e.logged, e.broken
+	e.mu.Unlock()
+	if broken != nil {
+		e.syncMu.Unlock()
+		return broken
+	}
+	if synced < hi {
+		if err := e.log.sync(); err != nil {
+			e.syncMu.Unlock()
+			return e.failWrite(err)
+		}
+		e.publish(hi)
+	}
+	e.syncMu.Unlock()
+	// The snapshot goes first: a bbolt commit that grows the file waits
+	// for every open reader, this one's too.
+	t.closed = true
+	t.base.Rollback()
+	e.ckptMu.Lock()
+	e.mu.Lock()
+	applied := e.applied
+	e.mu.Unlock()
+	w, err := e.store.Begin(context.Background(), true)
+	if err != nil {
+		e.ckptMu.Unlock()
+		return err
+	}
+	if err := apply(w, e.cur, applied); err == nil {
+		err = apply(w, t.own, applied)
+	}
+	if err != nil {
+		w.Rollback()
+		e.ckptMu.Unlock()
+		return err
+	}
+	t.bulk, t.own = w, newOverlay()
+	return nil
+}
+
+// commitBulk commits a bulk transaction. Readers wait for the bbolt
+// commit: one that paired the overlay before it with the store file
+// after it would read the overlay's older values over the
+// transaction's.
+func (t *writeTxn) commitBulk() error {
+	e := t.e
+	defer t.end()
+	e.readMu.Lock()
+	err := commitApplied(t.bulk, t.seq)
+	if err == nil {
+		// The store file holds everything now: the overlay goes at once,
+		// before anything else can fail, or a checkpoint would write its
+		// older versions over the transaction's.
+		e.cur, e.durable, e.durableSeq = newOverlay(), newOverlay(), t.seq
+	}
+	e.readMu.Unlock()
+	if err != nil {
+		return err
+	}
+	e.nextSeq = t.seq + 1
+	e.mu.Lock()
+	e.applied, e.logged, e.synced, e.memBytes = t.seq, t.seq, t.seq, 0
+	e.bulk++
+	e.cond.Broadcast()
+	e.mu.Unlock()
+	// The log's records are all applied; it starts afresh after t.seq.
+	if err := e.log.restart(t.seq + 1); err != nil {
+		return e.failWrite(err)
+	}
+	return nil
+}
