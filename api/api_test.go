@@ -440,7 +440,7 @@ func TestEveryErrorCodeChangesNothing(t *testing.T) {
 		{"deep nesting", "relations/edit", "application/json", strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100), 400, "nested"},
 		{"deep XML", "relations/edit", "application/xml", "<xml>" + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + "</xml>", 400, "nested"},
 		{"invalid UTF-8", "relations/edit", "application/json", "{\"token\":\"\xff\"}", 400, "UTF-8"},
-		{"bad content type", "relations/edit", "image/png", edit(nil), 400, "Content-Type"},
+		{"bad content type", "relations/edit", "image/png", edit(nil), 415, "Content-Type"},
 		{"missing token", "relations/edit", "application/json", edit(map[string]any{"token": nil}), 401, "token missing"},
 		{"wrong token", "relations/edit", "application/json", edit(map[string]any{"token": "nope"}), 403, "invalid"},
 		{"read token on write", "relations/edit", "application/json", edit(map[string]any{"token": readToken}), 403, "write token"},

@@ -12,7 +12,13 @@
 //   - The Content-Type must be JSON (application/json) or XML
 //     (application/xml, text/xml); without one, or with curl's default
 //     application/x-www-form-urlencoded or text/plain, the body's first
-//     byte decides ('<' for XML, else JSON).
+//     byte decides ('<' for XML, '{' or '[' for JSON). Any other body or
+//     type is a 415 that names the accepted formats and their headers.
+//   - Bodies may be compressed (Content-Encoding gzip or deflate); the
+//     body limit applies to the decoded size, and a body that expands
+//     more than MaxExpansion times is a 413. Other encodings are a 415.
+//   - Paths are answered as clients mean them: "//" as "/", a trailing
+//     slash dropped, never with a redirect.
 //   - A request-level "matching", "field_name" and "resource_id" are
 //     the default of each side (profile_a, profile_b) that does not set
 //     them.
@@ -26,10 +32,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -170,7 +176,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", time.Since(start))
 	}()
-	switch r.URL.Path {
+	switch cleanPath(r.URL.Path) {
 	case "/healthz":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -191,7 +197,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	fail := func(code int, text string) (Format, map[string]any, int) {
 		return format, map[string]any{"error": code, "error_text": text}, code
 	}
-	name, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	name, ok := strings.CutPrefix(cleanPath(r.URL.Path), Prefix)
 	ep, known := endpoints[name]
 	if !ok || !known {
 		return fail(404, "unknown endpoint "+truncate(r.URL.Path))
@@ -217,26 +223,33 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 			return refuse(e.code, e.text)
 		}
 	}
+	encoding, err := bodyEncoding(r)
+	if err != nil {
+		return refuse(415, err.Error())
+	}
 	if r.ContentLength > h.cfg.MaxBodyBytes {
 		return refuse(413, "body larger than the limit of "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
 	}
-	release, e := h.limits.reserveBody(r, h.cfg.MaxBodyBytes)
+	release, e := h.limits.reserveBody(r, h.cfg.MaxBodyBytes, encoding != "")
 	if e != nil {
 		w.Header().Set("Retry-After", "1")
 		return refuse(e.code, e.text)
 	}
 	defer release()
-	body, err := readBody(w, r, h.cfg.MaxBodyBytes)
+	body, err := readBody(w, r, encoding, h.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return fail(413, "body larger than the limit of "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
+		switch {
+		case errors.As(err, &tooBig):
+			return refuse(413, "body larger than the limit of "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
+		case errors.Is(err, errExpansion):
+			return refuse(413, err.Error())
 		}
 		return fail(400, "reading the body: "+err.Error())
 	}
 	bodyFormat, err := contentFormat(r.Header.Get("Content-Type"), body)
 	if err != nil {
-		return fail(400, err.Error())
+		return fail(415, err.Error())
 	}
 	if r.URL.Query().Get("format") == "" {
 		format = bodyFormat
@@ -339,19 +352,29 @@ func requestFormat(r *http.Request) Format {
 	return JSON
 }
 
+// contentFormat is the body's format by its Content-Type. Without one,
+// and with the types clients send by default (curl -d sends
+// application/x-www-form-urlencoded; some send text/plain), the body
+// decides: JSON starts with '{' or '[', XML with '<'. Anything else,
+// such as a real form body, is refused naming what is accepted.
 func contentFormat(contentType string, body []byte) (Format, error) {
 	mt, _, err := mime.ParseMediaType(contentType)
-	// curl -d sends a form type by default, and some clients text/plain:
-	// sniff those, as a missing type.
 	if contentType == "" || mt == "application/x-www-form-urlencoded" || mt == "text/plain" {
 		trimmed := strings.TrimLeft(string(body[:min(len(body), 64)]), " \t\r\n\ufeff")
-		if strings.HasPrefix(trimmed, "<") {
+		switch {
+		case strings.HasPrefix(trimmed, "<"):
 			return XML, nil
+		case strings.HasPrefix(trimmed, "{"), strings.HasPrefix(trimmed, "["), body == nil:
+			return JSON, nil
 		}
-		return JSON, nil
+		what := "a body of type " + truncate(mt)
+		if contentType == "" {
+			what = "a body without a Content-Type"
+		}
+		return JSON, errors.New(what + " that is neither JSON nor XML: send a JSON object with Content-Type: application/json, or XML with Content-Type: application/xml")
 	}
 	if err != nil {
-		return JSON, errors.New("malformed Content-Type " + truncate(contentType))
+		return JSON, errors.New("malformed Content-Type " + truncate(contentType) + ": use application/json or application/xml")
 	}
 	switch mt {
 	case "application/json":
@@ -362,8 +385,16 @@ func contentFormat(contentType string, body []byte) (Format, error) {
 	return JSON, errors.New("unsupported Content-Type " + truncate(mt) + ": use application/json or application/xml")
 }
 
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+// cleanPath is the request path as clients mean it: runs of slashes as
+// one (a base URL ending in "/" joined with "/relations/..."), without a
+// trailing slash, and dot segments resolved. The handler answers the
+// cleaned path itself, never with a redirect: clients do not follow
+// redirects of a POST, or send the body twice.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return path.Clean(p)
 }
 
 // writeEnvelope encodes the answer, then sends it with its status. An

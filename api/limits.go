@@ -30,11 +30,12 @@ func newLimits(bodyMemory int64, wait time.Duration) *limits {
 var errBusy = &apiError{503, "server busy: too many large requests in flight; retry shortly"}
 
 // reserveBody waits, at most l.wait, for room to hold r's body: its
-// Content-Length, or maxBody when the client does not say. It returns
+// Content-Length, or maxBody when the client does not say or the body
+// is compressed (it may decode to maxBody). It returns
 // the release, or a 503.
-func (l *limits) reserveBody(r *http.Request, maxBody int64) (release func(), e *apiError) {
+func (l *limits) reserveBody(r *http.Request, maxBody int64, compressed bool) (release func(), e *apiError) {
 	weight := maxBody
-	if r.ContentLength >= 0 && r.ContentLength < maxBody {
+	if r.ContentLength >= 0 && r.ContentLength < maxBody && !compressed {
 		weight = max(r.ContentLength, 1)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), l.wait)

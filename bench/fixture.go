@@ -13,6 +13,7 @@ import (
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/bolt"
 	"github.com/relgraph/relgraph/kv/wal"
 )
 
@@ -23,7 +24,8 @@ import (
 type Fixture struct {
 	Store *relgraph.Store
 	// Engine is the engine beneath Store (bbolt with its log, as
-	// relgraph.Open opens it), for its page counts and log counters.
+	// relgraph.Open opens it), for its page counts and log counters; nil
+	// for a fixture on OpenBbolt.
 	Engine *wal.Engine
 	A, B   []relgraph.ProfileID
 }
@@ -47,6 +49,27 @@ func Open(path string, opts *relgraph.Options) (*relgraph.Store, *wal.Engine, er
 		return nil, nil, err
 	}
 	return s, e, nil
+}
+
+// OpenBbolt opens the store file at path on plain bbolt, without the
+// log: every acknowledged write a bbolt commit, as relgraph wrote before
+// the log. For side-by-side comparisons; the engine it returns is nil.
+func OpenBbolt(path string, opts *relgraph.Options) (*relgraph.Store, *wal.Engine, error) {
+	var o relgraph.Options
+	if opts != nil {
+		o = *opts
+	}
+	e, err := bolt.Open(path, index.All, kv.Options{NoSync: o.NoSync, LockTimeout: time.Second})
+	if err != nil {
+		return nil, nil, err
+	}
+	o.NoSync = false
+	s, err := relgraph.OpenEngine(e, &o)
+	if err != nil {
+		e.Close()
+		return nil, nil, err
+	}
+	return s, nil, nil
 }
 
 // ctx is the context of the benchmarks' store calls.
@@ -79,7 +102,13 @@ func Schema(s *relgraph.Store) error {
 // with email, phone, crm_id and tags) and nB in database 2 (each with a
 // sku), loaded in batches of 10,000 per commit.
 func NewFixture(path string, opts *relgraph.Options, nA, nB int) (*Fixture, error) {
-	s, e, err := Open(path, opts)
+	return NewFixtureWith(Open, path, opts, nA, nB)
+}
+
+// NewFixtureWith is NewFixture on the store open opens: Open, or
+// OpenBbolt for the store without its log.
+func NewFixtureWith(open func(string, *relgraph.Options) (*relgraph.Store, *wal.Engine, error), path string, opts *relgraph.Options, nA, nB int) (*Fixture, error) {
+	s, e, err := open(path, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,27 +1,3 @@
-// Package wal puts a durable log in front of bbolt: the engine relgraph
-// opens store files with.
-//
-// A write transaction's commit appends one record (every key it wrote)
-// to the log file, path-wal, and syncs it: one sequential write and one
-// fdatasync, shared by all the writes of relgraph's group commit. The
-// writes then live in an in-memory overlay that reads merge over the
-// store file. In the background, a checkpoint writes the overlay into
-// the store file (bbolt) in one large durable transaction, which also
-// records the last record it holds; the log space behind it is then
-// reused. bbolt only ever gets durable commits.
-//
-//   - Reads see every acknowledged write: a transaction reads the
-//     overlay as of its Begin over a bbolt snapshot, paired so that no
-//     checkpoint can fall between them.
-//   - Memory is bounded: past Config.CheckpointBytes of overlay a
-//     checkpoint starts, past four times that writers wait for one.
-//   - Recovery: Open replays the log's records after the one the store
-//     file holds. A torn tail ends the log; damage in its middle is an
-//     error wrapping kv.ErrCorrupt, never skipped.
-//   - Close checkpoints everything and removes the log, so a closed
-//     store is one file. bbolt's file lock, taken first, covers the log.
-//
-// Importing the package registers it as the "file" scheme of kv.Open.
 package wal
 
 import (

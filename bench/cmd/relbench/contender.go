@@ -59,12 +59,19 @@ func hot(i int) (a, b int) { return 2 + i%4, (i / 4) % 4 }
 
 // relgraphContender drives the library directly.
 type relgraphContender struct {
-	f *bench.Fixture
-	d dataset
+	name string
+	f    *bench.Fixture
+	d    dataset
 }
 
-func newRelgraph(dir string, d dataset) (*relgraphContender, error) {
-	f, err := bench.NewFixture(filepath.Join(dir, "relgraph.db"), nil, d.profiles, d.profiles)
+// newRelgraph loads relgraph's store; logged false puts it on plain
+// bbolt, as relgraph was before its log ("relgraph-bbolt").
+func newRelgraph(dir string, d dataset, logged bool) (*relgraphContender, error) {
+	open, name := bench.Open, "relgraph"
+	if !logged {
+		open, name = bench.OpenBbolt, "relgraph-bbolt"
+	}
+	f, err := bench.NewFixtureWith(open, filepath.Join(dir, name+".db"), nil, d.profiles, d.profiles)
 	if err != nil {
 		return nil, err
 	}
@@ -94,10 +101,10 @@ func newRelgraph(dir string, d dataset) (*relgraphContender, error) {
 			return nil, err
 		}
 	}
-	return &relgraphContender{f: f, d: d}, nil
+	return &relgraphContender{name: name, f: f, d: d}, nil
 }
 
-func (c *relgraphContender) Name() string { return "relgraph" }
+func (c *relgraphContender) Name() string { return c.name }
 
 func (c *relgraphContender) Overwrite(i int, byEmail bool) error {
 	a, b := c.d.populated(i)

@@ -144,14 +144,18 @@ func main() {
 	defer os.RemoveAll(dir)
 
 	log.Printf("loading %d+%d profiles, %d relations on the big profile and %d×%d populated ones, into each store", d.profiles, d.profiles, d.bigN, d.popA, d.popB)
-	rg, err := newRelgraph(filepath.Join(dir), d)
+	rg, err := newRelgraph(filepath.Join(dir), d, true)
+	check(err)
+	rb, err := newRelgraph(filepath.Join(dir), d, false)
 	check(err)
 	sq, err := newSQLite(dir, d)
 	check(err)
 	bo, err := newBolt(dir)
 	check(err)
 	hp := newHTTP(rg)
-	all := []contender{rg, hp, sq, bo}
+	// relgraph-bbolt (the store without its log) runs the overwrites
+	// only: the log's gain, side by side.
+	all := []contender{rg, rb, hp, sq, bo}
 
 	var rows []row
 	add := func(workload string, ref string, results map[string]map[int]*measure, notes map[string]string) {
@@ -252,7 +256,7 @@ func main() {
 		rows = append(rows, r)
 	}
 	hp.Close()
-	for _, c := range []contender{rg, sq, bo} {
+	for _, c := range []contender{rg, rb, sq, bo} {
 		c.Close()
 	}
 
