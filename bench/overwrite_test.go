@@ -349,3 +349,27 @@ func BenchmarkSustained(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(done.Load())/time.Since(start).Seconds(), "ops/s")
 }
+
+// BenchmarkRelationsPage is relations/get: the first page of 100 of an
+// A profile with 1,000 relations, read through the library.
+func BenchmarkRelationsPage(b *testing.B) {
+	f := fixture(b, 1, 1000)
+	err := f.Store.Update(ctx, func(tx *relgraph.Tx) error {
+		for j := range 1000 {
+			if _, err := tx.Attach(f.OverwriteByID(0, j, int64(j))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: f.A[0].String()}, Limit: 100}
+	for b.Loop() {
+		p, err := f.Store.Relations(ctx, q)
+		if err != nil || len(p.Items) != 100 {
+			b.Fatalf("page of %d: %v", len(p.Items), err)
+		}
+	}
+}
