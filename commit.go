@@ -274,7 +274,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	anyOK := false
 	var refills uint64
 	for _, r := range live {
-		tx := &Tx{kv: txn, schema: sc, now: now}
+		tx := &Tx{kv: txn, schema: sc, now: now, region: s.opts.PhoneRegion}
 		switch {
 		case len(live) == 1:
 			if r.err = runSafely(r.fn, tx); r.err != nil {

@@ -125,7 +125,7 @@ func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
 		return beginErr(err)
 	}
 	defer txn.Rollback()
-	return fn(&Tx{kv: txn, schema: s.schema.Load(), now: s.clock()})
+	return fn(&Tx{kv: txn, schema: s.schema.Load(), now: s.clock(), region: s.opts.PhoneRegion})
 }
 
 // Update runs fn as one atomic write: everything it changes commits, or
@@ -171,6 +171,22 @@ func (s *Store) ImportProfile(ctx context.Context, db uint32, loc Locator, data 
 	return id, created, err
 }
 
+// CheckSubscription reports whether sub would be accepted by an import
+// (a 400 naming what is wrong if not), without writing anything.
+func (s *Store) CheckSubscription(sub Subscription) error {
+	_, err := sub.normalize(s.opts.PhoneRegion)
+	return err
+}
+
+// RestoreProfile runs Tx.RestoreProfile in its own write.
+func (s *Store) RestoreProfile(ctx context.Context, db uint32, id ProfileID, data ProfileData) (created bool, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		created, err = tx.RestoreProfile(db, id, data)
+		return err
+	})
+	return created, err
+}
+
 // UpdateProfile runs Tx.UpdateProfile in its own write.
 func (s *Store) UpdateProfile(ctx context.Context, db uint32, loc Locator, data ProfileData) (id ProfileID, err error) {
 	err = s.write(ctx, func(tx *Tx) error {
@@ -207,10 +223,13 @@ func (s *Store) Match(ctx context.Context, db uint32, loc Locator) (id ProfileID
 	return id, err
 }
 
-// ImportItem is one profile of an ImportBatch.
+// ImportItem is one profile of an ImportBatch: Tx.ImportProfile of
+// Locator and Data, or, with KeepID, Tx.RestoreProfile of the id in
+// Locator.ProfileID (an export imported again).
 type ImportItem struct {
 	Locator Locator
 	Data    ProfileData
+	KeepID  bool
 }
 
 // ImportResult is the outcome of one ImportItem.
@@ -241,12 +260,12 @@ func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) 
 	results := make([]ImportResult, len(items))
 	err := s.write(ctx, func(tx *Tx) error {
 		counted := &countingTx{Tx: tx.kv}
-		itemTx := &Tx{kv: counted, schema: tx.schema, now: tx.now}
+		itemTx := &Tx{kv: counted, schema: tx.schema, now: tx.now, region: tx.region}
 		for i, it := range items {
 			before := counted.writes
 			var err error
 			results[i] = ImportResult{}
-			results[i].ID, results[i].Created, err = itemTx.ImportProfile(db, it.Locator, it.Data)
+			results[i].ID, results[i].Created, err = itemTx.importItem(db, it)
 			if err != nil && (!isRequestError(err) || counted.writes != before) {
 				return err // storage failure or corruption: store nothing
 			}

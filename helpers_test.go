@@ -142,3 +142,13 @@ func idLoc(id ProfileID) Locator { return Locator{ProfileID: id.String()} }
 
 // ctx is the context of the tests' store calls: they are not cancelled.
 var ctx = context.Background()
+
+// mustID parses a profile id.
+func mustID(t testing.TB, s string) ProfileID {
+	t.Helper()
+	id, err := ParseProfileID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

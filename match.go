@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/relgraph/relgraph/index"
@@ -13,7 +14,7 @@ import (
 // Mode is a matching mode: which keys of a Locator find the profile.
 type Mode string
 
-// The matching modes of SPEC §3.
+// The matching modes of the platform's Matching page (docs/spec.md §3).
 const (
 	// ModeEmail searches the profile email and email-channel subscriptions.
 	ModeEmail Mode = "email"
@@ -25,31 +26,53 @@ const (
 	ModePhone Mode = "phone"
 	// ModePhoneSub searches sms-channel subscriptions only.
 	ModePhoneSub Mode = "phone_sub"
-	// ModeProfileID takes the profile with that id in the database.
+	// ModeEmailPhone searches the profile email or its phones: Email,
+	// Phone or both may be given; every profile either finds counts.
+	ModeEmailPhone Mode = "email_phone"
+	// ModeEmailPhoneSub searches email- and sms-channel subscriptions by
+	// Email, Phone or both.
+	ModeEmailPhoneSub Mode = "email_phone_sub"
+	// ModeProfileID takes the profile with that id in the database. It
+	// finds profiles; an import by it never creates one (RestoreProfile
+	// does).
 	ModeProfileID Mode = "profile_id"
+	// ModePushSub searches push subscriptions by Provider and
+	// SubscriptionID.
+	ModePushSub Mode = "push_sub"
 	// ModeCustom searches an indexed custom field; for a tags field, the
 	// profiles holding all the listed tags.
 	ModeCustom Mode = "custom"
+	// ModeCustomSub searches the custom fields of subscriptions
+	// (Subscription.Fields): FieldName and FieldValue, compared as text.
+	ModeCustomSub Mode = "custom_sub"
 )
+
+// Modes lists every matching mode.
+var Modes = []Mode{ModeEmail, ModeEmailProfile, ModeEmailSub, ModePhone, ModePhoneSub, ModeEmailPhone, ModeEmailPhoneSub,
+	ModeProfileID, ModePushSub, ModeCustom, ModeCustomSub}
 
 // Locator says how to find one profile in a database.
 type Locator struct {
 	// Matching is the mode. Empty: inferred from the first key present
-	// in the order ProfileID, Email, Phone, FieldName.
+	// in the order ProfileID, Email, Phone, FieldName, Provider.
 	Matching   Mode
 	ProfileID  string
 	Email      string
 	Phone      string
 	FieldName  string
 	FieldValue any // checked against the field's declared type
-	// ResourceID, when > 0, narrows the subscription side of email and
-	// phone matching to subscriptions on that resource.
+	// Provider and SubscriptionID find a push subscription (push_sub).
+	Provider       string
+	SubscriptionID string
+	// ResourceID, when > 0, narrows the subscription side of matching
+	// to subscriptions on that resource.
 	ResourceID uint32
 }
 
 // IsEmpty reports whether the locator carries no key at all.
 func (l Locator) IsEmpty() bool {
-	return l.Matching == "" && l.ProfileID == "" && l.Email == "" && l.Phone == "" && l.FieldName == ""
+	return l.Matching == "" && l.ProfileID == "" && l.Email == "" && l.Phone == "" && l.FieldName == "" &&
+		l.Provider == "" && l.SubscriptionID == ""
 }
 
 // mode returns the explicit or inferred mode, or a 400 error.
@@ -63,11 +86,19 @@ func (l Locator) mode() (Mode, error) {
 		if l.Phone == "" {
 			return "", invalidf("matching %q needs phone", l.Matching)
 		}
+	case ModeEmailPhone, ModeEmailPhoneSub:
+		if l.Email == "" && l.Phone == "" {
+			return "", invalidf("matching %q needs email, phone or both", l.Matching)
+		}
 	case ModeProfileID:
 		if l.ProfileID == "" {
 			return "", invalidf("matching %q needs profile_id", l.Matching)
 		}
-	case ModeCustom:
+	case ModePushSub:
+		if l.Provider == "" || l.SubscriptionID == "" {
+			return "", invalidf("matching %q needs provider and subscription_id", l.Matching)
+		}
+	case ModeCustom, ModeCustomSub:
 		if l.FieldName == "" || l.FieldValue == nil {
 			return "", invalidf("matching %q needs field_name and field_value", l.Matching)
 		}
@@ -84,12 +115,25 @@ func (l Locator) mode() (Mode, error) {
 				return "", invalidf("field_name %q needs field_value", l.FieldName)
 			}
 			return ModeCustom, nil
+		case l.Provider != "" || l.SubscriptionID != "":
+			return Locator{Matching: ModePushSub, Provider: l.Provider, SubscriptionID: l.SubscriptionID}.mode()
 		}
-		return "", invalidf("no locator: give profile_id, email, phone or field_name + field_value")
+		return "", invalidf("no locator: give profile_id, email, phone, field_name + field_value, or provider + subscription_id")
 	default:
-		return "", invalidf("unknown matching %q (email, email_profile, email_sub, phone, phone_sub, profile_id, custom)", l.Matching)
+		return "", invalidf("unknown matching %q (%s)", l.Matching, modeList())
 	}
 	return l.Matching, nil
+}
+
+func modeList() string {
+	s := ""
+	for i, m := range Modes {
+		if i > 0 {
+			s += ", "
+		}
+		s += string(m)
+	}
+	return s
 }
 
 // maxCounted bounds how many matches an ambiguous lookup counts before
@@ -172,23 +216,8 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func
 		if err != nil {
 			return nil, nil, err
 		}
-		if mode != ModeEmailSub {
-			v, err := tx.kv.Get(index.Emails, index.EmailKey(d.ID, email))
-			if err != nil {
-				return nil, nil, storageErr("read email index", err)
-			}
-			if v != nil {
-				if len(v) != index.IDLen {
-					return nil, nil, corruptf("email index entry for %q holds %d bytes, not a profile id", email, len(v))
-				}
-				found.add(ProfileID(v))
-			}
-		}
-		if mode != ModeEmailProfile {
-			ch, _ := ChannelEmail.channelByte()
-			if err := tx.scanSubs(found, d.ID, ch, email, loc.ResourceID); err != nil {
-				return nil, nil, err
-			}
+		if err := tx.emailCandidates(found, d, email, mode != ModeEmailSub, mode != ModeEmailProfile, loc.ResourceID); err != nil {
+			return nil, nil, err
 		}
 		return found.ids, func() string {
 			if mode == ModeEmailProfile {
@@ -198,7 +227,7 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func
 		}, nil
 
 	case ModePhone, ModePhoneSub:
-		phone, err := NormalizePhone(loc.Phone)
+		phone, err := NormalizePhone(loc.Phone, tx.region)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -212,6 +241,68 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func
 			return nil, nil, err
 		}
 		return found.ids, func() string { return fmt.Sprintf("phone %q", phone) + onResource(loc.ResourceID) }, nil
+
+	case ModeEmailPhone, ModeEmailPhoneSub:
+		var keys []string
+		if loc.Email != "" {
+			email, err := NormalizeEmail(loc.Email)
+			if err != nil {
+				return nil, nil, err
+			}
+			keys = append(keys, fmt.Sprintf("email %q", email))
+			if err := tx.emailCandidates(found, d, email, mode == ModeEmailPhone, mode == ModeEmailPhoneSub, loc.ResourceID); err != nil {
+				return nil, nil, err
+			}
+		}
+		if loc.Phone != "" {
+			phone, err := NormalizePhone(loc.Phone, tx.region)
+			if err != nil {
+				return nil, nil, err
+			}
+			keys = append(keys, fmt.Sprintf("phone %q", phone))
+			if mode == ModeEmailPhone {
+				if err := tx.scanIDs(found, index.Phones, index.PhonePrefix(d.ID, phone)); err != nil {
+					return nil, nil, err
+				}
+			} else {
+				ch, _ := ChannelSMS.channelByte()
+				if err := tx.scanSubs(found, d.ID, ch, phone, loc.ResourceID); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		return found.ids, func() string {
+			where := " in the profile"
+			if mode == ModeEmailPhoneSub {
+				where = " in subscriptions" + onResource(loc.ResourceID)
+			}
+			return strings.Join(keys, " or ") + where
+		}, nil
+
+	case ModePushSub:
+		s := Subscription{Channel: ChannelPush, Provider: loc.Provider, SubscriptionID: loc.SubscriptionID, ResourceID: 1}
+		if _, err := s.normalize(tx.region); err != nil {
+			return nil, nil, invalidf("push_sub: provider and subscription_id: %v", err)
+		}
+		ch, _ := ChannelPush.channelByte()
+		if err := tx.scanSubs(found, d.ID, ch, s.address(), loc.ResourceID); err != nil {
+			return nil, nil, err
+		}
+		return found.ids, func() string {
+			return fmt.Sprintf("push subscription %q/%q", loc.Provider, loc.SubscriptionID) + onResource(loc.ResourceID)
+		}, nil
+
+	case ModeCustomSub:
+		value, err := subFieldText(loc.FieldName, loc.FieldValue)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := tx.scanSubs(found, d.ID, subFieldChannel, subFieldAddress(loc.FieldName, value), loc.ResourceID); err != nil {
+			return nil, nil, err
+		}
+		return found.ids, func() string {
+			return fmt.Sprintf("subscription field %s = %q", loc.FieldName, value) + onResource(loc.ResourceID)
+		}, nil
 
 	case ModeCustom:
 		f, ok := d.Field(loc.FieldName)
@@ -240,6 +331,28 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func
 		return found.ids, func() string { return fmt.Sprintf("%s = %s", f.Name, describeValue(v)) }, nil
 	}
 	return nil, nil, invalidf("unknown matching %q", mode)
+}
+
+// emailCandidates adds the profile whose email is email (profile) and
+// the profiles subscribed with it on the email channel (subs).
+func (tx *Tx) emailCandidates(found *idSet, d *Database, email string, profile, subs bool, resource uint32) error {
+	if profile {
+		v, err := tx.kv.Get(index.Emails, index.EmailKey(d.ID, email))
+		if err != nil {
+			return storageErr("read email index", err)
+		}
+		if v != nil {
+			if len(v) != index.IDLen {
+				return corruptf("email index entry for %q holds %d bytes, not a profile id", email, len(v))
+			}
+			found.add(ProfileID(v))
+		}
+	}
+	if subs {
+		ch, _ := ChannelEmail.channelByte()
+		return tx.scanSubs(found, d.ID, ch, email, resource)
+	}
+	return nil
 }
 
 // describeValue renders a normalized field value for messages.

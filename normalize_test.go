@@ -15,8 +15,12 @@ func TestNormalizationIsIdempotent(t *testing.T) {
 			}
 		}
 		phone := rapid.OneOf(rapid.String(), rapid.StringMatching(`\+?[0-9 ().-]{7,20}`)).Draw(t, "phone")
-		if p, err := NormalizePhone(phone); err == nil {
-			if again, err := NormalizePhone(p); err != nil || again != p {
+		region := rapid.SampledFrom([]string{"", "US", "DE", "RU"}).Draw(t, "region")
+		if p, err := NormalizePhone(phone, region); err == nil {
+			if !isE164(p) {
+				t.Fatalf("phone %q → %q: not E.164", phone, p)
+			}
+			if again, err := NormalizePhone(p, ""); err != nil || again != p {
 				t.Fatalf("phone %q → %q → %q, %v", phone, p, again, err)
 			}
 		}
@@ -46,14 +50,26 @@ func TestNormalizationExamples(t *testing.T) {
 			t.Errorf("email %q accepted", bad)
 		}
 	}
-	for in, want := range map[string]string{"+1 (555) 123-4567": "+15551234567", "8.800.555.35.35": "+88005553535"} {
-		if got, err := NormalizePhone(in); err != nil || got != want {
-			t.Errorf("phone %q: %q %v", in, got, err)
+	for _, c := range []struct{ in, region, want string }{
+		{"+1 (555) 123-4567", "", "+15551234567"},
+		// The numbers of issue #14, which the hand-written rules got wrong.
+		{"+49 (0)30 1234567", "", "+49301234567"},
+		{"0049 30 1234567", "", "+49301234567"},
+		{"(555) 010-0001", "US", "+15550100001"},
+		{"8 (800) 555-35-35", "RU", "+78005553535"},
+		{"030 1234567", "DE", "+49301234567"},
+		{"+7 900 000-00-00", "DE", "+79000000000"},
+	} {
+		if got, err := NormalizePhone(c.in, c.region); err != nil || got != c.want {
+			t.Errorf("phone %q (region %q): %q %v, want %q", c.in, c.region, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"123456", "1234567890123456", "12+3456789", "++12345678", "12a45678"} {
-		if _, err := NormalizePhone(bad); codeOf(err) != 400 {
-			t.Errorf("phone %q accepted", bad)
+	for _, c := range []struct{ in, region string }{
+		{"(555) 010-0001", ""}, // no country code, no region
+		{"hello", "US"}, {"+1 23", ""}, {"+12345678901234567", ""}, {"", "US"},
+	} {
+		if _, err := NormalizePhone(c.in, c.region); codeOf(err) != 400 {
+			t.Errorf("phone %q (region %q) accepted", c.in, c.region)
 		}
 	}
 	tags, err := NormalizeTags([]string{"tag-1", " tag-2", "", " tag-1 "})

@@ -52,11 +52,19 @@ type Options struct {
 	// Default: what the engine prefers (kv.BatchSizer; 16 on etcd), else
 	// 1024.
 	MaxBatch int
+	// PhoneRegion is the region (ISO 3166 code, such as "US" or "DE")
+	// of phone numbers written without their country code, "(555)
+	// 010-0001". Empty: such numbers are refused; every number must
+	// carry its country code (+ or 00). See NormalizePhone.
+	PhoneRegion string
 }
 
 // validate refuses impossible values, naming each.
 func (o Options) validate() error {
 	var bad []string
+	if o.PhoneRegion != "" && !KnownPhoneRegion(o.PhoneRegion) {
+		bad = append(bad, fmt.Sprintf("PhoneRegion %q is not a region of the phone numbering plan (ISO 3166, such as US or DE)", o.PhoneRegion))
+	}
 	if o.InitialMmapSize < 0 {
 		bad = append(bad, fmt.Sprintf("InitialMmapSize %d is negative", o.InitialMmapSize))
 	}

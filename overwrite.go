@@ -168,12 +168,13 @@ func (tx *Tx) Overwrite(req RelationRequest) (RelationResult, error) {
 	return w.result(w.old == nil), nil
 }
 
-// Modify is relations/strengthen (SPEC §4): each value is added to the
-// stored one (missing counts as 0); negative values decrease. The
-// relation is created if absent. Only int and float properties can be
-// modified; a fraction for an int property, a nil value, or a result
-// outside int64 (or a non-finite float) is a 400 and nothing is written.
-// Other errors as Overwrite.
+// Modify is relations/strengthen (docs/spec.md §4): each int or float
+// value is added to the stored one (missing counts as 0); negative
+// values decrease. A bool or string value is set, as Overwrite does (the
+// platform's own example strengthens with "is_online": true). The
+// relation is created if absent. A fraction for an int property, a nil
+// value, or a result outside int64 (or a non-finite float) is a 400 and
+// nothing is written. Other errors as Overwrite.
 func (tx *Tx) Modify(req RelationRequest) (RelationResult, error) {
 	if len(req.Weights) == 0 {
 		return RelationResult{}, invalidf("weights: required and must not be empty")
@@ -181,11 +182,6 @@ func (tx *Tx) Modify(req RelationRequest) (RelationResult, error) {
 	w, err := tx.resolve(req)
 	if err != nil {
 		return RelationResult{}, err
-	}
-	for name := range req.Weights {
-		if p, ok := w.rt.Property(name); ok && !p.Type.numeric() {
-			return RelationResult{}, invalidf("property %q is %s: strengthen needs an int or float property", name, p.Type)
-		}
 	}
 	deltas, err := checkWeights(w.rt, req.Weights, false)
 	if err != nil {
@@ -211,6 +207,8 @@ func (tx *Tx) Modify(req RelationRequest) (RelationResult, error) {
 				return RelationResult{}, invalidf("property %q: %g + %g overflows float64", name, cur, d)
 			}
 			next[name] = sum
+		default: // bool or string: set
+			next[name] = d
 		}
 	}
 	if err := tx.store(w, next); err != nil {

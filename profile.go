@@ -30,7 +30,7 @@ func Ptr[T any](v T) *T { return &v }
 
 // normalize checks data against database d and returns its canonical
 // form. Every error names the offending field.
-func (data ProfileData) normalize(d *Database) (ProfileData, error) {
+func (data ProfileData) normalize(d *Database, region string) (ProfileData, error) {
 	var out ProfileData
 	if data.Email != nil {
 		e := ""
@@ -45,7 +45,7 @@ func (data ProfileData) normalize(d *Database) (ProfileData, error) {
 	if data.Phones != nil {
 		phones := make([]string, 0, len(*data.Phones))
 		for _, ph := range *data.Phones {
-			n, err := NormalizePhone(ph)
+			n, err := NormalizePhone(ph, region)
 			if err != nil {
 				return out, err
 			}
@@ -63,7 +63,7 @@ func (data ProfileData) normalize(d *Database) (ProfileData, error) {
 		for name, v := range data.Fields {
 			f, ok := d.Field(name)
 			if !ok {
-				return out, invalidf("field %q is not declared in database %d", truncate(name), d.ID)
+				return out, undeclaredField(d, name)
 			}
 			if v == nil {
 				out.Fields[name] = nil
@@ -77,7 +77,7 @@ func (data ProfileData) normalize(d *Database) (ProfileData, error) {
 		}
 	}
 	for _, s := range data.Subscriptions {
-		n, err := s.normalize()
+		n, err := s.normalize(region)
 		if err != nil {
 			return out, err
 		}
@@ -111,9 +111,9 @@ func (data ProfileData) apply(p *Profile) {
 	for _, s := range data.Subscriptions {
 		i := slices.IndexFunc(p.Subscriptions, func(have Subscription) bool { return have.sameIdentity(&s) })
 		if i >= 0 {
-			p.Subscriptions[i] = s
+			p.Subscriptions[i] = s.mergeInto(p.Subscriptions[i])
 		} else {
-			p.Subscriptions = append(p.Subscriptions, s)
+			p.Subscriptions = append(p.Subscriptions, s.stored())
 		}
 	}
 	slices.SortFunc(p.Subscriptions, compareSubscriptions)
@@ -127,7 +127,9 @@ func (data ProfileData) apply(p *Profile) {
 
 // withLocatorKey fills the locator's key into data for a profile about
 // to be created, unless data sets it itself: the email for email modes,
-// the phone for phone modes, the field for custom.
+// the phone for phone modes, both for email_phone modes, the field for
+// custom. (push_sub and custom_sub keys belong to a subscription, whose
+// resource the locator does not say: they are not filled in.)
 func (data ProfileData) withLocatorKey(loc Locator, mode Mode) ProfileData {
 	switch mode {
 	case ModeEmail, ModeEmailProfile, ModeEmailSub:
@@ -136,6 +138,13 @@ func (data ProfileData) withLocatorKey(loc Locator, mode Mode) ProfileData {
 		}
 	case ModePhone, ModePhoneSub:
 		if data.Phones == nil {
+			data.Phones = &[]string{loc.Phone}
+		}
+	case ModeEmailPhone, ModeEmailPhoneSub:
+		if data.Email == nil && loc.Email != "" {
+			data.Email = Ptr(loc.Email)
+		}
+		if data.Phones == nil && loc.Phone != "" {
 			data.Phones = &[]string{loc.Phone}
 		}
 	case ModeCustom:
@@ -152,24 +161,57 @@ func (data ProfileData) withLocatorKey(loc Locator, mode Mode) ProfileData {
 }
 
 // ImportProfile updates the profile of database db that loc designates,
-// or creates it when there is none (SPEC §5). An empty locator always
-// creates. A created profile gets loc's id (ModeProfileID) or a new one,
-// and loc's key unless data sets it. Returns the id and whether it was
-// created. Errors: 404 unknown database; 400 bad data or locator; 409
-// ambiguous locator or an email used by another profile. An import that
-// changes nothing writes nothing. Needs a writable Tx.
+// or creates it when there is none (docs/spec.md §5). An empty locator
+// always creates. A created profile gets a new id, and loc's key unless
+// data sets it. A profile_id locator only updates, as the platform's
+// (an unknown id is a 404): RestoreProfile creates with a given id.
+// Returns the id and whether it was created. Errors: 404 unknown
+// database or profile id; 400 bad data or locator; 409 ambiguous
+// locator or an email used by another profile. An import that changes
+// nothing writes nothing. Needs a writable Tx.
 func (tx *Tx) ImportProfile(db uint32, loc Locator, data ProfileData) (ProfileID, bool, error) {
-	return tx.putProfile(db, loc, data, true)
+	return tx.putProfile(db, loc, data, createNew)
+}
+
+// RestoreProfile imports data into the profile of database db with id
+// id, creating it with that id when there is none: how an export is
+// imported again with its ids, or a profile with a fixed id set up.
+// Errors as ImportProfile. Needs a writable Tx.
+func (tx *Tx) RestoreProfile(db uint32, id ProfileID, data ProfileData) (bool, error) {
+	_, created, err := tx.putProfile(db, Locator{Matching: ModeProfileID, ProfileID: id.String()}, data, createWithID)
+	return created, err
 }
 
 // UpdateProfile is ImportProfile that refuses to create: no match is a
 // 404.
 func (tx *Tx) UpdateProfile(db uint32, loc Locator, data ProfileData) (ProfileID, error) {
-	id, _, err := tx.putProfile(db, loc, data, false)
+	id, _, err := tx.putProfile(db, loc, data, updateOnly)
 	return id, err
 }
 
-func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, create bool) (ProfileID, bool, error) {
+// importItem runs one ImportItem of a batch.
+func (tx *Tx) importItem(db uint32, it ImportItem) (ProfileID, bool, error) {
+	if !it.KeepID {
+		return tx.ImportProfile(db, it.Locator, it.Data)
+	}
+	id, err := ParseProfileID(it.Locator.ProfileID)
+	if err != nil {
+		return ProfileID{}, false, err
+	}
+	created, err := tx.RestoreProfile(db, id, it.Data)
+	return id, created, err
+}
+
+// creation is what putProfile does when the locator finds no profile.
+type creation int
+
+const (
+	updateOnly   creation = iota // 404
+	createNew                    // create with a new id (a profile_id locator: 404)
+	createWithID                 // create with the locator's profile id
+)
+
+func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation) (ProfileID, bool, error) {
 	d, err := tx.schema.db(db)
 	if err != nil {
 		return ProfileID{}, false, err
@@ -177,7 +219,7 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, create bool) 
 	var old *Profile
 	var oldBytes []byte
 	var mode Mode
-	if !loc.IsEmpty() || !create {
+	if !loc.IsEmpty() || how == updateOnly {
 		if mode, err = loc.mode(); err != nil {
 			return ProfileID{}, false, err
 		}
@@ -187,8 +229,10 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, create bool) 
 			if old, oldBytes, err = tx.loadProfile(d.ID, id); err != nil {
 				return ProfileID{}, false, err
 			}
-		case !create || !errors.Is(err, ErrNotFound):
+		case how == updateOnly || !errors.Is(err, ErrNotFound):
 			return ProfileID{}, false, err
+		case mode == ModeProfileID && how != createWithID:
+			return ProfileID{}, false, notFoundf("%v: profile_id matching only updates, as the platform's (RestoreProfile creates a profile with a given id)", err)
 		}
 	}
 	created := old == nil
@@ -199,7 +243,7 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, create bool) 
 	} else {
 		p = old.clone()
 	}
-	norm, err := data.normalize(d)
+	norm, err := data.normalize(d, tx.region)
 	if err != nil {
 		return ProfileID{}, false, err
 	}

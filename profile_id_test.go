@@ -84,10 +84,11 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 				}
 				binary.BigEndian.PutUint64(id[4:], seq+uint64(rapid.IntRange(1, 4).Draw(t, "after")))
 				email := nextEmail()
-				got, created, err := s.ImportProfile(ctx, db, Locator{ProfileID: id.String()}, ProfileData{Email: &email})
+				created, err := s.RestoreProfile(ctx, db, id, ProfileData{Email: &email})
 				if err != nil {
 					t.Fatal(err)
 				}
+				got := id
 				_, existed := model[db][id]
 				if got != id || created == existed {
 					t.Fatalf("import at %s: got %s created=%v, the profile existed: %v", id, got, created, existed)

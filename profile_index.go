@@ -6,8 +6,8 @@ import (
 )
 
 // indexEntries lists every index fact of profile p in database d: its
-// email, each phone, each subscription, each indexed custom field value
-// and each tag. Fields the schema does not declare, or declares
+// email, each phone, each subscription and each of its custom fields,
+// each indexed custom field value and each tag. Fields the schema does not declare, or declares
 // unindexed, have no entries.
 func indexEntries(d *Database, p *Profile) []index.Entry {
 	id := [index.IDLen]byte(p.ID)
@@ -25,6 +25,9 @@ func indexEntries(d *Database, p *Profile) []index.Entry {
 		s := &p.Subscriptions[i]
 		ch, _ := s.Channel.channelByte()
 		add(index.Subs, index.SubKey(d.ID, ch, s.address(), s.ResourceID, id), nil)
+		for name, v := range s.Fields {
+			add(index.Subs, index.SubKey(d.ID, subFieldChannel, subFieldAddress(name, v), s.ResourceID, id), nil)
+		}
 	}
 	for name, v := range p.Fields {
 		f, ok := d.Field(name)

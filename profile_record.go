@@ -196,16 +196,25 @@ func (p *Profile) checkStored() error {
 		}
 	}
 	for _, ph := range p.Phones {
-		if n, err := NormalizePhone(ph); err != nil || n != ph {
+		if !isE164(ph) {
 			return corruptf("stored phone %q is not normalized", truncate(ph))
 		}
 	}
 	for i := range p.Subscriptions {
-		if n, err := p.Subscriptions[i].normalize(); err != nil || n != p.Subscriptions[i] {
+		n, err := p.Subscriptions[i].normalizeWith(storedPhone)
+		if n = n.stored(); err != nil || !n.equal(&p.Subscriptions[i]) {
 			return corruptf("stored subscription %d is not valid", i)
 		}
 	}
 	return nil
+}
+
+// storedPhone checks a stored phone by its form (isE164).
+func storedPhone(p string) (string, error) {
+	if !isE164(p) {
+		return "", corruptf("stored phone %q is not in E.164 form", truncate(p))
+	}
+	return p, nil
 }
 
 // clone returns a deep copy, so a caller may change it freely.
@@ -213,6 +222,10 @@ func (p *Profile) clone() *Profile {
 	c := *p
 	c.Phones = slices.Clone(p.Phones)
 	c.Subscriptions = slices.Clone(p.Subscriptions)
+	for i := range c.Subscriptions {
+		c.Subscriptions[i].Fields = maps.Clone(c.Subscriptions[i].Fields)
+		c.Subscriptions[i].Categories = slices.Clone(c.Subscriptions[i].Categories)
+	}
 	c.Fields = maps.Clone(p.Fields)
 	for k, v := range c.Fields {
 		if tags, ok := v.([]string); ok {

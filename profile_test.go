@@ -40,7 +40,10 @@ func TestImportGetUpdateDelete(t *testing.T) {
 		{ProfileID: "  "[:0] + id.String()},
 		{Email: "ANN@example.com"},
 		{Matching: ModeEmailSub, Email: "ann@example.com", ResourceID: 7},
-		{Phone: "15551234567"},
+		{Phone: "+15551234567"},
+		{Phone: "001 555 123 4567"},
+		{Matching: ModeEmailPhone, Phone: "+1 555 123 4567"},
+		{Matching: ModeEmailPhone, Email: "ann@example.com", Phone: "+15551234567"},
 		{Matching: ModeCustom, FieldName: "crm_id", FieldValue: int64(123420)},
 		{FieldName: "interests", FieldValue: []string{"b", "a"}},
 		{FieldName: "birthday", FieldValue: time.Date(2001, 2, 3, 1, 0, 0, 0, time.FixedZone("", 3600))},
@@ -82,7 +85,7 @@ func TestMatchErrors(t *testing.T) {
 		_, _, err := s.ImportProfile(ctx, 1, Locator{Email: email}, ProfileData{Phones: &[]string{"+7 900 000 00 00"}, Fields: map[string]any{"interests": []string{"x", "y"}}})
 		must(t, err)
 	}
-	_, err := s.Match(ctx, 1, Locator{Phone: "79000000000"})
+	_, err := s.Match(ctx, 1, Locator{Phone: "+79000000000"})
 	if !errors.Is(err, ErrAmbiguous) || !errors.Is(err, ErrConflict) || codeOf(err) != 409 {
 		t.Fatalf("ambiguous phone: %v", err)
 	}
@@ -116,20 +119,39 @@ func TestMatchErrors(t *testing.T) {
 	wantCode(t, err, 404)
 }
 
-func TestImportWithSuppliedID(t *testing.T) {
+// TestProfileIDMatchingOnlyUpdates: as the platform's Matching page
+// says, profile_id matching is "only on update": an import by an unknown
+// id creates nothing (404); RestoreProfile creates with the id, and an
+// import by it then updates.
+func TestProfileIDMatchingOnlyUpdates(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	id, created, err := s.ImportProfile(ctx, 1, Locator{ProfileID: "5D63DBDB439E7306B596C5D0"}, ProfileData{})
-	must(t, err)
-	if !created || id.String() != "5d63dbdb439e7306b596c5d0" {
-		t.Fatalf("got %s created=%v", id, created)
-	}
-	// Re-importing is an update that changes nothing.
 	before := dump(t, s)
-	_, created, err = s.ImportProfile(ctx, 1, Locator{ProfileID: id.String()}, ProfileData{})
+	_, _, err := s.ImportProfile(ctx, 1, Locator{ProfileID: "5D63DBDB439E7306B596C5D0"}, ProfileData{})
+	wantCode(t, err, 404)
+	_, err = s.ImportBatch(ctx, 1, []ImportItem{{Locator: Locator{Matching: ModeProfileID, ProfileID: "5d63dbdb439e7306b596c5d0"}}})
 	must(t, err)
-	if created || dump(t, s) != before {
+	if dump(t, s) != before {
+		t.Fatal("an import by an unknown profile_id wrote")
+	}
+	id := mustID(t, "5d63dbdb439e7306b596c5d0")
+	created, err := s.RestoreProfile(ctx, 1, id, ProfileData{})
+	must(t, err)
+	if !created {
+		t.Fatal("RestoreProfile did not create")
+	}
+	// Importing by the id is an update; one that changes nothing writes
+	// nothing.
+	before = dump(t, s)
+	got, created, err := s.ImportProfile(ctx, 1, Locator{ProfileID: "5D63DBDB439E7306B596C5D0"}, ProfileData{})
+	must(t, err)
+	if created || got != id || dump(t, s) != before {
 		t.Fatal("no-op import wrote")
+	}
+	res, err := s.ImportBatch(ctx, 1, []ImportItem{{Locator: Locator{ProfileID: "000000000000000000000007"}, KeepID: true}})
+	must(t, err)
+	if res[0].Err != nil || !res[0].Created || res[0].ID.String() != "000000000000000000000007" {
+		t.Fatalf("a batch item with KeepID: %+v", res[0])
 	}
 }
 

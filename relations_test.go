@@ -7,9 +7,10 @@ import (
 // twoProfiles imports A in database 1 and B in database 2.
 func twoProfiles(t *testing.T, s *Store) (a, b ProfileID) {
 	t.Helper()
-	a, _, err := s.ImportProfile(ctx, 1, Locator{ProfileID: "5d63dbdb439e7306b596c5d0"}, ProfileData{Email: Ptr("a@example.com")})
+	a, b = mustID(t, "5d63dbdb439e7306b596c5d0"), mustID(t, "5d441038439e7363f3c26539")
+	_, err := s.RestoreProfile(ctx, 1, a, ProfileData{Email: Ptr("a@example.com")})
 	must(t, err)
-	b, _, err = s.ImportProfile(ctx, 2, Locator{ProfileID: "5d441038439e7363f3c26539"}, ProfileData{Fields: map[string]any{"sku": "B-1"}})
+	_, err = s.RestoreProfile(ctx, 2, b, ProfileData{Fields: map[string]any{"sku": "B-1"}})
 	must(t, err)
 	return a, b
 }
@@ -108,8 +109,8 @@ func TestRelationErrorsChangeNothing(t *testing.T) {
 			_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1, "user_like": int64(1 << 62)}})
 			return err
 		}, 400},
-		{"strengthen bool", func() error {
-			_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"is_online": true}})
+		{"strengthen null", func() error {
+			_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"is_online": nil}})
 			return err
 		}, 400},
 		{"unknown type", func() error {
@@ -186,6 +187,28 @@ func TestStrengthenAddsAndAttachDetachRestore(t *testing.T) {
 	must(t, err)
 	if c.Props["user_like"].Sum != int64(-35) || c.Props["donate"].Top[0].Value != int64(-35) {
 		t.Fatalf("counter %+v", c)
+	}
+}
+
+// TestStrengthenSetsBoolsAndStrings: the platform's own strengthen
+// example sends {"user_like": 2, "donate": 343, "is_online": true}:
+// numbers add, a bool or string is set.
+func TestStrengthenSetsBoolsAndStrings(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	a, b := twoProfiles(t, s)
+	req := RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"user_like": 2, "donate": 343, "is_online": true}}
+	for range 2 {
+		_, err := s.Modify(ctx, req)
+		must(t, err)
+	}
+	_, err := s.Modify(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"note": "hi", "is_online": false}})
+	must(t, err)
+	page, err := s.Relations(ctx, RelationsQuery{RelationType: 3, A: idLoc(a)})
+	must(t, err)
+	w := page.Items[0].Weights
+	if w["user_like"] != int64(4) || w["donate"] != int64(686) || w["is_online"] != false || w["note"] != "hi" {
+		t.Fatalf("weights %v", w)
 	}
 }
 

@@ -3,6 +3,7 @@ package relgraph
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // FieldType is the type of a custom profile field.
@@ -99,14 +100,17 @@ var reservedFieldNames = []string{"email", "phones", "subscriptions", "id", "db_
 // digits, '_' and '-', 1 to 64 bytes, starting with a letter (names
 // starting with '_' are reserved). Such a name is a valid XML element
 // name, which the XML wire format writes it as.
-func checkName(what, name string) error {
+func checkName(what, name string) error { return checkNameRule(what, name, false) }
+
+// checkNameRule is checkName; system names may start with '_'.
+func checkNameRule(what, name string, system bool) error {
 	if len(name) == 0 || len(name) > MaxNameLen {
-		return invalidf("%s name %q must be 1 to %d characters", what, name, MaxNameLen)
+		return invalidf("%s name %q must be 1 to %d characters", what, truncate(name), MaxNameLen)
 	}
-	if name[0] == '_' {
+	if name[0] == '_' && !system {
 		return invalidf("%s name %q: names starting with '_' are reserved", what, name)
 	}
-	if c := name[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+	if c := name[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' && system) {
 		return invalidf("%s name %q must start with a letter: it is written as an XML element name", what, name)
 	}
 	for i := 0; i < len(name); i++ {
@@ -250,8 +254,12 @@ func prefixed(err error, prefix string) error {
 	return &e
 }
 
-// Field returns the declared field named name.
+// Field returns the field named name: a system field (SystemFields) or
+// one the database declares.
 func (d *Database) Field(name string) (Field, bool) {
+	if strings.HasPrefix(name, "_") {
+		return systemField(name)
+	}
 	for _, f := range d.Fields {
 		if f.Name == name {
 			return f, true

@@ -1,8 +1,11 @@
 package relgraph
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/relgraph/relgraph/index"
 )
@@ -68,6 +71,93 @@ type Subscription struct {
 	Provider       string    `json:"provider,omitempty" msgpack:"pv,omitempty"`
 	SubscriptionID string    `json:"subscription_id,omitempty" msgpack:"sid,omitempty"`
 	Status         SubStatus `json:"status" msgpack:"st"`
+	// Priority is the platform's subscription priority (0 is the
+	// highest): stored and returned, it orders nothing here.
+	Priority int `json:"priority,omitempty" msgpack:"pr,omitempty"`
+	// Fields are the subscription's custom fields, as text; each is
+	// indexed, for custom_sub matching. At most MaxSubscriptionFields.
+	Fields map[string]string `json:"custom_fields,omitempty" msgpack:"f,omitempty"`
+	// Categories are the resource categories subscribed to: stored and
+	// returned.
+	Categories []string `json:"cats,omitempty" msgpack:"cat,omitempty"`
+
+	// On import, of a subscription already stored: KeepStatus and
+	// KeepPriority leave its status and priority as they are (the
+	// platform sends a status only to change it); nil Fields and
+	// Categories leave those as they are (non-nil ones, even empty,
+	// replace them). A new subscription takes what is given. Not stored.
+	KeepStatus, KeepPriority bool `json:"-" msgpack:"-"`
+}
+
+// mergeInto returns s imported over the stored subscription have (of the
+// same identity).
+func (s Subscription) mergeInto(have Subscription) Subscription {
+	if s.KeepStatus {
+		s.Status = have.Status
+	}
+	if s.KeepPriority {
+		s.Priority = have.Priority
+	}
+	if s.Fields == nil {
+		s.Fields = have.Fields
+	}
+	if s.Categories == nil {
+		s.Categories = have.Categories
+	}
+	return s.stored()
+}
+
+// equal reports whether s and o are the same stored subscription.
+func (s *Subscription) equal(o *Subscription) bool {
+	return s.ResourceID == o.ResourceID && s.Channel == o.Channel && s.Email == o.Email && s.Phone == o.Phone &&
+		s.Provider == o.Provider && s.SubscriptionID == o.SubscriptionID && s.Status == o.Status &&
+		s.Priority == o.Priority && maps.Equal(s.Fields, o.Fields) && slices.Equal(s.Categories, o.Categories)
+}
+
+// stored is s as stored: no import flags, no empty optional parts.
+func (s Subscription) stored() Subscription {
+	s.KeepStatus, s.KeepPriority = false, false
+	if len(s.Fields) == 0 {
+		s.Fields = nil
+	}
+	if len(s.Categories) == 0 {
+		s.Categories = nil
+	}
+	return s
+}
+
+// Limits of a subscription's optional parts.
+const (
+	MaxSubscriptionFields = 32
+	MaxCategories         = 64
+	maxCategoryBytes      = 256
+)
+
+// subFieldChannel is the channel tag, in subscription index keys, of a
+// subscription's custom field: its address is lenstr(name) ‖ value.
+const subFieldChannel = 4
+
+func subFieldAddress(name, value string) string {
+	return string(index.AppendLenString(nil, name)) + value
+}
+
+// subFieldText is a custom_sub locator's value as the text it is
+// stored as: a string as is, an integer in decimal, a bool as
+// true/false.
+func subFieldText(name string, v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10), nil
+	}
+	return "", invalidf("subscription field %q: %T is not a text, integer or bool value", truncate(name), v)
 }
 
 // address is the channel's address as indexed: the email, the phone, or
@@ -83,7 +173,13 @@ func (s *Subscription) address() string {
 }
 
 // normalize checks the subscription and returns its canonical form.
-func (s Subscription) normalize() (Subscription, error) {
+func (s Subscription) normalize(region string) (Subscription, error) {
+	return s.normalizeWith(func(p string) (string, error) { return NormalizePhone(p, region) })
+}
+
+// normalizeWith is normalize with phone, the normalizer of an sms
+// address.
+func (s Subscription) normalizeWith(phone func(string) (string, error)) (Subscription, error) {
 	if s.ResourceID == 0 {
 		return s, invalidf("subscription: resource_id must be > 0")
 	}
@@ -103,7 +199,7 @@ func (s Subscription) normalize() (Subscription, error) {
 		if s.Email != "" || s.Provider != "" || s.SubscriptionID != "" {
 			return s, invalidf("subscription on resource %d: channel sms takes only phone", s.ResourceID)
 		}
-		if s.Phone, err = NormalizePhone(s.Phone); err != nil {
+		if s.Phone, err = phone(s.Phone); err != nil {
 			return s, invalidf("subscription on resource %d: %v", s.ResourceID, err)
 		}
 	case ChannelPush:
@@ -119,6 +215,35 @@ func (s Subscription) normalize() (Subscription, error) {
 		}
 	default:
 		return s, invalidf("subscription on resource %d: unknown channel %q (email, sms, push)", s.ResourceID, s.Channel)
+	}
+	if s.Priority < 0 {
+		return s, invalidf("subscription on resource %d: priority %d is negative", s.ResourceID, s.Priority)
+	}
+	if len(s.Fields) > MaxSubscriptionFields {
+		return s, invalidf("subscription on resource %d: %d custom fields, at most %d", s.ResourceID, len(s.Fields), MaxSubscriptionFields)
+	}
+	for name, v := range s.Fields {
+		if err := checkNameRule("custom field", name, true); err != nil {
+			return s, invalidf("subscription on resource %d: %v", s.ResourceID, err)
+		}
+		if len(name)+len(v) > maxAddressBytes {
+			return s, invalidf("subscription on resource %d: custom field %q longer than %d bytes", s.ResourceID, name, maxAddressBytes)
+		}
+	}
+	if len(s.Categories) > MaxCategories {
+		return s, invalidf("subscription on resource %d: %d categories, at most %d", s.ResourceID, len(s.Categories), MaxCategories)
+	}
+	cats := make([]string, 0, len(s.Categories))
+	for _, c := range s.Categories {
+		if c = strings.TrimSpace(c); c == "" || len(c) > maxCategoryBytes || !utf8.ValidString(c) {
+			return s, invalidf("subscription on resource %d: a category must be 1 to %d bytes of text", s.ResourceID, maxCategoryBytes)
+		}
+		if !slices.Contains(cats, c) {
+			cats = append(cats, c)
+		}
+	}
+	if s.Categories != nil {
+		s.Categories = cats
 	}
 	return s, nil
 }

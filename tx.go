@@ -19,6 +19,8 @@ type Tx struct {
 	newSchema *schema
 	// topRefills counts top lists this transaction rebuilt (top.go).
 	topRefills uint64
+	// region is Options.PhoneRegion, for NormalizePhone.
+	region string
 }
 
 // schemaNow is the schema as this transaction has changed it so far.

@@ -84,7 +84,7 @@ func (u *undoTx) undo() error {
 // abandoned.
 func (tx *Tx) savepoint(fn func(tx *Tx) error) (fnErr, undoErr error) {
 	u := &undoTx{Tx: tx.kv}
-	inner := &Tx{kv: u, schema: tx.schema, now: tx.now}
+	inner := &Tx{kv: u, schema: tx.schema, now: tx.now, region: tx.region}
 	if fnErr = runSafely(fn, inner); fnErr != nil {
 		if err := u.undo(); err != nil {
 			return fnErr, storageErr("undo a failed write", err)

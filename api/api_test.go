@@ -79,7 +79,9 @@ func newEnvWith(t *testing.T, change func(*Config)) *env {
 		db uint32
 		id string
 	}{{1, profileA}, {2, profileB}, {1, "669e6968ebf4ac52b623a997"}, {9, "6751b8f1c5e3db9bcb75befa"}} {
-		_, _, err := s.ImportProfile(ctx, p.db, relgraph.Locator{ProfileID: p.id}, relgraph.ProfileData{})
+		id, err := relgraph.ParseProfileID(p.id)
+		must(err)
+		_, err = s.RestoreProfile(ctx, p.db, id, relgraph.ProfileData{})
 		must(err)
 	}
 	_, err = s.Attach(ctx, relgraph.RelationRequest{RelationType: 2, A: relgraph.Locator{ProfileID: "669e6968ebf4ac52b623a997"},
@@ -236,7 +238,7 @@ func TestDocumentedExamples(t *testing.T) {
 	sameAs(r, "get.response.json")
 	r = e.post("relations/get", "application/xml", example(t, "get.request.xml"))
 	e.want(r, 0)
-	if items := r.body["data"].([]any); len(items) != 1 || items[0].(map[string]any)["db_b"] != "9" {
+	if items := asList(r.body["data"]); len(items) != 1 || items[0].(map[string]any)["db_b"] != "9" {
 		t.Fatalf("XML get: %s", r.raw)
 	}
 
@@ -251,6 +253,18 @@ func TestDocumentedExamples(t *testing.T) {
 	sameAs(r, "detach.response.json")
 	r = e.post("relations/detach", "application/json", example(t, "detach.request.json"))
 	e.want(r, 404)
+}
+
+// asList reads an XML answer's list as the platform writes it: one
+// element per item, so one item reads as that item.
+func asList(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case nil:
+		return nil
+	}
+	return []any{v}
 }
 
 // normalizeXXH replaces each 16-hex xxh value by the placeholder of the
@@ -341,7 +355,7 @@ func TestEveryEndpointInJSONAndXML(t *testing.T) {
 	// profiles/update, and get in both formats.
 	r = e.postJSON("profiles/update", map[string]any{"db_id": 1, "profile_id": ann, "data": map[string]any{"CRM_ID": nil, "email": nil}})
 	e.want(r, 0)
-	r = e.postJSON("profiles/get", map[string]any{"token": readToken, "db_id": 1, "phone": "15550000001"})
+	r = e.postJSON("profiles/get", map[string]any{"token": readToken, "db_id": 1, "phone": "+1 (555) 000-0001"})
 	e.want(r, 0)
 	data := r.body["data"].(map[string]any)
 	if data["id"] != ann || data["email"] != nil || data["CRM_ID"] != nil || len(data["subscriptions"].([]any)) != 1 {
@@ -353,18 +367,18 @@ func TestEveryEndpointInJSONAndXML(t *testing.T) {
 		t.Fatalf("XML get: %s", r.raw)
 	}
 	// import_batch: one good, one duplicate email, one bad field.
-	r = e.postJSON("profiles/import_batch", map[string]any{"db_id": 2, "items": []any{
-		map[string]any{"data": map[string]any{"email": "s1@x.io", "nickname": "one"}},
-		map[string]any{"data": map[string]any{"email": "s1@x.io"}},
-		map[string]any{"data": map[string]any{"shoe": 1}},
+	r = e.postJSON("profiles/import_batch", map[string]any{"db_id": 2, "data": []any{
+		map[string]any{"email": "s1@x.io", "nickname": "one"},
+		map[string]any{"email": "s1@x.io", "nickname": "one"}, // the same profile, by its email
+		map[string]any{"shoe": 1},
 	}})
 	e.want(r, 0)
-	items := r.body["data"].([]any)
+	items := r.body["result"].([]any)
 	codes := []string{}
 	for _, it := range items {
 		codes = append(codes, scalarText(it.(map[string]any)["error"]))
 	}
-	if strings.Join(codes, ",") != "0,409,400" {
+	if strings.Join(codes, ",") != "0,0,400" {
 		t.Fatalf("import_batch codes %v: %s", codes, r.raw)
 	}
 	// relations in XML: attach, strengthen, edit, get, get_counter, detach.
@@ -377,7 +391,7 @@ func TestEveryEndpointInJSONAndXML(t *testing.T) {
 	e.want(xmlReq("relations/edit", sides+`<weights><donate>9</donate><is_online nil="true"/></weights>`), 0)
 	r = xmlReq("relations/get", `<email>bob@x.io</email><limit>10</limit>`)
 	e.want(r, 0)
-	props := r.body["data"].([]any)[0].(map[string]any)["props"].(map[string]any)
+	props := asList(r.body["data"])[0].(map[string]any)["props"].(map[string]any)
 	if len(props) != 2 || props["user_like"].(map[string]any)["value"] != "5" || props["donate"].(map[string]any)["value"] != "9" {
 		t.Fatalf("XML relations/get: %s", r.raw)
 	}
@@ -478,27 +492,40 @@ func TestEveryErrorCodeChangesNothing(t *testing.T) {
 	repairRelation(t, e.engine)
 }
 
+// TestXMLShapes: the platform's XML: a repeated element or one marked
+// array='true' is a list; <item> children are one too (relgraph's
+// earlier form); answers write lists as repeated elements.
 func TestXMLShapes(t *testing.T) {
-	m, err := decodeXML([]byte(`<?xml version="1.0"?><xml><a>1</a><l><item>x</item></l><r><p>1</p><p>2</p></r><o><k>v</k></o><n nil="true"/><e></e></xml>`), DefaultMaxValues)
+	m, err := decodeXML([]byte(`<?xml version="1.0"?><xml><a>1</a><l><item>x</item></l><r><p>1</p><p>2</p></r><o><k>v</k></o><n nil="true"/><e></e>
+		<phones array='true'>+79000000000</phones><none array="true"/><d array='true'><k>1</k></d><d array='true'><k>2</k></d></xml>`), DefaultMaxValues)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"a": "1", "l": []any{"x"}, "r": []any{"1", "2"}, "o": map[string]any{"k": "v"}, "n": nil, "e": ""}
+	want := map[string]any{"a": "1", "l": []any{"x"}, "r": map[string]any{"p": []any{"1", "2"}}, "o": map[string]any{"k": "v"}, "n": nil, "e": "",
+		"phones": []any{"+79000000000"}, "none": []any{}, "d": []any{map[string]any{"k": "1"}, map[string]any{"k": "2"}}}
 	if !equalTrees(m, want) {
 		t.Fatalf("got %#v", m)
 	}
 	var buf bytes.Buffer
-	if err := encodeXML(&buf, map[string]any{"a": []any{map[string]any{"b": "<&>"}}, "n": nil}); err != nil {
+	sent := map[string]any{"a": []any{map[string]any{"b": "<&>"}, map[string]any{"b": "2"}}, "n": nil, "empty": []any{}, "one": []any{"x"}}
+	if err := encodeXML(&buf, sent); err != nil {
 		t.Fatal(err)
 	}
 	if err := xml.Unmarshal(buf.Bytes(), new(any)); err != nil {
 		t.Fatalf("encoded XML does not parse: %v\n%s", err, buf.Bytes())
 	}
+	for _, part := range []string{"<a>\n    <b>&lt;&amp;&gt;</b>\n  </a>\n  <a>", `<empty array="true"/>`, "<one>x</one>"} {
+		if !strings.Contains(buf.String(), part) {
+			t.Fatalf("encoded XML lacks %q:\n%s", part, buf.Bytes())
+		}
+	}
 	back, err := decodeXML(buf.Bytes(), DefaultMaxValues)
-	if err != nil || !equalTrees(back, map[string]any{"a": []any{map[string]any{"b": "<&>"}}, "n": nil}) {
+	// A list of one reads back as its item: the platform's form cannot
+	// tell them apart.
+	if err != nil || !equalTrees(back, map[string]any{"a": []any{map[string]any{"b": "<&>"}, map[string]any{"b": "2"}}, "n": nil, "empty": []any{}, "one": "x"}) {
 		t.Fatalf("round trip: %v %#v", err, back)
 	}
-	for _, bad := range []string{`<xml>`, `<xml><a>1</a><a>2</a><b/></xml>`, `<xml>text<a/></xml>`, `<!DOCTYPE x><xml/>`, `<xml/><xml/>`} {
+	for _, bad := range []string{`<xml>`, `<xml>text<a/></xml>`, `<!DOCTYPE x><xml/>`, `<xml/><xml/>`} {
 		if _, err := decodeXML([]byte(bad), DefaultMaxValues); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
@@ -560,12 +587,11 @@ func TestProfileEndpointsInXML(t *testing.T) {
 	x := func(endpoint, inner string) response {
 		return e.post(endpoint, "application/xml", `<xml><token>`+writeToken+`</token>`+inner+`</xml>`)
 	}
-	r := x("profiles/import_batch", `<db_id>1</db_id><matching>email</matching><items>
-		<item><email>a@x.io</email><data><email>a@x.io</email><CRM_ID>1</CRM_ID></data></item>
-		<item><email>b@x.io</email><data><email>b@x.io</email><vip>maybe</vip></data></item>
-	</items>`)
+	r := x("profiles/import_batch", `<db_id>1</db_id><matching>email</matching>
+		<data array='true'><email>a@x.io</email><CRM_ID>1</CRM_ID></data>
+		<data array='true'><email>b@x.io</email><vip>maybe</vip></data>`)
 	e.want(r, 0)
-	items := r.body["data"].([]any)
+	items := asList(r.body["result"])
 	if len(items) != 2 || scalarText(items[0].(map[string]any)["error"]) != "0" || scalarText(items[1].(map[string]any)["error"]) != "400" {
 		t.Fatalf("XML import_batch: %s", r.raw)
 	}
@@ -578,7 +604,7 @@ func TestProfileEndpointsInXML(t *testing.T) {
 	e.want(x("profiles/update", `<db_id>1</db_id><email>zz@x.io</email><data><vip>true</vip></data>`), 404)
 	r = x("profiles/delete", `<db_id>1</db_id><phone>+1 555 000 0007</phone>`)
 	e.want(r, 0)
-	if scalarText(r.body["profile_id"]) != id {
+	if scalarText(r.body["data"].(map[string]any)["profile_id"]) != id {
 		t.Fatalf("XML delete: %s", r.raw)
 	}
 	e.want(x("profiles/delete", `<db_id>1</db_id><profile_id>`+id+`</profile_id>`), 404)

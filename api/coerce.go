@@ -131,6 +131,12 @@ func fieldValue(db *relgraph.Database, name string, v any) (any, error) {
 	if !ok {
 		return v, nil
 	}
+	if n, isNumber := v.(json.Number); isNumber && f.Type == relgraph.FieldString && strings.HasPrefix(name, "_") {
+		// The platform's pages send _sex and _postal_code as numbers in
+		// one place and as text in another: a system text field takes
+		// a number as its digits.
+		return n.String(), nil
+	}
 	out, err := coerce(string(f.Type), v)
 	if err != nil {
 		return nil, invalidf("field %q (%s): %v", name, f.Type, err)
@@ -164,6 +170,13 @@ func weights(rt *relgraph.RelationType, in map[string]any) (map[string]any, erro
 // database db, prefixing errors with side ("profile_a: ").
 func locatorValue(db *relgraph.Database, loc *relgraph.Locator, side string) error {
 	if loc.FieldName == "" || loc.FieldValue == nil {
+		return nil
+	}
+	if loc.Matching == relgraph.ModeCustomSub {
+		// A subscription's custom field is text: a number is its digits.
+		if n, isNum := loc.FieldValue.(json.Number); isNum {
+			loc.FieldValue = n.String()
+		}
 		return nil
 	}
 	v, err := fieldValue(db, loc.FieldName, loc.FieldValue)

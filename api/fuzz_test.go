@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -44,7 +45,8 @@ func fuzzHandler(f *testing.F) *handler {
 // parseAll runs every endpoint's parameter parsing over a decoded body.
 func parseAll(h *handler, tree map[string]any) {
 	h.relationRequest(newParams("", tree))
-	h.profileRequest(newParams("", tree))
+	h.profileRequest(newParams("", tree), false)
+	h.profileImportBatch(context.Background(), newParams("", tree))
 	p := newParams("", tree)
 	p.locator(nil)
 	p.int("limit", 1000)

@@ -291,6 +291,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 		return fail(400, err.Error())
 	}
 	p := newParams("", tree)
+	p.xml = bodyFormat == XML
 	p.get("token") // authorized above
 	if f, _ := p.str("format"); f != "" && r.URL.Query().Get("format") == "" {
 		switch f {

@@ -18,6 +18,7 @@ type params struct {
 	path string // "" for the top level, "profile_a." inside an object
 	m    map[string]any
 	used map[string]bool
+	xml  bool // the body was XML
 }
 
 func newParams(path string, m map[string]any) *params {
@@ -90,6 +91,37 @@ func (p *params) integer(name string, lo, hi int64, required bool) (int64, error
 	return n, nil
 }
 
+// boolean reads an optional true or false, as JSON or as text.
+func (p *params) boolean(name string) (bool, error) {
+	v, ok := p.get(name)
+	if !ok || v == nil {
+		return false, nil
+	}
+	b, err := coerce("bool", v)
+	if err != nil {
+		return false, p.bad(name, "%v", err)
+	}
+	return b.(bool), nil
+}
+
+// intList reads an optional list of integers (a single XML element is a
+// list of one).
+func (p *params) intList(name string) ([]int64, error) {
+	list, _, err := p.list(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(list))
+	for i, v := range list {
+		n, err := coerce("int", v)
+		if err != nil {
+			return nil, p.bad(name, "item %d: %v", i, err)
+		}
+		out[i] = n.(int64)
+	}
+	return out, nil
+}
+
 // uint32 reads an id: an integer from 1 to 2³²-1.
 func (p *params) uint32(name string, required bool) (uint32, error) {
 	n, err := p.integer(name, 1, math.MaxUint32, required)
@@ -144,7 +176,7 @@ func (p *params) list(name string) ([]any, bool, error) {
 	return []any{v}, true, nil
 }
 
-// locator reads the locator keys of SPEC §3 from p. def supplies a
+// locator reads the locator keys of docs/spec.md §3 from p. def supplies a
 // request-level matching block for keys the side does not set.
 func (p *params) locator(def *relgraph.Locator) (relgraph.Locator, error) {
 	var loc relgraph.Locator
@@ -167,6 +199,12 @@ func (p *params) locator(def *relgraph.Locator) (relgraph.Locator, error) {
 		return loc, err
 	}
 	loc.FieldValue, _ = p.get("field_value")
+	if loc.Provider, err = p.str("provider"); err != nil {
+		return loc, err
+	}
+	if loc.SubscriptionID, err = p.str("subscription_id"); err != nil {
+		return loc, err
+	}
 	if loc.ResourceID, err = p.uint32("resource_id", false); err != nil {
 		return loc, err
 	}

@@ -2,18 +2,59 @@ package api
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/relgraph/relgraph"
 )
 
 // ProfileData reads the platform's profile data object: email, phones,
-// subscriptions, and every other key a custom field by its own name,
-// its value typed by its declaration in db (nil: left as sent, for the
-// store to judge).
+// subscriptions, and every other key a system or custom field by its
+// own name, its value typed by its declaration in db (nil: left as
+// sent, for the store to judge). A subscription that does not parse is
+// an error.
 func ProfileData(obj map[string]any, db *relgraph.Database) (relgraph.ProfileData, error) {
+	d, _, err := profileData(obj, db, dataOptions{})
+	return d, err
+}
+
+// dataOptions say how a request's profile data is read.
+type dataOptions struct {
+	// xmlNames: the body was XML, whose example on the platform's
+	// "Profile data object" page writes system fields without their
+	// underscore (<fname>); such a name that is no declared field is
+	// read as the system field.
+	xmlNames bool
+	// skipInvalidSubscriptions (the import parameter): a subscription
+	// that does not parse or is not valid is dropped and reported
+	// instead of failing the request.
+	skipInvalidSubscriptions bool
+	// check validates a subscription as the store will (with
+	// skipInvalidSubscriptions).
+	check func(relgraph.Subscription) error
+}
+
+func (h *handler) dataOptions(xml, skipInvalid bool) dataOptions {
+	o := dataOptions{xmlNames: xml, skipInvalidSubscriptions: skipInvalid}
+	if skipInvalid {
+		o.check = h.store.CheckSubscription
+	}
+	return o
+}
+
+// skipped is a subscription dropped by skip_invalid_subscriptions.
+type skipped struct {
+	index int
+	err   error
+}
+
+func profileData(obj map[string]any, db *relgraph.Database, opts dataOptions) (relgraph.ProfileData, []skipped, error) {
 	var d relgraph.ProfileData
+	var drops []skipped
 	p := newParams("data.", obj)
 	for k, v := range obj {
 		switch k {
@@ -24,22 +65,22 @@ func ProfileData(obj map[string]any, db *relgraph.Database) (relgraph.ProfileDat
 			}
 			s, err := p.str("email")
 			if err != nil {
-				return d, err
+				return d, nil, err
 			}
 			if s == "" {
-				return d, p.bad("email", "empty: send null to remove the email")
+				return d, nil, p.bad("email", "empty: send null to remove the email")
 			}
 			d.Email = &s
 		case "phones":
 			list, _, err := p.list("phones")
 			if err != nil {
-				return d, err
+				return d, nil, err
 			}
 			phones := []string{}
 			for _, item := range list {
 				s, ok := item.(string)
 				if !ok {
-					return d, p.bad("phones", "expected strings, got %s", kindOf(item))
+					return d, nil, p.bad("phones", "expected strings, got %s", kindOf(item))
 				}
 				phones = append(phones, s)
 			}
@@ -47,34 +88,54 @@ func ProfileData(obj map[string]any, db *relgraph.Database) (relgraph.ProfileDat
 		case "subscriptions":
 			list, _, err := p.list("subscriptions")
 			if err != nil {
-				return d, err
+				return d, nil, err
 			}
 			for i, item := range list {
-				m, ok := item.(map[string]any)
-				if !ok {
-					return d, p.bad("subscriptions", "item %d: expected an object, got %s", i, kindOf(item))
+				s, err := subscription(i, item)
+				if err == nil && opts.check != nil {
+					err = opts.check(s)
 				}
-				s, err := subscription(m)
 				if err != nil {
-					return d, err
+					if opts.skipInvalidSubscriptions {
+						drops = append(drops, skipped{i, err})
+						continue
+					}
+					return d, nil, err
 				}
 				d.Subscriptions = append(d.Subscriptions, s)
 			}
 		default:
+			if opts.xmlNames && db != nil {
+				if _, declared := db.Field(k); !declared {
+					if _, system := db.Field("_" + k); system {
+						k = "_" + k
+					}
+				}
+			}
 			if d.Fields == nil {
 				d.Fields = map[string]any{}
 			}
 			var err error
 			if d.Fields[k], err = fieldValue(db, k, v); err != nil {
-				return d, err
+				return d, nil, err
 			}
 		}
 	}
-	return d, nil
+	return d, drops, nil
 }
 
-func subscription(m map[string]any) (relgraph.Subscription, error) {
+// subscription reads item i of a profile's subscriptions: the channel
+// and its address (email, or email_data.email, as the platform's batch
+// example sends it; phone; provider and subscription_id), resource_id,
+// and the optional status (a word or its number), priority,
+// custom_fields and cats. Status and priority not sent leave a stored
+// subscription's as they are.
+func subscription(i int, raw any) (relgraph.Subscription, error) {
 	var s relgraph.Subscription
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return s, invalidf("parameter data.subscriptions: item %d: expected an object, got %s", i, kindOf(raw))
+	}
 	p := newParams("data.subscriptions.", m)
 	var err error
 	if s.ResourceID, err = p.uint32("resource_id", true); err != nil {
@@ -88,6 +149,24 @@ func subscription(m map[string]any) (relgraph.Subscription, error) {
 	if s.Email, err = p.str("email"); err != nil {
 		return s, err
 	}
+	emailData, err := p.object("email_data")
+	if err != nil {
+		return s, err
+	}
+	if emailData != nil {
+		ep := newParams("data.subscriptions.email_data.", emailData)
+		e, err := ep.str("email")
+		if err != nil {
+			return s, err
+		}
+		if err := ep.unknown(); err != nil {
+			return s, err
+		}
+		if s.Email != "" && e != s.Email {
+			return s, p.bad("email_data", "email %q differs from email %q", truncate(e), truncate(s.Email))
+		}
+		s.Email = e
+	}
 	if s.Phone, err = p.str("phone"); err != nil {
 		return s, err
 	}
@@ -97,20 +176,97 @@ func subscription(m map[string]any) (relgraph.Subscription, error) {
 	if s.SubscriptionID, err = p.str("subscription_id"); err != nil {
 		return s, err
 	}
-	if status, ok := p.get("status"); ok {
+	s.KeepStatus = true
+	if status, ok := p.get("status"); ok && status != nil {
 		if s.Status, err = subStatus(status); err != nil {
 			return s, err
 		}
+		s.KeepStatus = false
 	}
-	return s, p.unknown()
+	// Priority: absent, null or -1 leaves it as it is (the platform's
+	// batch update pages).
+	s.KeepPriority = true
+	if v, ok := p.get("priority"); ok && v != nil {
+		n, err := p.integer("priority", -1, 1<<31-1, false)
+		if err != nil {
+			return s, err
+		}
+		if n >= 0 {
+			s.Priority, s.KeepPriority = int(n), false
+		}
+	}
+	fields, err := p.object("custom_fields")
+	if err != nil {
+		return s, err
+	}
+	if fields != nil {
+		s.Fields = make(map[string]string, len(fields))
+		for name, v := range fields {
+			text, ok := v.(string)
+			if !ok {
+				if n, isNum := numberText(v); isNum {
+					text = n
+				} else if b, isBool := v.(bool); isBool {
+					text = map[bool]string{true: "true", false: "false"}[b]
+				} else {
+					return s, p.bad("custom_fields."+name, "expected text, a number or a boolean, got %s", kindOf(v))
+				}
+			}
+			s.Fields[name] = text
+		}
+	}
+	if cats, present, err := p.list("cats"); err != nil {
+		return s, err
+	} else if present {
+		s.Categories = []string{}
+		for _, c := range cats {
+			text, ok := c.(string)
+			if !ok {
+				return s, p.bad("cats", "expected strings, got %s", kindOf(c))
+			}
+			s.Categories = append(s.Categories, text)
+		}
+	}
+	if err := p.unknown(); err != nil {
+		return s, err
+	}
+	return s, nil
 }
 
-// profileRequest reads db_id, the top-level locator and data.
-func (h *handler) profileRequest(p *params) (db uint32, loc relgraph.Locator, data relgraph.ProfileData, err error) {
+// importOptions reads the import parameters of the platform's pages
+// that change nothing here but are checked: skip_triggers (relgraph
+// runs no triggers), detect_geo (nor geolocation), add_to_segments and
+// remove_from_segments (nor segments); and skip_invalid_subscriptions,
+// which it honours.
+func importOptions(p *params, segments bool) (skipInvalid bool, err error) {
+	if _, err = p.boolean("skip_triggers"); err != nil {
+		return
+	}
+	if _, err = p.boolean("detect_geo"); err != nil {
+		return
+	}
+	if segments {
+		if _, err = p.intList("add_to_segments"); err != nil {
+			return
+		}
+		if _, err = p.intList("remove_from_segments"); err != nil {
+			return
+		}
+	}
+	return p.boolean("skip_invalid_subscriptions")
+}
+
+// profileRequest reads db_id, the top-level locator, the import options
+// and data of profiles/import and profiles/update.
+func (h *handler) profileRequest(p *params, xml bool) (db uint32, loc relgraph.Locator, data relgraph.ProfileData, drops []skipped, err error) {
 	if db, err = p.uint32("db_id", true); err != nil {
 		return
 	}
 	if loc, err = p.locator(nil); err != nil {
+		return
+	}
+	skipInvalid, err := importOptions(p, true)
+	if err != nil {
 		return
 	}
 	obj, err := p.object("data")
@@ -124,12 +280,25 @@ func (h *handler) profileRequest(p *params) (db uint32, loc relgraph.Locator, da
 	if err = locatorValue(d, &loc, ""); err != nil {
 		return
 	}
-	data, err = ProfileData(obj, d)
+	data, drops, err = profileData(obj, d, h.dataOptions(xml, skipInvalid))
 	return
 }
 
+// withSkipped adds the subscriptions skip_invalid_subscriptions dropped
+// to an answer.
+func withSkipped(out map[string]any, drops []skipped) map[string]any {
+	if len(drops) > 0 {
+		list := make([]any, len(drops))
+		for i, d := range drops {
+			list[i] = map[string]any{"index": d.index, "error_text": d.err.Error()}
+		}
+		out["skipped_subscriptions"] = list
+	}
+	return out
+}
+
 func (h *handler) profileImport(ctx context.Context, p *params) (map[string]any, error) {
-	db, loc, data, err := h.profileRequest(p)
+	db, loc, data, drops, err := h.profileRequest(p, p.xml)
 	if err != nil {
 		return nil, err
 	}
@@ -137,60 +306,84 @@ func (h *handler) profileImport(ctx context.Context, p *params) (map[string]any,
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"profile_id": id.String(), "created": created}, nil
+	return withSkipped(map[string]any{"profile_id": id.String(), "created": created, "error_text": "Successful operation"}, drops), nil
 }
 
 func (h *handler) profileUpdate(ctx context.Context, p *params) (map[string]any, error) {
-	db, loc, data, err := h.profileRequest(p)
+	db, loc, data, drops, err := h.profileRequest(p, p.xml)
 	if err != nil {
 		return nil, err
 	}
 	if loc.IsEmpty() {
-		return nil, p.bad("matching", "update needs a locator (profile_id, email, phone or field_name)")
+		return nil, p.bad("matching", "update needs a locator (profile_id, email, phone, field_name or provider)")
 	}
 	id, err := h.store.UpdateProfile(ctx, db, loc, data)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"profile_id": id.String()}, nil
+	return withSkipped(map[string]any{"profile_id": id.String(), "error_text": "Successful operation"}, drops), nil
 }
 
-// profileImportBatch is profiles/import_batch: db_id, an optional
-// request-level matching block, and items, each with its own locator
-// keys and data. Each item gets its own result.
+// profileImportBatch is profiles/import_batch in the shape of the
+// platform's page: db_id, a request-level matching (with field_name and
+// resource_id), the import options, and data: a list of profile data
+// objects, each carrying its own locator key (its email, phone or
+// phones, profile_id, custom field, provider and subscription_id, or
+// field_value for custom_sub). Each profile gets its own result, in
+// order, in "result".
 func (h *handler) profileImportBatch(ctx context.Context, p *params) (map[string]any, error) {
 	db, err := p.uint32("db_id", true)
 	if err != nil {
 		return nil, err
 	}
-	def, err := sideDefaults(p)
+	var def relgraph.Locator
+	m, err := p.str("matching")
 	if err != nil {
 		return nil, err
 	}
-	list, present, err := p.list("items")
+	def.Matching = relgraph.Mode(m)
+	if def.FieldName, err = p.str("field_name"); err != nil {
+		return nil, err
+	}
+	if def.ResourceID, err = p.uint32("resource_id", false); err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"email", "phone", "profile_id", "field_value", "provider", "subscription_id", "items"} {
+		if _, sent := p.get(k); sent {
+			return nil, p.bad(k, "not a parameter of import_batch: each profile in data carries its own locator key")
+		}
+	}
+	skipInvalid, err := importOptions(p, false)
+	if err != nil {
+		return nil, err
+	}
+	list, present, err := p.list("data")
 	if err != nil {
 		return nil, err
 	}
 	if !present {
-		return nil, p.bad("items", "required: a list of {locator keys, data}")
+		return nil, p.bad("data", "required: a list of profile data objects")
 	}
 	if len(list) > relgraph.MaxImportBatch {
-		return nil, p.bad("items", "%d items, at most %d", len(list), relgraph.MaxImportBatch)
+		return nil, p.bad("data", "%d profiles, at most %d", len(list), relgraph.MaxImportBatch)
 	}
 	if err := p.unknown(); err != nil {
 		return nil, err
 	}
 	d := h.database(db)
-	// An item that does not parse fails alone, as one the store refuses.
+	opts := h.dataOptions(p.xml, skipInvalid)
+	// A profile that does not parse fails alone, as one the store refuses.
 	results := make([]relgraph.ImportResult, len(list))
+	drops := make([][]skipped, len(list))
 	var items []relgraph.ImportItem
 	var sent []int // the index of each item sent to the store
 	for i, raw := range list {
-		item, err := importItem(raw, def, d)
+		item, dropped, err := batchItem(i, raw, def, d, opts)
 		if err != nil {
 			results[i].Err = err
 			continue
 		}
+		drops[i] = dropped
 		items, sent = append(items, item), append(sent, i)
 	}
 	stored, err := h.store.ImportBatch(ctx, db, items)
@@ -202,42 +395,85 @@ func (h *handler) profileImportBatch(ctx context.Context, p *params) (map[string
 	}
 	out := make([]any, len(results))
 	for i, r := range results {
-		item := map[string]any{"error": statusOf(r.Err), "error_text": ""}
+		item := map[string]any{"error": statusOf(r.Err), "error_text": "Successful operation"}
 		if r.Err != nil {
 			item["error_text"] = r.Err.Error()
 		} else {
 			item["profile_id"] = r.ID.String()
 			item["created"] = r.Created
+			withSkipped(item, drops[i])
 		}
 		out[i] = item
 	}
-	return map[string]any{"data": out}, nil
+	return map[string]any{"result": out, "error_text": "Successful operation"}, nil
 }
 
-// importItem reads one item of import_batch: its locator keys and data.
-func importItem(raw any, def *relgraph.Locator, d *relgraph.Database) (relgraph.ImportItem, error) {
+// batchItem reads profile i of import_batch: its locator key by the
+// request's matching (inferred from its keys when there is none) and
+// the rest as its data.
+func batchItem(i int, raw any, def relgraph.Locator, d *relgraph.Database, opts dataOptions) (relgraph.ImportItem, []skipped, error) {
 	var item relgraph.ImportItem
-	m, ok := raw.(map[string]any)
+	obj, ok := raw.(map[string]any)
 	if !ok {
-		return item, invalidf("item: expected an object, got %s", kindOf(raw))
+		return item, nil, invalidf("parameter data: item %d: expected a profile data object, got %s", i, kindOf(raw))
 	}
-	ip := newParams("items.", m)
+	obj = maps.Clone(obj)
+	take := func(key string) (string, error) {
+		v, ok := obj[key]
+		if !ok || v == nil {
+			return "", nil
+		}
+		delete(obj, key)
+		if s, isText := v.(string); isText {
+			return s, nil
+		}
+		if n, isNum := numberText(v); isNum {
+			return n, nil
+		}
+		return "", invalidf("parameter data.%s: expected a string, got %s", key, kindOf(v))
+	}
+	loc := relgraph.Locator{Matching: def.Matching, FieldName: def.FieldName, ResourceID: def.ResourceID}
 	var err error
-	if item.Locator, err = ip.locator(def); err != nil {
-		return item, err
+	if loc.ProfileID, err = take("profile_id"); err != nil {
+		return item, nil, err
 	}
-	obj, err := ip.object("data")
+	if loc.Phone, err = take("phone"); err != nil {
+		return item, nil, err
+	}
+	if loc.Provider, err = take("provider"); err != nil {
+		return item, nil, err
+	}
+	if loc.SubscriptionID, err = take("subscription_id"); err != nil {
+		return item, nil, err
+	}
+	if v, ok := obj["field_value"]; ok {
+		delete(obj, "field_value")
+		loc.FieldValue = v
+	}
+	data, drops, err := profileData(obj, d, opts)
 	if err != nil {
-		return item, err
+		return item, nil, err
 	}
-	if err := ip.unknown(); err != nil {
-		return item, err
+	if data.Email != nil && *data.Email != "" {
+		loc.Email = *data.Email
 	}
-	if err := locatorValue(d, &item.Locator, ""); err != nil {
-		return item, err
+	if loc.Phone == "" && data.Phones != nil && len(*data.Phones) > 0 {
+		switch loc.Matching {
+		case relgraph.ModePhone, relgraph.ModePhoneSub, relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub:
+			loc.Phone = (*data.Phones)[0]
+		}
 	}
-	item.Data, err = ProfileData(obj, d)
-	return item, err
+	if loc.Matching == relgraph.ModeCustom && loc.FieldValue == nil {
+		loc.FieldValue = data.Fields[loc.FieldName]
+	}
+	if loc.Matching == "" && loc.ProfileID == "" && loc.Email == "" && loc.Provider == "" {
+		loc = relgraph.Locator{} // no key: a new profile
+	}
+	if err := locatorValue(d, &loc, ""); err != nil {
+		return item, nil, err
+	}
+	item.Locator, item.Data = loc, data
+	return item, drops, nil
 }
 
 func (h *handler) profileGet(ctx context.Context, p *params) (map[string]any, error) {
@@ -267,24 +503,31 @@ func (h *handler) profileDelete(ctx context.Context, p *params) (map[string]any,
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"profile_id": id.String()}, nil
+	return map[string]any{"data": map[string]any{"profile_id": id.String()}, "error_text": "Successful operation"}, nil
 }
 
-// ProfileJSON shapes a profile as the platform does: id, db_id, email,
-// phones, subscriptions and each custom field by name at the top level;
-// dates as RFC 3339 text, tags as lists. _created and _updated (names
-// no custom field can take) carry the store's times.
+// ProfileJSON shapes a profile as the platform's "Get profile data"
+// does: id, db_id, email, phones, subscriptions, and each system and
+// custom field by name at the top level; dates as RFC 3339 text, tags
+// as lists. The computed fields relgraph keeps are there too:
+// _createtime, _updatetime, _xxh (xxHash64 of the id, as relations/get
+// answers it), and with an email _md5 (of the email) and _emaildomain.
 func ProfileJSON(p *relgraph.Profile) map[string]any {
+	id := p.ID.String()
 	out := map[string]any{
-		"id":       p.ID.String(),
-		"db_id":    p.DatabaseID,
-		"email":    nil,
-		"phones":   []any{},
-		"_created": p.Created.Format(time.RFC3339Nano),
-		"_updated": p.Updated.Format(time.RFC3339Nano),
+		"id":          id,
+		"db_id":       p.DatabaseID,
+		"email":       nil,
+		"phones":      []any{},
+		"_createtime": p.Created.Format(time.RFC3339Nano),
+		"_updatetime": p.Updated.Format(time.RFC3339Nano),
+		"_xxh":        XXH(p.ID),
 	}
 	if p.Email != "" {
 		out["email"] = p.Email
+		sum := md5.Sum([]byte(p.Email))
+		out["_md5"] = hex.EncodeToString(sum[:])
+		out["_emaildomain"] = p.Email[strings.LastIndexByte(p.Email, '@')+1:]
 	}
 	phones := make([]any, len(p.Phones))
 	for i, ph := range p.Phones {
@@ -293,14 +536,29 @@ func ProfileJSON(p *relgraph.Profile) map[string]any {
 	out["phones"] = phones
 	subs := make([]any, 0, len(p.Subscriptions))
 	for _, s := range p.Subscriptions {
-		m := map[string]any{"resource_id": s.ResourceID, "channel": string(s.Channel), "status": s.Status.String()}
+		m := map[string]any{"resource_id": s.ResourceID, "channel": string(s.Channel), "status": s.Status.String(), "priority": s.Priority}
 		switch s.Channel {
 		case relgraph.ChannelEmail:
 			m["email"] = s.Email
+			m["email_data"] = map[string]any{"email": s.Email}
 		case relgraph.ChannelSMS:
 			m["phone"] = s.Phone
 		default:
 			m["provider"], m["subscription_id"] = s.Provider, s.SubscriptionID
+		}
+		if len(s.Fields) > 0 {
+			fields := make(map[string]any, len(s.Fields))
+			for k, v := range s.Fields {
+				fields[k] = v
+			}
+			m["custom_fields"] = fields
+		}
+		if len(s.Categories) > 0 {
+			cats := make([]any, len(s.Categories))
+			for i, c := range s.Categories {
+				cats[i] = c
+			}
+			m["cats"] = cats
 		}
 		subs = append(subs, m)
 	}

@@ -19,11 +19,14 @@ import (
 // are strings; relgraph converts text by the declared type of the field
 // or property it is for ("true" for a bool, "12" for an int).
 //
-// XML shape (SPEC §6): the root element is <xml>; each child element is
-// a key; an element with child elements is an object, unless its
-// children are all named <item> or all share one name and repeat, in
-// which case it is a list; <x nil="true"/> is null; any other leaf is
-// its text.
+// XML shape (docs/spec.md §6), the platform's: the root element is
+// <xml>; each child element is a key; an element with child elements is
+// an object; a key whose element repeats, or carries array='true', is a
+// list of the elements' values (<phones array='true'>+7900…</phones> is
+// a list of one); an element whose children are all <item>s is a list
+// too (relgraph's earlier form); <x nil="true"/> is null; any other leaf
+// is its text. Answers write lists the same way: one element per item,
+// named after the key, and an empty list as <x array="true"/>.
 
 // maxDepth bounds nesting in request bodies; real requests need 4.
 const maxDepth = 32
@@ -168,6 +171,7 @@ func decodeXMLElement(dec *xml.Decoder, start xml.StartElement, depth int, budge
 	var text strings.Builder
 	var names []string
 	var values []any
+	var lists map[string]bool // children marked array='true'
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -178,6 +182,15 @@ func decodeXMLElement(dec *xml.Decoder, start xml.StartElement, depth int, budge
 			v, err := decodeXMLElement(dec, t, depth+1, budget)
 			if err != nil {
 				return nil, err
+			}
+			if markedArray(t) {
+				if lists == nil {
+					lists = map[string]bool{}
+				}
+				lists[t.Name.Local] = true
+				if s, isText := v.(string); isText && strings.TrimSpace(s) == "" {
+					v = emptyArray{}
+				}
 			}
 			names = append(names, t.Name.Local)
 			values = append(values, v)
@@ -196,24 +209,56 @@ func decodeXMLElement(dec *xml.Decoder, start xml.StartElement, depth int, budge
 			if strings.TrimSpace(text.String()) != "" {
 				return nil, fmt.Errorf("%w: <%s> mixes text and elements", errBadBody, start.Name.Local)
 			}
-			return xmlCollection(start.Name.Local, names, values)
+			return xmlCollection(names, values, lists), nil
 		}
 	}
 }
 
-func xmlCollection(parent string, names []string, values []any) (any, error) {
-	allSame := !slices.ContainsFunc(names, func(n string) bool { return n != names[0] })
-	if allSame && (names[0] == "item" || len(names) > 1) {
-		return values, nil
+// emptyArray is the value of an empty element marked array='true': the
+// list holds nothing.
+type emptyArray struct{}
+
+// markedArray reports whether an element carries array="true".
+func markedArray(e xml.StartElement) bool {
+	for _, a := range e.Attr {
+		if a.Name.Local == "array" && a.Value == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// xmlCollection makes an element's children into its value: a list when
+// they are all <item>s; else an object whose keys are the children's
+// names, a name that repeats or is marked array='true' holding the list
+// of their values.
+func xmlCollection(names []string, values []any, lists map[string]bool) any {
+	if !slices.ContainsFunc(names, func(n string) bool { return n != "item" }) && len(lists) == 0 {
+		return values
 	}
 	m := make(map[string]any, len(names))
 	for i, n := range names {
-		if _, dup := m[n]; dup {
-			return nil, fmt.Errorf("%w: <%s> has <%s> twice among other elements", errBadBody, parent, n)
+		v := values[i]
+		prev, seen := m[n]
+		switch {
+		case seen:
+			m[n] = append(prev.([]any), listItems(v)...)
+		case lists[n] || slices.Index(names[i+1:], n) >= 0:
+			m[n] = listItems(v)
+		default:
+			m[n] = v
 		}
-		m[n] = values[i]
 	}
-	return m, nil
+	return m
+}
+
+// listItems is what one element adds to a list: its value, or nothing
+// for an empty element marked array='true'.
+func listItems(v any) []any {
+	if _, empty := v.(emptyArray); empty {
+		return []any{}
+	}
+	return []any{v}
 }
 
 // encodeJSON writes v as one line of JSON.
@@ -223,7 +268,8 @@ func encodeJSON(w io.Writer, v map[string]any) error {
 	return enc.Encode(v)
 }
 
-// encodeXML writes v under <xml>, keys sorted, lists as <item>s. A key
+// encodeXML writes v under <xml>, keys sorted, lists as repeated
+// elements. A key
 // that is not a valid XML element name is an error, and nothing is
 // written.
 func encodeXML(w io.Writer, v map[string]any) error {
@@ -273,17 +319,21 @@ func writeXMLValue(b *bytes.Buffer, name string, v any, indent int) error {
 		}
 		fmt.Fprintf(b, "\n%s</%s>", pad, name)
 	case []any:
-		fmt.Fprintf(b, "%s<%s>", pad, name)
-		for _, item := range x {
-			b.WriteByte('\n')
-			if err := writeXMLValue(b, "item", item, indent+1); err != nil {
+		// The platform's form: one element per item, named after the key.
+		if len(x) == 0 {
+			fmt.Fprintf(b, "%s<%s array=\"true\"/>", pad, name)
+		}
+		for i, item := range x {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			if _, nested := item.([]any); nested {
+				return fmt.Errorf("%q: a list of lists has no XML form", truncate(name))
+			}
+			if err := writeXMLValue(b, name, item, indent); err != nil {
 				return err
 			}
 		}
-		if len(x) > 0 {
-			fmt.Fprintf(b, "\n%s", pad)
-		}
-		fmt.Fprintf(b, "</%s>", name)
 	default:
 		fmt.Fprintf(b, "%s<%s>", pad, name)
 		xml.EscapeText(b, []byte(scalarText(x)))

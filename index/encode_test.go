@@ -171,7 +171,9 @@ func TestDiff(t *testing.T) {
 		gen := rapid.SliceOf(rapid.Custom(func(t *rapid.T) Entry {
 			return Entry{Keyspace: Phones, Key: rapid.SampledFrom([]string{"a", "b", "c", "d"}).Draw(t, "k"), Value: rapid.SampledFrom([]string{"", "1"}).Draw(t, "v")}
 		}))
-		old, new := dedupe(gen.Draw(t, "old")), dedupe(gen.Draw(t, "new"))
+		// An entry may be implied twice (the lists are sets), with one
+		// value per key.
+		old, new := oneValuePerKey(gen.Draw(t, "old")), oneValuePerKey(gen.Draw(t, "new"))
 		del, put := Diff(old, new)
 		state := map[string]string{}
 		for _, e := range old {
@@ -198,14 +200,16 @@ func TestDiff(t *testing.T) {
 	})
 }
 
-func dedupe(es []Entry) []Entry {
-	seen := map[string]bool{}
-	var out []Entry
-	for _, e := range es {
-		if !seen[e.Key] {
-			seen[e.Key] = true
-			out = append(out, e)
+func oneValuePerKey(es []Entry) []Entry {
+	first := map[string]string{}
+	out := make([]Entry, len(es))
+	for i, e := range es {
+		if v, seen := first[e.Key]; seen {
+			e.Value = v
+		} else {
+			first[e.Key] = e.Value
 		}
+		out[i] = e
 	}
 	return out
 }

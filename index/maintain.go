@@ -29,6 +29,10 @@ func Diff(old, new []Entry) (del, put []Entry) {
 	old, new = slices.Clone(old), slices.Clone(new)
 	slices.SortFunc(old, compareEntries)
 	slices.SortFunc(new, compareEntries)
+	// The lists are sets: one entry can be implied twice (two
+	// subscriptions with the same custom field value).
+	same := func(a, b Entry) bool { return compareEntries(a, b) == 0 }
+	old, new = slices.CompactFunc(old, same), slices.CompactFunc(new, same)
 	i, j := 0, 0
 	for i < len(old) || j < len(new) {
 		switch {

@@ -263,7 +263,7 @@ not json
 	if out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "in.csv"); code != 0 || !strings.Contains(out, "2 lines: 1 created, 1 updated, 0 failed") {
 		t.Fatalf("csv import: %d\n%s", code, out)
 	}
-	out, code = runTool(t, dir, "get", "-db-id", "1", "-phone", "15550000004")
+	out, code = runTool(t, dir, "get", "-db-id", "1", "-phone", "+15550000004")
 	if code != 0 || !strings.Contains(out, `"email": "c@x.io"`) || !strings.Contains(out, `"CRM_ID": 3`) {
 		t.Fatalf("get: %d\n%s", code, out)
 	}

@@ -132,7 +132,11 @@ func exampleProfiles(ctx context.Context, s *relgraph.Store) error {
 		db uint32
 		id string
 	}{{1, exampleA}, {2, exampleB}, {1, exampleGetA}, {9, exampleGetB}} {
-		if _, _, err := s.ImportProfile(ctx, p.db, relgraph.Locator{ProfileID: p.id}, relgraph.ProfileData{}); err != nil {
+		id, err := relgraph.ParseProfileID(p.id)
+		if err != nil {
+			return err
+		}
+		if _, err := s.RestoreProfile(ctx, p.db, id, relgraph.ProfileData{}); err != nil {
 			return err
 		}
 	}

@@ -100,7 +100,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func exportLine(p *relgraph.Profile) map[string]any {
 	m := api.ProfileJSON(p)
 	m["profile_id"] = m["id"]
-	for _, k := range []string{"id", "db_id", "_created", "_updated"} {
+	delete(m, "id")
+	delete(m, "db_id")
+	for _, k := range relgraph.ReadOnlyFields { // computed: an import refuses them
 		delete(m, k)
 	}
 	if m["email"] == nil {

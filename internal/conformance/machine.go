@@ -54,6 +54,8 @@ type model struct {
 var (
 	emailPool = []string{"a@x.io", "b@x.io", "c@x.io"}
 	phonePool = []string{"+15550000001", "+15550000002"}
+	pushPool  = []string{"device-1", "device-2"}
+	extPool   = []string{"k1", "k2"}
 	tagPool   = []string{"t1", "t2", "t3"}
 	// Dyadic fractions, so float sums are exact in any order.
 	floatPool = []float64{0.5, -1.75, 2.25}
@@ -74,7 +76,14 @@ func (m *model) matches(db uint32, loc Locator) ([]ProfileID, error) {
 	case ModeEmail, ModeEmailProfile, ModeEmailSub:
 		_, err = NormalizeEmail(loc.Email)
 	case ModePhone, ModePhoneSub:
-		_, err = NormalizePhone(loc.Phone)
+		_, err = NormalizePhone(loc.Phone, "")
+	case ModeEmailPhone, ModeEmailPhoneSub:
+		if loc.Email != "" {
+			_, err = NormalizeEmail(loc.Email)
+		}
+		if loc.Phone != "" && err == nil {
+			_, err = NormalizePhone(loc.Phone, "")
+		}
 	case ModeCustom:
 		declared := map[uint32][]string{1: {"crm_id", "interests"}, 2: {"sku"}}[db]
 		if !slices.Contains(declared, loc.FieldName) {
@@ -97,9 +106,25 @@ func (m *model) matches(db uint32, loc Locator) ([]ProfileID, error) {
 				hit = hit || hasSub(p, ChannelEmail, e, loc.ResourceID)
 			}
 		case ModePhone, ModePhoneSub:
-			ph, _ := NormalizePhone(loc.Phone)
+			ph, _ := NormalizePhone(loc.Phone, "")
 			hit = mode == ModePhone && slices.Contains(p.phones, ph)
 			hit = hit || hasSub(p, ChannelSMS, ph, loc.ResourceID)
+		case ModeEmailPhone, ModeEmailPhoneSub:
+			e := strings.ToLower(strings.TrimSpace(loc.Email))
+			ph, _ := NormalizePhone(loc.Phone, "")
+			if mode == ModeEmailPhone {
+				hit = loc.Email != "" && p.email == e || loc.Phone != "" && slices.Contains(p.phones, ph)
+			} else {
+				hit = loc.Email != "" && hasSub(p, ChannelEmail, e, loc.ResourceID) || loc.Phone != "" && hasSub(p, ChannelSMS, ph, loc.ResourceID)
+			}
+		case ModePushSub:
+			hit = hasSub(p, ChannelPush, loc.Provider+"\x00"+loc.SubscriptionID, loc.ResourceID)
+		case ModeCustomSub:
+			for _, s := range p.subs {
+				if s.Fields["ext"] == loc.FieldValue && loc.FieldName == "ext" && (loc.ResourceID == 0 || s.ResourceID == loc.ResourceID) {
+					hit = true
+				}
+			}
 		case ModeCustom:
 			v := p.fields[loc.FieldName]
 			if want, ok := loc.FieldValue.([]string); ok && loc.FieldName == "interests" {
@@ -160,8 +185,11 @@ func genEmail(t *rapid.T, label string) string {
 
 func genPhone(t *rapid.T, label string) string {
 	p := rapid.SampledFrom(phonePool).Draw(t, label)
-	if rapid.Bool().Draw(t, label+"-spaced") {
-		p = p[1:5] + " (" + p[5:8] + ") " + p[8:]
+	switch rapid.IntRange(0, 2).Draw(t, label+"-form") {
+	case 1:
+		p = p[:2] + " (" + p[2:5] + ") " + p[5:8] + "-" + p[8:]
+	case 2:
+		p = "00" + p[1:2] + " " + p[2:]
 	}
 	return p
 }
@@ -191,7 +219,8 @@ func genLocator(t *rapid.T, m *model, db uint32) Locator {
 			{Matching: "fax", Email: "a@x.io"},
 		}).Draw(t, "bad-loc")
 	}
-	mode := rapid.SampledFrom([]Mode{"", ModeEmail, ModeEmailProfile, ModeEmailSub, ModePhone, ModePhoneSub, ModeProfileID, ModeCustom}).Draw(t, "mode")
+	mode := rapid.SampledFrom([]Mode{"", ModeEmail, ModeEmailProfile, ModeEmailSub, ModePhone, ModePhoneSub, ModeEmailPhone, ModeEmailPhoneSub,
+		ModeProfileID, ModePushSub, ModeCustom, ModeCustomSub}).Draw(t, "mode")
 	loc := Locator{Matching: mode}
 	if rapid.IntRange(0, 4).Draw(t, "resource?") == 0 {
 		loc.ResourceID = uint32(rapid.IntRange(1, 2).Draw(t, "resource"))
@@ -201,6 +230,19 @@ func genLocator(t *rapid.T, m *model, db uint32) Locator {
 		loc.Email = genEmail(t, "loc-email")
 	case ModePhone, ModePhoneSub:
 		loc.Phone = genPhone(t, "loc-phone")
+	case ModeEmailPhone, ModeEmailPhoneSub:
+		switch rapid.IntRange(0, 2).Draw(t, "email-phone-keys") {
+		case 0:
+			loc.Email = genEmail(t, "loc-email")
+		case 1:
+			loc.Phone = genPhone(t, "loc-phone")
+		default:
+			loc.Email, loc.Phone = genEmail(t, "loc-email"), genPhone(t, "loc-phone")
+		}
+	case ModePushSub:
+		loc.Provider, loc.SubscriptionID = "fcm", rapid.SampledFrom(pushPool).Draw(t, "loc-push")
+	case ModeCustomSub:
+		loc.FieldName, loc.FieldValue = "ext", rapid.SampledFrom(extPool).Draw(t, "loc-ext")
 	case ModeCustom:
 		if db == 2 || rapid.Bool().Draw(t, "int?") {
 			if db == 2 {
@@ -273,11 +315,24 @@ func genData(t *rapid.T, db uint32) (ProfileData, bool) {
 	}
 	n := rapid.IntRange(0, 2).Draw(t, "n-subs")
 	for i := 0; i < n; i++ {
-		s := Subscription{ResourceID: uint32(rapid.IntRange(1, 2).Draw(t, "sub-res")), Status: SubStatus(rapid.IntRange(0, 6).Draw(t, "status"))}
-		if rapid.Bool().Draw(t, "sub-email?") {
+		s := Subscription{ResourceID: uint32(rapid.IntRange(1, 2).Draw(t, "sub-res")), Status: SubStatus(rapid.IntRange(0, 6).Draw(t, "status")),
+			Priority: rapid.IntRange(0, 2).Draw(t, "priority")}
+		switch rapid.IntRange(0, 2).Draw(t, "sub-channel") {
+		case 0:
 			s.Channel, s.Email = ChannelEmail, genEmail(t, "sub-email")
-		} else {
+		case 1:
 			s.Channel, s.Phone = ChannelSMS, genPhone(t, "sub-phone")
+		default:
+			s.Channel, s.Provider, s.SubscriptionID = ChannelPush, "fcm", rapid.SampledFrom(pushPool).Draw(t, "sub-push")
+		}
+		// Status and priority not sent keep a stored subscription's;
+		// custom fields: not sent (kept), replaced, or cleared.
+		s.KeepStatus, s.KeepPriority = rapid.IntRange(0, 3).Draw(t, "keep-status?") == 0, rapid.IntRange(0, 3).Draw(t, "keep-priority?") == 0
+		switch rapid.IntRange(0, 3).Draw(t, "sub-fields") {
+		case 1:
+			s.Fields = map[string]string{"ext": rapid.SampledFrom(extPool).Draw(t, "sub-ext")}
+		case 2:
+			s.Fields = map[string]string{}
 		}
 		d.Subscriptions = append(d.Subscriptions, s)
 	}
@@ -296,7 +351,7 @@ func expectedProfile(p *mProfile, data ProfileData) *mProfile {
 	if data.Phones != nil {
 		n.phones = nil
 		for _, ph := range *data.Phones {
-			norm, _ := NormalizePhone(ph)
+			norm, _ := NormalizePhone(ph, "")
 			if !slices.Contains(n.phones, norm) {
 				n.phones = append(n.phones, norm)
 			}
@@ -329,19 +384,39 @@ func expectedProfile(p *mProfile, data ProfileData) *mProfile {
 		s = normalizeSub(s)
 		i := slices.IndexFunc(n.subs, func(h Subscription) bool { return sameSub(h, s) })
 		if i >= 0 {
-			n.subs[i] = s
+			have := n.subs[i]
+			if s.KeepStatus {
+				s.Status = have.Status
+			}
+			if s.KeepPriority {
+				s.Priority = have.Priority
+			}
+			if s.Fields == nil {
+				s.Fields = have.Fields
+			}
+			n.subs[i] = storedSub(s)
 		} else {
-			n.subs = append(n.subs, s)
+			n.subs = append(n.subs, storedSub(s))
 		}
 	}
 	slices.SortFunc(n.subs, compareSubs)
 	return n
 }
 
-func (mc *machine) putProfile(t *rapid.T, create bool) {
+// putProfile runs an import, an update or a restore (how) against the
+// model.
+func (mc *machine) putProfile(t *rapid.T, how string) {
+	create := how != "update"
 	db := uint32(rapid.IntRange(1, 2).Draw(t, "db"))
 	loc := Locator{}
-	if !create || (len(mc.m.profiles[db]) > 4 && rapid.IntRange(0, 3).Draw(t, "empty-loc?") > 0) {
+	switch {
+	case how == "restore":
+		ids := []string{"5d63dbdb439e7306b596c5d0", "000000000000000000000009"}
+		if known, ok := mc.pickProfile(t, db, "restore-known"); ok && rapid.Bool().Draw(t, "restore-existing?") {
+			ids = append(ids, known.String())
+		}
+		loc = Locator{Matching: ModeProfileID, ProfileID: rapid.SampledFrom(ids).Draw(t, "restore-id")}
+	case !create || (len(mc.m.profiles[db]) > 4 && rapid.IntRange(0, 3).Draw(t, "empty-loc?") > 0):
 		loc = genLocator(t, mc.m, db)
 	}
 	data, valid := genData(t, db)
@@ -352,8 +427,12 @@ func (mc *machine) putProfile(t *rapid.T, create bool) {
 	if !loc.IsEmpty() {
 		var code int
 		id, code = mc.m.resolve(db, loc)
+		mode, _ := inferMode(loc)
 		switch {
-		case code == 404 && create:
+		case code == 404 && how == "restore":
+			created = true
+			id, _ = ParseProfileID(loc.ProfileID)
+		case code == 404 && create && mode != ModeProfileID: // profile_id only updates
 			created = true
 		case code != 0:
 			wantCode = code
@@ -363,14 +442,9 @@ func (mc *machine) putProfile(t *rapid.T, create bool) {
 	} else {
 		created = true
 	}
-	if created {
+	if created && !loc.IsEmpty() {
 		mode, _ := inferMode(loc)
-		if !loc.IsEmpty() {
-			data = withLocatorKey(data, loc, mode)
-		}
-		if mode == ModeProfileID {
-			id, _ = ParseProfileID(loc.ProfileID)
-		}
+		data = withLocatorKey(data, loc, mode)
 	}
 	var next *mProfile
 	if wantCode == 0 && !valid {
@@ -389,10 +463,14 @@ func (mc *machine) putProfile(t *rapid.T, create bool) {
 	var gotID ProfileID
 	var gotCreated bool
 	var err error
-	if create {
+	switch how {
+	case "import":
 		gotID, gotCreated, err = mc.s.ImportProfile(ctx, db, loc, data)
-	} else {
+	case "update":
 		gotID, err = mc.s.UpdateProfile(ctx, db, loc, data)
+	case "restore":
+		gotID = id
+		gotCreated, err = mc.s.RestoreProfile(ctx, db, id, data)
 	}
 	if outcome(err) != wantCode {
 		t.Fatalf("put profile db=%d loc=%+v data=%+v: got %v, want code %d", db, loc, data, err, wantCode)
@@ -403,7 +481,7 @@ func (mc *machine) putProfile(t *rapid.T, create bool) {
 	if gotCreated != created || (!id.IsZero() && gotID != id) {
 		t.Fatalf("put profile: got id %s created=%v, want %s created=%v", gotID, gotCreated, id, created)
 	}
-	mc.fired[map[bool]string{true: "import-ok", false: "update-ok"}[create]]++
+	mc.fired[how+"-ok"]++
 	mc.m.profiles[db][gotID] = next
 }
 
@@ -417,7 +495,7 @@ func (mc *machine) compareProfile(t *rapid.T, db uint32, id ProfileID) {
 	if gotFields == nil {
 		gotFields = map[string]any{}
 	}
-	if got.Email != want.email || !slices.Equal(got.Phones, want.phones) || !reflect.DeepEqual(gotFields, want.fields) || !slices.Equal(got.Subscriptions, want.subs) {
+	if got.Email != want.email || !slices.Equal(got.Phones, want.phones) || !reflect.DeepEqual(gotFields, want.fields) || !reflect.DeepEqual(got.Subscriptions, want.subs) {
 		t.Fatalf("profile %s:\n got  %q %q %v %v\n want %q %q %v %v", id, got.Email, got.Phones, gotFields, got.Subscriptions, want.email, want.phones, want.fields, want.subs)
 	}
 }
@@ -434,7 +512,7 @@ func (mc *machine) pickProfile(t *rapid.T, db uint32, label string) (ProfileID, 
 	return rapid.SampledFrom(ids).Draw(t, label), true
 }
 
-func genWeights(t *rapid.T, rel uint32, numericOnly bool) (map[string]any, bool) {
+func genWeights(t *rapid.T, rel uint32) (map[string]any, bool) {
 	w := map[string]any{}
 	if rel == 4 {
 		w["w"] = rapid.SampledFrom([]int64{1, -3, math.MaxInt64, math.MinInt64}).Draw(t, "w")
@@ -453,13 +531,11 @@ func genWeights(t *rapid.T, rel uint32, numericOnly bool) (map[string]any, bool)
 	if rapid.Bool().Draw(t, "rating?") {
 		w["rating"] = rapid.SampledFrom(floatPool).Draw(t, "rating")
 	}
-	if !numericOnly {
-		if rapid.Bool().Draw(t, "online?") {
-			w["is_online"] = rapid.SampledFrom([]any{true, false, nil}).Draw(t, "online")
-		}
-		if rapid.Bool().Draw(t, "note?") {
-			w["note"] = rapid.SampledFrom([]any{"hi", nil}).Draw(t, "note")
-		}
+	if rapid.Bool().Draw(t, "online?") {
+		w["is_online"] = rapid.SampledFrom([]any{true, false, nil}).Draw(t, "online")
+	}
+	if rapid.Bool().Draw(t, "note?") {
+		w["note"] = rapid.SampledFrom([]any{"hi", nil}).Draw(t, "note")
 	}
 	if rapid.IntRange(0, 9).Draw(t, "bad-weight?") == 0 {
 		w[rapid.SampledFrom([]string{"undeclared", "user_like", "is_online"}).Draw(t, "bad-prop")] = 1.5
@@ -491,10 +567,9 @@ func (mc *machine) relationWrite(t *rapid.T, op string) {
 	dbs := machineRels[rel]
 	locA := mc.relLocator(t, dbs[0], "a")
 	locB := mc.relLocator(t, dbs[1], "b")
-	weights, valid := genWeights(t, rel, op == "modify")
-	if op == "modify" && rapid.IntRange(0, 9).Draw(t, "modify-bool?") == 0 && rel == 3 {
-		weights["is_online"] = true
-		valid = false
+	weights, valid := genWeights(t, rel)
+	if op == "modify" && slices.Contains(slices.Collect(maps.Values(weights)), nil) {
+		valid = false // strengthen has no null: nothing to add
 	}
 	req := RelationRequest{RelationType: rel, A: locA, B: locB, Weights: weights}
 	a, codeA := mc.m.resolve(dbs[0], locA)
@@ -546,6 +621,8 @@ func (mc *machine) relationWrite(t *rapid.T, op string) {
 				case float64:
 					cur, _ := next[k].(float64)
 					next[k] = cur + d
+				default: // bool or string: set, as overwrite does
+					next[k] = d
 				}
 			}
 		case "attach":
@@ -708,8 +785,8 @@ func (mc *machine) compareRelations(t *rapid.T, rel uint32, a ProfileID) {
 type Backend func(t *testing.T) (open func() (*Store, error))
 
 // Actions lists every action and outcome RunStateMachine counts.
-var Actions = []string{"import", "update", "delete", "match", "get", "overwrite", "modify", "attach", "detach",
-	"relations", "reopen", "import-ok", "update-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok",
+var Actions = []string{"import", "update", "restore", "delete", "match", "get", "overwrite", "modify", "attach", "detach",
+	"relations", "reopen", "import-ok", "update-ok", "restore-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok",
 	"detach-ok", "sum-beyond-int64", "match-0", "match-404", "match-409", "match-400"}
 
 // RunStateMachine runs rapid's checks of the state machine on stores of
@@ -734,8 +811,9 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 			return func(t *rapid.T) { fired[name]++; fn(t) }
 		}
 		rt.Repeat(map[string]func(*rapid.T){
-			"import": act("import", func(t *rapid.T) { mc.putProfile(t, true) }),
-			"update": act("update", func(t *rapid.T) { mc.putProfile(t, false) }),
+			"import":  act("import", func(t *rapid.T) { mc.putProfile(t, "import") }),
+			"update":  act("update", func(t *rapid.T) { mc.putProfile(t, "update") }),
+			"restore": act("restore", func(t *rapid.T) { mc.putProfile(t, "restore") }),
 			"delete": act("delete", func(t *rapid.T) {
 				db := uint32(rapid.IntRange(1, 2).Draw(t, "db"))
 				loc := genLocator(t, mc.m, db)
@@ -849,7 +927,9 @@ func inferMode(l Locator) (Mode, error) {
 	need := map[Mode]bool{
 		ModeEmail: l.Email != "", ModeEmailProfile: l.Email != "", ModeEmailSub: l.Email != "",
 		ModePhone: l.Phone != "", ModePhoneSub: l.Phone != "", ModeProfileID: l.ProfileID != "",
-		ModeCustom: l.FieldName != "" && l.FieldValue != nil,
+		ModeEmailPhone: l.Email != "" || l.Phone != "", ModeEmailPhoneSub: l.Email != "" || l.Phone != "",
+		ModePushSub: l.Provider != "" && l.SubscriptionID != "",
+		ModeCustom:  l.FieldName != "" && l.FieldValue != nil, ModeCustomSub: l.FieldName != "" && l.FieldValue != nil,
 	}
 	if l.Matching != "" {
 		if has, known := need[l.Matching]; !known || !has {
@@ -885,7 +965,17 @@ func normalizeSub(s Subscription) Subscription {
 		s.Email, _ = NormalizeEmail(s.Email)
 	}
 	if s.Phone != "" {
-		s.Phone, _ = NormalizePhone(s.Phone)
+		s.Phone, _ = NormalizePhone(s.Phone, "")
+	}
+	return s
+}
+
+// storedSub is a subscription as the store keeps it: no import flags,
+// no empty custom fields.
+func storedSub(s Subscription) Subscription {
+	s.KeepStatus, s.KeepPriority = false, false
+	if len(s.Fields) == 0 {
+		s.Fields = nil
 	}
 	return s
 }
@@ -917,6 +1007,13 @@ func withLocatorKey(d ProfileData, loc Locator, mode Mode) ProfileData {
 		}
 	case ModePhone, ModePhoneSub:
 		if d.Phones == nil {
+			d.Phones = &[]string{loc.Phone}
+		}
+	case ModeEmailPhone, ModeEmailPhoneSub:
+		if d.Email == nil && loc.Email != "" {
+			d.Email = Ptr(loc.Email)
+		}
+		if d.Phones == nil && loc.Phone != "" {
 			d.Phones = &[]string{loc.Phone}
 		}
 	case ModeCustom:

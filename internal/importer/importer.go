@@ -33,8 +33,10 @@ type Options struct {
 	Format Format
 	// Matching picks the locator from each line's own data: "email",
 	// "phone" (the first phone), "profile_id" (the line's profile_id
-	// key) or "custom" (the line's value of Field). Empty: a line with a
-	// profile_id upserts that id, any other line creates a profile.
+	// key; it only updates, as the platform's matching) or "custom" (the
+	// line's value of Field). Empty: a line with a profile_id restores
+	// that profile (an export's line: created with its id if absent),
+	// any other line creates a profile.
 	Matching relgraph.Mode
 	Field    string
 	// BatchSize is the number of lines per transaction (default and at
@@ -270,10 +272,11 @@ func itemFor(fields map[string]any, db *relgraph.Database, opts Options) (relgra
 	item.Data = data
 	switch opts.Matching {
 	case "":
+		// An export's line: its profile, restored with its id.
 		if pid != "" {
-			item.Locator = relgraph.Locator{ProfileID: pid}
+			item.Locator, item.KeepID = relgraph.Locator{ProfileID: pid}, true
 		}
-	case relgraph.ModeProfileID:
+	case relgraph.ModeProfileID: // only updates, as the platform's matching
 		if pid == "" {
 			return item, errors.New("no profile_id to match on")
 		}

@@ -33,11 +33,11 @@ func TestMigrateAndServeFromEtcd(t *testing.T) {
 	}
 	schema(t, s)
 	for _, id := range []string{"5d63dbdb439e7306b596c5d0"} {
-		if _, _, err := s.ImportProfile(ctx, 1, relgraph.Locator{ProfileID: id}, relgraph.ProfileData{Email: relgraph.Ptr("a@x.io")}); err != nil {
+		if _, err := s.RestoreProfile(ctx, 1, mustID(t, id), relgraph.ProfileData{Email: relgraph.Ptr("a@x.io")}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := s.ImportProfile(ctx, 2, relgraph.Locator{ProfileID: "5d441038439e7363f3c26539"}, relgraph.ProfileData{}); err != nil {
+	if _, err := s.RestoreProfile(ctx, 2, mustID(t, "5d441038439e7363f3c26539"), relgraph.ProfileData{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Overwrite(ctx, relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{Email: "a@x.io"},
@@ -108,4 +108,14 @@ func TestMigrateAndServeFromEtcd(t *testing.T) {
 		t.Fatalf("counter on etcd after serving: %+v %v", cnt, err)
 	}
 	check(t, s2)
+}
+
+// mustID parses a profile id.
+func mustID(t testing.TB, s string) relgraph.ProfileID {
+	t.Helper()
+	id, err := relgraph.ParseProfileID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -34,7 +34,7 @@ func writerChart(rows []row, path string, p99 bool) error {
 	var args []any
 	var xs []float64
 	top := 0.0
-	for _, name := range []string{"relgraph", "relgraph-http", "sqlite", "bbolt-put"} {
+	for _, name := range []string{"relgraph", "relgraph-bbolt", "relgraph-http", "sqlite", "bbolt-put"} {
 		var pts plotter.XYs
 		for _, r := range rows {
 			if r.Workload == overwriteWorkload && r.Contender == name && r.OpsPerSec > 0 {

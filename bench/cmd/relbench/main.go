@@ -130,7 +130,12 @@ func main() {
 	popB := flag.Int("populated-b", 200, "B profiles of each of those A profiles")
 	out := flag.String("out", "out", "directory for results.md, results.json and charts")
 	sustained := flag.Duration("sustained", 0, "also run 32 writers overwriting for this long, recording the rate of every second (0: skip)")
+	redraw := flag.Bool("redraw", false, "measure nothing: draw the charts again from -out's results.json (and sustained.json)")
 	flag.Parse()
+	if *redraw {
+		check(redrawCharts(*out))
+		return
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -269,19 +274,59 @@ func main() {
 	check(os.WriteFile(filepath.Join(*out, "results.md"), []byte(table), 0o644))
 	js, _ := json.MarshalIndent(map[string]any{"machine": machine(), "dataset": d, "rows": rows}, "", "  ")
 	check(os.WriteFile(filepath.Join(*out, "results.json"), js, 0o644))
-	for _, ext := range []string{"svg", "png"} {
-		check(writerChart(rows, filepath.Join(*out, "writers."+ext), false))
-		check(writerChart(rows, filepath.Join(*out, "p99."+ext), true))
-		check(sizeChart(sizeRows, filepath.Join(*out, "sizes."+ext)))
-		if len(series) > 0 {
-			check(sustainedChart(series, filepath.Join(*out, "sustained."+ext)))
-		}
-	}
 	if len(series) > 0 {
 		js, _ := json.MarshalIndent(series, "", "  ")
 		check(os.WriteFile(filepath.Join(*out, "sustained.json"), js, 0o644))
 	}
+	check(drawCharts(*out, rows, sizeRows, series))
 	log.Printf("wrote %s: results.md, results.json and charts", *out)
+}
+
+// drawCharts writes the charts of a run into dir, as SVG and PNG.
+func drawCharts(dir string, rows, sizeRows []row, series []second) error {
+	for _, ext := range []string{"svg", "png"} {
+		if err := writerChart(rows, filepath.Join(dir, "writers."+ext), false); err != nil {
+			return err
+		}
+		if err := writerChart(rows, filepath.Join(dir, "p99."+ext), true); err != nil {
+			return err
+		}
+		if err := sizeChart(sizeRows, filepath.Join(dir, "sizes."+ext)); err != nil {
+			return err
+		}
+		if len(series) > 0 {
+			if err := sustainedChart(series, filepath.Join(dir, "sustained."+ext)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// redrawCharts draws the charts again from the results a run wrote into
+// dir.
+func redrawCharts(dir string) error {
+	var res struct{ Rows []row }
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return err
+	}
+	var sizeRows []row
+	for _, r := range res.Rows {
+		if strings.HasPrefix(r.Workload, "overwrite by id, store of") {
+			sizeRows = append(sizeRows, r)
+		}
+	}
+	var series []second
+	if b, err := os.ReadFile(filepath.Join(dir, "sustained.json")); err == nil {
+		if err := json.Unmarshal(b, &series); err != nil {
+			return err
+		}
+	}
+	return drawCharts(dir, res.Rows, sizeRows, series)
 }
 
 func fixRatios(rows []row, workload, ref string) {
