@@ -18,8 +18,9 @@ type ProfileData struct {
 	// Phones: nil keeps them; otherwise they replace the list (empty
 	// clears it). Each is normalized; duplicates are dropped.
 	Phones *[]string
-	// Fields sets custom fields by name; a nil value unsets the field.
-	// Names must be declared (400) and values of the declared type.
+	// Fields sets system and custom fields by name; a nil value unsets
+	// the field, a FieldUpdate changes it (incr, add, delete). Names
+	// must be declared (400) and values of the declared type.
 	Fields map[string]any
 	// Subscriptions are upserted by (resource, channel, address).
 	Subscriptions []Subscription
@@ -69,7 +70,13 @@ func (data ProfileData) normalize(d *Database, region string) (ProfileData, erro
 				out.Fields[name] = nil
 				continue
 			}
-			n, err := normalizeFieldValue(f, v)
+			var n any
+			var err error
+			if u, isUpdate := v.(FieldUpdate); isUpdate {
+				n, err = normalizeUpdate(f, u)
+			} else {
+				n, err = normalizeFieldValue(f, v)
+			}
 			if err != nil {
 				return out, err
 			}
@@ -245,6 +252,9 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	}
 	norm, err := data.normalize(d, tx.region)
 	if err != nil {
+		return ProfileID{}, false, err
+	}
+	if norm, err = norm.resolveUpdates(p); err != nil {
 		return ProfileID{}, false, err
 	}
 	norm.apply(p)

@@ -127,9 +127,15 @@ func fieldValue(db *relgraph.Database, name string, v any) (any, error) {
 	if db == nil || v == nil {
 		return v, nil
 	}
+	if m, isObject := v.(map[string]any); isObject && m["action"] == "upsert" {
+		return nil, invalidf("field %q: upsert works on object fields, which relgraph does not have", name)
+	}
 	f, ok := db.Field(name)
 	if !ok {
 		return v, nil
+	}
+	if m, isObject := v.(map[string]any); isObject {
+		return fieldUpdate(f, m)
 	}
 	if n, isNumber := v.(json.Number); isNumber && f.Type == relgraph.FieldString && strings.HasPrefix(name, "_") {
 		// The platform's pages send _sex and _postal_code as numbers in
@@ -142,6 +148,29 @@ func fieldValue(db *relgraph.Database, name string, v any) (any, error) {
 		return nil, invalidf("field %q (%s): %v", name, f.Type, err)
 	}
 	return out, nil
+}
+
+// fieldUpdate reads a functional update of field f, {"action": …,
+// "value": …}: its value typed by the field (a list of tags for add and
+// delete); submatch (of upsert) is read so that the store can refuse
+// the action by name.
+func fieldUpdate(f relgraph.Field, m map[string]any) (any, error) {
+	p := newParams("data."+f.Name+".", m)
+	action, err := p.str("action")
+	if err != nil {
+		return nil, err
+	}
+	u := relgraph.FieldUpdate{Action: action}
+	p.get("submatch")
+	if v, ok := p.get("value"); ok && v != nil {
+		if u.Value, err = coerce(string(f.Type), v); err != nil {
+			return nil, invalidf("field %q (%s): %s: %v", f.Name, f.Type, action, err)
+		}
+	}
+	if err := p.unknown(); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // weights converts the wire values of a relation request's weights by

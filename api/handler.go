@@ -170,6 +170,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := 200
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p) // an answer under way is cut: the server closes the connection
+			}
 			h.log.Error("handler panic", "path", r.URL.Path, "panic", p)
 			status = 500
 			h.writeEnvelope(w, format, 500, map[string]any{"error": 500, "error_text": "internal error"})
@@ -187,6 +190,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var out map[string]any
 	format, out, status = h.serve(w, r)
+	if _, streams := out[streamKey].(*relationStream); streams && status == 200 {
+		status = h.writeStream(r.Context(), w, format, out)
+		return
+	}
 	status = h.writeEnvelope(w, format, status, out)
 }
 

@@ -137,24 +137,25 @@ func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, 
 	if err := locatorValue(dbA, &q.A, ""); err != nil {
 		return nil, err
 	}
+	_, limited := p.m["limit"]
+	_, paged := p.m["cursor"]
+	_, skips := p.m["offset"]
+	if !limited && !paged && !skips {
+		// The page documents "all existing links", and no paging.
+		q.Limit = relgraph.MaxRelationsLimit
+		first, err := h.store.Relations(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{streamKey: &relationStream{first: first, q: q}, "error_text": "Successful operation"}, nil
+	}
 	page, err := h.store.Relations(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	items := make([]any, 0, len(page.Items))
 	for _, it := range page.Items {
-		props := map[string]any{}
-		for k, v := range it.Weights {
-			props[k] = map[string]any{"value": v}
-		}
-		items = append(items, map[string]any{
-			"profile_id_a": it.ProfileA.String(),
-			"xxh_a":        XXH(it.ProfileA),
-			"profile_id_b": it.ProfileB.String(),
-			"xxh_b":        XXH(it.ProfileB),
-			"db_b":         it.DatabaseB,
-			"props":        props,
-		})
+		items = append(items, relationItem(it))
 	}
 	out := map[string]any{"data": items, "total_count": page.Total, "error_text": "Successful operation"}
 	if page.NextCursor != "" {

@@ -42,9 +42,17 @@ var commands = []command{
 }
 
 // openDB opens a store file or URL, with a hint where this build does
-// not know the URL's engine.
+// not know the URL's engine. Without a phone region in opts it takes
+// RELGRAPH_PHONE_REGION's, so every command reads phones alike.
 func openDB(location string, opts *relgraph.Options) (*relgraph.Store, error) {
-	s, err := relgraph.Open(location, opts)
+	var o relgraph.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.PhoneRegion == "" {
+		o.PhoneRegion = os.Getenv("RELGRAPH_PHONE_REGION")
+	}
+	s, err := relgraph.Open(location, &o)
 	if errors.Is(err, kv.ErrNoEngine) && strings.HasPrefix(location, "etcd://") {
 		return nil, fmt.Errorf("%w\n(the build in kv/etcd/cmd/relgraph opens etcd:// stores)", err)
 	}

@@ -94,21 +94,28 @@ func (c *config) apply(ctx context.Context, s *relgraph.Store) error {
 }
 
 // Example mode: the set-up of the README, so the platform
-// documentation's own requests work verbatim.
+// documentation's own requests (api/testdata/examples) work verbatim:
+// its placeholder tokens, and the databases, fields and profiles its
+// examples name.
 var (
-	exampleTokens = []string{"abcdefghijklmnqrstuvwxyz", "8d08f4ea57c74916909e9d324c20a6bc", "8a28168486844c8bae2673a51d4433ff"}
-	exampleA      = "5d63dbdb439e7306b596c5d0"
-	exampleB      = "5d441038439e7363f3c26539"
-	exampleGetA   = "669e6968ebf4ac52b623a997"
-	exampleGetB   = "6751b8f1c5e3db9bcb75befa"
+	exampleTokens = []string{"abcdefghijklmnqrstuvwxyz", "8d08f4ea57c74916909e9d324c20a6bc", "8a28168486844c8bae2673a51d4433ff",
+		"bfc505684d774e52b188fa1f003cd5ed", "abcdefghklmnopqrstzxc"}
+	exampleA    = "5d63dbdb439e7306b596c5d0"
+	exampleB    = "5d441038439e7363f3c26539"
+	exampleGetA = "669e6968ebf4ac52b623a997"
+	exampleGetB = "6751b8f1c5e3db9bcb75befa"
 )
 
 func exampleConfig() *config {
+	counters := []relgraph.Field{{Name: "checks", Type: relgraph.FieldInt}, {Name: "returns", Type: relgraph.FieldInt}}
 	c := &config{
 		Databases: []relgraph.Database{
-			{ID: 1, Name: "customers", Fields: []relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags}}},
+			{ID: 1, Name: "customers", Fields: append([]relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags},
+				{Name: "custom_id", Type: relgraph.FieldString}, {Name: "category", Type: relgraph.FieldTags}}, counters...)},
 			{ID: 2, Name: "streamers", Fields: []relgraph.Field{{Name: "nickname", Type: relgraph.FieldString}}},
+			{ID: 5, Name: "leads"},
 			{ID: 9, Name: "channels"},
+			{ID: 24, Name: "accounts", Fields: counters},
 		},
 		RelationTypes: []relgraph.RelationType{{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
 			{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
@@ -125,13 +132,15 @@ func exampleConfig() *config {
 }
 
 // exampleProfiles makes sure the example profiles exist: the two of the
-// documentation's edit request, and the relation of its get example.
-// Re-running it changes nothing.
+// documentation's edit request, the relation of its get example, and
+// the profiles its functional updates change. Re-running it changes
+// nothing.
 func exampleProfiles(ctx context.Context, s *relgraph.Store) error {
 	for _, p := range []struct {
 		db uint32
 		id string
-	}{{1, exampleA}, {2, exampleB}, {1, exampleGetA}, {9, exampleGetB}} {
+	}{{1, exampleA}, {2, exampleB}, {1, exampleGetA}, {9, exampleGetB},
+		{24, "5a5b64a969d4265b958b9ac3"}, {1, "5a5b64a969d4265b958b9ac3"}, {1, "6613c4754a5d12bd6cc0915f"}, {1, "6613c4bf4a5d12bd6cc0916b"}} {
 		id, err := relgraph.ParseProfileID(p.id)
 		if err != nil {
 			return err

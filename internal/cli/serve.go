@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "time a client has to send a whole request")
 	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "time to write an answer")
 	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
+	phoneRegion := fs.String("phone-region", os.Getenv("RELGRAPH_PHONE_REGION"), "region (ISO 3166, such as US) of phone numbers written without a country code; empty: they are refused (also RELGRAPH_PHONE_REGION, which every command reads)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -60,7 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tokens[t.Token], _ = api.ParseRole(t.Role)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, err := openDB(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize})
+	store, err := openDB(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize, PhoneRegion: *phoneRegion})
 	if err != nil {
 		return err
 	}

@@ -295,6 +295,12 @@ func genData(t *rapid.T, db uint32) (ProfileData, bool) {
 		}
 		if rapid.Bool().Draw(t, "tags?") {
 			d.Fields["interests"] = genTags(t, "tags")
+			if rapid.IntRange(0, 2).Draw(t, "tags-update?") == 0 {
+				d.Fields["interests"] = FieldUpdate{rapid.SampledFrom([]string{ActionAdd, ActionDelete}).Draw(t, "tags-action"), genTags(t, "tags")}
+			}
+		}
+		if rapid.IntRange(0, 4).Draw(t, "incr?") == 0 {
+			d.Fields["crm_id"] = FieldUpdate{ActionIncr, int64(rapid.IntRange(-2, 2).Draw(t, "incr"))}
 		}
 		if rapid.Bool().Draw(t, "city?") {
 			d.Fields["city"] = rapid.SampledFrom([]any{"Paris", "Rome", nil}).Draw(t, "city")
@@ -359,6 +365,30 @@ func expectedProfile(p *mProfile, data ProfileData) *mProfile {
 	}
 	for k, v := range data.Fields {
 		switch x := v.(type) {
+		case FieldUpdate:
+			switch x.Action {
+			case ActionIncr:
+				cur, _ := n.fields[k].(int64)
+				n.fields[k] = cur + x.Value.(int64)
+			case ActionAdd, ActionDelete:
+				have, _ := n.fields[k].([]string)
+				tags := slices.Clone(have)
+				for _, t := range x.Value.([]string) {
+					t = strings.TrimSpace(t)
+					i := slices.Index(tags, t)
+					if x.Action == ActionAdd && i < 0 {
+						tags = append(tags, t)
+					} else if x.Action == ActionDelete && i >= 0 {
+						tags = slices.Delete(tags, i, i+1)
+					}
+				}
+				slices.Sort(tags)
+				if len(tags) == 0 {
+					delete(n.fields, k)
+				} else {
+					n.fields[k] = tags
+				}
+			}
 		case nil:
 			delete(n.fields, k)
 		case string:
