@@ -270,9 +270,10 @@ not json
 	if out, code := runTool(t, dir, "get", "-db-id", "1", "-email", "zz@x.io"); code != 1 || !strings.Contains(out, "no profile") {
 		t.Fatalf("get missing: %d\n%s", code, out)
 	}
-	// export → import into a fresh file gives the same profiles.
+	// export → import into a fresh file gives the same profiles: the
+	// three imported, and the example set-up's five of database 1.
 	exported, code := runTool(t, dir, "export", "-db-id", "1")
-	if code != 0 || strings.Count(exported, "\n") != 5 {
+	if code != 0 || strings.Count(exported, "\n") != 8 {
 		t.Fatalf("export: %d\n%s", code, exported)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "out.jsonl"), []byte(exported), 0o600); err != nil {
@@ -283,7 +284,7 @@ not json
 	}
 	srv2 := startServer(t, dir, "-db", "copy.db", "-config", "schema.json")
 	srv2.stop(t)
-	if out, code := runTool(t, dir, "import", "-db", "copy.db", "-db-id", "1", "out.jsonl"); code != 0 || !strings.Contains(out, "5 lines: 5 created") {
+	if out, code := runTool(t, dir, "import", "-db", "copy.db", "-db-id", "1", "out.jsonl"); code != 0 || !strings.Contains(out, "8 lines: 8 created") {
 		t.Fatalf("re-import: %d\n%s", code, out)
 	}
 	again, _ := runTool(t, dir, "export", "-db", "copy.db", "-db-id", "1")

@@ -296,11 +296,11 @@ func genData(t *rapid.T, db uint32) (ProfileData, bool) {
 		if rapid.Bool().Draw(t, "tags?") {
 			d.Fields["interests"] = genTags(t, "tags")
 			if rapid.IntRange(0, 2).Draw(t, "tags-update?") == 0 {
-				d.Fields["interests"] = FieldUpdate{rapid.SampledFrom([]string{ActionAdd, ActionDelete}).Draw(t, "tags-action"), genTags(t, "tags")}
+				d.Fields["interests"] = FieldUpdate{Action: rapid.SampledFrom([]string{ActionAdd, ActionDelete}).Draw(t, "tags-action"), Value: genTags(t, "tags")}
 			}
 		}
 		if rapid.IntRange(0, 4).Draw(t, "incr?") == 0 {
-			d.Fields["crm_id"] = FieldUpdate{ActionIncr, int64(rapid.IntRange(-2, 2).Draw(t, "incr"))}
+			d.Fields["crm_id"] = FieldUpdate{Action: ActionIncr, Value: int64(rapid.IntRange(-2, 2).Draw(t, "incr"))}
 		}
 		if rapid.Bool().Draw(t, "city?") {
 			d.Fields["city"] = rapid.SampledFrom([]any{"Paris", "Rome", nil}).Draw(t, "city")
