@@ -36,7 +36,7 @@ const (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *relgraph.Store
 	engine kv.Engine // beneath the store, to plant damage as a disk fault would
 	url    string
@@ -44,13 +44,13 @@ type env struct {
 
 // newEnv serves the handler on a real listener on 127.0.0.1 over a store
 // with the README's example set-up.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, nil)
 }
 
 // newEnvWith is newEnv with a change to the handler's config.
-func newEnvWith(t *testing.T, change func(*Config)) *env {
+func newEnvWith(t testing.TB, change func(*Config)) *env {
 	t.Helper()
 	engine, err := bolt.Open(filepath.Join(t.TempDir(), "api.db"), index.All, kv.Options{NoSync: true})
 	if err != nil {

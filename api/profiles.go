@@ -464,7 +464,7 @@ func batchItem(i int, raw any, def relgraph.Locator, d *relgraph.Database, opts 
 		}
 	}
 	if loc.Matching == relgraph.ModeCustom && loc.FieldValue == nil {
-		loc.FieldValue = data.Fields[loc.FieldName]
+		loc.FieldValue = obj[loc.FieldName] // as sent: locatorValue types it
 	}
 	if loc.Matching == "" && loc.ProfileID == "" && loc.Email == "" && loc.Provider == "" {
 		loc = relgraph.Locator{} // no key: a new profile
