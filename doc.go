@@ -2,7 +2,7 @@
 // relations between them, answering the profile-relations API of a
 // customer-data platform: overwrite (edit), modify (strengthen), attach,
 // detach, list (get) and aggregate (get_counter), plus profile import,
-// update, get and delete. See SPEC.md for the semantics it implements.
+// update, get and delete. See docs/spec.md for the contract it implements.
 //
 // # Transactions and durability
 //
@@ -75,11 +75,19 @@
 // inside every write transaction and refuses commits that would break
 // one.
 //
-// # Decisions where the SPEC is silent
+// # Decisions where the platform's pages are silent
 //
 //   - Import with a locator that matches nothing creates the profile with
-//     the locator's key (its email, phone, field value or profile_id)
-//     unless the data sets that key itself.
+//     the locator's key (its email, phone or field value) unless the data
+//     sets that key itself. A profile_id locator only finds (the
+//     platform's "only on update"): RestoreProfile creates a profile with
+//     a given id, as an export's import needs.
+//   - Every database has the platform's system fields (SystemFields);
+//     its computed ones (ReadOnlyFields) are refused on write.
+//   - Phones are read by libphonenumber into E.164; one without its
+//     country code needs Options.PhoneRegion.
+//   - A field's value may be a FieldUpdate (incr, add and delete of tags,
+//     set, unset): the platform's functional updates.
 //   - A profile's email is unset with a pointer to "" (ProfileData.Email)
 //     or null on the wire; phones sent replace the list.
 //   - Error precedence of relation writes: missing weights (400), unknown

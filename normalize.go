@@ -27,7 +27,7 @@ const (
 	maxAddressBytes        = 1024     // push provider + subscription id
 )
 
-// NormalizeEmail applies SPEC §2: trim spaces, lowercase, exactly one
+// NormalizeEmail applies docs/spec.md §2: trim spaces, lowercase, exactly one
 // '@' with a non-empty local part and a domain containing a dot (not at
 // either end), at most 254 bytes, no spaces or control characters.
 func NormalizeEmail(s string) (string, error) {

@@ -130,7 +130,7 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 	return change.write(tx)
 }
 
-// Overwrite is relations/edit (SPEC §4): each property sent replaces its
+// Overwrite is relations/edit (docs/spec.md §4): each property sent replaces its
 // stored value, a nil value removes it, properties not sent are kept;
 // with no relation yet it is created. Weights must not be empty (400).
 // If the result is byte-identical to the stored relation, nothing is
@@ -217,7 +217,7 @@ func (tx *Tx) Modify(req RelationRequest) (RelationResult, error) {
 	return w.result(w.old == nil), nil
 }
 
-// Attach is relations/attach (SPEC §4): it creates the relation with the
+// Attach is relations/attach (docs/spec.md §4): it creates the relation with the
 // given weights (which may be empty) if it is absent; if present it
 // changes nothing and succeeds with Created false. Errors as Overwrite.
 func (tx *Tx) Attach(req RelationRequest) (RelationResult, error) {
@@ -238,7 +238,7 @@ func (tx *Tx) Attach(req RelationRequest) (RelationResult, error) {
 	return w.result(true), nil
 }
 
-// Detach is relations/detach (SPEC §4): it deletes the relation, with
+// Detach is relations/detach (docs/spec.md §4): it deletes the relation, with
 // its reverse entry, and takes it out of A's counter and top lists.
 // An absent relation is a 404 and changes nothing. Weights are ignored.
 func (tx *Tx) Detach(req RelationRequest) (RelationResult, error) {

@@ -12,7 +12,7 @@ import (
 // parts are kept as stored.
 type ProfileData struct {
 	// Email: nil keeps it; a pointer to "" removes it; otherwise it is
-	// normalized (SPEC §2) and must be unused by other profiles of the
+	// normalized (docs/spec.md §2) and must be unused by other profiles of the
 	// database (409).
 	Email *string
 	// Phones: nil keeps them; otherwise they replace the list (empty
@@ -343,7 +343,7 @@ func (tx *Tx) GetProfile(db uint32, loc Locator) (*Profile, error) {
 // DeleteProfile deletes the profile of database db that loc designates,
 // its index entries and every relation it is on (as A and as B, of every
 // relation type), fixing the counters of the profiles on the other side
-// (SPEC §4). It costs one write per index entry and per relation.
+// (docs/spec.md §4). It costs one write per index entry and per relation.
 // Returns the deleted id. Needs a writable Tx.
 func (tx *Tx) DeleteProfile(db uint32, loc Locator) (ProfileID, error) {
 	d, err := tx.schema.db(db)

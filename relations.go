@@ -45,7 +45,7 @@ type RelationsPage struct {
 	NextCursor string
 }
 
-// Relations is relations/get (SPEC §4): a page of the relations of the A
+// Relations is relations/get (docs/spec.md §4): a page of the relations of the A
 // profile q.A designates, ordered by B's id. Total comes from the
 // counter (O(1)); the page costs O(log n + limit) reads, plus O(offset).
 // Errors: 404 unknown type or no match, 409 ambiguous, 400 bad paging.
@@ -156,7 +156,7 @@ type TopEntry struct {
 	Value    any // int64 or float64
 }
 
-// Counter is relations/get_counter (SPEC §4): the aggregates of the
+// Counter is relations/get_counter (docs/spec.md §4): the aggregates of the
 // relations of the A profile that loc designates. It reads one counter
 // record, which holds the top lists too: its cost does not depend on how
 // many relations A has. Errors as Relations.

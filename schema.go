@@ -9,7 +9,7 @@ import (
 // FieldType is the type of a custom profile field.
 type FieldType string
 
-// The custom field types of SPEC §1.
+// The custom field types of docs/spec.md §1.
 const (
 	FieldString FieldType = "string"
 	FieldInt    FieldType = "int"
@@ -38,7 +38,7 @@ type Database struct {
 // PropertyType is the type of a relation property.
 type PropertyType string
 
-// The relation property types of SPEC §1.
+// The relation property types of docs/spec.md §1.
 const (
 	PropInt    PropertyType = "int"
 	PropFloat  PropertyType = "float"
@@ -49,7 +49,7 @@ const (
 // Aggregate says how get_counter summarizes a property.
 type Aggregate string
 
-// The aggregates of SPEC §1.
+// The aggregates of docs/spec.md §1.
 const (
 	// AggSum keeps the sum and count of a numeric property.
 	AggSum Aggregate = "sum"
@@ -96,7 +96,7 @@ const (
 // custom fields, so no custom field may take them.
 var reservedFieldNames = []string{"email", "phones", "subscriptions", "id", "db_id", "profile_id"}
 
-// checkName enforces SPEC §1 on field and property names: ASCII letters,
+// checkName enforces docs/spec.md §1 on field and property names: ASCII letters,
 // digits, '_' and '-', 1 to 64 bytes, starting with a letter (names
 // starting with '_' are reserved). Such a name is a valid XML element
 // name, which the XML wire format writes it as.

@@ -13,7 +13,7 @@ import (
 // Channel is a subscription channel.
 type Channel string
 
-// The channels of SPEC §1.
+// The channels of docs/spec.md §1.
 const (
 	ChannelEmail Channel = "email" // address: the email
 	ChannelSMS   Channel = "sms"   // address: the phone
@@ -36,7 +36,7 @@ func (c Channel) channelByte() (byte, bool) {
 // SubStatus is a subscription's status.
 type SubStatus int
 
-// The statuses of SPEC §1, with their wire numbers.
+// The statuses of docs/spec.md §1, with their wire numbers.
 const (
 	StatusSubscribed   SubStatus = 0
 	StatusUnsubscribed SubStatus = 1

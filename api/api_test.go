@@ -415,7 +415,7 @@ func TestEveryEndpointInJSONAndXML(t *testing.T) {
 	}
 }
 
-// TestEveryErrorCodeChangesNothing provokes each code of SPEC §6 over
+// TestEveryErrorCodeChangesNothing provokes each code of docs/spec.md §6 over
 // HTTP and checks the store's digest did not move.
 func TestEveryErrorCodeChangesNothing(t *testing.T) {
 	e := newEnv(t)

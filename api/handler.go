@@ -1,10 +1,10 @@
 // Package api serves relgraph over HTTP in the wire format of the
-// customer-data platform's API (SPEC §6): POST /api/v1.1/relations/...
+// customer-data platform's API (docs/spec.md §6): POST /api/v1.1/relations/...
 // and /api/v1.1/profiles/..., JSON or XML bodies, token auth, and an
 // envelope {"error": code, "error_text": text, ...payload}.
 //
 // New returns a plain net/http handler that Go programs can mount on
-// their own server. Decisions where the SPEC is silent:
+// their own server. Decisions where the platform's pages are silent:
 //   - Unknown parameters are refused (400) by name, at every level, so a
 //     misspelt key never goes unnoticed.
 //   - The response format is the request's, unless the query parameter

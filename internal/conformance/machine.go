@@ -345,7 +345,7 @@ func genData(t *rapid.T, db uint32) (ProfileData, bool) {
 	return d, valid
 }
 
-// expectedProfile applies data to a copy of p as the SPEC says.
+// expectedProfile applies data to a copy of p as docs/spec.md says.
 func expectedProfile(p *mProfile, data ProfileData) *mProfile {
 	n := &mProfile{db: p.db, email: p.email, phones: slices.Clone(p.phones), fields: maps.Clone(p.fields), subs: slices.Clone(p.subs)}
 	if n.fields == nil {
@@ -948,10 +948,10 @@ func Schema(s *Store) error {
 func idLoc(id ProfileID) Locator { return Locator{ProfileID: id.String()} }
 
 // The model's own versions of rules the store implements: they are
-// written again here on purpose, from SPEC.md, so the suite checks the
+// written again here on purpose, from docs/spec.md, so the suite checks the
 // store instead of reusing it.
 
-// inferMode is SPEC §3's mode rule: explicit, or inferred from the first
+// inferMode is docs/spec.md §3's mode rule: explicit, or inferred from the first
 // key present in the order profile_id, email, phone, field_name.
 func inferMode(l Locator) (Mode, error) {
 	need := map[Mode]bool{
