@@ -38,13 +38,24 @@ const (
 // update with its value normalized.
 func normalizeUpdate(f Field, u FieldUpdate) (any, error) {
 	switch u.Action {
-	case ActionSet, "":
+	case ActionSet:
 		if u.Value == nil {
-			return nil, nil
+			return nil, invalidf("field %q: set needs a value (unset removes the field)", f.Name)
 		}
 		return normalizeFieldValue(f, u.Value)
 	case ActionUnset:
+		if u.Value != nil {
+			return nil, invalidf("field %q: unset takes no value", f.Name)
+		}
 		return nil, nil
+	case "":
+		return nil, invalidf("field %q: an update needs an action (set, unset, incr, add, delete)", f.Name)
+	case ActionIncr, ActionAdd, ActionDelete:
+		if u.Value == nil {
+			return nil, invalidf("field %q: %s needs a value", f.Name, u.Action)
+		}
+	}
+	switch u.Action {
 	case ActionIncr:
 		switch f.Type {
 		case FieldInt, FieldFloat:

@@ -71,6 +71,9 @@ func NormalizePhone(s, region string) (string, error) {
 	if len(t) > 64 {
 		return "", invalidf("phone %q is longer than 64 characters", truncate(s))
 	}
+	if !strings.ContainsAny(t, "0123456789") {
+		return "", invalidf("phone %q is not a phone number", truncate(s))
+	}
 	if strings.HasPrefix(t, "00") {
 		t = "+" + t[2:]
 	}
@@ -83,6 +86,9 @@ func NormalizePhone(s, region string) (string, error) {
 	n, err := phonenumbers.Parse(t, region)
 	if err != nil {
 		return "", invalidf("phone %q is not a phone number: %v", truncate(s), err)
+	}
+	if n.GetExtension() != "" {
+		return "", invalidf("phone %q has an extension, which a stored number cannot keep: send the number alone", truncate(s))
 	}
 	if !phonenumbers.IsPossibleNumber(n) {
 		return "", invalidf("phone %q is not a possible number for its country (its length)", truncate(s))

@@ -66,7 +66,8 @@ func TestNormalizationExamples(t *testing.T) {
 	}
 	for _, c := range []struct{ in, region string }{
 		{"(555) 010-0001", ""}, // no country code, no region
-		{"hello", "US"}, {"+1 23", ""}, {"+12345678901234567", ""}, {"", "US"},
+		{"hello", "US"}, {"+1 23", ""}, {"+12345678901234567", ""}, {"", "US"}, {"bad", ""},
+		{"+49 30 1234567 ext. 12", ""}, // an extension would be dropped silently
 	} {
 		if _, err := NormalizePhone(c.in, c.region); codeOf(err) != 400 {
 			t.Errorf("phone %q (region %q) accepted", c.in, c.region)

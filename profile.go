@@ -132,22 +132,55 @@ func (data ProfileData) apply(p *Profile) {
 	}
 }
 
-// withLocatorKey fills the locator's key into data for a profile about
-// to be created, unless data sets it itself: the email for email modes,
-// the phone for phone modes, both for email_phone modes, the field for
-// custom. (push_sub and custom_sub keys belong to a subscription, whose
-// resource the locator does not say: they are not filled in.)
-func (data ProfileData) withLocatorKey(loc Locator, mode Mode) ProfileData {
+// subscriptionMode reports whether mode finds profiles by their
+// subscriptions only.
+func subscriptionMode(mode Mode) bool {
 	switch mode {
-	case ModeEmail, ModeEmailProfile, ModeEmailSub:
+	case ModeEmailSub, ModePhoneSub, ModeEmailPhoneSub, ModePushSub, ModeCustomSub:
+		return true
+	}
+	return false
+}
+
+// canSubscribe reports whether a profile created by a subscription-only
+// locator can carry the subscription the locator finds: it needs the
+// resource, and custom_sub's field needs a subscription to belong to,
+// which the locator does not describe.
+func (l Locator) canSubscribe(mode Mode) bool {
+	return l.ResourceID != 0 && mode != ModeCustomSub
+}
+
+// withLocatorKey fills the locator's key into data for a profile about
+// to be created, unless data sets it itself, so that the same locator
+// finds it again: the email for email and email_profile, the phone for
+// phone, both for email_phone, the field for custom; for the
+// subscription modes, a subscription on the locator's resource with its
+// address (status subscribed).
+func (data ProfileData) withLocatorKey(loc Locator, mode Mode) ProfileData {
+	if subscriptionMode(mode) {
+		var subs []Subscription
+		if loc.Email != "" && (mode == ModeEmailSub || mode == ModeEmailPhoneSub) {
+			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelEmail, Email: loc.Email, KeepStatus: true, KeepPriority: true})
+		}
+		if loc.Phone != "" && (mode == ModePhoneSub || mode == ModeEmailPhoneSub) {
+			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelSMS, Phone: loc.Phone, KeepStatus: true, KeepPriority: true})
+		}
+		if mode == ModePushSub {
+			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelPush, Provider: loc.Provider, SubscriptionID: loc.SubscriptionID, KeepStatus: true, KeepPriority: true})
+		}
+		data.Subscriptions = append(subs, data.Subscriptions...)
+		return data
+	}
+	switch mode {
+	case ModeEmail, ModeEmailProfile:
 		if data.Email == nil {
 			data.Email = Ptr(loc.Email)
 		}
-	case ModePhone, ModePhoneSub:
+	case ModePhone:
 		if data.Phones == nil {
 			data.Phones = &[]string{loc.Phone}
 		}
-	case ModeEmailPhone, ModeEmailPhoneSub:
+	case ModeEmailPhone:
 		if data.Email == nil && loc.Email != "" {
 			data.Email = Ptr(loc.Email)
 		}
@@ -239,7 +272,9 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 		case how == updateOnly || !errors.Is(err, ErrNotFound):
 			return ProfileID{}, false, err
 		case mode == ModeProfileID && how != createWithID:
-			return ProfileID{}, false, notFoundf("%v: profile_id matching only updates, as the platform's (RestoreProfile creates a profile with a given id)", err)
+			return ProfileID{}, false, notFoundf("%v: profile_id matching finds and updates a profile, never creates one", err)
+		case subscriptionMode(mode) && !loc.canSubscribe(mode):
+			return ProfileID{}, false, notFoundf("%v: %s matching finds profiles by their subscriptions; to create one it finds again, give resource_id (its subscription's resource)", err, mode)
 		}
 	}
 	created := old == nil

@@ -344,7 +344,7 @@ func TestEveryEndpointInJSONAndXML(t *testing.T) {
 	}
 	r = e.post("profiles/import", "application/xml", `<xml><token>`+writeToken+`</token><db_id>1</db_id><matching>custom</matching>
 		<field_name>CRM_ID</field_name><field_value>7</field_value>
-		<data><email>bob@x.io</email><vip>true</vip><phones><phone>+1 555 000 0002</phone></phones>
+		<data><email>bob@x.io</email><vip>true</vip><phones array='true'>+1 555 000 0002</phones>
 		<interests><item>b</item><item>c</item></interests></data></xml>`)
 	e.want(r, 0)
 	bob := r.body["profile_id"]
@@ -462,7 +462,7 @@ func TestEveryErrorCodeChangesNothing(t *testing.T) {
 		{"unknown profile", "relations/edit", "application/json", edit(map[string]any{"profile_b": map[string]any{"profile_id": "5d441038439e7363f3c26530"}}), 404, "profile_b"},
 		{"unknown endpoint", "relations/explode", "application/json", edit(nil), 404, "unknown endpoint"},
 		{"ambiguous", "relations/edit", "application/json", edit(map[string]any{"profile_a": map[string]any{"phone": "+15550000009"}}), 409, "ambiguous"},
-		{"duplicate email", "profiles/import", "application/json", `{"token":"` + writeToken + `","db_id":1,"data":{"email":"a@x.io"}}`, 409, "already used"},
+		{"duplicate email", "profiles/import", "application/json", `{"token":"` + writeToken + `","db_id":1,"matching":"profile_id","profile_id":"` + profileA + `","data":{"email":"a@x.io"}}`, 409, "already used"},
 		{"too large", "relations/edit", "application/json", `{"pad":"` + strings.Repeat("x", 2<<20) + `"}`, 413, "limit"},
 	}
 	for _, c := range cases {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
 	"errors"
@@ -41,11 +43,13 @@ func bodyEncoding(r *http.Request) (string, error) {
 	return "", &errUnsupportedEncoding{enc}
 }
 
-// readBody reads the request's body, decoded by its Content-Encoding.
-// Both the body as sent and the decoded body are held to limit (an
-// *http.MaxBytesError beyond it); a compressed body that expands more
-// than MaxExpansion times is errExpansion.
-func readBody(w http.ResponseWriter, r *http.Request, encoding string, limit int64) ([]byte, error) {
+// readBody reads the request's body, decoded by its Content-Encoding,
+// holding the body memory budget for the bytes it keeps (see budgeted;
+// the caller releases it). Both the body as sent and the decoded body
+// are held to limit (an *http.MaxBytesError beyond it); a compressed
+// body that expands more than MaxExpansion times is errExpansion; no
+// room in the budget is errBusyBody.
+func readBody(w http.ResponseWriter, r *http.Request, encoding string, limit int64, budget *budgeted) ([]byte, error) {
 	raw := &countingReader{r: http.MaxBytesReader(w, r.Body, limit)}
 	var decoded io.Reader = raw
 	switch encoding {
@@ -54,27 +58,38 @@ func readBody(w http.ResponseWriter, r *http.Request, encoding string, limit int
 		if err != nil {
 			return nil, decodeError(err)
 		}
-		decoded = zr
+		decoded = &expansionLimit{r: zr, raw: raw, limit: limit}
 	case "deflate":
-		zr, err := zlib.NewReader(raw)
-		if err != nil {
-			return nil, decodeError(err)
+		// HTTP's deflate is zlib's format; some clients send raw deflate.
+		br := bufio.NewReader(raw)
+		if head, err := br.Peek(2); err == nil && zlibHeader(head) {
+			zr, err := zlib.NewReader(br)
+			if err != nil {
+				return nil, decodeError(err)
+			}
+			decoded = &expansionLimit{r: zr, raw: raw, limit: limit}
+		} else {
+			decoded = &expansionLimit{r: flate.NewReader(br), raw: raw, limit: limit}
 		}
-		decoded = zr
-	default:
-		return io.ReadAll(raw)
 	}
-	body, err := io.ReadAll(&expansionLimit{r: decoded, raw: raw, limit: limit})
+	budget.r = decoded
+	body, err := io.ReadAll(budget)
 	if err != nil {
 		return nil, decodeError(err)
 	}
 	return body, nil
 }
 
+// zlibHeader reports whether b starts a zlib stream (RFC 1950): deflate
+// compression and a header check that divides by 31.
+func zlibHeader(b []byte) bool {
+	return b[0]&0x0f == 8 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
+}
+
 // decodeError keeps the limits' errors and names the encoding's.
 func decodeError(err error) error {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) || errors.Is(err, errExpansion) {
+	if errors.As(err, &tooBig) || errors.Is(err, errExpansion) || errors.Is(err, errBusyBody) {
 		return err
 	}
 	return fmt.Errorf("the compressed body does not decode: %w", err)

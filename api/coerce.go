@@ -2,8 +2,10 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -37,15 +39,15 @@ func coerce(t string, v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("expected an integer, got %s", kindOf(v))
 		}
+		if !jsonNumber.MatchString(s) {
+			return nil, fmt.Errorf("expected an integer, got %q", truncate(s))
+		}
 		if strings.ContainsAny(s, ".eE") {
 			return nil, fmt.Errorf("a fraction is not an int: %s", truncate(s))
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
-		if ne, isNum := err.(*strconv.NumError); isNum && ne.Err == strconv.ErrRange {
-			return nil, fmt.Errorf("integer %s is out of the int64 range", truncate(s))
-		}
 		if err != nil {
-			return nil, fmt.Errorf("expected an integer, got %q", truncate(s))
+			return nil, fmt.Errorf("integer %s is out of the int64 range", truncate(s))
 		}
 		return n, nil
 	case "float":
@@ -54,8 +56,11 @@ func coerce(t string, v any) (any, error) {
 			return nil, fmt.Errorf("expected a number, got %s", kindOf(v))
 		}
 		x, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
-			return nil, fmt.Errorf("expected a finite number, got %q", truncate(s))
+		if !jsonNumber.MatchString(s) || err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, fmt.Errorf("expected a number, got %q", truncate(s))
+		}
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return nil, fmt.Errorf("number %s is beyond float64", truncate(s))
 		}
 		return x, nil
 	case "bool":
@@ -109,6 +114,11 @@ func coerce(t string, v any) (any, error) {
 	return v, nil
 }
 
+// jsonNumber is JSON's number grammar: numbers as text (XML, or
+// quoted) must be written as JSON writes them, not in Go's or C's other
+// forms (0x1p4, 1_000, Inf).
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
 // numberText is a wire number's text: a JSON number, or XML (or JSON)
 // text.
 func numberText(v any) (string, bool) {
@@ -140,7 +150,10 @@ func fieldValue(db *relgraph.Database, name string, v any) (any, error) {
 	if n, isNumber := v.(json.Number); isNumber && f.Type == relgraph.FieldString && strings.HasPrefix(name, "_") {
 		// The platform's pages send _sex and _postal_code as numbers in
 		// one place and as text in another: a system text field takes
-		// a number as its digits.
+		// an integer as its digits.
+		if _, err := n.Int64(); err != nil {
+			return nil, invalidf("field %q (string): expected text or an integer, got %s", name, truncate(n.String()))
+		}
 		return n.String(), nil
 	}
 	out, err := coerce(string(f.Type), v)
@@ -161,7 +174,9 @@ func fieldUpdate(f relgraph.Field, m map[string]any) (any, error) {
 		return nil, err
 	}
 	u := relgraph.FieldUpdate{Action: action}
-	p.get("submatch")
+	if _, sent := m["submatch"]; sent && action != "upsert" {
+		return nil, p.bad("submatch", "only upsert takes submatch")
+	}
 	if v, ok := p.get("value"); ok && v != nil {
 		if u.Value, err = coerce(string(f.Type), v); err != nil {
 			return nil, invalidf("field %q (%s): %s: %v", f.Name, f.Type, action, err)
@@ -201,10 +216,23 @@ func locatorValue(db *relgraph.Database, loc *relgraph.Locator, side string) err
 	if loc.FieldName == "" || loc.FieldValue == nil {
 		return nil
 	}
+	bad := func(format string, args ...any) error {
+		if side != "" {
+			return invalidf("%s: parameter field_value: %s", side, fmt.Sprintf(format, args...))
+		}
+		return invalidf("parameter field_value: %s", fmt.Sprintf(format, args...))
+	}
+	if _, isObject := loc.FieldValue.(map[string]any); isObject {
+		return bad("expected a value, got an object")
+	}
 	if loc.Matching == relgraph.ModeCustomSub {
 		// A subscription's custom field is text: a number is its digits.
-		if n, isNum := loc.FieldValue.(json.Number); isNum {
-			loc.FieldValue = n.String()
+		switch x := loc.FieldValue.(type) {
+		case json.Number:
+			loc.FieldValue = x.String()
+		case string, bool:
+		default:
+			return bad("expected text, a number or a boolean, got %s", kindOf(x))
 		}
 		return nil
 	}

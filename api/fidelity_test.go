@@ -306,3 +306,132 @@ func TestPhonesAsWritten(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// TestBatchKeysAndFieldsOfTheSameName: without a matching, a profile's
+// phone is its key (so importing it again updates it); a declared field
+// named like a locator key stays a field unless the mode uses it.
+func TestBatchKeysAndFieldsOfTheSameName(t *testing.T) {
+	e := newEnv(t)
+	if err := e.store.PutDatabase(ctx, relgraph.Database{ID: 4, Fields: []relgraph.Field{
+		{Name: "phone", Type: relgraph.FieldString}, {Name: "provider", Type: relgraph.FieldString}, {Name: "field_value", Type: relgraph.FieldString}}}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []any
+	for range 2 {
+		r := e.postJSON("profiles/import_batch", map[string]any{"db_id": 2, "data": []any{map[string]any{"phone": "+79000000111", "nickname": "p"}}})
+		e.want(r, 0)
+		ids = append(ids, r.body["result"].([]any)[0].(map[string]any)["profile_id"])
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("the same phone imported twice made two profiles: %v", ids)
+	}
+	r := e.postJSON("profiles/get", map[string]any{"db_id": 2, "phone": "+79000000111"})
+	e.want(r, 0)
+	r = e.postJSON("profiles/import_batch", map[string]any{"db_id": 4, "data": []any{
+		map[string]any{"email": "f@x.io", "phone": "landline", "provider": "acme", "field_value": "fv"}}})
+	e.want(r, 0)
+	p, err := e.store.GetProfile(ctx, 4, relgraph.Locator{Email: "f@x.io"})
+	if err != nil || p.Fields["phone"] != "landline" || p.Fields["provider"] != "acme" || p.Fields["field_value"] != "fv" {
+		t.Fatalf("declared fields named like keys: %+v %v", p, err)
+	}
+}
+
+// TestSubscriptionModesCreateWhatTheyFind: an import by a subscription
+// mode creates a profile with the subscription it is found by (on the
+// locator's resource), so a retry updates it; without a resource it
+// cannot, and is a 404.
+func TestSubscriptionModesCreateWhatTheyFind(t *testing.T) {
+	e := newEnv(t)
+	for _, loc := range []map[string]any{
+		{"matching": "phone_sub", "phone": "+79000000777", "resource_id": 3},
+		{"matching": "email_sub", "email": "s@x.io", "resource_id": 3},
+		{"matching": "email_phone_sub", "phone": "+79000000778", "resource_id": 3},
+		{"matching": "push_sub", "provider": "apns", "subscription_id": "dev-1", "resource_id": 3},
+	} {
+		var first any
+		for range 3 {
+			body := map[string]any{"db_id": 2, "data": map[string]any{"nickname": "n"}}
+			for k, v := range loc {
+				body[k] = v
+			}
+			r := e.postJSON("profiles/import", body)
+			e.want(r, 0)
+			if first == nil {
+				first = r.body["profile_id"]
+			} else if r.body["profile_id"] != first {
+				t.Fatalf("%v: a retry made another profile: %s", loc, r.raw)
+			}
+		}
+	}
+	before := e.digest()
+	for _, loc := range []map[string]any{
+		{"matching": "phone_sub", "phone": "+79000000779"},
+		{"matching": "custom_sub", "field_name": "card", "field_value": "1", "resource_id": 3},
+	} {
+		loc["db_id"], loc["data"] = 2, map[string]any{}
+		e.want(e.postJSON("profiles/import", loc), 404)
+	}
+	if e.digest() != before {
+		t.Fatal("a refused import wrote")
+	}
+}
+
+// TestReviewedCorners: what a client's mistakes get (each was once
+// accepted silently, or answered confusingly).
+func TestReviewedCorners(t *testing.T) {
+	e := newEnv(t)
+	r := e.postJSON("profiles/import", map[string]any{"db_id": 1, "email": "c@x.io", "data": map[string]any{"CRM_ID": 5}})
+	e.want(r, 0)
+	before := e.digest()
+	for _, data := range []map[string]any{
+		{"CRM_ID": map[string]any{}},                 // no action
+		{"_fname": map[string]any{"value": nil}},     // no action
+		{"_sex": map[string]any{"action": "set"}},    // set without a value
+		{"CRM_ID": map[string]any{"action": "incr"}}, // incr without a value
+		{"CRM_ID": map[string]any{"action": "incr", "value": 1, "submatch": "x"}},
+		{"_sex": 1.5},              // a system text field takes an integer
+		{"phones": "+79000000000"}, // JSON: a list must be a list
+		{"CRM_ID": "1_000"}, {"_status": "active"},
+		{"phones": []any{"+49 30 1234567 ext. 12"}},
+	} {
+		r := e.postJSON("profiles/update", map[string]any{"db_id": 1, "email": "c@x.io", "data": data})
+		e.want(r, 400)
+		if text := scalarText(r.body["error_text"]); strings.Contains(text, "interface") || strings.Contains(text, "relgraph.") {
+			t.Errorf("%v: a Go type in the answer: %s", data, text)
+		}
+	}
+	if e.digest() != before {
+		t.Fatal("a refused update wrote")
+	}
+	// XML: one <subscriptions> element is a list of one; <fname> with
+	// <_fname> is ambiguous.
+	x := func(inner string) response {
+		return e.post("profiles/update", "application/xml", `<xml><token>`+writeToken+`</token><db_id>1</db_id><email>c@x.io</email><data>`+inner+`</data></xml>`)
+	}
+	e.want(x(`<subscriptions><resource_id>1</resource_id><channel>email</channel><email>c@x.io</email></subscriptions>`), 0)
+	e.want(x(`<fname>A</fname><_fname>B</_fname>`), 400)
+	// Authorization: the scheme in any case; another scheme carries no
+	// token, so the body's counts.
+	counter := `{"token":"` + writeToken + `","rel_id":3,"profile_id":"` + profileA + `"}`
+	for _, header := range []string{"bearer " + writeToken, "Basic dXNlcjpwdw==", "Token " + writeToken} {
+		req := mustRequest(t, e.url+Prefix+"relations/get_counter", "application/json", counter)
+		req.Header.Set("Authorization", header)
+		e.want(e.do(req), 0)
+	}
+	// format: json or xml in any case, else a 400.
+	r = e.post("relations/get_counter?format=XML", "application/json", counter)
+	if r.status != 200 || !strings.HasPrefix(r.ctype, "application/xml") {
+		t.Fatalf("format=XML: %d %s", r.status, r.ctype)
+	}
+	e.want(e.post("relations/get_counter?format=yaml", "application/json", counter), 400)
+	e.want(e.post("relations/get_counter", "application/json", `{"token":"`+writeToken+`","format":"yaml","rel_id":3,"profile_id":"`+profileA+`"}`), 400)
+	// relations/get: limit 0 is "no limit"; an empty stream in XML still
+	// writes its list.
+	r = e.post("relations/get", "application/xml", `<xml><token>`+writeToken+`</token><rel_id>3</rel_id><profile_id>`+profileA+`</profile_id><limit>0</limit></xml>`)
+	e.want(r, 0)
+	if !strings.Contains(string(r.raw), `<data array="true"/>`) || scalarText(r.body["total_count"]) != "0" {
+		t.Fatalf("an empty stream: %s", r.raw)
+	}
+	// A byte-order mark before JSON is not an error.
+	e.want(e.post("relations/get_counter", "application/json", "\ufeff"+counter), 0)
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
 	"io"
@@ -152,4 +153,18 @@ func TestBodiesThatAreNeitherJSONNorXML(t *testing.T) {
 	}
 	// curl -d '{...}' sends JSON as a form: that keeps working.
 	e.want(e.do(mustRequest(t, e.url+Prefix+"relations/get_counter", "application/x-www-form-urlencoded", counterBody)), 0)
+}
+
+// TestRawDeflate: some clients send Content-Encoding: deflate as raw
+// deflate rather than HTTP's zlib format; both decode.
+func TestRawDeflate(t *testing.T) {
+	e := newEnv(t)
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	w.Write([]byte(counterBody))
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.url+Prefix+"relations/get_counter", bytes.NewReader(buf.Bytes()))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "deflate")
+	e.want(e.do(req), 0)
 }

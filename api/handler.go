@@ -79,10 +79,11 @@ type Config struct {
 	Tokens map[string]Role
 	// MaxBodyBytes limits request bodies (413 beyond). Default 10 MiB.
 	MaxBodyBytes int64
-	// BodyMemory bounds the bytes of request bodies held at once, each
-	// counted at its Content-Length (at MaxBodyBytes when the client
-	// does not say). A request that finds no room within BusyWait is
-	// answered 503 with Retry-After. Default 64 MiB.
+	// BodyMemory bounds the bytes of request bodies held at once,
+	// counted as they arrive (a chunk of BodyMemory/64, 4 to 64 KiB, at
+	// a time; decoded bytes for a compressed body), so a slow client
+	// holds only what it has sent. A request that finds no room within
+	// BusyWait is answered 503 with Retry-After. Default 64 MiB.
 	BodyMemory int64
 	// BusyWait is how long a request waits for room to read its body or
 	// for a decoder. Default 2s.
@@ -221,7 +222,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	}
 	// A token in the header (or, as the platform allows, the URL) is
 	// checked before the body is read.
-	headerToken, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	headerToken := bearerToken(r.Header.Get("Authorization"))
 	if headerToken == "" {
 		headerToken = r.URL.Query().Get("token")
 	}
@@ -237,13 +238,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	if r.ContentLength > h.cfg.MaxBodyBytes {
 		return refuse(413, "body larger than the limit of "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
 	}
-	release, e := h.limits.reserveBody(r, h.cfg.MaxBodyBytes, encoding != "")
-	if e != nil {
-		w.Header().Set("Retry-After", "1")
-		return refuse(e.code, e.text)
-	}
-	defer release()
-	body, err := readBody(w, r, encoding, h.cfg.MaxBodyBytes)
+	budget := &budgeted{l: h.limits, ctx: r.Context()}
+	defer budget.release()
+	body, err := readBody(w, r, encoding, h.cfg.MaxBodyBytes, budget)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
@@ -251,6 +248,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 			return refuse(413, "body larger than the limit of "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
 		case errors.Is(err, errExpansion):
 			return refuse(413, err.Error())
+		case errors.Is(err, errBusyBody):
+			w.Header().Set("Retry-After", "1")
+			return refuse(errBusy.code, errBusy.text)
 		}
 		return fail(400, "reading the body: "+err.Error())
 	}
@@ -258,8 +258,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	if err != nil {
 		return fail(415, err.Error())
 	}
-	if r.URL.Query().Get("format") == "" {
+	urlFormat := r.URL.Query().Get("format")
+	if urlFormat == "" {
 		format = bodyFormat
+	} else if _, ok := formatNamed(urlFormat); !ok {
+		return fail(400, `parameter format (in the URL): expected "json" or "xml", not `+strconv.Quote(truncate(urlFormat)))
 	}
 	if !utf8.Valid(body) {
 		return fail(400, errBadBody.Error()+": body is not valid UTF-8")
@@ -300,14 +303,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	p := newParams("", tree)
 	p.xml = bodyFormat == XML
 	p.get("token") // authorized above
-	if f, _ := p.str("format"); f != "" && r.URL.Query().Get("format") == "" {
-		switch f {
-		case "json":
-			format = JSON
-		case "xml":
-			format = XML
-		default:
-			return fail(400, `parameter format: expected "json" or "xml"`)
+	if f, _ := p.str("format"); f != "" {
+		named, ok := formatNamed(f)
+		if !ok {
+			return fail(400, `parameter format: expected "json" or "xml", not `+strconv.Quote(truncate(f)))
+		}
+		if urlFormat == "" {
+			format = named
 		}
 	}
 	out, err := ep.fn(h, r.Context(), p)
@@ -347,12 +349,30 @@ func (h *handler) authorize(token string, need Role) *apiError {
 	return nil
 }
 
-func requestFormat(r *http.Request) Format {
-	switch r.URL.Query().Get("format") {
-	case "xml":
-		return XML
+// bearerToken is the token of an Authorization header of the Bearer
+// scheme (its name in any case); another scheme carries none.
+func bearerToken(header string) string {
+	scheme, token, found := strings.Cut(strings.TrimSpace(header), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// formatNamed reads a format parameter: json or xml, in any case.
+func formatNamed(s string) (Format, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "json":
-		return JSON
+		return JSON, true
+	case "xml":
+		return XML, true
+	}
+	return JSON, false
+}
+
+func requestFormat(r *http.Request) Format {
+	if f, ok := formatNamed(r.URL.Query().Get("format")); ok {
+		return f
 	}
 	if f, err := contentFormat(r.Header.Get("Content-Type"), nil); err == nil {
 		return f

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,39 +60,52 @@ func TestBodyValuesAreBounded(t *testing.T) {
 	}
 }
 
-// TestBodyMemoryIsBounded: while one body of unknown length holds all
-// the room for bodies, another request waits BusyWait and is answered
-// 503 with Retry-After; once the first is done, requests go through.
+// TestBodyMemoryIsBounded: bodies hold the memory budget for the bytes
+// they have sent (4 KiB chunks here). A slow client that has sent a
+// little holds a little, so others go through; bodies that fill the
+// budget make the next request wait BusyWait and answer 503 with
+// Retry-After; once they are done, requests go through again.
 func TestBodyMemoryIsBounded(t *testing.T) {
 	e := newEnvWith(t, func(c *Config) {
-		c.MaxBodyBytes, c.BodyMemory, c.BusyWait = 4096, 4096, 200*time.Millisecond
+		c.MaxBodyBytes, c.BodyMemory, c.BusyWait = 16<<10, 16<<10, 200*time.Millisecond
 	})
-	body, w := io.Pipe()
-	req, _ := http.NewRequest(http.MethodPost, e.url+Prefix+"relations/get_counter", body)
-	req.Header.Set("Content-Type", "application/json")
-	first := make(chan int, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
+	counter := `{"token":"` + writeToken + `","rel_id":3,"profile_id":"` + profileA + `"}`
+	// slow starts a request of a body of size bytes over a raw
+	// connection (no client buffering in between), sends the first sent
+	// bytes, and returns what sends the rest and reads the status.
+	slow := func(size, sent int) (finish func() string) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
 		if err != nil {
-			t.Error(err)
-			first <- 0
-			return
+			t.Fatal(err)
 		}
-		resp.Body.Close()
-		first <- resp.StatusCode
-	}()
-	w.Write([]byte(`{"token":"` + writeToken + `",`))
-	time.Sleep(100 * time.Millisecond) // the first request holds the room
-	r := e.post("relations/get_counter", "application/json", `{"token":"`+writeToken+`","rel_id":3,"profile_id":"`+profileA+`"}`)
-	if r.status != 503 {
+		head := `{"token":"` + writeToken + `","pad":"`
+		body := head + strings.Repeat("x", size-len(head)-2) + `"}`
+		fmt.Fprintf(conn, "POST %srelations/get_counter HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", Prefix, len(body), body[:sent])
+		time.Sleep(100 * time.Millisecond) // read, and its room held
+		return func() string {
+			defer conn.Close()
+			conn.Write([]byte(body[sent:]))
+			status, _ := bufio.NewReader(conn).ReadString('\n')
+			return status
+		}
+	}
+	// A slow body that has sent little does not hold the others up.
+	finish := slow(8000, 10)
+	if r := e.post("relations/get_counter", "application/json", counter); r.status != 200 {
+		t.Fatalf("beside a slow small body: %d %s", r.status, r.raw)
+	}
+	if status := finish(); !strings.Contains(status, "400") { // "pad" is not a parameter
+		t.Fatalf("the slow request: %s", status)
+	}
+	// One that has sent 12.5 KB holds four 4 KiB chunks: all of it.
+	finish = slow(16000, 12800)
+	if r := e.post("relations/get_counter", "application/json", counter); r.status != 503 || r.code() != "503" {
 		t.Fatalf("while the room is held: %d %s", r.status, r.raw)
 	}
-	w.Write([]byte(`"rel_id":3,"profile_id":"` + profileA + `"}`))
-	w.Close()
-	if code := <-first; code != 200 {
-		t.Fatalf("the first request: %d", code)
+	if status := finish(); !strings.Contains(status, "400") {
+		t.Fatalf("the large request: %s", status)
 	}
-	if r := e.post("relations/get_counter", "application/json", `{"token":"`+writeToken+`","rel_id":3,"profile_id":"`+profileA+`"}`); r.status != 200 {
+	if r := e.post("relations/get_counter", "application/json", counter); r.status != 200 {
 		t.Fatalf("after: %d %s", r.status, r.raw)
 	}
 }

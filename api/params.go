@@ -48,6 +48,12 @@ func (p *params) unknown() error {
 		return nil
 	}
 	sort.Strings(extra)
+	for i := range extra {
+		extra[i] = truncate(extra[i])
+	}
+	if len(extra) > 10 {
+		extra = append(extra[:10], fmt.Sprintf("and %d more", len(extra)-10))
+	}
 	return invalidf("unknown parameter %s", strings.Join(extra, ", "))
 }
 
@@ -150,8 +156,9 @@ func (p *params) object(name string) (map[string]any, error) {
 	return m, nil
 }
 
-// list reads a list; a single XML element or JSON scalar is a list of
-// one.
+// list reads a list. In XML, where a list of one is written as its one
+// element, a single element (text or object) is a list of one, and an
+// empty element an empty list; in JSON a list must be a list.
 func (p *params) list(name string) ([]any, bool, error) {
 	v, ok := p.get(name)
 	if !ok {
@@ -162,18 +169,22 @@ func (p *params) list(name string) ([]any, bool, error) {
 		return nil, true, nil
 	case []any:
 		return x, true, nil
-	case map[string]any:
-		if len(x) == 1 {
-			for _, inner := range x {
-				if l, isList := inner.([]any); isList {
-					return l, true, nil
-				}
-				return []any{inner}, true, nil
-			}
+	case string:
+		if p.xml && strings.TrimSpace(x) == "" {
+			return []any{}, true, nil
 		}
-		return nil, true, p.bad(name, "expected a list, got an object")
 	}
-	return []any{v}, true, nil
+	if p.xml {
+		return []any{v}, true, nil
+	}
+	return nil, true, p.bad(name, "expected a list, got %s", kindOf(v))
+}
+
+// child reads the object m nested at path, in the same format.
+func (p *params) child(path string, m map[string]any) *params {
+	c := newParams(path, m)
+	c.xml = p.xml
+	return c
 }
 
 // locator reads the locator keys of docs/spec.md §3 from p. def supplies a

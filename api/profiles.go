@@ -56,6 +56,7 @@ func profileData(obj map[string]any, db *relgraph.Database, opts dataOptions) (r
 	var d relgraph.ProfileData
 	var drops []skipped
 	p := newParams("data.", obj)
+	p.xml = opts.xmlNames
 	for k, v := range obj {
 		switch k {
 		case "email":
@@ -91,7 +92,7 @@ func profileData(obj map[string]any, db *relgraph.Database, opts dataOptions) (r
 				return d, nil, err
 			}
 			for i, item := range list {
-				s, err := subscription(i, item)
+				s, err := subscription(i, item, p.xml)
 				if err == nil && opts.check != nil {
 					err = opts.check(s)
 				}
@@ -108,6 +109,9 @@ func profileData(obj map[string]any, db *relgraph.Database, opts dataOptions) (r
 			if opts.xmlNames && db != nil {
 				if _, declared := db.Field(k); !declared {
 					if _, system := db.Field("_" + k); system {
+						if _, both := obj["_"+k]; both {
+							return d, nil, p.bad(k, "and _%s both set the system field _%s: send one", k, k)
+						}
 						k = "_" + k
 					}
 				}
@@ -130,13 +134,14 @@ func profileData(obj map[string]any, db *relgraph.Database, opts dataOptions) (r
 // and the optional status (a word or its number), priority,
 // custom_fields and cats. Status and priority not sent leave a stored
 // subscription's as they are.
-func subscription(i int, raw any) (relgraph.Subscription, error) {
+func subscription(i int, raw any, xml bool) (relgraph.Subscription, error) {
 	var s relgraph.Subscription
 	m, ok := raw.(map[string]any)
 	if !ok {
 		return s, invalidf("parameter data.subscriptions: item %d: expected an object, got %s", i, kindOf(raw))
 	}
 	p := newParams("data.subscriptions.", m)
+	p.xml = xml
 	var err error
 	if s.ResourceID, err = p.uint32("resource_id", true); err != nil {
 		return s, err
@@ -154,7 +159,7 @@ func subscription(i int, raw any) (relgraph.Subscription, error) {
 		return s, err
 	}
 	if emailData != nil {
-		ep := newParams("data.subscriptions.email_data.", emailData)
+		ep := p.child("data.subscriptions.email_data.", emailData)
 		e, err := ep.str("email")
 		if err != nil {
 			return s, err
@@ -276,11 +281,22 @@ func (h *handler) profileRequest(p *params, xml bool) (db uint32, loc relgraph.L
 	if err = p.unknown(); err != nil {
 		return
 	}
+	if obj == nil {
+		err = p.bad("data", "required: the profile data object")
+		return
+	}
 	d := h.database(db)
 	if err = locatorValue(d, &loc, ""); err != nil {
 		return
 	}
-	data, drops, err = profileData(obj, d, h.dataOptions(xml, skipInvalid))
+	if data, drops, err = profileData(obj, d, h.dataOptions(xml, skipInvalid)); err != nil {
+		return
+	}
+	// No locator: the platform matches by email by default, and the
+	// profile's own email is the key, so importing it again updates it.
+	if loc.IsEmpty() && data.Email != nil && *data.Email != "" {
+		loc.Email = *data.Email
+	}
 	return
 }
 
@@ -371,6 +387,9 @@ func (h *handler) profileImportBatch(ctx context.Context, p *params) (map[string
 		return nil, err
 	}
 	d := h.database(db)
+	if d == nil {
+		return nil, notFoundf("database %d not found", db)
+	}
 	opts := h.dataOptions(p.xml, skipInvalid)
 	// A profile that does not parse fails alone, as one the store refuses.
 	results := make([]relgraph.ImportResult, len(list))
@@ -418,9 +437,20 @@ func batchItem(i int, raw any, def relgraph.Locator, d *relgraph.Database, opts 
 		return item, nil, invalidf("parameter data: item %d: expected a profile data object, got %s", i, kindOf(raw))
 	}
 	obj = maps.Clone(obj)
-	take := func(key string) (string, error) {
+	loc := relgraph.Locator{Matching: def.Matching, FieldName: def.FieldName, ResourceID: def.ResourceID}
+	// A key is the profile's locator, not its data, when its mode uses
+	// it, or when no mode is given and the database declares no field of
+	// that name.
+	uses := func(key string, modes ...relgraph.Mode) bool {
+		if loc.Matching == "" {
+			_, declared := d.Field(key)
+			return !declared
+		}
+		return slices.Contains(modes, loc.Matching)
+	}
+	take := func(key string, modes ...relgraph.Mode) (string, error) {
 		v, ok := obj[key]
-		if !ok || v == nil {
+		if !ok || v == nil || !uses(key, modes...) {
 			return "", nil
 		}
 		delete(obj, key)
@@ -432,21 +462,20 @@ func batchItem(i int, raw any, def relgraph.Locator, d *relgraph.Database, opts 
 		}
 		return "", invalidf("parameter data.%s: expected a string, got %s", key, kindOf(v))
 	}
-	loc := relgraph.Locator{Matching: def.Matching, FieldName: def.FieldName, ResourceID: def.ResourceID}
 	var err error
-	if loc.ProfileID, err = take("profile_id"); err != nil {
+	if loc.ProfileID, err = take("profile_id", relgraph.ModeProfileID); err != nil {
 		return item, nil, err
 	}
-	if loc.Phone, err = take("phone"); err != nil {
+	if loc.Phone, err = take("phone", relgraph.ModePhone, relgraph.ModePhoneSub, relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub); err != nil {
 		return item, nil, err
 	}
-	if loc.Provider, err = take("provider"); err != nil {
+	if loc.Provider, err = take("provider", relgraph.ModePushSub); err != nil {
 		return item, nil, err
 	}
-	if loc.SubscriptionID, err = take("subscription_id"); err != nil {
+	if loc.SubscriptionID, err = take("subscription_id", relgraph.ModePushSub); err != nil {
 		return item, nil, err
 	}
-	if v, ok := obj["field_value"]; ok {
+	if v, ok := obj["field_value"]; ok && uses("field_value", relgraph.ModeCustomSub) {
 		delete(obj, "field_value")
 		loc.FieldValue = v
 	}
@@ -466,7 +495,7 @@ func batchItem(i int, raw any, def relgraph.Locator, d *relgraph.Database, opts 
 	if loc.Matching == relgraph.ModeCustom && loc.FieldValue == nil {
 		loc.FieldValue = obj[loc.FieldName] // as sent: locatorValue types it
 	}
-	if loc.Matching == "" && loc.ProfileID == "" && loc.Email == "" && loc.Provider == "" {
+	if loc.Matching == "" && loc.ProfileID == "" && loc.Email == "" && loc.Phone == "" && loc.Provider == "" && loc.SubscriptionID == "" {
 		loc = relgraph.Locator{} // no key: a new profile
 	}
 	if err := locatorValue(d, &loc, ""); err != nil {

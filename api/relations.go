@@ -137,10 +137,7 @@ func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, 
 	if err := locatorValue(dbA, &q.A, ""); err != nil {
 		return nil, err
 	}
-	_, limited := p.m["limit"]
-	_, paged := p.m["cursor"]
-	_, skips := p.m["offset"]
-	if !limited && !paged && !skips {
+	if q.Limit == 0 && q.Cursor == "" && q.Offset == 0 {
 		// The page documents "all existing links", and no paging.
 		q.Limit = relgraph.MaxRelationsLimit
 		first, err := h.store.Relations(ctx, q)

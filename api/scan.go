@@ -23,6 +23,9 @@ import (
 // brackets do not close; anything subtler is found by the full decode.
 func scanJSON(body []byte) (token string, values int, err error) {
 	i := skipSpace(body, 0)
+	if bytes.HasPrefix(body[i:], []byte("\ufeff")) { // a byte-order mark
+		i = skipSpace(body, i+3)
+	}
 	if i == len(body) || body[i] != '{' {
 		return "", 0, fmt.Errorf("%w: the body must be a JSON object", errBadBody)
 	}

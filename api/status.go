@@ -42,3 +42,8 @@ func statusOf(err error) int {
 func invalidf(format string, args ...any) error {
 	return &relgraph.Error{Kind: relgraph.ErrInvalid, Msg: fmt.Sprintf(format, args...)}
 }
+
+// notFoundf is a 404 naming what is missing.
+func notFoundf(format string, args ...any) error {
+	return &relgraph.Error{Kind: relgraph.ErrNotFound, Msg: fmt.Sprintf(format, args...)}
+}

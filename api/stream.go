@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/relgraph/relgraph"
 )
@@ -26,6 +27,10 @@ type relationStream struct {
 	q     relgraph.RelationsQuery
 }
 
+// pageWriteTime is how long writing one page of a streamed answer may
+// take before the server gives up on the client.
+const pageWriteTime = 30 * time.Second
+
 // streamKey is the key of an answer whose data is a relationStream.
 const streamKey = "data"
 
@@ -36,11 +41,13 @@ const streamKey = "data"
 func (h *handler) writeStream(ctx context.Context, w http.ResponseWriter, f Format, out map[string]any) int {
 	rs := out[streamKey].(*relationStream)
 	bw := bufio.NewWriterSize(w, 64<<10)
+	rc := http.NewResponseController(w)
 	flush := func() {
 		bw.Flush()
-		if fl, ok := w.(http.Flusher); ok {
-			fl.Flush()
-		}
+		rc.Flush()
+		// A long answer that makes progress is not cut by the server's
+		// write timeout: each page gets its own.
+		rc.SetWriteDeadline(time.Now().Add(pageWriteTime))
 	}
 	text := scalarText(out["error_text"])
 	if f == XML {
@@ -92,6 +99,9 @@ func (h *handler) writeStream(ctx context.Context, w http.ResponseWriter, f Form
 		}
 	}
 	if f == XML {
+		if written == 0 {
+			bw.WriteString("  <data array=\"true\"/>\n") // an empty list, as writeXMLValue writes one
+		}
 		fmt.Fprintf(bw, "  <total_count>%d</total_count>\n</xml>\n", written)
 	} else {
 		fmt.Fprintf(bw, `],"total_count":%d}`+"\n", written)

@@ -61,6 +61,7 @@ func decodeJSON(body []byte) (map[string]any, error) {
 // decodeScannedJSON decodes a body that scanJSON accepted (so its depth
 // and size are bounded) and that is valid UTF-8.
 func decodeScannedJSON(body []byte) (map[string]any, error) {
+	body = bytes.TrimPrefix(body, []byte("\ufeff")) // a byte-order mark is no JSON
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

@@ -462,7 +462,9 @@ func (mc *machine) putProfile(t *rapid.T, how string) {
 		case code == 404 && how == "restore":
 			created = true
 			id, _ = ParseProfileID(loc.ProfileID)
-		case code == 404 && create && mode != ModeProfileID: // profile_id only updates
+		case code == 404 && create && mode != ModeProfileID && (!subOnly(mode) || loc.ResourceID != 0 && mode != ModeCustomSub):
+			// profile_id only updates; a subscription mode creates only
+			// what it can find again: a subscription on its resource.
 			created = true
 		case code != 0:
 			wantCode = code
@@ -1000,6 +1002,15 @@ func normalizeSub(s Subscription) Subscription {
 	return s
 }
 
+// subOnly reports whether mode finds profiles by subscriptions only.
+func subOnly(mode Mode) bool {
+	switch mode {
+	case ModeEmailSub, ModePhoneSub, ModeEmailPhoneSub, ModePushSub, ModeCustomSub:
+		return true
+	}
+	return false
+}
+
 // storedSub is a subscription as the store keeps it: no import flags,
 // no empty custom fields.
 func storedSub(s Subscription) Subscription {
@@ -1030,16 +1041,30 @@ func compareSubs(a, b Subscription) int {
 // withLocatorKey: a profile created by an import gets the locator's key
 // unless the data sets it (README, "Decisions").
 func withLocatorKey(d ProfileData, loc Locator, mode Mode) ProfileData {
+	if subOnly(mode) {
+		var subs []Subscription
+		if loc.Email != "" && (mode == ModeEmailSub || mode == ModeEmailPhoneSub) {
+			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelEmail, Email: loc.Email, KeepStatus: true, KeepPriority: true})
+		}
+		if loc.Phone != "" && (mode == ModePhoneSub || mode == ModeEmailPhoneSub) {
+			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelSMS, Phone: loc.Phone, KeepStatus: true, KeepPriority: true})
+		}
+		if mode == ModePushSub {
+			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelPush, Provider: loc.Provider, SubscriptionID: loc.SubscriptionID, KeepStatus: true, KeepPriority: true})
+		}
+		d.Subscriptions = append(subs, d.Subscriptions...)
+		return d
+	}
 	switch mode {
-	case ModeEmail, ModeEmailProfile, ModeEmailSub:
+	case ModeEmail, ModeEmailProfile:
 		if d.Email == nil {
 			d.Email = Ptr(loc.Email)
 		}
-	case ModePhone, ModePhoneSub:
+	case ModePhone:
 		if d.Phones == nil {
 			d.Phones = &[]string{loc.Phone}
 		}
-	case ModeEmailPhone, ModeEmailPhoneSub:
+	case ModeEmailPhone:
 		if d.Email == nil && loc.Email != "" {
 			d.Email = Ptr(loc.Email)
 		}
