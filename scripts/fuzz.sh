@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for FUZZTIME each (default 3s: the CI smoke run).
+# Runs every fuzz target for FUZZTIME each (default 3s: the CI smoke run)
+# and prints each one's last progress line (its executions).
 # A longer run by hand: FUZZTIME=10m scripts/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +10,15 @@ targets=(
   "./api FuzzJSONRequest" "./api FuzzXMLRequest" "./internal/cli FuzzConfig"
   "./internal/importer FuzzImportLines" "./index FuzzKeys" "./kv/wal FuzzDecodeWrites"
 )
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 for spec in "${targets[@]}"; do
   set -- $spec
   echo "fuzz $2 ($1) for $time"
-  go test -run '^$' -fuzz "^$2\$" -fuzztime "$time" "$1" 2>&1 | grep -v '^fuzz: elapsed' || { echo "FAIL: $2"; exit 1; }
+  if ! go test -run '^$' -fuzz "^$2\$" -fuzztime "$time" "$1" >"$out" 2>&1; then
+    grep -v '^fuzz: elapsed' "$out"
+    echo "FAIL: $2"
+    exit 1
+  fi
+  grep '^fuzz: elapsed' "$out" | tail -1
 done
