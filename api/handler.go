@@ -82,8 +82,11 @@ type Config struct {
 	// BodyMemory bounds the bytes of request bodies held at once,
 	// counted as they arrive (a chunk of BodyMemory/64, 4 to 64 KiB, at
 	// a time; decoded bytes for a compressed body), so a slow client
-	// holds only what it has sent. A request that finds no room within
-	// BusyWait is answered 503 with Retry-After. Default 64 MiB.
+	// holds only what it has sent. When it is spent, one request at a
+	// time may read on past it, up to MaxBodyBytes, so that requests
+	// holding parts of it cannot starve each other; others wait. A
+	// request that finds no room within BusyWait is answered 503 with
+	// Retry-After. Default 64 MiB.
 	BodyMemory int64
 	// BusyWait is how long a request waits for room to read its body or
 	// for a decoder. Default 2s.

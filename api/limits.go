@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -17,6 +18,13 @@ type limits struct {
 	// of them at most).
 	bodies *semaphore.Weighted
 	size   int64
+	// overdraft lets one request at a time read past the budget (up to
+	// the body limit): see budgeted.grow.
+	overdraft chan struct{}
+	// freed is closed, and replaced, whenever a request gives back body
+	// memory: it wakes the requests waiting for some.
+	mu    sync.Mutex
+	freed chan struct{}
 	// decoders bounds the trees being built at once.
 	decoders chan struct{}
 	wait     time.Duration
@@ -24,10 +32,12 @@ type limits struct {
 
 func newLimits(bodyMemory int64, wait time.Duration) *limits {
 	return &limits{
-		size:     bodyMemory,
-		bodies:   semaphore.NewWeighted(bodyMemory),
-		decoders: make(chan struct{}, runtime.GOMAXPROCS(0)),
-		wait:     wait,
+		size:      bodyMemory,
+		bodies:    semaphore.NewWeighted(bodyMemory),
+		overdraft: make(chan struct{}, 1),
+		freed:     make(chan struct{}),
+		decoders:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+		wait:      wait,
 	}
 }
 
@@ -38,42 +48,84 @@ var errBusy = &apiError{503, "server busy: too many large requests in flight; re
 func (l *limits) budgetChunk() int64 { return min(max(l.size/64, 4<<10), 64<<10) }
 
 // budgeted reads a request's body holding a share of the body memory
-// for the bytes it has returned, taken a chunk at a time as they arrive
-// (waiting at most l.wait for each; then errBusyBody). A slow or large
-// body holds only what it has sent, and a small body never queues
-// behind a large one's reservation. release gives it all back.
+// for the bytes it has returned, taken a chunk at a time as they arrive.
+// A slow or large body holds only what it has sent, and a small body
+// never queues behind a large one's reservation. When the budget is
+// spent, one request at a time reads on past it (see grow), so the
+// memory bodies hold is at most the budget plus one body of the limit.
+// release gives it all back.
 type budgeted struct {
 	r          io.Reader
 	l          *limits
 	ctx        context.Context
 	held, used int64
+	overdraft  bool
 }
 
 // errBusyBody is the budget's refusal: a 503.
 var errBusyBody = errors.New("server busy")
 
 func (b *budgeted) Read(p []byte) (int, error) {
-	if b.held == b.used {
-		chunk := b.l.budgetChunk()
-		ctx, cancel := context.WithTimeout(b.ctx, b.l.wait)
-		err := b.l.bodies.Acquire(ctx, chunk)
-		cancel()
-		if err != nil {
-			return 0, errBusyBody
+	if !b.overdraft {
+		if b.held == b.used {
+			if err := b.grow(); err != nil {
+				return 0, err
+			}
 		}
-		b.held += chunk
-	}
-	if room := b.held - b.used; int64(len(p)) > room {
-		p = p[:room]
+		if room := b.held - b.used; !b.overdraft && int64(len(p)) > room {
+			p = p[:room]
+		}
 	}
 	n, err := b.r.Read(p)
 	b.used += int64(n)
 	return n, err
 }
 
+// grow takes the next chunk of the budget. When none is free, it takes
+// the overdraft if no other request holds it: readers that each hold a
+// part of the budget and wait for more would otherwise wait on each
+// other until every one of them is refused; the overdraft's holder
+// finishes and frees what it held. It waits at most l.wait for either,
+// then errBusyBody.
+func (b *budgeted) grow() error {
+	chunk := b.l.budgetChunk()
+	timeout := time.NewTimer(b.l.wait)
+	defer timeout.Stop()
+	for {
+		b.l.mu.Lock()
+		freed := b.l.freed
+		b.l.mu.Unlock()
+		if b.l.bodies.TryAcquire(chunk) {
+			b.held += chunk
+			return nil
+		}
+		select {
+		case b.l.overdraft <- struct{}{}:
+			b.overdraft = true
+			return nil
+		case <-freed:
+		case <-timeout.C:
+			return errBusyBody
+		case <-b.ctx.Done():
+			return errBusyBody
+		}
+	}
+}
+
 func (b *budgeted) release() {
+	if b.held == 0 && !b.overdraft {
+		return
+	}
 	b.l.bodies.Release(b.held)
 	b.held = 0
+	if b.overdraft {
+		<-b.l.overdraft
+		b.overdraft = false
+	}
+	b.l.mu.Lock()
+	close(b.l.freed)
+	b.l.freed = make(chan struct{})
+	b.l.mu.Unlock()
 }
 
 // startDecode waits, at most l.wait, for a decoder; endDecode frees it.

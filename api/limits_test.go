@@ -156,3 +156,48 @@ func TestClientThatHangsUpIsNotApplied(t *testing.T) {
 		t.Fatalf("the abandoned request was applied: %v", err)
 	}
 }
+
+// TestBodiesThatEachHoldPartOfTheBudgetAllFinish: 32 bodies of 64 KiB
+// arrive together against a budget of 64 KiB taken 4 KiB at a time, so
+// that every chunk is soon held by a body that waits for more. Without
+// the overdraft they waited on each other until all were refused; with
+// it every body is read whole, long before any wait runs out.
+func TestBodiesThatEachHoldPartOfTheBudgetAllFinish(t *testing.T) {
+	const size, readers = 64 << 10, 32
+	l := newLimits(size, 10*time.Second)
+	errs := make(chan error, readers)
+	start := time.Now()
+	for range readers {
+		pr, pw := io.Pipe()
+		go func() {
+			piece := make([]byte, 1<<10)
+			for sent := 0; sent < size; sent += len(piece) {
+				if _, err := pw.Write(piece); err != nil {
+					return
+				}
+			}
+			pw.Close()
+		}()
+		go func() {
+			b := &budgeted{r: pr, l: l, ctx: t.Context()}
+			got, err := io.ReadAll(b)
+			b.release()
+			pr.Close()
+			if err == nil && len(got) != size {
+				err = fmt.Errorf("read %d bytes of %d", len(got), size)
+			}
+			errs <- err
+		}()
+	}
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Errorf("a body: %v", err)
+		}
+	}
+	if d := time.Since(start); d >= 10*time.Second {
+		t.Errorf("the bodies took %v: some waited the whole wait", d)
+	}
+	if !l.bodies.TryAcquire(size) {
+		t.Error("the budget was not given back whole")
+	}
+}

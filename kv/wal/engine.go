@@ -679,7 +679,10 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	if n > e.log.maxPayload() {
 		return nil, fmt.Errorf("%w: a record of %d bytes, the log's regions hold %d", kv.ErrTooLarge, n, e.log.maxPayload())
 	}
-	if err := e.writeFailure(); err != nil {
+	e.mu.Lock()
+	err = e.writeFailure()
+	e.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	if !e.log.fits(n) {
