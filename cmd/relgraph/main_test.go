@@ -251,10 +251,22 @@ not json
 	if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Bad lines are reported in order, and make the exit status 1.
 	out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "in.jsonl")
-	if code != 0 || !strings.Contains(out, "5 lines: 2 created, 0 updated, 3 failed") ||
-		!strings.Contains(out, "line 3: ") || !strings.Contains(out, "line 4: ") || !strings.Contains(out, "line 5: ") {
+	l3, l4, l5 := strings.Index(out, "line 3: "), strings.Index(out, "line 4: "), strings.Index(out, "line 5: ")
+	if code != 1 || !strings.Contains(out, "5 lines: 2 created, 0 updated, 3 failed") || l3 < 0 || l4 < l3 || l5 < l4 {
 		t.Fatalf("import: %d\n%s", code, out)
+	}
+	// -max-errors stops at the first bad line (line 4; line 3's fault
+	// is the store's, found as the batch before line 4 commits); -skip
+	// resumes past it.
+	out, code = runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "-max-errors", "1", "in.jsonl")
+	if code != 1 || !strings.Contains(out, "too many bad lines") || strings.Contains(out, "line 5: ") {
+		t.Fatalf("import -max-errors 1: %d\n%s", code, out)
+	}
+	out, code = runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "-skip", "4", "in.jsonl")
+	if code != 1 || !strings.Contains(out, "5 lines: 0 created, 0 updated, 1 failed, 4 skipped") || strings.Contains(out, "line 3: ") {
+		t.Fatalf("import -skip 4: %d\n%s", code, out)
 	}
 	csvIn := "email,phones,CRM_ID,interests\nc@x.io,+1 555 000 0003;+1 555 000 0004,3,\"p, q\"\nb@x.io,,5,\n"
 	if err := os.WriteFile(filepath.Join(dir, "in.csv"), []byte(csvIn), 0o600); err != nil {

@@ -84,9 +84,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 				return 0
 			case errors.Is(err, flag.ErrHelp):
 				return 0
-			case errors.Is(err, errViolations):
+			case errors.Is(err, errViolations), errors.Is(err, errInterrupted):
 				return 1
 			case errors.Is(err, errUsage):
+				return 2
+			}
+			var ue *usageError
+			if errors.As(err, &ue) {
+				fmt.Fprintf(stderr, "relgraph %s: %v (see 'relgraph %s -help')\n", c.name, err, c.name)
 				return 2
 			}
 			fmt.Fprintf(stderr, "relgraph %s: %v\n", c.name, err)
@@ -99,6 +104,21 @@ func Run(args []string, stdout, stderr io.Writer) int {
 }
 
 var errUsage = errors.New("usage")
+
+// usageError is a command line that cannot run: a missing or
+// conflicting flag. The command exits 2, saying which.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// setFlags names the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: relgraph COMMAND [flags]\n\ncommands:")

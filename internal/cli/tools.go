@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,12 +27,36 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	matching := fs.String("matching", "", "locator taken from each line: email, phone, profile_id or custom (with -field); empty: profile_id if the line has one, else create")
 	field := fs.String("field", "", "custom field to match on with -matching custom")
 	format := fs.String("format", "", "jsonl or csv (default: by the file's extension)")
+	maxErrors := fs.Int("max-errors", 0, "stop after this many bad lines (0: never stop)")
+	skip := fs.Int("skip", 0, "skip the lines up to line N (numbered as errors report them): how an interrupted import resumes")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *dbID == 0 || fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+	switch {
+	case *dbID == 0:
+		return usagef("-db-id is required: the database to import into")
+	case fs.NArg() == 0:
+		return usagef("the file to import is missing")
+	case fs.NArg() > 1:
+		return usagef("one file at a time, not %d", fs.NArg())
+	}
+	switch relgraph.Mode(*matching) {
+	case "", relgraph.ModeEmail, relgraph.ModeEmailProfile, relgraph.ModeEmailSub, relgraph.ModePhone, relgraph.ModePhoneSub, relgraph.ModeProfileID:
+		if *field != "" {
+			return usagef("-field goes with -matching custom")
+		}
+	case relgraph.ModeCustom:
+		if *field == "" {
+			return usagef("-matching custom needs -field, the custom field to match on")
+		}
+	default:
+		return usagef("-matching %q: one of email, email_profile, email_sub, phone, phone_sub, profile_id, custom", *matching)
+	}
+	if *format != "" && *format != "jsonl" && *format != "csv" {
+		return usagef("-format %q: jsonl or csv", *format)
+	}
+	if *maxErrors < 0 || *skip < 0 {
+		return usagef("-max-errors and -skip are counts: 0 or more")
 	}
 	path := fs.Arg(0)
 	f, err := os.Open(path)
@@ -54,19 +79,56 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer s.Close()
-	opts := importer.Options{DB: uint32(*dbID), Format: importer.Format(*format), Matching: relgraph.Mode(*matching), Field: *field, Errors: stderr}
+	db, err := s.Database(uint32(*dbID))
+	if err != nil {
+		return err
+	}
+	if *field != "" {
+		if f, ok := db.Field(*field); !ok || f.Unindexed {
+			return usagef("-field %q is not an indexed field of database %d", *field, *dbID)
+		}
+	}
+	opts := importer.Options{DB: uint32(*dbID), Format: importer.Format(*format), Matching: relgraph.Mode(*matching), Field: *field,
+		Errors: stderr, MaxErrors: *maxErrors, Skip: *skip}
 	if out, ok := stdout.(*os.File); ok && term.IsTerminal(int(out.Fd())) {
-		bar := progressbar.DefaultBytes(info.Size(), "importing")
+		bar := progressbar.NewOptions64(info.Size(), progressbar.OptionSetWriter(stdout), progressbar.OptionSetDescription("importing"),
+			progressbar.OptionShowBytes(true), progressbar.OptionClearOnFinish())
 		opts.Progress = func(n int64) { bar.Set64(n) }
+		// An error line first clears the bar, so the two never mix.
+		opts.Errors = clearing{bar, stderr}
 		defer bar.Finish()
 	}
 	start := time.Now()
 	sum, err := importer.Run(ctx, s, f, opts)
-	if err != nil {
+	took := time.Since(start).Round(time.Millisecond)
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintf(stdout, "interrupted: %s; lines 1 to %d are committed. Resume with: relgraph import -skip %d …\n", sum, sum.Committed, sum.Committed)
+		return errInterrupted
+	case err != nil:
+		fmt.Fprintf(stdout, "%s; lines 1 to %d are committed\n", sum, sum.Committed)
 		return err
 	}
-	fmt.Fprintf(stdout, "%s in %v\n", sum, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%s in %v\n", sum, took)
+	if sum.Failed > 0 {
+		return errViolations // the bad lines are reported: exit 1
+	}
 	return nil
+}
+
+// errInterrupted ends an import stopped by a signal (exit 1; what was
+// committed is printed).
+var errInterrupted = errors.New("interrupted")
+
+// clearing writes to w after clearing a progress bar off the terminal.
+type clearing struct {
+	bar *progressbar.ProgressBar
+	w   io.Writer
+}
+
+func (c clearing) Write(p []byte) (int, error) {
+	c.bar.Clear()
+	return c.w.Write(p)
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {

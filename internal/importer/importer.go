@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/relgraph/relgraph"
@@ -45,20 +46,39 @@ type Options struct {
 	// MaxLineBytes bounds a JSON Lines line (default 16 MiB); a longer
 	// line is a bad line like any other.
 	MaxLineBytes int
-	// Errors receives one line per failed input line: "line N: reason".
+	// Errors receives one line per failed input line: "line N: reason",
+	// in line order (a batch's lines at its commit).
 	Errors io.Writer
+	// MaxErrors stops the import, with ErrTooManyErrors, once at least
+	// that many lines failed (0: never). What the lines before hold is
+	// committed. The store's refusals are known when their batch
+	// commits, so a batch may add a few failures past the bound.
+	MaxErrors int
+	// Skip skips the lines numbered up to Skip (the numbers errors
+	// report; a CSV header is line 1), counting them in Lines and
+	// Committed: how an interrupted import resumes.
+	Skip int
 	// Progress, if set, is called after each batch with the input bytes
 	// consumed so far.
 	Progress func(bytesRead int64)
 }
 
-// Summary counts what an import did.
+// Summary counts what an import did. Committed is the last line whose
+// outcome is committed (or skipped): every line up to it is done.
 type Summary struct {
-	Lines, Created, Updated, Failed int
+	Lines, Created, Updated, Failed, Skipped int
+	Committed                                int
 }
 
+// ErrTooManyErrors stops an import at Options.MaxErrors failed lines.
+var ErrTooManyErrors = errors.New("too many bad lines")
+
 func (s Summary) String() string {
-	return fmt.Sprintf("%d lines: %d created, %d updated, %d failed", s.Lines, s.Created, s.Updated, s.Failed)
+	out := fmt.Sprintf("%d lines: %d created, %d updated, %d failed", s.Lines, s.Created, s.Updated, s.Failed)
+	if s.Skipped > 0 {
+		out += fmt.Sprintf(", %d skipped", s.Skipped)
+	}
+	return out
 }
 
 type pending struct {
@@ -68,8 +88,8 @@ type pending struct {
 
 // Run imports everything r holds. The error is for what stops the whole
 // import (an unknown database, unreadable input, a failed commit, ctx
-// ending); bad lines only count as Failed and are reported to
-// opts.Errors.
+// ending, ErrTooManyErrors); bad lines only count as Failed and are
+// reported to opts.Errors, in line order as each batch commits.
 func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
 	var sum Summary
 	db, err := s.Database(opts.DB)
@@ -84,54 +104,100 @@ func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Sum
 	}
 	counted := &countingReader{r: r}
 	var batch []pending
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	type lineError struct {
+		line int
+		err  error
+	}
+	var errs []lineError // the current batch's bad lines
+	report := func() error {
+		slices.SortFunc(errs, func(a, b lineError) int { return a.line - b.line })
+		for _, e := range errs {
+			fmt.Fprintf(opts.Errors, "line %d: %v\n", e.line, e.err)
 		}
-		items := make([]relgraph.ImportItem, len(batch))
-		for i, p := range batch {
-			items[i] = p.item
-		}
-		results, err := s.ImportBatch(ctx, opts.DB, items)
-		if err != nil {
-			return fmt.Errorf("lines %d to %d: %w", batch[0].line, batch[len(batch)-1].line, err)
-		}
-		for i, res := range results {
-			switch {
-			case res.Err != nil:
-				sum.Failed++
-				fmt.Fprintf(opts.Errors, "line %d: %v\n", batch[i].line, res.Err)
-			case res.Created:
-				sum.Created++
-			default:
-				sum.Updated++
-			}
-		}
-		batch = batch[:0]
-		if opts.Progress != nil {
-			opts.Progress(counted.n)
+		errs = errs[:0]
+		if opts.MaxErrors > 0 && sum.Failed >= opts.MaxErrors {
+			return fmt.Errorf("%w: %d failed (-max-errors %d)", ErrTooManyErrors, sum.Failed, opts.MaxErrors)
 		}
 		return nil
 	}
-	add := func(line int, fields map[string]any) error {
-		sum.Lines++
-		item, err := itemFor(fields, &db, opts)
-		if err != nil {
-			sum.Failed++
-			fmt.Fprintf(opts.Errors, "line %d: %v\n", line, err)
-			return nil
+	lastLine := 0
+	flush := func() error {
+		if len(batch) > 0 {
+			items := make([]relgraph.ImportItem, len(batch))
+			for i, p := range batch {
+				items[i] = p.item
+			}
+			results, err := s.ImportBatch(ctx, opts.DB, items)
+			if err != nil {
+				return fmt.Errorf("lines %d to %d: %w", batch[0].line, batch[len(batch)-1].line, err)
+			}
+			for i, res := range results {
+				switch {
+				case res.Err != nil:
+					sum.Failed++
+					errs = append(errs, lineError{batch[i].line, res.Err})
+				case res.Created:
+					sum.Created++
+				default:
+					sum.Updated++
+				}
+			}
+			batch = batch[:0]
 		}
-		batch = append(batch, pending{line, item})
-		if len(batch) >= opts.BatchSize {
+		sum.Committed = lastLine
+		if opts.Progress != nil {
+			opts.Progress(counted.n)
+		}
+		return report()
+	}
+	skipped := func(line int) bool {
+		sum.Lines++
+		lastLine = line
+		if line <= opts.Skip {
+			sum.Skipped++
+			sum.Committed = line
+			return true
+		}
+		return false
+	}
+	failed := func(line int, err error) error {
+		sum.Failed++
+		errs = append(errs, lineError{line, err})
+		if opts.MaxErrors > 0 && sum.Failed >= opts.MaxErrors {
 			return flush()
 		}
 		return nil
 	}
+	in := lines{
+		add: func(line int, fields map[string]any) error {
+			if skipped(line) {
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item, err := itemFor(fields, &db, opts)
+			if err != nil {
+				return failed(line, err)
+			}
+			batch = append(batch, pending{line, item})
+			if len(batch) >= opts.BatchSize {
+				return flush()
+			}
+			return nil
+		},
+		bad: func(line int, err error) error {
+			if skipped(line) {
+				return nil
+			}
+			return failed(line, err)
+		},
+	}
 	switch opts.Format {
 	case CSV:
-		err = readCSV(counted, opts, add, &sum)
+		err = readCSV(counted, in)
 	case JSONL, "":
-		err = readJSONL(counted, opts, add, &sum)
+		err = readJSONL(counted, opts.MaxLineBytes, in)
 	default:
 		return sum, fmt.Errorf("unknown format %q (jsonl, csv)", opts.Format)
 	}
@@ -144,8 +210,15 @@ func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Sum
 // DefaultMaxLineBytes is the default of Options.MaxLineBytes.
 const DefaultMaxLineBytes = 16 << 20
 
-func readJSONL(r io.Reader, opts Options, add func(int, map[string]any) error, sum *Summary) error {
-	limit := opts.MaxLineBytes
+// lines receives an input's lines: add a line's fields, or bad a line
+// that has none (a line that cannot be read or parsed). An error from
+// either stops the import.
+type lines struct {
+	add func(line int, fields map[string]any) error
+	bad func(line int, err error) error
+}
+
+func readJSONL(r io.Reader, limit int, in lines) error {
 	if limit <= 0 {
 		limit = DefaultMaxLineBytes
 	}
@@ -156,9 +229,9 @@ func readJSONL(r io.Reader, opts Options, add func(int, map[string]any) error, s
 			return fmt.Errorf("reading input: %w", err)
 		}
 		if tooLong {
-			sum.Lines++
-			sum.Failed++
-			fmt.Fprintf(opts.Errors, "line %d: longer than %d bytes\n", line, limit)
+			if err := in.bad(line, fmt.Errorf("longer than %d bytes", limit)); err != nil {
+				return err
+			}
 			continue
 		}
 		text := bytes.TrimSpace(raw)
@@ -172,15 +245,15 @@ func readJSONL(r io.Reader, opts Options, add func(int, map[string]any) error, s
 		dec.UseNumber()
 		var fields map[string]any
 		if err := dec.Decode(&fields); err != nil || dec.More() {
-			sum.Lines++
-			sum.Failed++
 			if err == nil {
 				err = errors.New("data after the object")
 			}
-			fmt.Fprintf(opts.Errors, "line %d: not a JSON object: %v\n", line, err)
+			if err := in.bad(line, fmt.Errorf("not a JSON object: %w", err)); err != nil {
+				return err
+			}
 			continue
 		}
-		if err := add(line, fields); err != nil {
+		if err := in.add(line, fields); err != nil {
 			return err
 		}
 		if err == io.EOF {
@@ -206,7 +279,7 @@ func readLine(br *bufio.Reader, limit int) (line []byte, tooLong bool, err error
 	}
 }
 
-func readCSV(r io.Reader, opts Options, add func(int, map[string]any) error, sum *Summary) error {
+func readCSV(r io.Reader, in lines) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -224,18 +297,18 @@ func readCSV(r io.Reader, opts Options, add func(int, map[string]any) error, sum
 		if err != nil {
 			var perr *csv.ParseError
 			if errors.As(err, &perr) {
-				sum.Lines++
-				sum.Failed++
-				fmt.Fprintf(opts.Errors, "line %d: %v\n", perr.Line, perr.Err)
+				if err := in.bad(perr.Line, perr.Err); err != nil {
+					return err
+				}
 				continue
 			}
 			return fmt.Errorf("reading input: %w", err)
 		}
 		line, _ := cr.FieldPos(0) // valid only after a successful read
 		if len(row) != len(header) {
-			sum.Lines++
-			sum.Failed++
-			fmt.Fprintf(opts.Errors, "line %d: %d cells, the header has %d\n", line, len(row), len(header))
+			if err := in.bad(line, fmt.Errorf("%d cells, the header has %d", len(row), len(header))); err != nil {
+				return err
+			}
 			continue
 		}
 		fields := map[string]any{}
@@ -253,7 +326,7 @@ func readCSV(r io.Reader, opts Options, add func(int, map[string]any) error, sum
 			}
 			fields[header[i]] = cell
 		}
-		if err := add(line, fields); err != nil {
+		if err := in.add(line, fields); err != nil {
 			return err
 		}
 	}

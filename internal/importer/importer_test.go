@@ -3,8 +3,10 @@ package importer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,3 +127,58 @@ func TestOverlongLineIsABadLine(t *testing.T) {
 
 // ctx is the context of the tests' calls: they are not cancelled.
 var ctx = context.Background()
+
+// TestInterruptedImportResumes: an import that stops at -max-errors
+// says which lines are committed; run again with Skip set to that line
+// and a fixed input, it finishes the rest, and the two runs together
+// hold every good line once.
+func TestInterruptedImportResumes(t *testing.T) {
+	s := openStore(t)
+	var in strings.Builder
+	for i := 1; i <= 2500; i++ {
+		if i == 1700 {
+			in.WriteString("not json\n")
+			continue
+		}
+		fmt.Fprintf(&in, `{"email":"u%d@x.io","crm_id":%d}`+"\n", i, i)
+	}
+	var errs bytes.Buffer
+	sum, err := Run(ctx, s, strings.NewReader(in.String()), Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs, BatchSize: 500, MaxErrors: 1})
+	if !errors.Is(err, ErrTooManyErrors) {
+		t.Fatalf("the first run: %v (%+v)", err, sum)
+	}
+	if sum.Committed != 1700 || sum.Created != 1699 || sum.Failed != 1 || errs.String() != "line 1700: not a JSON object: invalid character 'o' in literal null (expecting 'u')\n" {
+		t.Fatalf("the first run: %+v, errors %q", sum, errs.String())
+	}
+	fixed := strings.Replace(in.String(), "not json\n", `{"email":"u1700@x.io","crm_id":1700}`+"\n", 1)
+	sum, err = Run(ctx, s, strings.NewReader(fixed), Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs, BatchSize: 500, Skip: sum.Committed - 1})
+	if err != nil || sum.Skipped != 1699 || sum.Created != 801 || sum.Updated != 0 || sum.Failed != 0 || sum.Committed != 2500 {
+		t.Fatalf("the resumed run: %v %+v", err, sum)
+	}
+	for _, i := range []int{1, 1699, 1700, 2500} {
+		p, err := s.GetProfile(ctx, 1, relgraph.Locator{Email: fmt.Sprintf("u%d@x.io", i)})
+		if err != nil || p.Fields["crm_id"] != int64(i) {
+			t.Errorf("u%d: %v %+v", i, err, p)
+		}
+	}
+}
+
+// TestErrorsAreReportedInLineOrder: the store's refusals, found as a
+// batch commits, and lines that do not parse, found as they are read,
+// are reported together in line order.
+func TestErrorsAreReportedInLineOrder(t *testing.T) {
+	s := openStore(t)
+	in := "{\"email\":\"bad\"}\nnot json\n{\"email\":\"ok@x.io\"}\n{\"email\":\"also-bad\"}\n[]\n"
+	var errs bytes.Buffer
+	sum, err := Run(ctx, s, strings.NewReader(in), Options{DB: 1, Matching: relgraph.ModeEmail, Errors: &errs})
+	if err != nil || sum.Failed != 4 || sum.Created != 1 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(errs.String()), "\n") {
+		got = append(got, strings.SplitN(l, ":", 2)[0])
+	}
+	if want := []string{"line 1", "line 2", "line 4", "line 5"}; !slices.Equal(got, want) {
+		t.Fatalf("reported %q, want %q:\n%s", got, want, errs.String())
+	}
+}
