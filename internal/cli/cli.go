@@ -39,6 +39,8 @@ var commands = []command{
 	{"backup", "write a consistent copy of a store, even while it is served", runBackup},
 	{"compact", "write a compacted copy of a store", runCompact},
 	{"migrate", "copy a store into a new one, on another engine too, and verify the copy", runMigrate},
+	{"schema", "apply a config's databases and relation types to a store, or show them", runSchema},
+	{"version", "print the module version and the commit it was built from", runVersion},
 }
 
 // openDB opens a store file or URL, with a hint where this build does
@@ -149,12 +151,73 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openStore opens a store file for a tool command, with a short lock
-// timeout and a message that says what to do when it is served.
-func openStore(path string, readOnly bool) (*relgraph.Store, error) {
-	s, err := openDB(path, &relgraph.Options{Timeout: 2 * time.Second, ReadOnly: readOnly})
+// parseWithEnv parses a command's flags, each of which may also come
+// from the environment: -read-timeout from RELGRAPH_READ_TIMEOUT. The
+// command line wins over the environment.
+func parseWithEnv(fs *flag.FlagSet, args []string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		if v, ok := os.LookupEnv(name); ok && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = usagef("%s=%q: %v", name, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return parse(fs, args)
+}
+
+// envName is the environment variable of a flag.
+func envName(flag string) string {
+	return "RELGRAPH_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// toolLockWait is how long a tool waits for a store file's lock.
+const toolLockWait = 2 * time.Second
+
+// openStore opens an existing store for a tool command, with a short
+// lock timeout and a message that says what to do when it is served.
+func openStore(location string, readOnly bool) (*relgraph.Store, error) {
+	if isFile(location) {
+		if _, err := os.Stat(location); err != nil {
+			return nil, fmt.Errorf("no store at %s (relgraph schema apply -config F -db %s creates one)", location, location)
+		}
+	}
+	return lockHint(openDB(location, &relgraph.Options{Timeout: toolLockWait, ReadOnly: readOnly}))
+}
+
+// lockHint says what to do when a store file is locked by a server.
+func lockHint(s *relgraph.Store, err error) (*relgraph.Store, error) {
 	if err != nil && strings.Contains(err.Error(), "locked by another process") {
 		return nil, fmt.Errorf("%w\n(is 'relgraph serve' running on it? stop it, or use backup -server for a hot copy)", err)
 	}
 	return s, err
+}
+
+// openOrCreate opens a store, creating its file if there is none:
+// created says so, for the caller to remove it again (removeStore) if
+// what it was created for fails.
+func openOrCreate(location string, opts *relgraph.Options) (s *relgraph.Store, created bool, err error) {
+	if isFile(location) {
+		_, err := os.Stat(location)
+		created = errors.Is(err, os.ErrNotExist)
+	}
+	s, err = lockHint(openDB(location, opts))
+	if err != nil && created {
+		removeStore(location)
+	}
+	return s, created && err == nil, err
+}
+
+// isFile tells a store file's path from an engine's URL.
+func isFile(location string) bool { return !strings.Contains(location, "://") }
+
+// removeStore removes a store file that openOrCreate created, and its
+// log.
+func removeStore(path string) {
+	os.Remove(path)
+	os.Remove(path + "-wal")
 }

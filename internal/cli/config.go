@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/relgraph/relgraph"
@@ -40,10 +42,15 @@ func parseConfig(b []byte) (*config, error) {
 	dec.DisallowUnknownFields()
 	var c config
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		at := position(b, errorOffset(err, dec))
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			err = fmt.Errorf("%s: a JSON %s where %s is expected", typ.Field, typ.Value, jsonKind(typ.Type))
+		}
+		return nil, fmt.Errorf("config: %s: %w", at, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("config: data after the JSON object")
+		return nil, fmt.Errorf("config: %s: data after the JSON object", position(b, dec.InputOffset()))
 	}
 	for i, t := range c.Tokens {
 		if t.Token == "" {
@@ -54,6 +61,50 @@ func parseConfig(b []byte) (*config, error) {
 		}
 	}
 	return &c, nil
+}
+
+// errorOffset is where in the input a decoding error lies: the offset
+// the error names, or else how far the decoder had read.
+func errorOffset(err error, dec *json.Decoder) int64 {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return syntax.Offset
+	case errors.As(err, &typ):
+		return typ.Offset
+	}
+	return dec.InputOffset()
+}
+
+// jsonKind names what a Go type takes in JSON.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number, 0 or more"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return t.String()
+}
+
+// position is "line L, column C" of a byte offset in b (both from 1).
+func position(b []byte, offset int64) string {
+	offset = min(max(offset, 0), int64(len(b)))
+	before := b[:offset]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d", line, col)
 }
 
 // parseEnvTokens reads RELGRAPH_TOKENS: "token:role,token:role".

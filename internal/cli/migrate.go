@@ -5,31 +5,36 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/relgraph/relgraph"
 )
 
-func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("migrate", "-from SRC -to DST", stderr)
 	from := fs.String("from", "relgraph.db", "the store to copy (a file, or a URL the build knows)")
 	to := fs.String("to", "", "an empty store to copy into (a file, or etcd://host:2379,…/prefix)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *to == "" {
-		fs.Usage()
-		return errUsage
+	switch {
+	case *to == "":
+		return usagef("-to is required: the empty store to copy into")
+	case *to == *from:
+		return usagef("-to names the source itself")
 	}
-	src, err := openDB(*from, &relgraph.Options{Timeout: 2 * time.Second, ReadOnly: true})
+	src, err := openStore(*from, true)
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
 	defer src.Close()
-	dst, err := openDB(*to, nil)
+	dst, created, err := openOrCreate(*to, nil)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	defer dst.Close()
+	defer func() {
+		dst.Close()
+		if created && err != nil {
+			removeStore(*to) // a copy that failed is not left behind
+		}
+	}()
 	start := time.Now()
 	n, err := src.CopyTo(ctx, dst)
 	if err != nil {

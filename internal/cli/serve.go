@@ -28,18 +28,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "time a client has to send a whole request")
 	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "time to write an answer")
 	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
-	phoneRegion := fs.String("phone-region", os.Getenv("RELGRAPH_PHONE_REGION"), "region (ISO 3166, such as US) of phone numbers written without a country code; empty: they are refused (also RELGRAPH_PHONE_REGION, which every command reads)")
-	if err := parse(fs, args); err != nil {
+	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of phone numbers written without a country code; empty: they are refused (RELGRAPH_PHONE_REGION is read by every command)")
+	logFormat := fs.String("log-format", "text", "request log format on stderr: text or json")
+	flagUsage := fs.Usage
+	fs.Usage = func() {
+		flagUsage()
+		fmt.Fprintln(stderr, "\nEvery flag may also come from the environment: RELGRAPH_DB for -db, RELGRAPH_READ_TIMEOUT for\n-read-timeout, and so on; the command line wins. Tokens: RELGRAPH_TOKENS=token:role,token:role.")
+	}
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (flags come before it?)", fs.Arg(0))
+	}
+	logger, err := newLogger(*logFormat, stderr)
+	if err != nil {
 		return err
 	}
 	var cfg *config
 	switch {
 	case *example && *cfgPath != "":
-		return errors.New("-example and -config exclude each other")
+		return usagef("-example and -config exclude each other")
 	case *example:
 		cfg = exampleConfig()
 	case *cfgPath != "":
-		var err error
 		if cfg, err = loadConfig(*cfgPath); err != nil {
 			return err
 		}
@@ -53,31 +65,37 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		cfg.Tokens = append(cfg.Tokens, extra...)
 	}
-	if len(cfg.Tokens) == 0 {
-		return errors.New("no tokens: give them in -config or RELGRAPH_TOKENS (token:role,...), or use -example")
-	}
-	tokens := map[string]api.Role{}
-	for _, t := range cfg.Tokens {
-		tokens[t.Token], _ = api.ParseRole(t.Role)
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, err := openDB(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize, PhoneRegion: *phoneRegion})
+	tokens, err := tokenRoles(cfg.Tokens)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	if err := cfg.apply(ctx, store); err != nil {
+	// Nothing is created before the config is read and the address is
+	// ours; a store file created here is removed if its set-up fails.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
 		return err
 	}
-	if *example {
-		if err := exampleProfiles(ctx, store); err != nil {
-			return err
+	defer ln.Close()
+	store, created, err := openOrCreate(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize, PhoneRegion: *phoneRegion})
+	if err != nil {
+		return err
+	}
+	if err := setUp(ctx, store, cfg, *example); err != nil {
+		store.Close()
+		if created {
+			removeStore(*dbPath)
 		}
+		return err
+	}
+	defer store.Close()
+	if *example {
 		fmt.Fprintf(stderr, "%s\nEXAMPLE MODE: the documentation's placeholder tokens\n  %s\nare accepted as WRITE tokens. Never use -example with real data.\n%s\n",
 			strings.Repeat("!", 72), strings.Join(exampleTokens, "\n  "), strings.Repeat("!", 72))
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/", api.New(store, api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger}))
 	srv := &http.Server{
-		Handler:           api.New(store, api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger}),
+		Handler:           mux,
 		ReadHeaderTimeout: *headerTimeout,
 		ReadTimeout:       *readTimeout,
 		WriteTimeout:      *writeTimeout,
@@ -88,10 +106,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// ctx ends on SIGINT or SIGTERM (Run catches them before the address
 	// is announced, so a stop sent as soon as the server is up is a
 	// clean shutdown).
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "relgraph: serving %s on http://%s\n", *dbPath, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -111,4 +125,43 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintln(stdout, "relgraph: store closed")
 	return nil
+}
+
+// setUp applies the config's schema, and the example's profiles.
+func setUp(ctx context.Context, store *relgraph.Store, cfg *config, example bool) error {
+	if err := cfg.apply(ctx, store); err != nil {
+		return err
+	}
+	if example {
+		return exampleProfiles(ctx, store)
+	}
+	return nil
+}
+
+// tokenRoles maps each token to its role, refusing none at all and a
+// token declared twice (which role would win is not for a file's order
+// to decide).
+func tokenRoles(list []tokenConfig) (map[string]api.Role, error) {
+	if len(list) == 0 {
+		return nil, errors.New("no tokens: give them in -config or RELGRAPH_TOKENS (token:role,...), or use -example")
+	}
+	tokens := map[string]api.Role{}
+	for _, t := range list {
+		if _, dup := tokens[t.Token]; dup {
+			return nil, fmt.Errorf("token %s is declared twice (in the config or RELGRAPH_TOKENS): declare each token once, with one role", redact(t.Token))
+		}
+		tokens[t.Token], _ = api.ParseRole(t.Role)
+	}
+	return tokens, nil
+}
+
+// newLogger returns the request log's logger in the given format.
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, usagef("-log-format %q: text or json", format)
 }

@@ -139,8 +139,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *dbID == 0 {
-		fs.Usage()
-		return errUsage
+		return usagef("-db-id is required: the database")
 	}
 	s, err := openStore(*dbPath, true)
 	if err != nil {
@@ -188,8 +187,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if *dbID == 0 {
-		fs.Usage()
-		return errUsage
+		return usagef("-db-id is required: the database")
 	}
 	if loc.FieldName != "" {
 		loc.FieldValue = *value
@@ -249,9 +247,13 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *to == "" {
-		fs.Usage()
-		return errUsage
+	switch set := setFlags(fs); {
+	case *to == "":
+		return usagef("-to is required: the file to write")
+	case *server != "" && set["db"]:
+		return usagef("-db and -server exclude each other: copy a file, or a running server")
+	case *server != "" && !strings.HasPrefix(*server, "http://") && !strings.HasPrefix(*server, "https://"):
+		return usagef("-server %q needs its scheme: http://%s", *server, *server)
 	}
 	out, err := os.OpenFile(*to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -314,8 +316,7 @@ func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *to == "" {
-		fs.Usage()
-		return errUsage
+		return usagef("-to is required: the file to write")
 	}
 	s, err := openStore(*dbPath, true)
 	if err != nil {

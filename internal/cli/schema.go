@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/relgraph/relgraph"
+)
+
+// runSchema is "relgraph schema apply" and "relgraph schema show": the
+// schema of a store set from a config file's databases and
+// relation_types, or printed in that same form.
+func runSchema(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "apply" && args[0] != "show") {
+		fmt.Fprintln(stderr, "usage: relgraph schema apply -config relgraph.json [-db relgraph.db]\n       relgraph schema show [-db relgraph.db]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			return nil
+		}
+		return errUsage
+	}
+	if args[0] == "show" {
+		return runSchemaShow(args[1:], stdout, stderr)
+	}
+	return runSchemaApply(ctx, args[1:], stdout, stderr)
+}
+
+func runSchemaApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("schema apply", "-config relgraph.json [-db relgraph.db]", stderr)
+	dbPath := fs.String("db", "relgraph.db", "store file (created if missing) or URL")
+	cfgPath := fs.String("config", "", "JSON config whose databases and relation_types to apply (its tokens are not used)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return usagef("-config is required: the file whose databases and relation_types to apply")
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	s, created, err := openOrCreate(*dbPath, &relgraph.Options{Timeout: toolLockWait})
+	if err != nil {
+		return err
+	}
+	before := len(s.Databases()) + len(s.RelationTypes())
+	if err := cfg.apply(ctx, s); err != nil {
+		s.Close()
+		if created {
+			removeStore(*dbPath)
+		}
+		return err
+	}
+	after := len(s.Databases()) + len(s.RelationTypes())
+	if err := s.Close(); err != nil {
+		return err
+	}
+	verb := "applied to"
+	if created {
+		verb = "created"
+	}
+	fmt.Fprintf(stdout, "%s %s: %d databases, %d relation types in the config; the store holds %d declarations (%d before)\n",
+		verb, *dbPath, len(cfg.Databases), len(cfg.RelationTypes), after, before)
+	return nil
+}
+
+func runSchemaShow(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("schema show", "[-db relgraph.db]", stderr)
+	dbPath := fs.String("db", "relgraph.db", "store file or URL")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	s, err := openStore(*dbPath, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	out := struct {
+		Databases     []relgraph.Database     `json:"databases"`
+		RelationTypes []relgraph.RelationType `json:"relation_types"`
+	}{s.Databases(), s.RelationTypes()}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
