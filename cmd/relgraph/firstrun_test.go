@@ -184,9 +184,11 @@ func TestToolsNameWhatIsWrong(t *testing.T) {
 		{[]string{"backup", "-to", "b.db", "-server", "127.0.0.1:8080", "-token", "t"}, 2, "http://127.0.0.1:8080"},
 		{[]string{"backup", "-to", "b.db", "-server", "http://127.0.0.1:8080", "-db", "x.db", "-token", "t"}, 2, "-db and -server exclude each other"},
 		{[]string{"serve", "-log-format", "yaml"}, 2, `-log-format "yaml"`},
+		{[]string{"serve", "-example", "-addr", "127.0.0.1:0", "-db", "nodir/x.db"}, 1, "serve: open nodir/x.db: no such file or directory"},
+		{[]string{"export", "-db-id", "1", "-db", "."}, 1, "export: open .: a directory, not a store file"},
 	} {
 		out, code := runTool(t, dir, c.args...)
-		if code != c.code || !strings.Contains(out, c.want) {
+		if code != c.code || !strings.Contains(out, c.want) || strings.Count(out, "open ") > 1 {
 			t.Errorf("relgraph %s: exit %d, %q; want exit %d and %q", strings.Join(c.args, " "), code, out, c.code, c.want)
 		}
 	}

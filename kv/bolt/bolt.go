@@ -87,6 +87,9 @@ func Open(path string, keyspaces []kv.Keyspace, opts kv.Options) (e *Engine, err
 		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum) {
 			return nil, fmt.Errorf("open %s: %w: %v", path, ErrForeign, err)
 		}
+		if _, named := err.(*fs.PathError); named {
+			return nil, err // it names the path already
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	e = &Engine{db: db, keyspaces: make(map[kv.Keyspace]bool, len(keyspaces)), readOnly: opts.ReadOnly}

@@ -128,6 +128,9 @@ func preflight(path string, readOnly bool) error {
 	if err != nil {
 		return err
 	}
+	if info.IsDir() {
+		return errors.New("a directory, not a store file")
+	}
 	if info.Size() == 0 {
 		if readOnly {
 			return fmt.Errorf("%w: the file is empty", ErrForeign)
