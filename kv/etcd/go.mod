@@ -1,6 +1,6 @@
 module github.com/relgraph/relgraph/kv/etcd
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/relgraph/relgraph v0.0.0
