@@ -99,6 +99,12 @@ type Config struct {
 	// Logger receives one line per request and every internal error.
 	// Default slog.Default().
 	Logger *slog.Logger
+	// Observe, if set, is called once per request when its answer is
+	// written: the endpoint (its name under Prefix, such as
+	// "relations/edit", or "healthz", "admin/backup", "unknown": a
+	// bounded set, fit for a metric's label), the status, the time
+	// taken. It must be safe for concurrent use.
+	Observe func(endpoint string, status int, elapsed time.Duration)
 }
 
 // Prefix is the path prefix of every API endpoint.
@@ -181,7 +187,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = 500
 			h.writeEnvelope(w, format, 500, map[string]any{"error": 500, "error_text": "internal error"})
 		}
-		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", time.Since(start))
+		elapsed := time.Since(start)
+		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", elapsed)
+		if h.cfg.Observe != nil {
+			h.cfg.Observe(endpointLabel(r.URL.Path), status, elapsed)
+		}
 	}()
 	switch cleanPath(r.URL.Path) {
 	case "/healthz":
@@ -199,6 +209,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status = h.writeEnvelope(w, format, status, out)
+}
+
+// endpointLabel names a request's endpoint from a bounded set.
+func endpointLabel(path string) string {
+	p := cleanPath(path)
+	switch p {
+	case "/healthz":
+		return "healthz"
+	case BackupPath:
+		return "admin/backup"
+	}
+	if name, ok := strings.CutPrefix(p, Prefix); ok {
+		if _, known := endpoints[name]; known {
+			return name
+		}
+	}
+	return "unknown"
 }
 
 // serve handles one API request and returns the response format, body

@@ -183,6 +183,18 @@ func TestServeExampleAndTheREADMECurlLine(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
+	// /metrics counts the request, and the commit it made.
+	resp, err = http.Get(srv.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`relgraph_http_requests_total{code="200",endpoint="relations/edit"} 1`, "relgraph_log_fsync_seconds_count", "relgraph_store_file_bytes"} {
+		if resp.StatusCode != 200 || !strings.Contains(string(scraped), want) {
+			t.Fatalf("/metrics: %d, no %q in\n%s", resp.StatusCode, want, scraped)
+		}
+	}
 	// The token and body are never logged. (stderr is read after the
 	// process has exited: until then its copy may lag behind stdout.)
 	srv.stop(t)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/api"
+	"github.com/relgraph/relgraph/internal/metrics"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -30,6 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
 	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of phone numbers written without a country code; empty: they are refused (RELGRAPH_PHONE_REGION is read by every command)")
 	logFormat := fs.String("log-format", "text", "request log format on stderr: text or json")
+	withMetrics := fs.Bool("metrics", true, "answer GET "+metrics.Path+" in Prometheus' format, without a token (counts and latencies, no data)")
 	flagUsage := fs.Usage
 	fs.Usage = func() {
 		flagUsage()
@@ -92,10 +94,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "%s\nEXAMPLE MODE: the documentation's placeholder tokens\n  %s\nare accepted as WRITE tokens. Never use -example with real data.\n%s\n",
 			strings.Repeat("!", 72), strings.Join(exampleTokens, "\n  "), strings.Repeat("!", 72))
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", api.New(store, api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger}))
+	apiCfg := api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger}
+	var handler http.Handler
+	if *withMetrics {
+		m := metrics.New(store)
+		apiCfg.Observe = m.Observe
+		handler = m.Wrap(api.New(store, apiCfg))
+	} else {
+		handler = api.New(store, apiCfg)
+	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: *headerTimeout,
 		ReadTimeout:       *readTimeout,
 		WriteTimeout:      *writeTimeout,

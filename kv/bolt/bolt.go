@@ -165,6 +165,21 @@ func (e *Engine) PageWrites() int64 {
 // Path is the file's path.
 func (e *Engine) Path() string { return e.db.Path() }
 
+// Metrics (kv.Metered) are the file's size, its free pages and the page
+// writes since Open.
+func (e *Engine) Metrics() []kv.Metric {
+	st := e.db.Stats()
+	var size float64
+	if info, err := os.Stat(e.db.Path()); err == nil {
+		size = float64(info.Size())
+	}
+	return []kv.Metric{
+		{Name: "store_file_bytes", Help: "Size of the store file.", Value: size},
+		{Name: "store_free_pages", Help: "Pages of the store file free for reuse.", Value: float64(st.FreePageN + st.PendingPageN)},
+		{Name: "store_page_writes_total", Help: "Pages written by the store file's commits since open.", Counter: true, Value: float64(st.TxStats.GetWrite())},
+	}
+}
+
 // Snapshot writes a consistent copy of the whole file to w from a read
 // transaction, so writers are not blocked (kv.Snapshotter). The copy
 // is a bbolt file. It returns the bytes written.

@@ -78,6 +78,7 @@ func (e *Engine) checkpoint() error {
 		e.ckptMu.Unlock()
 		return nil
 	}
+	started := time.Now()
 	w, err := e.store.Begin(context.Background(), true)
 	if err == nil {
 		defer w.Rollback()
@@ -89,6 +90,7 @@ func (e *Engine) checkpoint() error {
 	if err != nil {
 		e.ckptErr = err
 	} else {
+		e.ckpts.ObserveSince(started)
 		e.ckptErr = nil
 		e.applied = max(e.applied, upTo)
 	}

@@ -120,6 +120,7 @@ type Engine struct {
 	synced   uint64           // the last record synced
 	memBytes int64            // the overlay's size, roughly
 	bulk     uint64           // bulk commits since Open
+	ckpts    *kv.Histogram    // seconds each checkpoint took
 	ckptErr  error            // the last checkpoint's failure, nil once one succeeds
 	broken   error            // a failed sync: no write can be trusted after it
 	closing  bool
@@ -139,7 +140,7 @@ func Open(path string, keyspaces []kv.Keyspace, opts kv.Options, cfg Config) (*E
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{store: store, logPath: path + "-wal", cfg: cfg, readOnly: opts.ReadOnly, noSync: opts.NoSync,
+	e := &Engine{store: store, ckpts: kv.NewHistogram(kv.LatencyBounds()...), logPath: path + "-wal", cfg: cfg, readOnly: opts.ReadOnly, noSync: opts.NoSync,
 		cur: newOverlay(), kick: make(chan struct{}, 1), done: make(chan struct{}), ckpt: make(chan chan error)}
 	e.cond = sync.NewCond(&e.mu)
 	if err := e.recover(); err != nil {
@@ -416,6 +417,27 @@ func (e *Engine) CheckFile() []error { return e.store.CheckFile() }
 
 // PageWrites is the store file's page writes since Open (bolt.Engine).
 func (e *Engine) PageWrites() int64 { return e.store.PageWrites() }
+
+// Metrics (kv.Metered) are the store file's, and the log's: its
+// records, what the overlay holds, its syncs and checkpoints.
+func (e *Engine) Metrics() []kv.Metric {
+	st := e.Stats()
+	m := append(e.store.Metrics(),
+		kv.Metric{Name: "log_records_total", Help: "Records (committed write transactions) written to the log.", Counter: true, Value: float64(st.Logged)},
+		kv.Metric{Name: "log_checkpointed_records_total", Help: "Log records the store file holds.", Counter: true, Value: float64(st.Applied)},
+		kv.Metric{Name: "log_overlay_bytes", Help: "Memory held by writes logged and not yet checkpointed (roughly).", Value: float64(st.OverlayBytes)},
+		kv.Metric{Name: "log_overlay_keys", Help: "Keys written to the log and not yet checkpointed.", Value: float64(st.OverlayKeys)},
+		kv.Metric{Name: "log_bulk_commits_total", Help: "Large transactions committed to the store file directly.", Counter: true, Value: float64(st.BulkCommits)},
+	)
+	if e.log != nil {
+		size, _ := e.log.f.Size()
+		syncs := e.log.syncs.Snapshot()
+		m = append(m, kv.Metric{Name: "log_file_bytes", Help: "Size of the log file.", Value: float64(size)},
+			kv.Metric{Name: "log_fsync_seconds", Help: "Time each fdatasync of the log took.", Histogram: &syncs})
+	}
+	ckpts := e.ckpts.Snapshot()
+	return append(m, kv.Metric{Name: "log_checkpoint_seconds", Help: "Time each checkpoint of the log into the store file took.", Histogram: &ckpts})
+}
 
 // Stats are the log's counters.
 type Stats struct {

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/relgraph/relgraph/kv"
 )
@@ -83,6 +84,7 @@ type logFile struct {
 	active     int
 	allocated  int64 // bytes of the file written at least once
 	noSync     bool
+	syncs      *kv.Histogram // seconds each sync took
 }
 
 func (l *logFile) regionStart(i int) int64 { return int64(i) * l.regionSize }
@@ -181,7 +183,7 @@ var errForeignLog = errors.New("the log file belongs to another store")
 // good ones, records missing between the store file and the log, or a
 // log of another store) is an error wrapping kv.ErrCorrupt.
 func openLog(f File, regionSize int64, storeID [16]byte, applied uint64, noSync bool) (*logFile, []frame, error) {
-	l := &logFile{f: f, regionSize: regionSize, storeID: storeID, noSync: noSync}
+	l := &logFile{f: f, regionSize: regionSize, storeID: storeID, noSync: noSync, syncs: kv.NewHistogram(kv.LatencyBounds()...)}
 	size, err := f.Size()
 	if err != nil {
 		return nil, nil, err
@@ -309,6 +311,7 @@ func (l *logFile) sync() error {
 	if l.noSync {
 		return nil
 	}
+	defer l.syncs.ObserveSince(time.Now())
 	if err := l.f.Sync(); err != nil {
 		return &syncError{err}
 	}
