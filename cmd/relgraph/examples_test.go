@@ -32,6 +32,7 @@ func TestEveryDocumentedExampleAgainstServe(t *testing.T) {
 			t.Fatal(err)
 		}
 		sent[file] = true
+		specCheckedExample(t, endpoint, file, 0)
 		ctype := "application/json"
 		if strings.HasSuffix(file, ".xml") {
 			ctype = "application/xml"
@@ -42,6 +43,7 @@ func TestEveryDocumentedExampleAgainstServe(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(resp.Body)
+		checkSpec(t, "the answer to "+file, endpoint, resp.StatusCode, raw)
 		return resp.StatusCode, raw
 	}
 	ok := func(endpoint, file, documented string) map[string]any {
@@ -52,6 +54,7 @@ func TestEveryDocumentedExampleAgainstServe(t *testing.T) {
 			t.Fatalf("%s (%s): %d %s", file, endpoint, status, raw)
 		}
 		if documented != "" {
+			specCheckedExample(t, endpoint, documented, 200)
 			want := decodeAnswer(t, readExample(t, documented))
 			sameShape(t, file, got, want)
 		}
