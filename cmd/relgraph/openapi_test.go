@@ -287,4 +287,3 @@ func specCheckedExample(t *testing.T, endpoint, file string, status int) {
 	t.Helper()
 	checkSpec(t, fmt.Sprintf("documented %s", file), endpoint, status, readExample(t, file))
 }
-
