@@ -44,8 +44,12 @@ func encode(v any) ([]byte, error) {
 	return out, nil
 }
 
-// decodeExact runs fn over b and fails if bytes are left over.
+// decodeExact runs fn over b, once b is one well-formed msgpack value
+// (wellFormed), and fails if bytes are left over.
 func decodeExact(b []byte, fn func(d *msgpack.Decoder) error) error {
+	if err := wellFormed(b); err != nil {
+		return err
+	}
 	r := bytes.NewReader(b)
 	d := msgpack.GetDecoder()
 	defer msgpack.PutDecoder(d)

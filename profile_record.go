@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // profileRecord is a profile as stored (msgpack, in the profile
@@ -155,7 +154,7 @@ func decodeProfile(db uint32, id ProfileID, b []byte) (*Profile, error) {
 		return nil, corruptf("profile %s in database %d: %v", id, db, err)
 	}
 	var r profileRecord
-	if err := msgpack.Unmarshal(body, &r); err != nil {
+	if err := unmarshal(body, &r); err != nil {
 		return nil, corruptf("profile %s in database %d does not decode: %v", id, db, err)
 	}
 	p := &Profile{

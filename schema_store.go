@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
@@ -268,7 +267,7 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 		switch {
 		case isDB:
 			var d Database
-			if err := msgpack.Unmarshal(v, &d); err != nil {
+			if err := unmarshal(v, &d); err != nil {
 				return nil, corruptf("meta %q: database does not decode: %v", k, err)
 			}
 			checked, err := d.validate()
@@ -278,7 +277,7 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 			sc.dbs[d.ID] = &checked
 		case isRel:
 			var r RelationType
-			if err := msgpack.Unmarshal(v, &r); err != nil {
+			if err := unmarshal(v, &r); err != nil {
 				return nil, corruptf("meta %q: relation type does not decode: %v", k, err)
 			}
 			checked, err := r.validate()

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 time=${FUZZTIME:-3s}
 parallel=${FUZZPARALLEL:-$(nproc)}
 targets=(
-  ". FuzzDecodeProfile" ". FuzzDecodeRelation" ". FuzzDecodeCounter" ". FuzzDecodeSchema" ". FuzzDamagedFile"
+  ". FuzzDecodeProfile" ". FuzzDecodeRelation" ". FuzzDecodeCounter" ". FuzzDecodeSchema" ". FuzzDamagedFile" ". FuzzWellFormed"
   "./api FuzzJSONRequest" "./api FuzzXMLRequest" "./internal/cli FuzzConfig"
   "./internal/importer FuzzImportLines" "./index FuzzKeys" "./kv/wal FuzzDecodeWrites"
 )

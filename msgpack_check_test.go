@@ -1,0 +1,103 @@
+package relgraph
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"pgregory.net/rapid"
+)
+
+// msgpackValue draws a value of every msgpack kind, nested.
+func msgpackValue(t *rapid.T, depth int) any {
+	kinds := 6
+	if depth > 3 {
+		kinds = 4
+	}
+	switch rapid.IntRange(0, kinds-1).Draw(t, "kind") {
+	case 0:
+		return rapid.Int64().Draw(t, "int")
+	case 1:
+		return rapid.Float64().Draw(t, "float")
+	case 2:
+		return rapid.StringN(0, 300, -1).Draw(t, "str")
+	case 3:
+		return rapid.SliceOfN(rapid.Byte(), 0, 70000).Draw(t, "bin")
+	case 4:
+		n := rapid.IntRange(0, 20).Draw(t, "len")
+		list := make([]any, n)
+		for i := range list {
+			list[i] = msgpackValue(t, depth+1)
+		}
+		return list
+	default:
+		n := rapid.IntRange(0, 20).Draw(t, "len")
+		m := map[string]any{}
+		for range n {
+			m[rapid.StringN(0, 10, -1).Draw(t, "key")] = msgpackValue(t, depth+1)
+		}
+		return m
+	}
+}
+
+// TestWellFormedAcceptsEncodingsAndRefusesTheirPrefixes: what msgpack
+// encodes is well formed; every proper prefix of it is not.
+func TestWellFormedAcceptsEncodingsAndRefusesTheirPrefixes(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		v := msgpackValue(t, 0)
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wellFormed(b); err != nil {
+			t.Fatalf("%v refused: %v", v, err)
+		}
+		cut := rapid.IntRange(0, len(b)-1).Draw(t, "cut")
+		if wellFormed(b[:cut]) == nil {
+			t.Fatalf("a prefix of %d of %d bytes accepted", cut, len(b))
+		}
+		if wellFormed(append(b[:len(b):len(b)], 0)) == nil {
+			t.Fatal("a trailing byte accepted")
+		}
+	})
+}
+
+// TestDamagedLengthIsRefusedBeforeDecoding: a record of 20 bytes that
+// declares a 3 GB string is refused by the length check, naming the
+// lengths, before msgpack's decoder grows a buffer towards it (it took
+// 2.5 MB per record; BenchmarkDecodeDamagedLength).
+func TestDamagedLengthIsRefusedBeforeDecoding(t *testing.T) {
+	b := []byte("\x86\xa1A\xc6\xc6\xc6\xc6\xc6\xd3\x8e\x80\xa8\rp000\xa0")
+	_, err := decodeProfile(1, ProfileID{1}, seal(append([]byte{}, b...)))
+	if err == nil || !strings.Contains(err.Error(), "declares 3334915782 bytes") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func BenchmarkDecodeDamagedLength(b *testing.B) {
+	rec := seal([]byte("\x86\xa1A\xc6\xc6\xc6\xc6\xc6\xd3\x8e\x80\xa8\rp000\xa0"))
+	b.ReportAllocs()
+	for b.Loop() {
+		decodeProfile(1, ProfileID{1}, rec)
+	}
+}
+
+// FuzzWellFormed: wellFormed accepts exactly what msgpack's own Skip
+// reads whole as one value (Skip allocates nothing for the lengths it
+// is told, unlike decoding into values, so it can be the oracle).
+func FuzzWellFormed(f *testing.F) {
+	p, r, c, _, _ := sampleRecords(f)
+	for _, rec := range [][]byte{p, r, c} {
+		body, _ := unseal(rec)
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := wellFormed(b)
+		rd := bytes.NewReader(b)
+		skipped := msgpack.NewDecoder(rd).Skip() == nil && rd.Len() == 0
+		if skipped != (err == nil) {
+			t.Fatalf("% x: msgpack skips it whole: %v; wellFormed: %v", b, skipped, err)
+		}
+	})
+}
