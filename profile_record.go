@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
 )
 
 // profileRecord is a profile as stored (msgpack, in the profile

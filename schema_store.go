@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
 )
