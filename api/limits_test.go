@@ -97,10 +97,25 @@ func TestBodyMemoryIsBounded(t *testing.T) {
 	if status := finish(); !strings.Contains(status, "400") { // "pad" is not a parameter
 		t.Fatalf("the slow request: %s", status)
 	}
-	// One that has sent 12.5 KB holds four 4 KiB chunks: all of it.
+	// One that has sent 12.5 KB holds four 4 KiB chunks: all of it. A
+	// second slow body then reads on past the budget (the overdraft),
+	// and while it holds that too, a third request finds no room: 503.
 	finish = slow(16000, 12800)
+	finishOver := slow(8000, 4000)
 	if r := e.post("relations/get_counter", "application/json", counter); r.status != 503 || r.code() != "503" {
-		t.Fatalf("while the room is held: %d %s", r.status, r.raw)
+		finishOver()
+		finish()
+		t.Fatalf("while the room and the overdraft are held: %d %s", r.status, r.raw)
+	}
+	if status := finishOver(); !strings.Contains(status, "400") {
+		finish()
+		t.Fatalf("the request on the overdraft: %s", status)
+	}
+	// The overdraft free again, a request is answered beside the body
+	// that still holds the whole budget.
+	if r := e.post("relations/get_counter", "application/json", counter); r.status != 200 {
+		finish()
+		t.Fatalf("on the overdraft: %d %s", r.status, r.raw)
 	}
 	if status := finish(); !strings.Contains(status, "400") {
 		t.Fatalf("the large request: %s", status)
