@@ -59,8 +59,11 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			close(lines)
 		}()
-		// Kill after a random time once the child is writing.
-		timer := time.NewTimer(time.Duration(30+rand.IntN(300)) * time.Millisecond)
+		// Kill after a random time once the child is writing: the timer
+		// starts at its first line, not at its start, which on a loaded
+		// machine (a race-built child) can take longer than the timer.
+		var kill <-chan time.Time
+		stuck := time.After(2 * time.Minute)
 		killed := false
 		for !killed {
 			select {
@@ -68,10 +71,16 @@ func TestCrashRecovery(t *testing.T) {
 				if !ok {
 					t.Fatalf("iteration %d: the child exited on its own: %v", iter, cmd.Wait())
 				}
+				if kill == nil {
+					kill = time.After(time.Duration(30+rand.IntN(300)) * time.Millisecond)
+				}
 				acked += applyCrashLine(t, models, line)
-			case <-timer.C:
+			case <-kill:
 				cmd.Process.Signal(syscall.SIGKILL)
 				killed = true
+			case <-stuck:
+				cmd.Process.Signal(syscall.SIGKILL)
+				t.Fatalf("iteration %d: the child wrote nothing in 2 minutes", iter)
 			}
 		}
 		for line := range lines { // what it printed before dying

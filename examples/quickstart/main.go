@@ -2,13 +2,18 @@
 // profiles, matches them, and overwrites a relation between two of them.
 //
 //	go run ./examples/quickstart [-db quickstart.db]
+//
+// Run it twice: the second run finds the profiles and the relation
+// the first one made.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"os"
 
 	"github.com/relgraph/relgraph"
 )
@@ -16,24 +21,34 @@ import (
 func main() {
 	path := flag.String("db", "quickstart.db", "store file")
 	flag.Parse()
-	s, err := relgraph.Open(*path, nil)
-	if err != nil {
+	if err := run(*path, os.Stdout); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// run is the walk-through, on the store file at path.
+func run(path string, out io.Writer) error {
+	s, err := relgraph.Open(path, nil)
+	if err != nil {
+		return err
 	}
 	defer s.Close()
 	ctx := context.Background()
 
-	check(s.PutDatabase(ctx, relgraph.Database{ID: 1, Name: "customers", Fields: []relgraph.Field{
-		{Name: "CRM_ID", Type: relgraph.FieldInt},
-		{Name: "interests", Type: relgraph.FieldTags},
-	}}))
-	check(s.PutDatabase(ctx, relgraph.Database{ID: 2, Name: "streamers", Fields: []relgraph.Field{
-		{Name: "nickname", Type: relgraph.FieldString},
-	}}))
-	check(s.PutRelationType(ctx, relgraph.RelationType{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+	// The schema, in one transaction; applying it again changes nothing.
+	err = s.ApplySchema(ctx, []relgraph.Database{
+		{ID: 1, Name: "customers", Fields: []relgraph.Field{
+			{Name: "CRM_ID", Type: relgraph.FieldInt},
+			{Name: "interests", Type: relgraph.FieldTags},
+		}},
+		{ID: 2, Name: "streamers", Fields: []relgraph.Field{{Name: "nickname", Type: relgraph.FieldString}}},
+	}, []relgraph.RelationType{{ID: 3, Name: "likes", DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
 		{Name: "user_like", Type: relgraph.PropInt, Aggregate: relgraph.AggSum},
 		{Name: "donate", Type: relgraph.PropInt, Aggregate: relgraph.AggTop, Top: 10},
-	}}))
+	}}})
+	if err != nil {
+		return err
+	}
 
 	// Import is an upsert by locator: run the program twice and the
 	// profiles are found, not duplicated.
@@ -41,38 +56,45 @@ func main() {
 		Phones: &[]string{"+1 (555) 010-0001"},
 		Fields: map[string]any{"CRM_ID": 42, "interests": []string{"music", "games"}},
 	})
-	check(err)
-	fmt.Printf("ann: %s (created: %v)\n", ann, created)
-	bob, _, err := s.ImportProfile(ctx, 2, relgraph.Locator{Matching: relgraph.ModeCustom, FieldName: "nickname", FieldValue: "bob_plays"}, relgraph.ProfileData{})
-	check(err)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "ann: %s (created: %v)\n", ann, created)
+	bob := relgraph.Locator{Matching: relgraph.ModeCustom, FieldName: "nickname", FieldValue: "bob_plays"}
+	bobID, _, err := s.ImportProfile(ctx, 2, bob, relgraph.ProfileData{})
+	if err != nil {
+		return err
+	}
 
-	// Matching by any index.
+	// Matching by any index. A phone is read by libphonenumber; without
+	// Options.PhoneRegion it needs its country code.
 	for _, loc := range []relgraph.Locator{
-		{Phone: "15550100001"},
-		{Matching: relgraph.ModeCustom, FieldName: "interests", FieldValue: "games"},
-		{Matching: relgraph.ModeCustom, FieldName: "CRM_ID", FieldValue: "42"},
+		{Phone: "+1 555 010 0001"},
+		{Matching: relgraph.ModeCustom, FieldName: "interests", FieldValue: []string{"games"}},
+		{Matching: relgraph.ModeCustom, FieldName: "CRM_ID", FieldValue: 42},
 	} {
 		id, err := s.Match(ctx, 1, loc)
-		check(err)
-		fmt.Printf("matched %+v -> %s\n", loc, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "matched %+v -> %s\n", loc, id)
 	}
 
 	res, err := s.Overwrite(ctx, relgraph.RelationRequest{
 		RelationType: 3,
 		A:            relgraph.Locator{Email: "ann@example.com"},
-		B:            relgraph.Locator{Matching: relgraph.ModeCustom, FieldName: "nickname", FieldValue: "bob_plays"},
+		B:            bob,
 		Weights:      map[string]any{"user_like": 2, "donate": 343},
 	})
-	check(err)
-	fmt.Printf("overwrite: A=%s B=%s created=%v (bob is %s)\n", res.ProfileA, res.ProfileB, res.Created, bob)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "overwrite: A=%s B=%s created=%v (bob is %s)\n", res.ProfileA, res.ProfileB, res.Created, bobID)
 
 	c, err := s.Counter(ctx, 3, relgraph.Locator{ProfileID: ann.String()})
-	check(err)
-	fmt.Printf("counter: total=%d user_like sum=%v donate top=%v\n", c.Total, c.Props["user_like"].Sum, c.Props["donate"].Top)
-}
-
-func check(err error) {
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
+	fmt.Fprintf(out, "counter: total=%d user_like sum=%v donate top=%v\n", c.Total, c.Props["user_like"].Sum, c.Props["donate"].Top)
+	return nil
 }
