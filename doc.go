@@ -12,9 +12,15 @@
 // each a transaction of their own; Update and View compose several.
 //
 // Writes go through a group commit: one committer goroutine takes every
-// queued write, runs them in one engine transaction and commits once
-// (one fsync pair), without waiting on a timer. A write returns only
-// after its commit is on disk (unless Options.NoSync). A write that
+// queued write, runs them in one engine transaction and commits once,
+// without waiting on a timer. A write returns only after its commit is
+// on disk (unless Options.NoSync). For a store file the engine is
+// bbolt with a write-ahead log in front (package kv/wal, the file
+// path-wal beside it): a commit is one sequential append and one
+// fdatasync of the log, and a background checkpoint moves the logged
+// writes into bbolt in large durable transactions; Open replays what
+// the log holds past the last checkpoint, and Close checkpoints all of
+// it, so a closed store is one file. A write that
 // fails, by error or panic, is undone alone (an undo log restores what
 // it wrote) and the rest of its batch commits; a failed commit fails
 // every write of the batch, and none of them is stored.

@@ -78,7 +78,7 @@ func NormalizePhone(s, region string) (string, error) {
 		t = "+" + t[2:]
 	}
 	if !strings.HasPrefix(t, "+") && region == "" {
-		return "", invalidf("phone %q has no country code: write it as +<country code><number>, or set the store's phone region", truncate(s))
+		return "", invalidf("phone %q has no country code: write it as +<country code><number>, or set the store's phone region (Options.PhoneRegion; the relgraph command: -phone-region or RELGRAPH_PHONE_REGION)", truncate(s))
 	}
 	if region == "" {
 		region = "ZZ" // unknown: the number must carry its country code

@@ -212,6 +212,15 @@ func weights(rt *relgraph.RelationType, in map[string]any) (map[string]any, erro
 
 // locatorValue converts a locator's field_value by the field's type in
 // database db, prefixing errors with side ("profile_a: ").
+// LocatorValue converts a locator's field value as the wire carries it
+// (text, as a command line gives it too, or a JSON number) to the Go
+// value its field's declared type takes: "42" for an int field is
+// int64(42), "a, b" for a tags field the tags a and b. An unknown field
+// or a value of the wrong type is ErrInvalid, naming them.
+func LocatorValue(db *relgraph.Database, loc *relgraph.Locator) error {
+	return locatorValue(db, loc, "")
+}
+
 func locatorValue(db *relgraph.Database, loc *relgraph.Locator, side string) error {
 	if loc.FieldName == "" || loc.FieldValue == nil {
 		return nil

@@ -291,13 +291,31 @@ not json
 	if code != 0 || !strings.Contains(out, `"email": "c@x.io"`) || !strings.Contains(out, `"CRM_ID": 3`) {
 		t.Fatalf("get: %d\n%s", code, out)
 	}
+	// A custom field's value is read by its declared type (int here).
+	if out, code := runTool(t, dir, "get", "-db-id", "1", "-field", "CRM_ID", "-value", "3"); code != 0 || !strings.Contains(out, `"email": "c@x.io"`) {
+		t.Fatalf("get by an int field: %d\n%s", code, out)
+	}
+	// A phone without its country code needs a region, which the
+	// message names and -phone-region gives.
+	if err := os.WriteFile(filepath.Join(dir, "local.jsonl"), []byte(`{"email":"d@x.io","phones":["202 555 0143"]}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "local.jsonl"); code != 1 || !strings.Contains(out, "-phone-region") {
+		t.Fatalf("import of a local phone: %d\n%s", code, out)
+	}
+	if out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "-phone-region", "US", "local.jsonl"); code != 0 {
+		t.Fatalf("import -phone-region US: %d\n%s", code, out)
+	}
+	if out, code := runTool(t, dir, "get", "-db-id", "1", "-phone", "(202) 555-0143", "-phone-region", "US"); code != 0 || !strings.Contains(out, `"email": "d@x.io"`) {
+		t.Fatalf("get -phone-region US: %d\n%s", code, out)
+	}
 	if out, code := runTool(t, dir, "get", "-db-id", "1", "-email", "zz@x.io"); code != 1 || !strings.Contains(out, "no profile") {
 		t.Fatalf("get missing: %d\n%s", code, out)
 	}
 	// export → import into a fresh file gives the same profiles: the
-	// three imported, and the example set-up's five of database 1.
+	// four imported, and the example set-up's five of database 1.
 	exported, code := runTool(t, dir, "export", "-db-id", "1")
-	if code != 0 || strings.Count(exported, "\n") != 8 {
+	if code != 0 || strings.Count(exported, "\n") != 9 {
 		t.Fatalf("export: %d\n%s", code, exported)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "out.jsonl"), []byte(exported), 0o600); err != nil {
@@ -306,9 +324,10 @@ not json
 	if err := os.WriteFile(filepath.Join(dir, "schema.json"), []byte(`{"tokens":[{"token":"t","role":"write"}],"databases":[{"id":1,"fields":[{"name":"CRM_ID","type":"int"},{"name":"interests","type":"tags"}]}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv2 := startServer(t, dir, "-db", "copy.db", "-config", "schema.json")
-	srv2.stop(t)
-	if out, code := runTool(t, dir, "import", "-db", "copy.db", "-db-id", "1", "out.jsonl"); code != 0 || !strings.Contains(out, "8 lines: 8 created") {
+	if out, code := runTool(t, dir, "schema", "apply", "-db", "copy.db", "-config", "schema.json"); code != 0 || !strings.Contains(out, "created copy.db") {
+		t.Fatalf("schema apply: %d\n%s", code, out)
+	}
+	if out, code := runTool(t, dir, "import", "-db", "copy.db", "-db-id", "1", "out.jsonl"); code != 0 || !strings.Contains(out, "9 lines: 9 created") {
 		t.Fatalf("re-import: %d\n%s", code, out)
 	}
 	again, _ := runTool(t, dir, "export", "-db", "copy.db", "-db-id", "1")

@@ -20,7 +20,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	case *to == *from:
 		return usagef("-to names the source itself")
 	}
-	src, err := openStore(*from, true)
+	src, err := openStore(*from, true, "")
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}

@@ -63,9 +63,17 @@ func runSchemaApply(ctx context.Context, args []string, stdout, stderr io.Writer
 	if created {
 		verb = "created"
 	}
-	fmt.Fprintf(stdout, "%s %s: %d databases, %d relation types in the config; the store holds %d declarations (%d before)\n",
-		verb, *dbPath, len(cfg.Databases), len(cfg.RelationTypes), after, before)
+	fmt.Fprintf(stdout, "%s %s: the config declares %s and %s; the store holds %s (%d before)\n",
+		verb, *dbPath, count(len(cfg.Databases), "database"), count(len(cfg.RelationTypes), "relation type"), count(after, "declaration"), before)
 	return nil
+}
+
+// count is "1 database", "2 databases".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func runSchemaShow(args []string, stdout, stderr io.Writer) error {
@@ -77,7 +85,7 @@ func runSchemaShow(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	s, err := openStore(*dbPath, true)
+	s, err := openStore(*dbPath, true, "")
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("import", "-db-id N [-db F] [-matching M [-field NAME]] [-format jsonl|csv] FILE", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
 	dbID := fs.Uint("db-id", 0, "database to import into (required)")
-	matching := fs.String("matching", "", "locator taken from each line: email, phone, profile_id or custom (with -field); empty: profile_id if the line has one, else create")
+	matching := fs.String("matching", "", "locator taken from each line: email, email_profile, email_sub, phone, phone_sub, profile_id or custom (with -field); empty: profile_id if the line has one, else create")
+	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of phone numbers written without a country code (default: $RELGRAPH_PHONE_REGION)")
 	field := fs.String("field", "", "custom field to match on with -matching custom")
 	format := fs.String("format", "", "jsonl or csv (default: by the file's extension)")
 	maxErrors := fs.Int("max-errors", 0, "stop after this many bad lines (0: never stop)")
@@ -74,7 +75,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			*format = "csv"
 		}
 	}
-	s, err := openStore(*dbPath, false)
+	s, err := openStore(*dbPath, false, *phoneRegion)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *dbID == 0 {
 		return usagef("-db-id is required: the database")
 	}
-	s, err := openStore(*dbPath, true)
+	s, err := openStore(*dbPath, true, "")
 	if err != nil {
 		return err
 	}
@@ -181,6 +182,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&loc.ProfileID, "profile-id", "", "profile id")
 	fs.StringVar(&loc.Email, "email", "", "email")
 	fs.StringVar(&loc.Phone, "phone", "", "phone")
+	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of a phone written without a country code (default: $RELGRAPH_PHONE_REGION)")
 	fs.StringVar(&loc.FieldName, "field", "", "custom field name")
 	value := fs.String("value", "", "custom field value")
 	if err := parse(fs, args); err != nil {
@@ -192,11 +194,18 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if loc.FieldName != "" {
 		loc.FieldValue = *value
 	}
-	s, err := openStore(*dbPath, true)
+	s, err := openStore(*dbPath, true, *phoneRegion)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	db, err := s.Database(uint32(*dbID))
+	if err != nil {
+		return err
+	}
+	if err := api.LocatorValue(&db, &loc); err != nil {
+		return err
+	}
 	p, err := s.GetProfile(ctx, uint32(*dbID), loc)
 	if err != nil {
 		return err
@@ -212,7 +221,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := openStore(*dbPath, true)
+	s, err := openStore(*dbPath, true, "")
 	if err != nil {
 		return err
 	}
@@ -276,7 +285,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func backupTo(ctx context.Context, out *os.File, dbPath, server, token string) (int64, error) {
 	if server == "" {
-		s, err := openStore(dbPath, true)
+		s, err := openStore(dbPath, true, "")
 		if err != nil {
 			return 0, err
 		}
@@ -318,7 +327,7 @@ func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *to == "" {
 		return usagef("-to is required: the file to write")
 	}
-	s, err := openStore(*dbPath, true)
+	s, err := openStore(*dbPath, true, "")
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,9 @@ type Options struct {
 	Progress func(bytesRead int64)
 }
 
-// Summary counts what an import did. Committed is the last line whose
+// Summary counts what an import did: Lines counts the lines that are
+// not blank (errors name lines by their number in the file, blank ones
+// included). Committed is the last line whose
 // outcome is committed (or skipped): every line up to it is done.
 type Summary struct {
 	Lines, Created, Updated, Failed, Skipped int
@@ -74,7 +76,11 @@ type Summary struct {
 var ErrTooManyErrors = errors.New("too many bad lines")
 
 func (s Summary) String() string {
-	out := fmt.Sprintf("%d lines: %d created, %d updated, %d failed", s.Lines, s.Created, s.Updated, s.Failed)
+	lines := "lines"
+	if s.Lines == 1 {
+		lines = "line"
+	}
+	out := fmt.Sprintf("%d %s: %d created, %d updated, %d failed", s.Lines, lines, s.Created, s.Updated, s.Failed)
 	if s.Skipped > 0 {
 		out += fmt.Sprintf(", %d skipped", s.Skipped)
 	}
