@@ -229,3 +229,48 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 }
+
+// TestFailedStartsRemoveNothing: a failed start never removes a file it
+// did not make: the log of a store whose file was moved away (it holds
+// acknowledged writes), or a symlink that points nowhere yet.
+func TestFailedStartsRemoveNothing(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, "-example", "-db", "s.db")
+	srv.stop(t)
+	// A store that crashed keeps writes in its log; move its file away.
+	if err := os.Rename(filepath.Join(dir, "s.db"), filepath.Join(dir, "moved.db")); err != nil {
+		t.Fatal(err)
+	}
+	log := []byte("a log holding acknowledged writes")
+	if err := os.WriteFile(filepath.Join(dir, "s.db-wal"), log, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := runTool(t, dir, "serve", "-example", "-db", "s.db", "-addr", "127.0.0.1:0"); code == 0 {
+		t.Fatalf("serve beside a foreign log: %s", out)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "s.db-wal")); err != nil || string(got) != string(log) {
+		t.Fatalf("the log after a failed start: %q %v", got, err)
+	}
+	// A symlink to a file not made yet, and a config that is refused.
+	if err := os.Symlink(filepath.Join(dir, "vol", "real.db"), filepath.Join(dir, "link.db")); err != nil {
+		t.Fatal(err)
+	}
+	bad := `{"tokens":[{"token":"t","role":"write"}],"relation_types":[{"id":3,"database_a":1,"database_b":2}]}`
+	if err := os.WriteFile(filepath.Join(dir, "bad.json"), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"serve", "-config", "bad.json", "-db", "link.db", "-addr", "127.0.0.1:0"}, {"schema", "apply", "-config", "bad.json", "-db", "link.db"}} {
+		if out, code := runTool(t, dir, args...); code == 0 || !strings.Contains(out, "database 1 not found") {
+			t.Fatalf("%v: %d %s", args, code, out)
+		}
+		if _, err := os.Lstat(filepath.Join(dir, "link.db")); err != nil {
+			t.Fatalf("%v removed the symlink: %v", args, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "vol")); err == nil {
+			t.Fatalf("%v made the symlink's target", args)
+		}
+	}
+	if out, code := runTool(t, dir, "serve", "-example", "-db", "", "-addr", "127.0.0.1:0"); code != 2 || !strings.Contains(out, "-db is empty") {
+		t.Fatalf("serve -db '': %d %s", code, out)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -198,27 +199,33 @@ func lockHint(s *relgraph.Store, err error) (*relgraph.Store, error) {
 	return s, err
 }
 
-// openOrCreate opens a store, creating its file if there is none:
-// created says so, for the caller to remove it again (removeStore) if
-// what it was created for fails.
-func openOrCreate(location string, opts *relgraph.Options) (s *relgraph.Store, created bool, err error) {
-	if isFile(location) {
-		_, err := os.Stat(location)
-		created = errors.Is(err, os.ErrNotExist)
-	}
-	s, err = lockHint(openDB(location, opts))
-	if err != nil && created {
-		removeStore(location)
-	}
-	return s, created && err == nil, err
-}
-
 // isFile tells a store file's path from an engine's URL.
 func isFile(location string) bool { return !strings.Contains(location, "://") }
 
-// removeStore removes a store file that openOrCreate created, and its
-// log.
-func removeStore(path string) {
-	os.Remove(path)
-	os.Remove(path + "-wal")
+// missingFile reports whether location is a store file that does not
+// exist yet.
+func missingFile(location string) bool {
+	if !isFile(location) {
+		return false
+	}
+	_, err := os.Stat(location)
+	return errors.Is(err, os.ErrNotExist)
+}
+
+// trySchema applies a config's schema to a scratch store in a temporary
+// directory: what a new store would refuse, refused before the new
+// store's file is created. Nothing is ever removed from beside the real
+// store, so a failure cannot take a file that is someone else's.
+func trySchema(ctx context.Context, cfg *config) error {
+	dir, err := os.MkdirTemp("", "relgraph-schema-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	s, err := relgraph.Open(filepath.Join(dir, "scratch.db"), &relgraph.Options{NoSync: true})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return cfg.apply(ctx, s)
 }

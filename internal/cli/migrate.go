@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -17,6 +18,8 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	switch {
 	case *to == "":
 		return usagef("-to is required: the empty store to copy into")
+	case *from == "":
+		return usagef("-from is empty: name the store to copy")
 	case *to == *from:
 		return usagef("-to names the source itself")
 	}
@@ -25,14 +28,30 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return fmt.Errorf("source: %w", err)
 	}
 	defer src.Close()
-	dst, created, err := openOrCreate(*to, nil)
+	// A target file is created here, exclusively, so that only a file
+	// this run made is removed when the copy fails (with its log, if
+	// there was none before).
+	created, hadLog := false, false
+	if isFile(*to) {
+		f, err := os.OpenFile(*to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			f.Close()
+			created = true
+			_, statErr := os.Stat(*to + "-wal")
+			hadLog = statErr == nil
+		}
+	}
+	dst, err := lockHint(openDB(*to, nil))
 	if err != nil {
-		return fmt.Errorf("target: %w", err)
+		return fmt.Errorf("target: %w", err) // what this run created stays: another process may hold it now
 	}
 	defer func() {
 		dst.Close()
 		if created && err != nil {
-			removeStore(*to) // a copy that failed is not left behind
+			os.Remove(*to) // a copy that failed is not left behind
+			if !hadLog {
+				os.Remove(*to + "-wal")
+			}
 		}
 	}()
 	start := time.Now()

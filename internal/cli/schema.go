@@ -36,6 +36,9 @@ func runSchemaApply(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *cfgPath == "" {
 		return usagef("-config is required: the file whose databases and relation_types to apply")
 	}
+	if *dbPath == "" {
+		return usagef("-db is empty: name the store file")
+	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
@@ -43,16 +46,19 @@ func runSchemaApply(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	s, created, err := openOrCreate(*dbPath, &relgraph.Options{Timeout: toolLockWait})
+	created := missingFile(*dbPath)
+	if created {
+		if err := trySchema(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	s, err := lockHint(openDB(*dbPath, &relgraph.Options{Timeout: toolLockWait}))
 	if err != nil {
 		return err
 	}
 	before := len(s.Databases()) + len(s.RelationTypes())
 	if err := cfg.apply(ctx, s); err != nil {
 		s.Close()
-		if created {
-			removeStore(*dbPath)
-		}
 		return err
 	}
 	after := len(s.Databases()) + len(s.RelationTypes())

@@ -43,6 +43,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (flags come before it?)", fs.Arg(0))
 	}
+	if *dbPath == "" {
+		return usagef("-db is empty: name the store file")
+	}
 	logger, err := newLogger(*logFormat, stderr)
 	if err != nil {
 		return err
@@ -71,25 +74,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	// Nothing is created before the config is read and the address is
-	// ours; a store file created here is removed if its set-up fails.
+	// Nothing is created before the config is read, the address is ours
+	// and, for a new store, the schema is known to apply (trySchema).
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	store, created, err := openOrCreate(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize, PhoneRegion: *phoneRegion})
+	if missingFile(*dbPath) && !*example {
+		if err := trySchema(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	store, err := lockHint(openDB(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize, PhoneRegion: *phoneRegion}))
 	if err != nil {
 		return err
 	}
+	defer store.Close()
 	if err := setUp(ctx, store, cfg, *example); err != nil {
-		store.Close()
-		if created {
-			removeStore(*dbPath)
-		}
 		return err
 	}
-	defer store.Close()
 	if *example {
 		fmt.Fprintf(stderr, "%s\nEXAMPLE MODE: the documentation's placeholder tokens\n  %s\nare accepted as WRITE tokens. Never use -example with real data.\n%s\n",
 			strings.Repeat("!", 72), strings.Join(exampleTokens, "\n  "), strings.Repeat("!", 72))

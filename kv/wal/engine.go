@@ -180,8 +180,12 @@ func (e *Engine) recover() error {
 		return err
 	}
 	if !haveID {
-		if e.readOnly {
-			return e.refuseOrphanLog()
+		// A store file without log state is new (or from before the log):
+		// a log beside it is another store's, or this one's whose store
+		// file was moved away. It may hold acknowledged writes: refuse it
+		// rather than start a log over it.
+		if err := e.refuseOrphanLog(); err != nil || e.readOnly {
+			return err
 		}
 		if _, err := rand.Read(id[:]); err != nil {
 			return err
@@ -242,11 +246,12 @@ func (e *Engine) recover() error {
 	return nil
 }
 
-// refuseOrphanLog refuses a read-only open of a store without a log
-// state whose log file exists: it cannot tell whose records they are.
+// refuseOrphanLog refuses a store file without log state (a new one)
+// whose log file exists and holds bytes: whose records they are is not
+// known, and they may be acknowledged writes.
 func (e *Engine) refuseOrphanLog() error {
-	if _, err := os.Stat(e.logPath); err == nil {
-		return fmt.Errorf("%w: the store file has no log state, yet %s exists", kv.ErrCorrupt, e.logPath)
+	if info, err := os.Stat(e.logPath); err == nil && info.Size() > 0 {
+		return fmt.Errorf("%w: the store file is new (it has no log state), yet the log %s exists beside it: it belongs to another store file (put that file back), or move it away", kv.ErrCorrupt, e.logPath)
 	}
 	return nil
 }
