@@ -34,6 +34,7 @@ import (
 // Engine is a bbolt file used through the kv seam.
 type Engine struct {
 	db        *bbolt.DB
+	path      string // the file's, kept: bbolt's Path races with its Close
 	keyspaces map[kv.Keyspace]bool
 	readOnly  bool
 	// broken is set when bbolt panicked inside a commit: its in-memory
@@ -92,7 +93,7 @@ func Open(path string, keyspaces []kv.Keyspace, opts kv.Options) (e *Engine, err
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	e = &Engine{db: db, keyspaces: make(map[kv.Keyspace]bool, len(keyspaces)), readOnly: opts.ReadOnly}
+	e = &Engine{db: db, path: path, keyspaces: make(map[kv.Keyspace]bool, len(keyspaces)), readOnly: opts.ReadOnly}
 	for _, ks := range keyspaces {
 		e.keyspaces[ks] = true
 	}
@@ -163,14 +164,14 @@ func (e *Engine) PageWrites() int64 {
 }
 
 // Path is the file's path.
-func (e *Engine) Path() string { return e.db.Path() }
+func (e *Engine) Path() string { return e.path }
 
 // Metrics (kv.Metered) are the file's size, its free pages and the page
 // writes since Open.
 func (e *Engine) Metrics() []kv.Metric {
 	st := e.db.Stats()
 	var size float64
-	if info, err := os.Stat(e.db.Path()); err == nil {
+	if info, err := os.Stat(e.path); err == nil {
 		size = float64(info.Size())
 	}
 	return []kv.Metric{
