@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,34 +9,47 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
+// maxNesting bounds how deeply stored msgpack may nest: relgraph's own
+// records nest four levels at most, and a decoder recurses per level.
+const maxNesting = 32
+
 // wellFormed checks that b is exactly one msgpack value whose every
-// declared length fits in the bytes that follow it, before a decoder
-// trusts those lengths: a damaged length could otherwise make the
-// decoder allocate megabytes for a record of a few bytes (it grows its
-// buffer towards the length it was told). One pass, no allocation.
+// declared length fits in the bytes that follow it, nested at most
+// maxNesting deep, before a decoder trusts those lengths: a damaged
+// length could otherwise make the decoder allocate megabytes for a
+// record of a few bytes (it grows its buffer towards the length it was
+// told), and deep nesting exhaust its stack. One pass; it allocates
+// only for nesting.
 func wellFormed(b []byte) error {
-	pending := 1 // values still to read
+	var inline [8]int
+	levels := append(inline[:0], 1) // values still to read, per nesting level
+	pending := uint64(1)            // their sum
 	i := 0
-	for pending > 0 {
+	for len(levels) > 0 {
+		if levels[len(levels)-1] == 0 {
+			levels = levels[:len(levels)-1]
+			continue
+		}
+		levels[len(levels)-1]--
 		pending--
 		if i >= len(b) {
 			return errors.New("msgpack: value missing at the end")
 		}
 		c := b[i]
 		i++
-		var size int    // bytes of the value's length field
-		var payload int // fixed bytes after it (an ext's type byte, a number)
-		var items int   // values it contains
-		var n uint64    // the length read from the field
+		var size int       // bytes of the value's length field
+		var payload uint64 // bytes after it (an ext's type byte, a number, a string)
+		var items uint64   // values it contains
+		var n uint64       // the length read from the field
 		switch {
 		case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
 			continue
 		case c <= 0x8f:
-			items = 2 * int(c&0x0f)
+			items = 2 * uint64(c&0x0f)
 		case c <= 0x9f:
-			items = int(c & 0x0f)
+			items = uint64(c & 0x0f)
 		case c <= 0xbf:
-			payload = int(c & 0x1f)
+			payload = uint64(c & 0x1f)
 		case c == 0xc4 || c == 0xd9:
 			size = 1
 		case c == 0xc5 || c == 0xda:
@@ -79,21 +93,27 @@ func wellFormed(b []byte) error {
 		i += size
 		switch c {
 		case 0xdc, 0xdd:
-			items = int(n)
+			items = n
 		case 0xde, 0xdf:
-			items = 2 * int(n)
+			items = 2 * n
 		default:
-			if size > 0 {
-				payload += int(n)
+			payload += n
+		}
+		rest := uint64(len(b) - i)
+		if payload > rest {
+			return fmt.Errorf("msgpack: the value at %d declares %d bytes, %d follow", i-size-1, payload, rest)
+		}
+		i += int(payload)
+		rest -= payload
+		if items > rest || pending+items > rest { // every value takes a byte at least
+			return fmt.Errorf("msgpack: %d values declared, %d bytes follow", pending+items, rest)
+		}
+		if items > 0 {
+			if len(levels) == maxNesting {
+				return fmt.Errorf("msgpack: nested more than %d deep at %d", maxNesting, i)
 			}
-		}
-		if payload > len(b)-i {
-			return fmt.Errorf("msgpack: the value at %d declares %d bytes, %d follow", i-size-1, payload, len(b)-i)
-		}
-		i += payload
-		pending += items
-		if pending > len(b)-i { // every value takes a byte at least
-			return fmt.Errorf("msgpack: %d values declared, %d bytes follow", pending, len(b)-i)
+			levels = append(levels, int(items))
+			pending += items
 		}
 	}
 	if i != len(b) {
@@ -102,11 +122,17 @@ func wellFormed(b []byte) error {
 	return nil
 }
 
-// unmarshal decodes stored msgpack bytes into v once they are well
-// formed (see wellFormed).
+// unmarshal decodes stored msgpack bytes into the struct v once they
+// are well formed (see wellFormed), refusing keys v does not have, so a
+// record has one encoding.
 func unmarshal(b []byte, v any) error {
 	if err := wellFormed(b); err != nil {
 		return err
 	}
-	return msgpack.Unmarshal(b, v)
+	d := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(d)
+	d.Reset(bytes.NewReader(b))
+	d.DisallowUnknownFields(true)
+	defer d.DisallowUnknownFields(false)
+	return d.Decode(v)
 }
