@@ -80,9 +80,14 @@ type Config struct {
 	// MaxBodyBytes limits request bodies (413 beyond). Default 10 MiB.
 	MaxBodyBytes int64
 	// BodyMemory bounds the bytes of request bodies held at once,
-	// counted as they arrive (a chunk of BodyMemory/64, 4 to 64 KiB, at
-	// a time; decoded bytes for a compressed body), so a slow client
-	// holds only what it has sent. When it is spent, one request at a
+	// counted as they arrive, a chunk at a time once the client has
+	// sent a byte beyond what it holds (4 KiB first, doubling up to
+	// BodyMemory/64 within 4 to 64 KiB; decoded bytes for a compressed
+	// body), so an idle or slow client holds little more than it has
+	// sent. It counts body bytes, not the process's memory: reading a
+	// body grows its buffer ahead of the bytes, and the garbage
+	// collector keeps headroom, so peak memory can reach a few times
+	// BodyMemory (BenchmarkHostileBodies in cmd/relgraph measures it). When it is spent, one request at a
 	// time may read on past it, up to MaxBodyBytes, so that requests
 	// holding parts of it cannot starve each other; others wait. A
 	// request that finds no room within BusyWait is answered 503 with

@@ -48,7 +48,8 @@ var errBusy = &apiError{503, "server busy: too many large requests in flight; re
 func (l *limits) budgetChunk() int64 { return min(max(l.size/64, 4<<10), 64<<10) }
 
 // budgeted reads a request's body holding a share of the body memory
-// for the bytes it has returned, taken a chunk at a time as they arrive.
+// for the bytes it has returned, taken a chunk at a time as they arrive
+// (4 KiB first, then doubling up to budgetChunk).
 // A slow or large body holds only what it has sent, and a small body
 // never queues behind a large one's reservation. When the budget is
 // spent, one request at a time reads on past it (see grow), so the
@@ -66,15 +67,25 @@ type budgeted struct {
 var errBusyBody = errors.New("server busy")
 
 func (b *budgeted) Read(p []byte) (int, error) {
-	if !b.overdraft {
-		if b.held == b.used {
-			if err := b.grow(); err != nil {
-				return 0, err
-			}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !b.overdraft && b.held == b.used {
+		// Room is taken once the client has sent a byte beyond what it
+		// holds: a connection that sends headers and then nothing
+		// holds no body memory.
+		n, err := b.r.Read(p[:1])
+		if n == 0 {
+			return 0, err
 		}
-		if room := b.held - b.used; !b.overdraft && int64(len(p)) > room {
-			p = p[:room]
+		if gerr := b.grow(); gerr != nil {
+			return 0, gerr
 		}
+		b.used++
+		return 1, err
+	}
+	if room := b.held - b.used; !b.overdraft && int64(len(p)) > room {
+		p = p[:room]
 	}
 	n, err := b.r.Read(p)
 	b.used += int64(n)
@@ -88,7 +99,10 @@ func (b *budgeted) Read(p []byte) (int, error) {
 // finishes and frees what it held. It waits at most l.wait for either,
 // then errBusyBody.
 func (b *budgeted) grow() error {
-	chunk := b.l.budgetChunk()
+	// The first chunk is 4 KiB at most and each next one as large as
+	// what the body holds, up to budgetChunk: a client that sends a
+	// byte and stalls holds little.
+	chunk := min(max(b.held, 4<<10), b.l.budgetChunk())
 	timeout := time.NewTimer(b.l.wait)
 	defer timeout.Stop()
 	for {

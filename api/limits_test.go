@@ -216,3 +216,32 @@ func TestBodiesThatEachHoldPartOfTheBudgetAllFinish(t *testing.T) {
 		t.Error("the budget was not given back whole")
 	}
 }
+
+// TestIdleBodiesHoldNoBudget: connections that send their headers and
+// then nothing (no byte of the body) hold no body memory: twenty of
+// them, more than the budget has chunks, do not make a request wait.
+// (Before, each took a chunk, and a request past them got 503.)
+func TestIdleBodiesHoldNoBudget(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) {
+		c.MaxBodyBytes, c.BodyMemory, c.BusyWait = 16<<10, 16<<10, 200*time.Millisecond
+	})
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 20 {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+		fmt.Fprintf(conn, "POST %srelations/get_counter HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", Prefix)
+	}
+	time.Sleep(100 * time.Millisecond) // their handlers wait in Read
+	counter := `{"token":"` + writeToken + `","rel_id":3,"profile_id":"` + profileA + `"}`
+	if r := e.post("relations/get_counter", "application/json", counter); r.status != 200 {
+		t.Fatalf("beside 20 idle bodies: %d %s", r.status, r.raw)
+	}
+}
