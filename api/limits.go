@@ -49,8 +49,9 @@ func (l *limits) budgetChunk() int64 { return min(max(l.size/64, 4<<10), 64<<10)
 
 // budgeted reads a request's body holding a share of the body memory
 // for the bytes it has returned, taken a chunk at a time as they arrive
-// (4 KiB first, then doubling up to budgetChunk).
-// A slow or large body holds only what it has sent, and a small body
+// (4 KiB first, then doubling up to budgetChunk), each once a byte past
+// what it holds has arrived. A slow or large body holds what it has
+// sent and at most a chunk more, an idle one nothing, and a small body
 // never queues behind a large one's reservation. When the budget is
 // spent, one request at a time reads on past it (see grow), so the
 // memory bodies hold is at most the budget plus one body of the limit.
