@@ -27,7 +27,7 @@ type Store struct {
 
 	clock func() time.Time // time.Now; fixed by tests that compare stores
 
-	stats statCounters
+	stats *statCounters
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
@@ -83,7 +83,7 @@ func OpenEngine(e kv.Engine, opts *Options) (*Store, error) {
 
 func openStore(e kv.Engine, o Options) (*Store, error) {
 	o = o.withDefaults(e)
-	s := &Store{engine: e, opts: o, clock: time.Now}
+	s := &Store{engine: e, opts: o, clock: time.Now, stats: newStatCounters()}
 	sc, err := s.init()
 	if err != nil {
 		return nil, err

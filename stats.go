@@ -1,7 +1,6 @@
 package relgraph
 
 import (
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,38 +38,26 @@ type Stats struct {
 // batchSizeBounds are the buckets of Stats.BatchSizes.
 var batchSizeBounds = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}
 
-// statCounters are the live counters behind Stats.
+// statCounters are the live counters behind Stats. The histograms'
+// counts and sums are the commits, their requests and their commit time.
 type statCounters struct {
-	commits    atomic.Uint64 // committed engine transactions of the committer
-	requests   atomic.Uint64 // write requests those commits carried
-	topRefills atomic.Uint64 // top lists those commits refilled
-	// batchNanos and commitNanos add up the time of committed batches and
-	// of their engine commits (fsync included).
-	batchNanos, commitNanos atomic.Uint64
-	// batchSizes and commitTimes are their distributions.
-	histograms              sync.Once
-	batchSizes, commitTimes *kv.Histogram
+	batchSizes  *kv.Histogram // requests per committed batch
+	commitTimes *kv.Histogram // seconds of each engine commit, fsync included
+	batchNanos  atomic.Uint64 // time of the committed batches, added up
+	topRefills  atomic.Uint64 // top lists those commits refilled
 }
 
-// init makes the histograms, once.
-func (c *statCounters) init() {
-	c.histograms.Do(func() {
-		c.batchSizes = kv.NewHistogram(batchSizeBounds...)
-		c.commitTimes = kv.NewHistogram(kv.LatencyBounds()...)
-	})
+func newStatCounters() *statCounters {
+	return &statCounters{batchSizes: kv.NewHistogram(batchSizeBounds...), commitTimes: kv.NewHistogram(kv.LatencyBounds()...)}
 }
 
 // committed counts a durable batch: it began at started, its commit at
 // commit, and it carried live requests.
 func (c *statCounters) committed(started, commit time.Time, live int, refills uint64) {
-	c.init()
 	now := time.Now()
 	c.batchSizes.Observe(float64(live))
 	c.commitTimes.Observe(now.Sub(commit).Seconds())
-	c.commitNanos.Add(uint64(now.Sub(commit)))
 	c.batchNanos.Add(uint64(now.Sub(started)))
-	c.commits.Add(1)
-	c.requests.Add(uint64(live))
 	c.topRefills.Add(refills)
 }
 
@@ -78,12 +65,11 @@ func (c *statCounters) committed(started, commit time.Time, live int, refills ui
 // It is cheap (no transaction; a file stat for the engine's size) and
 // safe to call at any time, also after Close.
 func (s *Store) Stats() Stats {
-	c := &s.stats
-	c.init()
-	st := Stats{Commits: c.commits.Load(), Requests: c.requests.Load(),
-		BatchTime: time.Duration(c.batchNanos.Load()), CommitTime: time.Duration(c.commitNanos.Load()),
-		TopRefills: c.topRefills.Load(), BatchSizes: c.batchSizes.Snapshot(), CommitLatency: c.commitTimes.Snapshot(),
-		Queued: len(s.queue)}
+	c := s.stats
+	sizes, times := c.batchSizes.Snapshot(), c.commitTimes.Snapshot()
+	st := Stats{Commits: sizes.Count, Requests: uint64(sizes.Sum),
+		BatchTime: time.Duration(c.batchNanos.Load()), CommitTime: time.Duration(times.Sum * float64(time.Second)),
+		TopRefills: c.topRefills.Load(), BatchSizes: sizes, CommitLatency: times, Queued: len(s.queue)}
 	if m, ok := s.engine.(kv.Metered); ok {
 		st.Engine = m.Metrics()
 	}

@@ -82,9 +82,7 @@ func (storeCollector) Describe(chan<- *prometheus.Desc) {}
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.store.Stats()
 	metrics := []kv.Metric{
-		{Name: "commits_total", Help: "Group commits: engine transactions that carried writes.", Counter: true, Value: float64(st.Commits)},
-		{Name: "commit_requests_total", Help: "Writes carried by the group commits.", Counter: true, Value: float64(st.Requests)},
-		{Name: "commit_batch_size", Help: "Writes per group commit.", Histogram: &st.BatchSizes},
+		{Name: "commit_batch_size", Help: "Writes per group commit (its count is the commits, its sum the writes).", Histogram: &st.BatchSizes},
 		{Name: "commit_seconds", Help: "Time of each group commit's engine commit, fsync included.", Histogram: &st.CommitLatency},
 		{Name: "commit_queue_depth", Help: "Writes waiting for the group committer.", Value: float64(st.Queued)},
 		{Name: "top_refills_total", Help: "Writes that read all of a profile's relations to refill a top list.", Counter: true, Value: float64(st.TopRefills)},
