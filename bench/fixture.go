@@ -34,18 +34,13 @@ type Fixture struct {
 // its log), keeping the engine so the benchmarks can read its counters.
 // NoSync comes from opts' engine fields; the others are the store's.
 func Open(path string, opts *relgraph.Options) (*relgraph.Store, *wal.Engine, error) {
-	var o relgraph.Options
-	if opts != nil {
-		o = *opts
-	}
-	e, err := wal.Open(path, index.All, kv.Options{NoSync: o.NoSync, LockTimeout: time.Second}, benchWalConfig)
+	var e *wal.Engine
+	s, err := openOn(opts, func(o kv.Options) (kv.Engine, error) {
+		var err error
+		e, err = wal.Open(path, index.All, o, benchWalConfig)
+		return e, err
+	})
 	if err != nil {
-		return nil, nil, err
-	}
-	o.NoSync = false
-	s, err := relgraph.OpenEngine(e, &o)
-	if err != nil {
-		e.Close()
 		return nil, nil, err
 	}
 	return s, e, nil
@@ -55,21 +50,28 @@ func Open(path string, opts *relgraph.Options) (*relgraph.Store, *wal.Engine, er
 // log: every acknowledged write a bbolt commit, as relgraph wrote before
 // the log. For side-by-side comparisons; the engine it returns is nil.
 func OpenBbolt(path string, opts *relgraph.Options) (*relgraph.Store, *wal.Engine, error) {
+	s, err := openOn(opts, func(o kv.Options) (kv.Engine, error) { return bolt.Open(path, index.All, o) })
+	return s, nil, err
+}
+
+// openOn opens a store on the engine open makes, passing opts' NoSync
+// to the engine (the store's own commits then need no sync of theirs).
+func openOn(opts *relgraph.Options, open func(kv.Options) (kv.Engine, error)) (*relgraph.Store, error) {
 	var o relgraph.Options
 	if opts != nil {
 		o = *opts
 	}
-	e, err := bolt.Open(path, index.All, kv.Options{NoSync: o.NoSync, LockTimeout: time.Second})
+	e, err := open(kv.Options{NoSync: o.NoSync, LockTimeout: time.Second})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	o.NoSync = false
 	s, err := relgraph.OpenEngine(e, &o)
 	if err != nil {
 		e.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return s, nil, nil
+	return s, nil
 }
 
 // ctx is the context of the benchmarks' store calls.
