@@ -63,20 +63,24 @@ func TestWellFormedAcceptsEncodingsAndRefusesTheirPrefixes(t *testing.T) {
 	})
 }
 
-// TestDamagedLengthIsRefusedBeforeDecoding: a record of 20 bytes that
-// declares a 3 GB string is refused by the length check, naming the
-// lengths, before msgpack's decoder grows a buffer towards it (it took
-// 2.5 MB per record; BenchmarkDecodeDamagedLength).
+// damagedEmail is a profile record of 20 bytes whose email declares a
+// string of 3,334,915,782 bytes.
+var damagedEmail = []byte("\x81\xa1e\xdb\xc6\xc6\xc6\xc6p000000000000")
+
+// TestDamagedLengthIsRefusedBeforeDecoding: a record that declares a
+// 3 GB string is refused by the length check, naming the lengths,
+// before msgpack's decoder grows a buffer towards it
+// (BenchmarkDecodeDamagedLength: 416 B and under a microsecond a record;
+// without the check, 205 MB and 1.4 s).
 func TestDamagedLengthIsRefusedBeforeDecoding(t *testing.T) {
-	b := []byte("\x86\xa1A\xc6\xc6\xc6\xc6\xc6\xd3\x8e\x80\xa8\rp000\xa0")
-	_, err := decodeProfile(1, ProfileID{1}, seal(append([]byte{}, b...)))
+	_, err := decodeProfile(1, ProfileID{1}, seal(append([]byte{}, damagedEmail...)))
 	if err == nil || !strings.Contains(err.Error(), "declares 3334915782 bytes") {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func BenchmarkDecodeDamagedLength(b *testing.B) {
-	rec := seal([]byte("\x86\xa1A\xc6\xc6\xc6\xc6\xc6\xd3\x8e\x80\xa8\rp000\xa0"))
+	rec := seal(append([]byte{}, damagedEmail...))
 	b.ReportAllocs()
 	for b.Loop() {
 		decodeProfile(1, ProfileID{1}, rec)
