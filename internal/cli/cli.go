@@ -183,10 +183,8 @@ const toolLockWait = 2 * time.Second
 // lock timeout and a message that says what to do when it is served.
 // An empty phoneRegion is RELGRAPH_PHONE_REGION's (see openDB).
 func openStore(location string, readOnly bool, phoneRegion string) (*relgraph.Store, error) {
-	if isFile(location) {
-		if _, err := os.Stat(location); err != nil {
-			return nil, fmt.Errorf("no store at %s (relgraph schema apply -config F -db %s creates one)", location, location)
-		}
+	if missingFile(location) {
+		return nil, fmt.Errorf("no store at %s (relgraph schema apply -config F -db %s creates one)", location, location)
 	}
 	return lockHint(openDB(location, &relgraph.Options{Timeout: toolLockWait, ReadOnly: readOnly, PhoneRegion: phoneRegion}))
 }
