@@ -5,7 +5,8 @@
 // checkpoints), and Go's runtime and the process.
 //
 // The store's values are read at scrape time from relgraph.Store.Stats,
-// which costs no transaction: a scrape never waits for a write.
+// which takes no transaction: a scrape never waits for a commit, only,
+// for a moment, for the log's own locks.
 package metrics
 
 import (
