@@ -324,6 +324,16 @@ func (s *Store) Relations(ctx context.Context, q RelationsQuery) (page *Relation
 	return page, err
 }
 
+// ScanRelations runs Tx.ScanRelations in a snapshot: fn sees each
+// relation of the page read in place, and must not keep the view.
+func (s *Store) ScanRelations(ctx context.Context, q RelationsQuery, fn func(*RelationView) error) (total int64, nextCursor string, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		total, nextCursor, err = tx.ScanRelations(q, fn)
+		return err
+	})
+	return total, nextCursor, err
+}
+
 // Counter runs Tx.Counter in a snapshot.
 func (s *Store) Counter(ctx context.Context, rel uint32, loc Locator) (c *Counter, err error) {
 	err = s.View(ctx, func(tx *Tx) error {

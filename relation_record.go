@@ -30,21 +30,14 @@ func encodeRelation(r *relationRecord) ([]byte, error) {
 // decodeRelation decodes stored bytes and checks every weight against
 // the relation type; anything else is ErrCorrupt.
 func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*relationRecord, error) {
-	body, err := unseal(v)
+	var buf [8]storedWeight
+	var r relationRecord
+	ws, err := readRelation(rt, a, b, v, &r.Created, &r.Updated, buf[:0])
 	if err != nil {
-		return nil, corruptf("relation %d %s→%s: %v", rt.ID, b, a, err)
+		return nil, err
 	}
-	r, err := parseRelation(body, rt)
-	if err != nil {
-		return nil, corruptf("relation %d %s→%s does not decode: %v", rt.ID, b, a, err)
-	}
-	for name, w := range r.Weights {
-		p, _ := rt.Property(name)
-		if !storedTypeOK(p.Type, w) {
-			return nil, corruptf("relation %d %s→%s: stored property %q is %T, declared %s", rt.ID, b, a, name, w, p.Type)
-		}
-	}
-	return r, nil
+	r.Weights = weightsOf(ws)
+	return &r, nil
 }
 
 func storedTypeOK(t PropertyType, v any) bool {
@@ -96,18 +89,65 @@ func (r *relationRecord) EncodeMsgpack(e *msgpack.Encoder) error {
 	return err
 }
 
+// readRelation reads a sealed relation record in place: created and
+// updated, and the weights appended to ws (names from the schema,
+// strings pointing into v). Every weight is checked against the
+// relation type; anything else is ErrCorrupt.
+func readRelation(rt *RelationType, a, b ProfileID, v []byte, created, updated *int64, ws []storedWeight) ([]storedWeight, error) {
+	body, err := unseal(v)
+	if err != nil {
+		return nil, corruptf("relation %d %s→%s: %v", rt.ID, b, a, err)
+	}
+	ws, err = parseRelation(body, rt, created, updated, ws)
+	if err != nil {
+		return nil, corruptf("relation %d %s→%s does not decode: %v", rt.ID, b, a, err)
+	}
+	return ws, nil
+}
+
+// storedWeight is one property of a stored relation, read in place.
+type storedWeight struct {
+	name string       // the schema's copy: no allocation
+	typ  PropertyType // as declared, and as stored (parseRelation checks)
+	bits uint64       // int64 or float64 bits; 1 for true
+	str  []byte       // a string property's bytes, inside the record
+}
+
+// value is the weight as Weights holds it.
+func (w storedWeight) value() any {
+	switch w.typ {
+	case PropInt:
+		return int64(w.bits)
+	case PropFloat:
+		return math.Float64frombits(w.bits)
+	case PropBool:
+		return w.bits == 1
+	default:
+		return string(w.str)
+	}
+}
+
+// weightsOf builds the map of ws.
+func weightsOf(ws []storedWeight) Weights {
+	m := make(Weights, len(ws))
+	for _, w := range ws {
+		m[w.name] = w.value()
+	}
+	return m
+}
+
 // parseRelation reads a relation record's body as EncodeMsgpack writes
-// it, and nothing else (every length in its shortest form, names sorted),
-// byte by byte: relations/get and top-list refills read many records,
-// and a general msgpack decoder spends most of its time on what this
-// format never holds. Property names are the relation type's own strings
-// (no copy per record); a name it does not declare is an error.
-func parseRelation(b []byte, rt *RelationType) (*relationRecord, error) {
-	var r relationRecord
+// it, byte by byte: relations/get and top-list refills read many
+// records, and a general msgpack decoder spends most of its time on what
+// this format never holds. It accepts that format only, strictly: {"c": int64, "u": int64, "w": {name: value}} with names
+// sorted and declared by rt, each value of its property's type (no NaN
+// or infinity, strings within MaxPropertyStringBytes), every string in
+// its shortest form, nothing after. The weights are appended to ws.
+func parseRelation(b []byte, rt *RelationType, created, updated *int64, ws []storedWeight) ([]storedWeight, error) {
 	for _, part := range []struct {
 		head []byte
 		to   *int64
-	}{{recordC, &r.Created}, {recordU, &r.Updated}} {
+	}{{recordC, created}, {recordU, updated}} {
 		if !bytes.HasPrefix(b, part.head) || len(b) < len(part.head)+8 {
 			return nil, errors.New("relation record: unexpected header")
 		}
@@ -133,7 +173,6 @@ func parseRelation(b []byte, rt *RelationType) (*relationRecord, error) {
 	if n > MaxProperties {
 		return nil, fmt.Errorf("relation record: %d weights", n)
 	}
-	r.Weights = make(Weights, n)
 	var prev []byte
 	for i := 0; i < n; i++ {
 		key, rest, ok := cutCanonicalString(b)
@@ -148,27 +187,39 @@ func parseRelation(b []byte, rt *RelationType) (*relationRecord, error) {
 		if len(b) == 0 {
 			return nil, errors.New("relation record: truncated")
 		}
-		var v any
+		w := storedWeight{name: p.Name}
 		switch c := b[0]; {
 		case c == msgpcode.Int64 && len(b) >= 9:
-			v, b = int64(binary.BigEndian.Uint64(b[1:])), b[9:]
+			w.typ, w.bits, b = PropInt, binary.BigEndian.Uint64(b[1:]), b[9:]
 		case c == msgpcode.Double && len(b) >= 9:
-			v, b = math.Float64frombits(binary.BigEndian.Uint64(b[1:])), b[9:]
+			w.typ, w.bits, b = PropFloat, binary.BigEndian.Uint64(b[1:]), b[9:]
+			if f := math.Float64frombits(w.bits); math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, fmt.Errorf("stored property %q is %v", p.Name, f)
+			}
 		case c == msgpcode.True || c == msgpcode.False:
-			v, b = c == msgpcode.True, b[1:]
+			w.typ, b = PropBool, b[1:]
+			if c == msgpcode.True {
+				w.bits = 1
+			}
 		default:
 			s, rest, ok := cutCanonicalString(b)
 			if !ok {
 				return nil, fmt.Errorf("property %q: unexpected msgpack code 0x%02x", p.Name, c)
 			}
-			v, b = string(s), rest
+			if len(s) > MaxPropertyStringBytes {
+				return nil, fmt.Errorf("stored property %q is a string of %d bytes, at most %d", p.Name, len(s), MaxPropertyStringBytes)
+			}
+			w.typ, w.str, b = PropString, s, rest
 		}
-		r.Weights[p.Name] = v
+		if w.typ != p.Type {
+			return nil, fmt.Errorf("stored property %q is %s, declared %s", p.Name, w.typ, p.Type)
+		}
+		ws = append(ws, w)
 	}
 	if len(b) != 0 {
 		return nil, fmt.Errorf("%d trailing bytes", len(b))
 	}
-	return &r, nil
+	return ws, nil
 }
 
 // cutCanonicalString splits a msgpack str off the front of b, in its

@@ -47,81 +47,103 @@ type RelationsPage struct {
 
 // Relations is relations/get (docs/spec.md §4): a page of the relations of the A
 // profile q.A designates, ordered by B's id. Total comes from the
-// counter (O(1)); the page costs O(log n + limit) reads, plus O(offset).
-// Errors: 404 unknown type or no match, 409 ambiguous, 400 bad paging.
+// counter (O(1)); the page costs O(log n + limit) reads, plus O(offset),
+// and a map per relation (ScanRelations reads the same page without).
+// Errors: 404 unknown type or no match, 409 ambiguous, 400 bad paging,
+// ErrCorrupt for a record that does not decode.
 func (tx *Tx) Relations(q RelationsQuery) (*RelationsPage, error) {
-	rt, err := tx.schema.rel(q.RelationType)
+	page := &RelationsPage{Items: []RelationItem{}}
+	var err error
+	page.Total, page.NextCursor, err = tx.ScanRelations(q, func(v *RelationView) error {
+		page.Items = append(page.Items, v.Item())
+		return nil
+	})
 	if err != nil {
 		return nil, err
+	}
+	return page, nil
+}
+
+// ScanRelations reads the page of relations Relations would return and
+// calls fn with each, in B's id order, as a view read in place: no map
+// and no allocation per relation, so a caller that reads a few
+// properties of each pays for nothing else. It returns what the page
+// would hold besides its items: Total (the counter's, O(1)) and
+// NextCursor (empty on the last page). An error from fn stops the scan
+// and is returned as it is. Errors otherwise as Relations.
+func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (total int64, nextCursor string, err error) {
+	rt, err := tx.schema.rel(q.RelationType)
+	if err != nil {
+		return 0, "", err
 	}
 	limit := q.Limit
 	switch {
 	case limit == 0:
 		limit = DefaultRelationsLimit
 	case limit < 0 || limit > MaxRelationsLimit:
-		return nil, invalidf("limit %d: must be 1 to %d", limit, MaxRelationsLimit)
+		return 0, "", invalidf("limit %d: must be 1 to %d", limit, MaxRelationsLimit)
 	}
 	if q.Offset < 0 {
-		return nil, invalidf("offset %d: must be >= 0", q.Offset)
+		return 0, "", invalidf("offset %d: must be >= 0", q.Offset)
 	}
 	if q.Offset > 0 && q.Cursor != "" {
-		return nil, invalidf("give offset or cursor, not both")
+		return 0, "", invalidf("give offset or cursor, not both")
 	}
 	dbA, err := tx.schema.db(rt.DatabaseA)
 	if err != nil {
-		return nil, err
+		return 0, "", err
 	}
 	a, err := tx.match(dbA, q.A, "profile_a")
 	if err != nil {
-		return nil, err
+		return 0, "", err
 	}
 	counter, err := tx.loadCounter(rt.ID, a)
 	if err != nil {
-		return nil, err
+		return 0, "", err
 	}
 	prefix := index.EdgePrefix(rt.ID, a)
 	start := prefix
 	if q.Cursor != "" {
 		after, err := hex.DecodeString(q.Cursor)
 		if err != nil || len(after) != index.IDLen {
-			return nil, invalidf("cursor %q is not one this store returned", truncate(q.Cursor))
+			return 0, "", invalidf("cursor %q is not one this store returned", truncate(q.Cursor))
 		}
 		// Seek just past the cursor's B.
 		start = append(append(bytes.Clone(prefix), after...), 0)
 	}
 	c, err := tx.kv.Cursor(index.Adjacency)
 	if err != nil {
-		return nil, storageErr("cursor", err)
+		return 0, "", storageErr("cursor", err)
 	}
-	page := &RelationsPage{Total: counter.Total, Items: []RelationItem{}}
-	skip := q.Offset
+	var buf [8]storedWeight
+	view := RelationView{ProfileA: a, DatabaseB: rt.DatabaseB}
+	skip, n := q.Offset, 0
 	k, v := c.Seek(start)
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if skip > 0 {
 			skip--
 			continue
 		}
-		if len(page.Items) == limit {
-			page.NextCursor = page.Items[limit-1].ProfileB.String()
+		if n == limit {
+			nextCursor = view.ProfileB.String()
 			break
 		}
 		if len(k) != len(prefix)+index.IDLen {
-			return nil, corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
+			return 0, "", corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
 		}
-		b := ProfileID(k[len(prefix):])
-		rec, err := decodeRelation(rt, a, b, v)
-		if err != nil {
-			return nil, err
+		view.ProfileB = ProfileID(k[len(prefix):])
+		if view.weights, err = readRelation(rt, a, view.ProfileB, v, &view.Created, &view.Updated, buf[:0]); err != nil {
+			return 0, "", err
 		}
-		page.Items = append(page.Items, RelationItem{
-			ProfileA: a, ProfileB: b, DatabaseB: rt.DatabaseB,
-			Weights: rec.Weights, Created: rec.Created, Updated: rec.Updated,
-		})
+		if err := fn(&view); err != nil {
+			return 0, "", err
+		}
+		n++
 	}
 	if err := cursorErr(c); err != nil {
-		return nil, err
+		return 0, "", err
 	}
-	return page, nil
+	return counter.Total, nextCursor, nil
 }
 
 // Counter is get_counter's answer.

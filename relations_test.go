@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -279,5 +280,53 @@ func TestRelationsPaging(t *testing.T) {
 	top := c.Props["donate"].Top
 	if len(top) != 3 || top[0].Value != int64(24) || top[2].Value != int64(22) {
 		t.Fatalf("top %+v", top)
+	}
+}
+
+// ScanRelations reads the page Relations returns, in place: the same
+// relations, Total and NextCursor; fn's error stops it and comes back
+// as it is; a view's Weights is the caller's own.
+func TestScanRelations(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	a, _ := twoProfiles(t, s)
+	for i := 0; i < 12; i++ {
+		b, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
+		must(t, err)
+		_, err = s.Attach(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1000 + i}})
+		must(t, err)
+	}
+	q := RelationsQuery{RelationType: 3, A: idLoc(a), Limit: 5, Offset: 3}
+	page, err := s.Relations(ctx, q)
+	must(t, err)
+	var kept []Weights
+	n := 0
+	total, next, err := s.ScanRelations(ctx, q, func(v *RelationView) error {
+		it := page.Items[n]
+		donate, ok := v.Int("donate")
+		if v.ProfileB != it.ProfileB || !ok || donate != it.Weights["donate"] || v.Created != it.Created {
+			t.Fatalf("view %d: %v donate %d, want %+v", n, v.ProfileB, donate, it)
+		}
+		kept = append(kept, v.Weights())
+		n++
+		return nil
+	})
+	must(t, err)
+	if n != 5 || total != page.Total || total != 12 || next != page.NextCursor || next == "" {
+		t.Fatalf("scanned %d, total %d, next %q; the page: %d, %d, %q", n, total, next, len(page.Items), page.Total, page.NextCursor)
+	}
+	for i, w := range kept {
+		if w["donate"] != int64(1003+i) {
+			t.Fatalf("kept weights %d: %v (a later view overwrote them?)", i, w)
+		}
+	}
+	stop := errors.New("enough")
+	n = 0
+	_, _, err = s.ScanRelations(ctx, q, func(v *RelationView) error {
+		n++
+		return stop
+	})
+	if err != stop || n != 1 {
+		t.Fatalf("fn's error: got %v after %d calls", err, n)
 	}
 }

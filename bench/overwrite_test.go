@@ -366,10 +366,31 @@ func BenchmarkRelationsPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	q := relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: f.A[0].String()}, Limit: 100}
-	for b.Loop() {
-		p, err := f.Store.Relations(ctx, q)
-		if err != nil || len(p.Items) != 100 {
-			b.Fatalf("page of %d: %v", len(p.Items), err)
+	b.Run("Relations", func(b *testing.B) {
+		for b.Loop() {
+			p, err := f.Store.Relations(ctx, q)
+			if err != nil || len(p.Items) != 100 {
+				b.Fatalf("page of %d: %v", len(p.Items), err)
+			}
 		}
-	}
+	})
+	b.Run("ScanRelations", func(b *testing.B) {
+		for b.Loop() {
+			n, sum := 0, int64(0)
+			_, _, err := f.Store.ScanRelations(ctx, q, func(v *relgraph.RelationView) error {
+				like, _ := v.Int("user_like")
+				donate, _ := v.Int("donate")
+				online, _ := v.Bool("is_online")
+				sum += like + donate
+				if online {
+					sum++
+				}
+				n++
+				return nil
+			})
+			if err != nil || n != 100 || sum == 0 {
+				b.Fatalf("page of %d (sum %d): %v", n, sum, err)
+			}
+		}
+	})
 }

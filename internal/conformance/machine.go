@@ -736,6 +736,40 @@ func (mc *machine) compareRelations(t *rapid.T, rel uint32, a ProfileID) {
 			t.Fatalf("relation %d: got %v %v, want %v %v", i, got[i].b, got[i].w, want[i].b, want[i].w)
 		}
 	}
+	// The same relations read in place, each property through its typed
+	// accessor and through the others (which must refuse it).
+	i := 0
+	_, _, err := mc.s.ScanRelations(ctx, RelationsQuery{RelationType: rel, A: idLoc(a), Limit: MaxRelationsLimit}, func(v *RelationView) error {
+		if i >= len(want) || v.ProfileB != want[i].b || v.ProfileA != a || v.Len() != len(want[i].w) ||
+			!reflect.DeepEqual(map[string]any(v.Weights()), map[string]any(want[i].w)) {
+			t.Fatalf("scan relation %d: got %v %v, want %v", i, v.ProfileB, v.Weights(), want[i])
+		}
+		rt, _ := mc.s.RelationType(rel)
+		for _, p := range rt.Properties {
+			wv, has := want[i].w[p.Name]
+			iv, iok := v.Int(p.Name)
+			fv, fok := v.Float(p.Name)
+			bv, bok := v.Bool(p.Name)
+			sv, sok := v.String(p.Name)
+			got := map[PropertyType]bool{PropInt: iok, PropFloat: fok, PropBool: bok, PropString: sok}
+			for typ, ok := range got {
+				if ok != (has && typ == p.Type) {
+					t.Fatalf("scan relation %d: %s accessor of %s property %q answered ok=%v (set: %v)", i, typ, p.Type, p.Name, ok, has)
+				}
+			}
+			if has {
+				var read any = map[PropertyType]any{PropInt: iv, PropFloat: fv, PropBool: bv, PropString: sv}[p.Type]
+				if read != wv {
+					t.Fatalf("scan relation %d: %q read %v, want %v", i, p.Name, read, wv)
+				}
+			}
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != len(want) {
+		t.Fatalf("scan relations: %d of %d, %v", i, len(want), err)
+	}
 	// The counter, recomputed from the model.
 	c, err := mc.s.Counter(ctx, rel, idLoc(a))
 	if err != nil {

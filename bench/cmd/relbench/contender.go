@@ -124,8 +124,41 @@ func (c *relgraphContender) Strengthen(i int) error {
 	return err
 }
 
+// Page reads a page as SQLite's row scan does: B and the three
+// properties of each relation, in place (ScanRelations).
 func (c *relgraphContender) Page(i int) error {
-	p, err := c.f.Store.Relations(ctx, relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: c.f.A[0].String()}, Limit: 100, Offset: 0})
+	n := 0
+	var sink int64
+	_, _, err := c.f.Store.ScanRelations(ctx, pageQuery(c.f), func(v *relgraph.RelationView) error {
+		like, _ := v.Int("user_like")
+		donate, _ := v.Int("donate")
+		online, _ := v.Bool("is_online")
+		sink += like + donate + int64(v.ProfileB[0])
+		if online {
+			sink++
+		}
+		n++
+		return nil
+	})
+	if err == nil && n == 0 {
+		err = fmt.Errorf("empty page")
+	}
+	_ = sink
+	return err
+}
+
+func pageQuery(f *bench.Fixture) relgraph.RelationsQuery {
+	return relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: f.A[0].String()}, Limit: 100}
+}
+
+// mapsContender reads pages with Relations: every relation decoded into
+// a RelationItem with its Weights map ("relgraph-maps").
+type mapsContender struct{ *relgraphContender }
+
+func (c mapsContender) Name() string { return "relgraph-maps" }
+
+func (c mapsContender) Page(i int) error {
+	p, err := c.f.Store.Relations(ctx, pageQuery(c.f))
 	if err == nil && len(p.Items) == 0 {
 		err = fmt.Errorf("empty page")
 	}

@@ -161,6 +161,9 @@ func main() {
 	// relgraph-bbolt (the store without its log) runs the overwrites
 	// only: the log's gain, side by side.
 	all := []contender{rg, rb, hp, sq, bo}
+	// relgraph-maps reads relations/get pages as Relations (a map per
+	// relation), beside relgraph's ScanRelations.
+	maps := mapsContender{rg}
 
 	var rows []row
 	add := func(workload string, ref string, results map[string]map[int]*measure, notes map[string]string) {
@@ -173,7 +176,7 @@ func main() {
 		if m, ok := refM[1]; ok {
 			refRate = float64(m.ops) / m.dur.Seconds()
 		}
-		for _, c := range all {
+		for _, c := range append(all, maps) {
 			byW := results[c.Name()]
 			ws := make([]int, 0, len(byW))
 			for w := range byW {
@@ -233,9 +236,10 @@ func main() {
 		return func(i int) error { return c.Strengthen(i) }
 	}), nil)
 	reads := []int{1, 8}
-	add("relations/get, page of 100", "relgraph", interleaved("page", reads, []contender{rg, sq}, func(c contender) func(int) error {
+	add("relations/get, page of 100", "sqlite", interleaved("page", reads, []contender{rg, maps, sq}, func(c contender) func(int) error {
 		return func(i int) error { return c.Page(i) }
-	}), nil)
+	}), map[string]string{"relgraph": "ScanRelations: B and three properties read in place, as SQLite's row scan",
+		"relgraph-maps": "Relations: a RelationItem and a Weights map per relation"})
 	add("get_counter, 10 relations", "relgraph", interleaved("counter-10", []int{1}, []contender{rg, sq}, func(c contender) func(int) error {
 		return func(int) error { return c.Counter(false) }
 	}), nil)

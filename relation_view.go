@@ -1,0 +1,68 @@
+package relgraph
+
+import "math"
+
+// RelationView is one relation as Tx.ScanRelations hands it to its
+// callback: read in place from the store, with no map and no
+// allocation. It is valid only during the callback (the next relation
+// reuses it); Weights copies the properties into a map of the caller's
+// own.
+type RelationView struct {
+	ProfileA  ProfileID
+	ProfileB  ProfileID
+	DatabaseB uint32
+	Created   int64 // Unix nanoseconds
+	Updated   int64 // Unix nanoseconds
+	weights   []storedWeight
+}
+
+// weight finds property name among the relation's set properties.
+func (v *RelationView) weight(name string, t PropertyType) (storedWeight, bool) {
+	for _, w := range v.weights {
+		if w.name == name {
+			return w, w.typ == t
+		}
+	}
+	return storedWeight{}, false
+}
+
+// Int is int property name's value; ok is false when the relation does
+// not have it set or it is not an int property.
+func (v *RelationView) Int(name string) (value int64, ok bool) {
+	w, ok := v.weight(name, PropInt)
+	return int64(w.bits), ok
+}
+
+// Float is float property name's value; ok is false when the relation
+// does not have it set or it is not a float property.
+func (v *RelationView) Float(name string) (value float64, ok bool) {
+	w, ok := v.weight(name, PropFloat)
+	return math.Float64frombits(w.bits), ok
+}
+
+// Bool is bool property name's value; ok is false when the relation
+// does not have it set or it is not a bool property.
+func (v *RelationView) Bool(name string) (value, ok bool) {
+	w, ok := v.weight(name, PropBool)
+	return w.bits == 1, ok
+}
+
+// String is string property name's value (a copy); ok is false when
+// the relation does not have it set or it is not a string property.
+func (v *RelationView) String(name string) (value string, ok bool) {
+	w, ok := v.weight(name, PropString)
+	return string(w.str), ok
+}
+
+// Len is the number of properties the relation has set.
+func (v *RelationView) Len() int { return len(v.weights) }
+
+// Weights is the relation's properties as RelationItem holds them: a
+// new map (int64, float64, bool or string values), the caller's to keep.
+func (v *RelationView) Weights() Weights { return weightsOf(v.weights) }
+
+// Item is the relation as Relations returns it, the caller's to keep.
+func (v *RelationView) Item() RelationItem {
+	return RelationItem{ProfileA: v.ProfileA, ProfileB: v.ProfileB, DatabaseB: v.DatabaseB,
+		Weights: v.Weights(), Created: v.Created, Updated: v.Updated}
+}
