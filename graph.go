@@ -26,6 +26,9 @@ type Store struct {
 	schema atomic.Pointer[schema]
 
 	clock func() time.Time // time.Now; fixed by tests that compare stores
+	// noImportPrep turns ImportBatch's normalizing ahead off, for the
+	// tests that compare both ways.
+	noImportPrep bool
 
 	stats *statCounters
 
@@ -258,6 +261,11 @@ func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) 
 		return nil, invalidf("import_batch: %d items, at most %d", len(items), MaxImportBatch)
 	}
 	results := make([]ImportResult, len(items))
+	var prep *importPrep
+	if d, err := s.schema.Load().db(db); err == nil && !s.noImportPrep {
+		prep = startImportPrep(d, s.opts.PhoneRegion, items)
+		defer prep.finish()
+	}
 	err := s.write(ctx, func(tx *Tx) error {
 		counted := &countingTx{Tx: tx.kv}
 		itemTx := &Tx{kv: counted, schema: tx.schema, now: tx.now, region: tx.region}
@@ -265,6 +273,9 @@ func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) 
 			before := counted.writes
 			var err error
 			results[i] = ImportResult{}
+			if prep != nil {
+				itemTx.prepared = prep.item(i)
+			}
 			results[i].ID, results[i].Created, err = itemTx.importItem(db, it)
 			if err != nil && (!isRequestError(err) || counted.writes != before) {
 				return err // storage failure or corruption: store nothing

@@ -285,7 +285,12 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	} else {
 		p = old.clone()
 	}
-	norm, err := data.normalize(d, tx.region)
+	var norm ProfileData
+	if created && tx.prepared.usable(d, tx.region) {
+		norm, err = tx.prepared.data, tx.prepared.err
+	} else {
+		norm, err = data.normalize(d, tx.region)
+	}
 	if err != nil {
 		return ProfileID{}, false, err
 	}

@@ -21,6 +21,9 @@ type Tx struct {
 	topRefills uint64
 	// region is Options.PhoneRegion, for NormalizePhone.
 	region string
+	// prepared is the import item putProfile is given, normalized ahead
+	// for its creation (import_prepare.go); nil outside ImportBatch.
+	prepared *preparedItem
 }
 
 // schemaNow is the schema as this transaction has changed it so far.
