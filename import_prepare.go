@@ -3,34 +3,39 @@ package relgraph
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
-// importPrep normalizes the new profiles of an import batch on every
-// core while the write transaction takes them in order. Normalizing is
-// pure (a function of the data, the database's declarations and the
-// phone region) and costs more than the rest of an import item (phones
-// above all: libphonenumber's parse is several microseconds), so it
-// need neither wait for the transaction nor hold it.
+// importPrep builds the new profiles of an import batch on every core
+// while the write transaction takes them in order. A new profile's
+// record is a pure function of the item, the database's declarations,
+// the phone region and the batch's time (not of its id, which is the
+// record's key): normalizing, applying and encoding it need neither
+// wait for the transaction nor hold it, and they are most of an import
+// item's work. The transaction is left the lookups, the id and the
+// writes.
 //
 // Only the creation of a profile uses a prepared result: an item that
 // finds an existing profile, or any item when the schema changed in
-// between, is normalized inside the transaction as a single import is.
+// between, is built inside the transaction as a single import is.
 // Either way the outcome is the same, errors included.
 type importPrep struct {
 	d      *Database
 	region string
+	now    time.Time // the batch's time: Created and Updated
 	items  []preparedItem
 	ready  []chan struct{} // ready[k] is closed once chunk k is prepared
 	next   atomic.Int64    // the next chunk a worker takes
 	done   chan struct{}   // closed by finish: prepare nothing more
 }
 
-// preparedItem is one import item normalized for its creation.
+// preparedItem is one import item built for its creation.
 type preparedItem struct {
-	prep *importPrep
-	ok   bool // prepared (not a KeepID item, its locator readable)
-	data ProfileData
-	err  error
+	prep    *importPrep
+	ok      bool     // prepared (not a KeepID item, its locator readable)
+	profile *Profile // built, without its id
+	val     []byte   // profile's record, encoded
+	err     error    // what putProfile is to answer instead
 }
 
 // prepChunk is how many items a worker prepares at a time: large enough
@@ -39,9 +44,9 @@ type preparedItem struct {
 const prepChunk = 64
 
 // startImportPrep starts GOMAXPROCS workers preparing items for
-// database d. The caller calls finish when the batch is over.
-func startImportPrep(d *Database, region string, items []ImportItem) *importPrep {
-	p := &importPrep{d: d, region: region, items: make([]preparedItem, len(items)),
+// database d at time now. The caller calls finish when the batch is over.
+func startImportPrep(d *Database, region string, now time.Time, items []ImportItem) *importPrep {
+	p := &importPrep{d: d, region: region, now: now, items: make([]preparedItem, len(items)),
 		ready: make([]chan struct{}, (len(items)+prepChunk-1)/prepChunk), done: make(chan struct{})}
 	for k := range p.ready {
 		p.ready[k] = make(chan struct{})
@@ -70,7 +75,7 @@ func (p *importPrep) work(items []ImportItem) {
 	}
 }
 
-// prepare normalizes it as putProfile does for a profile it creates.
+// prepare builds it as putProfile does a profile it creates.
 func (p *importPrep) prepare(it ImportItem) preparedItem {
 	if it.KeepID {
 		return preparedItem{}
@@ -82,8 +87,15 @@ func (p *importPrep) prepare(it ImportItem) preparedItem {
 			return preparedItem{} // putProfile reports it
 		}
 	}
-	data, err := it.Data.withLocatorKey(it.Locator, mode).normalize(p.d, p.region)
-	return preparedItem{prep: p, ok: true, data: data, err: err}
+	prof := &Profile{DatabaseID: p.d.ID, Created: p.now, Updated: p.now}
+	if err := buildProfile(prof, it.Data.withLocatorKey(it.Locator, mode), p.d, p.region); err != nil {
+		return preparedItem{prep: p, ok: true, err: err}
+	}
+	val, err := encodeProfile(prof)
+	if err != nil {
+		return preparedItem{} // putProfile reports it
+	}
+	return preparedItem{prep: p, ok: true, profile: prof, val: val}
 }
 
 // item waits until item i is prepared and returns it, or nil when it
@@ -108,8 +120,8 @@ func (p *importPrep) item(i int) *preparedItem {
 // finish stops the workers at their next chunk. Call it once.
 func (p *importPrep) finish() { close(p.done) }
 
-// usable reports whether the item was prepared for database d and the
-// phone region of tx.
-func (pi *preparedItem) usable(d *Database, region string) bool {
-	return pi != nil && pi.prep.d == d && pi.prep.region == region
+// usable reports whether the item was prepared for database d, the
+// phone region and the time of the transaction.
+func (pi *preparedItem) usable(d *Database, region string, now time.Time) bool {
+	return pi != nil && pi.prep.d == d && pi.prep.region == region && pi.prep.now.Equal(now)
 }

@@ -84,22 +84,27 @@ func TestImportPrepChangesNothing(t *testing.T) {
 	})
 }
 
-// A prepared item is used only for the database and phone region it
-// was prepared for: after a schema change, or with another region, the
-// transaction normalizes again.
+// A prepared item is used only for the database, phone region and time
+// it was prepared for: after a schema change, or with another region or
+// time, the transaction builds the profile again.
 func TestPreparedItemOnlyForItsSchema(t *testing.T) {
 	d1, d2 := &Database{ID: 1}, &Database{ID: 1}
-	items := []ImportItem{{Data: ProfileData{Email: Ptr("a@x.io")}}, {KeepID: true}}
-	p := startImportPrep(d1, "US", items)
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	items := []ImportItem{{Data: ProfileData{Email: Ptr("A@x.io")}}, {KeepID: true}}
+	p := startImportPrep(d1, "US", now, items)
 	defer p.finish()
 	pi := p.item(0)
-	if !pi.usable(d1, "US") || pi.usable(d2, "US") || pi.usable(d1, "GB") {
-		t.Fatalf("usable: same %v, other schema %v, other region %v", pi.usable(d1, "US"), pi.usable(d2, "US"), pi.usable(d1, "GB"))
+	if !pi.usable(d1, "US", now) || pi.usable(d2, "US", now) || pi.usable(d1, "GB", now) || pi.usable(d1, "US", now.Add(1)) {
+		t.Fatalf("usable: same %v, other schema %v, other region %v, other time %v",
+			pi.usable(d1, "US", now), pi.usable(d2, "US", now), pi.usable(d1, "GB", now), pi.usable(d1, "US", now.Add(1)))
 	}
-	if *pi.data.Email != "a@x.io" || pi.err != nil {
+	if pi.err != nil || pi.profile.Email != "a@x.io" || !pi.profile.Created.Equal(now) || !pi.profile.ID.IsZero() {
 		t.Fatalf("prepared %+v", pi)
 	}
-	if p.item(1) != nil || (*preparedItem)(nil).usable(d1, "US") {
+	if want, _ := encodeProfile(pi.profile); string(want) != string(pi.val) {
+		t.Fatalf("prepared record %x, the profile encodes as %x", pi.val, want)
+	}
+	if p.item(1) != nil || (*preparedItem)(nil).usable(d1, "US", now) {
 		t.Fatalf("a KeepID item was prepared")
 	}
 }
@@ -108,7 +113,7 @@ func TestPreparedItemOnlyForItsSchema(t *testing.T) {
 // waiting for a chunk no worker will prepare.
 func TestImportPrepFinishedEarly(t *testing.T) {
 	items := make([]ImportItem, 100*prepChunk)
-	p := startImportPrep(&Database{ID: 1}, "", items)
+	p := startImportPrep(&Database{ID: 1}, "", time.Now(), items)
 	p.finish()
 	for i := range items {
 		if pi := p.item(i); pi != nil && pi.err != nil {

@@ -251,6 +251,24 @@ const (
 	createWithID                 // create with the locator's profile id
 )
 
+// buildProfile applies data to p in place: data normalized against
+// database d, its field updates resolved against p, the subscription
+// limit checked. An error names what is wrong; p is then not to be used.
+func buildProfile(p *Profile, data ProfileData, d *Database, region string) error {
+	norm, err := data.normalize(d, region)
+	if err != nil {
+		return err
+	}
+	if norm, err = norm.resolveUpdates(p); err != nil {
+		return err
+	}
+	norm.apply(p)
+	if len(p.Subscriptions) > MaxSubscriptions {
+		return invalidf("subscriptions: %d, at most %d per profile", len(p.Subscriptions), MaxSubscriptions)
+	}
+	return nil
+}
+
 func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation) (ProfileID, bool, error) {
 	d, err := tx.schema.db(db)
 	if err != nil {
@@ -279,27 +297,23 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	}
 	created := old == nil
 	var p *Profile
-	if created {
-		data = data.withLocatorKey(loc, mode)
-		p = &Profile{DatabaseID: d.ID, Created: tx.now, Updated: tx.now}
+	var val []byte // the encoded record, when prepared ahead
+	if pre := tx.prepared; created && pre.usable(d, tx.region, tx.now) {
+		if pre.err != nil {
+			return ProfileID{}, false, pre.err
+		}
+		cp := *pre.profile // a copy: a retried batch uses pre again
+		p, val = &cp, pre.val
 	} else {
-		p = old.clone()
-	}
-	var norm ProfileData
-	if created && tx.prepared.usable(d, tx.region) {
-		norm, err = tx.prepared.data, tx.prepared.err
-	} else {
-		norm, err = data.normalize(d, tx.region)
-	}
-	if err != nil {
-		return ProfileID{}, false, err
-	}
-	if norm, err = norm.resolveUpdates(p); err != nil {
-		return ProfileID{}, false, err
-	}
-	norm.apply(p)
-	if len(p.Subscriptions) > MaxSubscriptions {
-		return ProfileID{}, false, invalidf("subscriptions: %d, at most %d per profile", len(p.Subscriptions), MaxSubscriptions)
+		if created {
+			data = data.withLocatorKey(loc, mode)
+			p = &Profile{DatabaseID: d.ID, Created: tx.now, Updated: tx.now}
+		} else {
+			p = old.clone()
+		}
+		if err := buildProfile(p, data, d, tx.region); err != nil {
+			return ProfileID{}, false, err
+		}
 	}
 	if created {
 		if mode == ModeProfileID {
@@ -323,9 +337,10 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 			return ProfileID{}, false, err
 		}
 	}
-	val, err := encodeProfile(p)
-	if err != nil {
-		return ProfileID{}, false, err
+	if val == nil {
+		if val, err = encodeProfile(p); err != nil {
+			return ProfileID{}, false, err
+		}
 	}
 	if !created {
 		if bytes.Equal(val, oldBytes) {
