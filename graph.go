@@ -274,6 +274,11 @@ func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) 
 	err := s.write(ctx, func(tx *Tx) error {
 		counted := &countingTx{Tx: tx.kv}
 		itemTx := &Tx{kv: counted, schema: tx.schema, now: now, region: tx.region}
+		if prep != nil {
+			if err := itemTx.reserveIDs(len(items)); err != nil {
+				return err
+			}
+		}
 		for i, it := range items {
 			before := counted.writes
 			var err error
@@ -287,7 +292,7 @@ func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) 
 			}
 			results[i].Err = err
 		}
-		return nil
+		return itemTx.flushIDs()
 	})
 	if err != nil {
 		return nil, err

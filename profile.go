@@ -332,6 +332,11 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 		}
 	}
 	// Validation is done; from here on only writes.
+	if created && !p.ID.IsZero() {
+		if err := tx.flushIDs(); err != nil { // its id may be one of the block's
+			return ProfileID{}, false, err
+		}
+	}
 	if created && p.ID.IsZero() {
 		if p.ID, err = tx.newProfileID(); err != nil {
 			return ProfileID{}, false, err

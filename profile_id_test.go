@@ -96,6 +96,48 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 				model[db][id] = email
 				planted++
 			},
+			// One ImportBatch (a block of ids reserved ahead) creating
+			// profiles and planting ids among the ones it is about to make,
+			// in either database.
+			"batch": func(t *rapid.T) {
+				db := rapid.Uint32Range(1, 2).Draw(t, "db")
+				secs, seq := nextIDs(t, s)
+				if now.Unix() > int64(secs) && now.Unix() <= 1<<32-1 {
+					secs = uint32(now.Unix())
+				}
+				var items []ImportItem
+				var emails []string
+				for i := range rapid.IntRange(2, 12).Draw(t, "n") {
+					email := nextEmail()
+					emails = append(emails, email)
+					it := ImportItem{Data: ProfileData{Email: &email}}
+					if rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("plant%d", i)) == 0 {
+						it.KeepID = true
+						it.Locator.ProfileID = makeID(secs, seq+uint64(rapid.IntRange(1, 12).Draw(t, fmt.Sprintf("at%d", i)))).String()
+					}
+					items = append(items, it)
+				}
+				res, err := s.ImportBatch(ctx, db, items)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, r := range res {
+					if r.Err != nil {
+						t.Fatalf("item %d: %v", i, r.Err)
+					}
+					_, existed := model[db][r.ID]
+					if !items[i].KeepID {
+						for d := range model {
+							if _, taken := model[d][r.ID]; taken {
+								t.Fatalf("item %d: new id %s is already the id of a profile in database %d", i, r.ID, d)
+							}
+						}
+					} else if r.Created == existed {
+						t.Fatalf("item %d at %s: created=%v, the profile existed: %v", i, r.ID, r.Created, existed)
+					}
+					model[db][r.ID] = emails[i]
+				}
+			},
 			"clock": func(t *rapid.T) {
 				switch rapid.IntRange(0, 3).Draw(t, "how") {
 				case 0: // backwards

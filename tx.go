@@ -24,6 +24,9 @@ type Tx struct {
 	// prepared is the import item putProfile is given, normalized ahead
 	// for its creation (import_prepare.go); nil outside ImportBatch.
 	prepared *preparedItem
+	// ids is a block of generated ids checked free (profile_id.go);
+	// nil outside ImportBatch.
+	ids *idBlock
 }
 
 // schemaNow is the schema as this transaction has changed it so far.
