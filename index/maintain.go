@@ -33,6 +33,9 @@ func Diff(old, new []Entry) (del, put []Entry) {
 	// subscriptions with the same custom field value).
 	same := func(a, b Entry) bool { return compareEntries(a, b) == 0 }
 	old, new = slices.CompactFunc(old, same), slices.CompactFunc(new, same)
+	if len(old) == 0 {
+		return nil, new // a new profile: every entry is put
+	}
 	i, j := 0, 0
 	for i < len(old) || j < len(new) {
 		switch {

@@ -96,11 +96,16 @@ type pending struct {
 // import (an unknown database, unreadable input, a failed commit, ctx
 // ending, ErrTooManyErrors); bad lines only count as Failed and are
 // reported to opts.Errors, in line order as each batch commits.
+//
+// One batch commits while the next is read: reading and decoding lines
+// takes about a third of an import's time, and would otherwise leave
+// the store idle. Batches still commit one at a time and in order, and
+// each is accounted for (counted, its bad lines reported, the
+// max-errors bound checked) before the next one is sent.
 func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Summary, error) {
-	var sum Summary
 	db, err := s.Database(opts.DB)
 	if err != nil {
-		return sum, err
+		return Summary{}, err
 	}
 	if opts.BatchSize <= 0 || opts.BatchSize > relgraph.MaxImportBatch {
 		opts.BatchSize = relgraph.MaxImportBatch
@@ -108,75 +113,10 @@ func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Sum
 	if opts.Errors == nil {
 		opts.Errors = io.Discard
 	}
-	counted := &countingReader{r: r}
-	var batch []pending
-	type lineError struct {
-		line int
-		err  error
-	}
-	var errs []lineError // the current batch's bad lines
-	report := func() error {
-		slices.SortFunc(errs, func(a, b lineError) int { return a.line - b.line })
-		for _, e := range errs {
-			fmt.Fprintf(opts.Errors, "line %d: %v\n", e.line, e.err)
-		}
-		errs = errs[:0]
-		if opts.MaxErrors > 0 && sum.Failed >= opts.MaxErrors {
-			return fmt.Errorf("%w: %d failed (-max-errors %d)", ErrTooManyErrors, sum.Failed, opts.MaxErrors)
-		}
-		return nil
-	}
-	lastLine := 0
-	flush := func() error {
-		if len(batch) > 0 {
-			items := make([]relgraph.ImportItem, len(batch))
-			for i, p := range batch {
-				items[i] = p.item
-			}
-			results, err := s.ImportBatch(ctx, opts.DB, items)
-			if err != nil {
-				return fmt.Errorf("lines %d to %d: %w", batch[0].line, batch[len(batch)-1].line, err)
-			}
-			for i, res := range results {
-				switch {
-				case res.Err != nil:
-					sum.Failed++
-					errs = append(errs, lineError{batch[i].line, res.Err})
-				case res.Created:
-					sum.Created++
-				default:
-					sum.Updated++
-				}
-			}
-			batch = batch[:0]
-		}
-		sum.Committed = lastLine
-		if opts.Progress != nil {
-			opts.Progress(counted.n)
-		}
-		return report()
-	}
-	skipped := func(line int) bool {
-		sum.Lines++
-		lastLine = line
-		if line <= opts.Skip {
-			sum.Skipped++
-			sum.Committed = line
-			return true
-		}
-		return false
-	}
-	failed := func(line int, err error) error {
-		sum.Failed++
-		errs = append(errs, lineError{line, err})
-		if opts.MaxErrors > 0 && sum.Failed >= opts.MaxErrors {
-			return flush()
-		}
-		return nil
-	}
+	run := &run{ctx: ctx, s: s, opts: opts, counted: &countingReader{r: r}, cur: &batch{}}
 	in := lines{
 		add: func(line int, fields map[string]any) error {
-			if skipped(line) {
+			if run.skipped(line) {
 				return nil
 			}
 			if err := ctx.Err(); err != nil {
@@ -184,33 +124,184 @@ func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Sum
 			}
 			item, err := itemFor(fields, &db, opts)
 			if err != nil {
-				return failed(line, err)
+				return run.failed(line, err)
 			}
-			batch = append(batch, pending{line, item})
-			if len(batch) >= opts.BatchSize {
-				return flush()
+			run.cur.items = append(run.cur.items, pending{line, item})
+			if len(run.cur.items) >= opts.BatchSize {
+				return run.cut()
 			}
 			return nil
 		},
 		bad: func(line int, err error) error {
-			if skipped(line) {
+			if run.skipped(line) {
 				return nil
 			}
-			return failed(line, err)
+			return run.failed(line, err)
 		},
 	}
 	switch opts.Format {
 	case CSV:
-		err = readCSV(counted, in)
+		err = readCSV(run.counted, in)
 	case JSONL, "":
-		err = readJSONL(counted, opts.MaxLineBytes, in)
+		err = readJSONL(run.counted, opts.MaxLineBytes, in)
 	default:
-		return sum, fmt.Errorf("unknown format %q (jsonl, csv)", opts.Format)
+		return run.sum, fmt.Errorf("unknown format %q (jsonl, csv)", opts.Format)
 	}
-	if err != nil {
-		return sum, err
+	if err == nil {
+		err = run.cut()
 	}
-	return sum, flush()
+	// Whatever stopped the reading, the batch in flight is accounted for
+	// (a commit under way cannot be called back).
+	if serr := run.settle(); err == nil {
+		err = serr
+	}
+	if err == nil && run.overMax() {
+		err = run.tooMany()
+	}
+	return run.sum, err
+}
+
+// run is one import in progress.
+type run struct {
+	ctx      context.Context
+	s        *relgraph.Store
+	opts     Options
+	counted  *countingReader
+	sum      Summary
+	lastLine int
+	cur      *batch // being read
+	inflight *batch // committing: sent, not yet accounted for
+}
+
+// batch is the lines of one transaction: the items to import, and the
+// lines among them that failed before becoming items (reported with
+// the batch's own refusals, in line order).
+type batch struct {
+	items   []pending
+	lines   int // lines read into it (Summary.Lines)
+	errs    []lineError
+	endLine int   // the last line read into it: done once it commits
+	bytes   int64 // input consumed up to endLine
+	done    chan struct{}
+	results []relgraph.ImportResult
+	err     error
+}
+
+type lineError struct {
+	line int
+	err  error
+}
+
+// skipped counts a line and reports whether -skip skips it.
+func (r *run) skipped(line int) bool {
+	r.sum.Lines++
+	r.lastLine = line
+	if line <= r.opts.Skip {
+		r.sum.Skipped++
+		r.sum.Committed = line
+		return true
+	}
+	r.cur.lines++
+	return false
+}
+
+// failed records a line that failed before becoming an item. At the
+// max-errors bound, what was read is committed and the import stops.
+func (r *run) failed(line int, err error) error {
+	r.sum.Failed++
+	r.cur.errs = append(r.cur.errs, lineError{line, err})
+	if !r.overMax() {
+		return nil
+	}
+	if err := r.settle(); err != nil {
+		return err
+	}
+	r.send()
+	if err := r.settle(); err != nil {
+		return err
+	}
+	return r.tooMany()
+}
+
+func (r *run) overMax() bool { return r.opts.MaxErrors > 0 && r.sum.Failed >= r.opts.MaxErrors }
+
+func (r *run) tooMany() error {
+	return fmt.Errorf("%w: %d failed (-max-errors %d)", ErrTooManyErrors, r.sum.Failed, r.opts.MaxErrors)
+}
+
+// cut ends the batch being read: once the batch in flight is accounted
+// for, it is sent to commit. If that one brought the failures to the
+// max-errors bound, the import stops there instead, as it did before
+// the next batch was read: the lines read since are dropped, neither
+// committed nor counted (Committed says where to resume).
+func (r *run) cut() error {
+	if err := r.settle(); err != nil {
+		return err
+	}
+	if r.overMax() {
+		r.sum.Lines -= r.cur.lines
+		r.sum.Failed -= len(r.cur.errs)
+		r.cur = &batch{}
+		return r.tooMany()
+	}
+	r.send()
+	return nil
+}
+
+// send starts committing the batch being read; it is in flight until
+// settled.
+func (r *run) send() {
+	b := r.cur
+	r.cur = &batch{}
+	b.endLine, b.bytes = r.lastLine, r.counted.n
+	b.done = make(chan struct{})
+	r.inflight = b
+	if len(b.items) == 0 {
+		close(b.done)
+		return
+	}
+	items := make([]relgraph.ImportItem, len(b.items))
+	for i, p := range b.items {
+		items[i] = p.item
+	}
+	go func() {
+		defer close(b.done)
+		b.results, b.err = r.s.ImportBatch(r.ctx, r.opts.DB, items)
+	}()
+}
+
+// settle waits for the batch in flight, if any, and accounts for it:
+// its counts, its bad lines in line order, Committed, progress.
+func (r *run) settle() error {
+	b := r.inflight
+	if b == nil {
+		return nil
+	}
+	r.inflight = nil
+	<-b.done
+	if b.err != nil {
+		return fmt.Errorf("lines %d to %d: %w", b.items[0].line, b.items[len(b.items)-1].line, b.err)
+	}
+	for i, res := range b.results {
+		switch {
+		case res.Err != nil:
+			r.sum.Failed++
+			b.errs = append(b.errs, lineError{b.items[i].line, res.Err})
+		case res.Created:
+			r.sum.Created++
+		default:
+			r.sum.Updated++
+		}
+	}
+	slices.SortFunc(b.errs, func(x, y lineError) int { return x.line - y.line })
+	for _, e := range b.errs {
+		fmt.Fprintf(r.opts.Errors, "line %d: %v\n", e.line, e.err)
+	}
+	r.sum.Committed = b.endLine
+	if r.opts.Progress != nil {
+		r.opts.Progress(b.bytes)
+	}
+	return nil
 }
 
 // DefaultMaxLineBytes is the default of Options.MaxLineBytes.

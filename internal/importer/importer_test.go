@@ -182,3 +182,37 @@ func TestErrorsAreReportedInLineOrder(t *testing.T) {
 		t.Fatalf("reported %q, want %q:\n%s", got, want, errs.String())
 	}
 }
+
+// TestStoreRefusalsAtTheBoundStopThere: refusals found as a batch
+// commits bring the failures to -max-errors; the import stops after
+// that batch, although the next one was being read meanwhile: its
+// lines are neither committed nor counted, and Committed says where to
+// resume.
+func TestStoreRefusalsAtTheBoundStopThere(t *testing.T) {
+	s := openStore(t)
+	var in strings.Builder
+	for i := 1; i <= 1000; i++ {
+		email := fmt.Sprintf("u%d@x.io", i)
+		if i == 150 || i == 160 {
+			email = "u1@x.io" // taken by line 1: the store refuses it (ModeEmail updates; plain creation conflicts)
+		}
+		fmt.Fprintf(&in, `{"email":%q,"crm_id":%d}`+"\n", email, i)
+	}
+	var errs bytes.Buffer
+	sum, err := Run(ctx, s, strings.NewReader(in.String()), Options{DB: 1, Errors: &errs, BatchSize: 100, MaxErrors: 2})
+	if !errors.Is(err, ErrTooManyErrors) {
+		t.Fatalf("%v (%+v)", err, sum)
+	}
+	if sum.Committed != 200 || sum.Lines != 200 || sum.Created != 198 || sum.Failed != 2 {
+		t.Fatalf("summary %+v, want the first two batches", sum)
+	}
+	if got := strings.Count(errs.String(), "\n"); got != 2 || !strings.HasPrefix(errs.String(), "line 150: ") {
+		t.Fatalf("errors %q", errs.String())
+	}
+	for i, want := range map[int]bool{200: true, 201: false, 300: false} {
+		_, err := s.GetProfile(ctx, 1, relgraph.Locator{Email: fmt.Sprintf("u%d@x.io", i)})
+		if (err == nil) != want {
+			t.Errorf("line %d: stored %v, want %v", i, err == nil, want)
+		}
+	}
+}
