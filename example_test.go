@@ -190,3 +190,38 @@ func ExampleStore_Update() {
 	// cy: true
 	// relations after the committed update: 1 <nil>
 }
+
+// ScanRelations reads a page of A's relations in place: each relation's
+// properties through typed accessors, with no map per relation.
+func ExampleStore_ScanRelations() {
+	s, done := openExample()
+	defer done()
+	ctx := context.Background()
+	s.ImportProfile(ctx, 1, relgraph.Locator{Email: "ann@example.com"}, relgraph.ProfileData{})
+	for i, nick := range []string{"bob", "cy", "dee"} {
+		s.ImportProfile(ctx, 2, relgraph.Locator{Email: nick + "@example.com"}, relgraph.ProfileData{})
+		s.Overwrite(ctx, relgraph.RelationRequest{
+			RelationType: 3,
+			A:            relgraph.Locator{Email: "ann@example.com"},
+			B:            relgraph.Locator{Email: nick + "@example.com"},
+			Weights:      map[string]any{"user_like": i + 1},
+		})
+	}
+	likes := int64(0)
+	total, next, err := s.ScanRelations(ctx, relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{Email: "ann@example.com"}, Limit: 2},
+		func(v *relgraph.RelationView) error {
+			n, _ := v.Int("user_like")
+			_, hasDonate := v.Int("donate")
+			likes += n
+			fmt.Println("user_like", n, "donate set:", hasDonate)
+			return nil
+		})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("page sum", likes, "of", total, "relations; more:", next != "")
+	// Output:
+	// user_like 1 donate set: false
+	// user_like 2 donate set: false
+	// page sum 3 of 3 relations; more: true
+}
