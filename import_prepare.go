@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -27,6 +28,7 @@ type importPrep struct {
 	ready  []chan struct{} // ready[k] is closed once chunk k is prepared
 	next   atomic.Int64    // the next chunk a worker takes
 	done   chan struct{}   // closed by finish: prepare nothing more
+	wg     sync.WaitGroup  // the workers: finish waits for them
 }
 
 // preparedItem is one import item built for its creation.
@@ -52,7 +54,7 @@ func startImportPrep(d *Database, region string, now time.Time, items []ImportIt
 		p.ready[k] = make(chan struct{})
 	}
 	for range min(runtime.GOMAXPROCS(0), len(p.ready)) {
-		go p.work(items)
+		p.wg.Go(func() { p.work(items) })
 	}
 	return p
 }
@@ -69,10 +71,22 @@ func (p *importPrep) work(items []ImportItem) {
 			return
 		}
 		for i := k * prepChunk; i < len(items) && i < (k+1)*prepChunk; i++ {
-			p.items[i] = p.prepare(items[i])
+			p.items[i] = p.prepareSafely(items[i])
 		}
 		close(p.ready[k])
 	}
+}
+
+// prepareSafely is prepare, with a panic (a bug) leaving the item
+// unprepared: the transaction then builds it itself, where a panic
+// becomes the call's error instead of ending the process.
+func (p *importPrep) prepareSafely(it ImportItem) (pi preparedItem) {
+	defer func() {
+		if recover() != nil {
+			pi = preparedItem{}
+		}
+	}()
+	return p.prepare(it)
 }
 
 // prepare builds it as putProfile does a profile it creates.
@@ -117,8 +131,13 @@ func (p *importPrep) item(i int) *preparedItem {
 	return &p.items[i]
 }
 
-// finish stops the workers at their next chunk. Call it once.
-func (p *importPrep) finish() { close(p.done) }
+// finish stops the workers at their next chunk and waits for them (at
+// most a chunk each): once it returns, nothing reads the caller's items.
+// Call it once.
+func (p *importPrep) finish() {
+	close(p.done)
+	p.wg.Wait()
+}
 
 // usable reports whether the item was prepared for database d, the
 // phone region and the time of the transaction.

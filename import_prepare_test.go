@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -119,5 +120,35 @@ func TestImportPrepFinishedEarly(t *testing.T) {
 		if pi := p.item(i); pi != nil && pi.err != nil {
 			t.Fatalf("item %d: %v", i, pi.err)
 		}
+	}
+}
+
+// Once ImportBatch returns, nothing reads the caller's items any more,
+// even when it returns before its transaction ran: the caller may reuse
+// them at once (go test -race checks it).
+func TestImportBatchLeavesItemsAlone(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	items := make([]ImportItem, 4*prepChunk)
+	for i := range items {
+		items[i] = ImportItem{Data: ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i)), Phones: &[]string{"+15550100001"}}}
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.ImportBatch(canceled, 1, items); err == nil {
+		t.Fatal("a canceled import succeeded")
+	}
+	for i := range items {
+		items[i] = ImportItem{} // the caller reuses its slice
+	}
+}
+
+// A panic while preparing (a bug) leaves the item to the transaction,
+// which reports it as the call's error, instead of ending the process.
+func TestPreparePanicLeavesTheItemUnprepared(t *testing.T) {
+	p := startImportPrep(nil, "", time.Now(), []ImportItem{{Data: ProfileData{Email: Ptr("a@x.io")}}})
+	defer p.finish()
+	if pi := p.item(0); pi != nil {
+		t.Fatalf("prepared without a database: %+v", pi)
 	}
 }
