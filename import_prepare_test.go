@@ -129,7 +129,7 @@ func TestImportPrepFinishedEarly(t *testing.T) {
 func TestImportBatchLeavesItemsAlone(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	items := make([]ImportItem, 4*prepChunk)
+	items := make([]ImportItem, MaxImportBatch)
 	for i := range items {
 		items[i] = ImportItem{Data: ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i)), Phones: &[]string{"+15550100001"}}}
 	}
@@ -140,6 +140,29 @@ func TestImportBatchLeavesItemsAlone(t *testing.T) {
 	}
 	for i := range items {
 		items[i] = ImportItem{} // the caller reuses its slice
+	}
+}
+
+// finish returns only once no worker reads the items any more: caught
+// mid-chunk, the workers finish that chunk first (go test -race checks
+// that the caller's writes after finish race with nothing).
+func TestFinishWaitsForTheWorkers(t *testing.T) {
+	items := make([]ImportItem, MaxImportBatch)
+	for i := range items {
+		items[i] = ImportItem{Data: ProfileData{Email: Ptr(fmt.Sprintf("u%d@x.io", i)), Phones: &[]string{"(555) 010-0001"}}}
+	}
+	p := startImportPrep(&Database{ID: 1}, "US", time.Now(), items)
+	time.Sleep(2 * time.Millisecond) // let the workers get into a chunk
+	p.finish()
+	for k := range min(int(p.next.Load()), len(p.ready)) {
+		select {
+		case <-p.ready[k]:
+		default:
+			t.Fatalf("finish returned while chunk %d, taken by a worker, was still being prepared", k)
+		}
+	}
+	for i := range items {
+		items[i] = ImportItem{}
 	}
 }
 
