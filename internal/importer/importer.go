@@ -205,18 +205,26 @@ func (r *run) skipped(line int) bool {
 	return false
 }
 
-// failed records a line that failed before becoming an item. At the
-// max-errors bound, what was read is committed and the import stops.
+// failed records a line that failed before becoming an item. With a
+// max-errors bound, the batch in flight is accounted for first (only a
+// bad line waits for it): if its refusals reached the bound, the import
+// stops after it. If this line reaches it, what was read is committed
+// and the import stops.
 func (r *run) failed(line int, err error) error {
+	if r.opts.MaxErrors > 0 {
+		if err := r.settle(); err != nil {
+			return err
+		}
+		if r.overMax() {
+			return r.dropAndStop()
+		}
+	}
 	r.sum.Failed++
 	r.cur.errs = append(r.cur.errs, lineError{line, err})
 	if !r.overMax() {
 		return nil
 	}
-	if err := r.settle(); err != nil {
-		return err
-	}
-	r.send()
+	r.send() // nothing is in flight: settled above
 	if err := r.settle(); err != nil {
 		return err
 	}
@@ -231,21 +239,27 @@ func (r *run) tooMany() error {
 
 // cut ends the batch being read: once the batch in flight is accounted
 // for, it is sent to commit. If that one brought the failures to the
-// max-errors bound, the import stops there instead, as it did before
-// the next batch was read: the lines read since are dropped, neither
-// committed nor counted (Committed says where to resume).
+// max-errors bound, the import stops after it instead.
 func (r *run) cut() error {
 	if err := r.settle(); err != nil {
 		return err
 	}
 	if r.overMax() {
-		r.sum.Lines -= r.cur.lines
-		r.sum.Failed -= len(r.cur.errs)
-		r.cur = &batch{}
-		return r.tooMany()
+		return r.dropAndStop()
 	}
 	r.send()
 	return nil
+}
+
+// dropAndStop stops the import at the bound the batch just accounted
+// for reached, as it stopped before the next batch was read alongside:
+// the lines read since are neither committed nor counted (Committed
+// says where to resume). They hold no bad line already counted: a bad
+// line settles the batch in flight before it is counted (failed).
+func (r *run) dropAndStop() error {
+	r.sum.Lines -= r.cur.lines
+	r.cur = &batch{}
+	return r.tooMany()
 }
 
 // send starts committing the batch being read; it is in flight until
