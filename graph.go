@@ -259,21 +259,21 @@ const MaxImportBatch = 10000
 //
 // The profiles a batch creates are built ahead, on every core, while
 // the transaction takes them in order (import_prepare.go); they carry
-// the time the batch was submitted as Created and Updated.
+// the time the batch was submitted as Created and Updated (the
+// transaction's time, a little later, goes on the profiles it updates).
 func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) ([]ImportResult, error) {
 	if len(items) > MaxImportBatch {
 		return nil, invalidf("import_batch: %d items, at most %d", len(items), MaxImportBatch)
 	}
 	results := make([]ImportResult, len(items))
-	now := s.clock() // the batch's time, so that its profiles can be built ahead
 	var prep *importPrep
 	if d, err := s.schema.Load().db(db); err == nil && !s.noImportPrep {
-		prep = startImportPrep(d, s.opts.PhoneRegion, now, items)
+		prep = startImportPrep(d, s.opts.PhoneRegion, s.clock(), items)
 		defer prep.finish()
 	}
 	err := s.write(ctx, func(tx *Tx) error {
 		counted := &countingTx{Tx: tx.kv}
-		itemTx := &Tx{kv: counted, schema: tx.schema, now: now, region: tx.region}
+		itemTx := &Tx{kv: counted, schema: tx.schema, now: tx.now, region: tx.region}
 		if prep != nil {
 			if err := itemTx.reserveIDs(len(items)); err != nil {
 				return err

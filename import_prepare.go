@@ -10,16 +10,17 @@ import (
 // importPrep builds the new profiles of an import batch on every core
 // while the write transaction takes them in order. A new profile's
 // record is a pure function of the item, the database's declarations,
-// the phone region and the batch's time (not of its id, which is the
-// record's key): normalizing, applying and encoding it need neither
-// wait for the transaction nor hold it, and they are most of an import
-// item's work. The transaction is left the lookups, the id and the
-// writes.
+// the phone region and its time — the batch's, taken when it is
+// submitted — but not of its id, which is the record's key:
+// normalizing, applying and encoding it need neither wait for the
+// transaction nor hold it, and they are most of an import item's work.
+// The transaction is left the lookups, the id and the writes.
 //
 // Only the creation of a profile uses a prepared result: an item that
 // finds an existing profile, or any item when the schema changed in
 // between, is built inside the transaction as a single import is.
-// Either way the outcome is the same, errors included.
+// Either way the outcome is the same, errors included, but for the
+// time a created profile carries.
 type importPrep struct {
 	d      *Database
 	region string
@@ -139,8 +140,10 @@ func (p *importPrep) finish() {
 	p.wg.Wait()
 }
 
-// usable reports whether the item was prepared for database d, the
-// phone region and the time of the transaction.
+// usable reports whether the item was prepared for database d and the
+// phone region of a transaction at time now. Its time, the batch's,
+// must not be after now (a clock stepped back): a later update in the
+// transaction would get an Updated before the profile's Created.
 func (pi *preparedItem) usable(d *Database, region string, now time.Time) bool {
-	return pi != nil && pi.prep.d == d && pi.prep.region == region && pi.prep.now.Equal(now)
+	return pi != nil && pi.prep.d == d && pi.prep.region == region && !pi.prep.now.After(now)
 }

@@ -5,8 +5,8 @@ import "math"
 // RelationView is one relation as Tx.ScanRelations hands it to its
 // callback: read in place from the store, with no map and no
 // allocation. It is valid only during the callback (the next relation
-// reuses it); Weights copies the properties into a map of the caller's
-// own.
+// reuses it; what the callback writes into it is not read back);
+// Weights copies the properties into a map of the caller's own.
 type RelationView struct {
 	ProfileA  ProfileID
 	ProfileB  ProfileID
@@ -16,7 +16,8 @@ type RelationView struct {
 	weights   []storedWeight
 }
 
-// weight finds property name among the relation's set properties.
+// weight finds property name among the relation's set properties, if
+// it has type t.
 func (v *RelationView) weight(name string, t PropertyType) (storedWeight, bool) {
 	for _, w := range v.weights {
 		if w.name == name {
@@ -26,32 +27,40 @@ func (v *RelationView) weight(name string, t PropertyType) (storedWeight, bool) 
 	return storedWeight{}, false
 }
 
-// Int is int property name's value; ok is false when the relation does
+// Int is int property name's value; 0 and false when the relation does
 // not have it set or it is not an int property.
-func (v *RelationView) Int(name string) (value int64, ok bool) {
-	w, ok := v.weight(name, PropInt)
-	return int64(w.bits), ok
+func (v *RelationView) Int(name string) (int64, bool) {
+	if w, ok := v.weight(name, PropInt); ok {
+		return int64(w.bits), true
+	}
+	return 0, false
 }
 
-// Float is float property name's value; ok is false when the relation
+// Float is float property name's value; 0 and false when the relation
 // does not have it set or it is not a float property.
-func (v *RelationView) Float(name string) (value float64, ok bool) {
-	w, ok := v.weight(name, PropFloat)
-	return math.Float64frombits(w.bits), ok
+func (v *RelationView) Float(name string) (float64, bool) {
+	if w, ok := v.weight(name, PropFloat); ok {
+		return math.Float64frombits(w.bits), true
+	}
+	return 0, false
 }
 
-// Bool is bool property name's value; ok is false when the relation
-// does not have it set or it is not a bool property.
+// Bool is bool property name's value; false and false when the
+// relation does not have it set or it is not a bool property.
 func (v *RelationView) Bool(name string) (value, ok bool) {
-	w, ok := v.weight(name, PropBool)
-	return w.bits == 1, ok
+	if w, ok := v.weight(name, PropBool); ok {
+		return w.bits == 1, true
+	}
+	return false, false
 }
 
-// String is string property name's value (a copy); ok is false when
+// String is string property name's value (a copy); "" and false when
 // the relation does not have it set or it is not a string property.
-func (v *RelationView) String(name string) (value string, ok bool) {
-	w, ok := v.weight(name, PropString)
-	return string(w.str), ok
+func (v *RelationView) String(name string) (string, bool) {
+	if w, ok := v.weight(name, PropString); ok {
+		return string(w.str), true
+	}
+	return "", false
 }
 
 // Len is the number of properties the relation has set.

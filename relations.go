@@ -116,7 +116,8 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 		return 0, "", storageErr("cursor", err)
 	}
 	var buf [8]storedWeight
-	view := RelationView{ProfileA: a, DatabaseB: rt.DatabaseB}
+	var view RelationView
+	var lastB ProfileID
 	skip, n := q.Offset, 0
 	k, v := c.Seek(start)
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -125,14 +126,15 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 			continue
 		}
 		if n == limit {
-			nextCursor = view.ProfileB.String()
+			nextCursor = lastB.String()
 			break
 		}
 		if len(k) != len(prefix)+index.IDLen {
 			return 0, "", corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
 		}
-		view.ProfileB = ProfileID(k[len(prefix):])
-		if view.weights, err = readRelation(rt, a, view.ProfileB, v, &view.Created, &view.Updated, buf[:0]); err != nil {
+		lastB = ProfileID(k[len(prefix):])
+		view = RelationView{ProfileA: a, ProfileB: lastB, DatabaseB: rt.DatabaseB}
+		if view.weights, err = readRelation(rt, a, lastB, v, &view.Created, &view.Updated, buf[:0]); err != nil {
 			return 0, "", err
 		}
 		if err := fn(&view); err != nil {
