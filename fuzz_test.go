@@ -69,16 +69,6 @@ func FuzzDecodeRelation(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, in := range [][]byte{b, seal(append([]byte{}, b...))} {
 			rec, err := decodeRelation(fuzzRel, ProfileID{1}, ProfileID{2}, in)
-			for _, name := range []string{"i", "f", "b"} {
-				// The quick scan agrees with the decoder wherever both
-				// read a value.
-				v, has, ok := numericWeight(in, name)
-				if ok && err == nil {
-					if w, present := rec.Weights[name]; has != present || (has && v != w) {
-						t.Fatalf("scan of %q: %v %v, decoder: %v %v", name, v, has, w, present)
-					}
-				}
-			}
 			if err != nil {
 				continue
 			}

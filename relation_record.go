@@ -40,20 +40,6 @@ func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*relationRecord
 	return &r, nil
 }
 
-func storedTypeOK(t PropertyType, v any) bool {
-	switch x := v.(type) {
-	case int64:
-		return t == PropInt
-	case float64:
-		return t == PropFloat && !math.IsNaN(x) && !math.IsInf(x, 0)
-	case bool:
-		return t == PropBool
-	case string:
-		return t == PropString && len(x) <= MaxPropertyStringBytes
-	}
-	return false
-}
-
 // EncodeMsgpack writes {"c": created, "u": updated, "w": {name: value}}
 // with names sorted; int64 and float64 keep their 9-byte forms.
 func (r *relationRecord) EncodeMsgpack(e *msgpack.Encoder) error {
@@ -243,76 +229,6 @@ var (
 	recordU = []byte{0xa1, 'u', msgpcode.Int64}
 	recordW = []byte{0xa1, 'w'}
 )
-
-// numericWeight reads property name's int64 or float64 from a sealed
-// relation record without decoding the rest: top-list refills read
-// every relation of a profile, and the full decoder spends most of its
-// time building maps they do not need. ok is false when the bytes are
-// not shaped as EncodeMsgpack writes them (or the checksum fails): the
-// caller then decodes with decodeRelation, which names the problem. It
-// checks only what it reads; Check validates whole records.
-func numericWeight(v []byte, name string) (val any, has, ok bool) {
-	b, err := unseal(v)
-	if err != nil {
-		return nil, false, false
-	}
-	for _, want := range [][]byte{recordC, recordU, recordW} {
-		if !bytes.HasPrefix(b, want) {
-			return nil, false, false
-		}
-		b = b[len(want):]
-		if want[len(want)-1] == msgpcode.Int64 {
-			if len(b) < 8 {
-				return nil, false, false
-			}
-			b = b[8:]
-		}
-	}
-	if len(b) == 0 {
-		return nil, false, false
-	}
-	var n int
-	switch {
-	case b[0]&0xf0 == 0x80: // fixmap
-		n, b = int(b[0]&0x0f), b[1:]
-	case b[0] == msgpcode.Map16 && len(b) >= 3:
-		n, b = int(b[1])<<8|int(b[2]), b[3:]
-	default:
-		return nil, false, false
-	}
-	for range n {
-		var key []byte
-		if key, b, ok = cutString(b); !ok || len(b) == 0 {
-			return nil, false, false
-		}
-		var value []byte
-		switch c := b[0]; {
-		case c == msgpcode.Int64 || c == msgpcode.Double:
-			if len(b) < 9 {
-				return nil, false, false
-			}
-			value, b = b[:9], b[9:]
-		case c == msgpcode.True || c == msgpcode.False:
-			value, b = b[:1], b[1:]
-		default:
-			if _, b, ok = cutString(b); !ok {
-				return nil, false, false
-			}
-		}
-		if string(key) != name {
-			continue
-		}
-		switch {
-		case len(value) == 9 && value[0] == msgpcode.Int64:
-			return int64(binary.BigEndian.Uint64(value[1:])), true, true
-		case len(value) == 9:
-			return math.Float64frombits(binary.BigEndian.Uint64(value[1:])), true, true
-		default:
-			return nil, false, false // not numeric
-		}
-	}
-	return nil, false, len(b) == 0
-}
 
 // cutString splits a msgpack str (fix, 8 or 16) off the front of b.
 func cutString(b []byte) (s, rest []byte, ok bool) {

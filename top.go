@@ -117,6 +117,7 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 	if err != nil {
 		return storageErr("cursor", err)
 	}
+	var buf [8]storedWeight // every relation read in place, as ScanRelations does
 	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 		if len(k) != len(prefix)+index.IDLen {
 			return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
@@ -125,13 +126,17 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 		if other == b {
 			continue
 		}
+		var created, updated int64
+		ws, err := readRelation(rt, a, other, v, &created, &updated, buf[:0])
+		if err != nil {
+			return err
+		}
 		for i, p := range props {
-			val, has, err := topWeight(rt, p, a, other, v)
-			if err != nil {
-				return err
-			}
-			if has {
-				add(i, newTopEntry(p.Type, val, other))
+			for _, sw := range ws {
+				if sw.name == p.Name {
+					add(i, newTopEntry(p.Type, sw.value(), other))
+					break
+				}
 			}
 		}
 	}
@@ -152,23 +157,4 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 	}
 	tx.topRefills++
 	return nil
-}
-
-// topWeight reads top property p of the relation a–b stored as v, by
-// the quick scan when the record is well formed, else by the full
-// decoder, which reports what is wrong.
-func topWeight(rt *RelationType, p Property, a, b ProfileID, v []byte) (val any, has bool, err error) {
-	val, has, ok := numericWeight(v, p.Name)
-	if ok && has && storedTypeOK(p.Type, val) {
-		return val, true, nil
-	}
-	if ok && !has {
-		return nil, false, nil
-	}
-	rec, err := decodeRelation(rt, a, b, v)
-	if err != nil {
-		return nil, false, err
-	}
-	val, has = rec.Weights[p.Name]
-	return val, has, nil
 }

@@ -150,48 +150,6 @@ func modelTop(values map[ProfileID]any, n int) []TopEntry {
 	return all[:min(n, len(all))]
 }
 
-// TestNumericWeightMatchesDecoder: the quick scan refills use reads the
-// same numeric values as the full decoder, on random records.
-func TestNumericWeightMatchesDecoder(t *testing.T) {
-	rapid.Check(t, func(rt *rapid.T) {
-		w := Weights{}
-		for _, name := range rapid.SliceOfNDistinct(rapid.StringMatching(`[a-z_]{1,40}`), 0, 20, rapid.ID[string]).Draw(rt, "names") {
-			w[name] = rapid.OneOf(
-				rapid.Map(rapid.Int64(), func(v int64) any { return v }),
-				rapid.Map(rapid.Float64(), func(v float64) any { return v }),
-				rapid.Map(rapid.Bool(), func(v bool) any { return v }),
-				rapid.Map(rapid.StringN(0, 300, -1), func(v string) any { return v }),
-			).Draw(rt, "value")
-		}
-		v, err := encodeRelation(&relationRecord{Weights: w, Created: rapid.Int64().Draw(rt, "c"), Updated: rapid.Int64().Draw(rt, "u")})
-		must(t, err)
-		for _, name := range append(sortedKeys(w), "absent") {
-			got, has, ok := numericWeight(v, name)
-			want, present := w[name]
-			switch want.(type) {
-			case int64, float64:
-				if !ok || !has || (got != want && !(isNaN(got) && isNaN(want))) {
-					rt.Fatalf("%q: scan %v %v %v, stored %v", name, got, has, ok, want)
-				}
-			case nil:
-				if !ok || has || present {
-					rt.Fatalf("%q: scan %v %v %v for an absent property", name, got, has, ok)
-				}
-			default:
-				if ok {
-					rt.Fatalf("%q: scan read %v from a %T", name, got, want)
-				}
-			}
-		}
-		v[len(v)/2] ^= 1 // a flipped bit: the checksum refuses it
-		if _, _, ok := numericWeight(v, "x"); ok {
-			rt.Fatalf("scan accepted a damaged record")
-		}
-	})
-}
-
-func isNaN(v any) bool { f, ok := v.(float64); return ok && f != f }
-
 // TestTopRefillsCountedInSharedBatches: a refill done by a user's Update
 // that shares its batch with other writes (so runs under a savepoint)
 // is counted in Stats.TopRefills, as one done alone is.
