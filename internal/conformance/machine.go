@@ -446,7 +446,7 @@ func (mc *machine) putProfile(t *rapid.T, how string) {
 			ids = append(ids, known.String())
 		}
 		loc = Locator{Matching: ModeProfileID, ProfileID: rapid.SampledFrom(ids).Draw(t, "restore-id")}
-	case !create || (len(mc.m.profiles[db]) > 4 && rapid.IntRange(0, 3).Draw(t, "empty-loc?") > 0):
+	case !create || rapid.IntRange(0, 3).Draw(t, "empty-loc?") > 0:
 		loc = genLocator(t, mc.m, db)
 	}
 	data, valid := genData(t, db)
@@ -474,16 +474,17 @@ func (mc *machine) putProfile(t *rapid.T, how string) {
 	} else {
 		created = true
 	}
+	expected := data // what the store is sent is data, as the caller wrote it
 	if created && !loc.IsEmpty() {
 		mode, _ := inferMode(loc)
-		data = withLocatorKey(data, loc, mode)
+		expected = withLocatorKey(data, loc, mode)
 	}
 	var next *mProfile
 	if wantCode == 0 && !valid {
 		wantCode = 400
 	}
 	if wantCode == 0 {
-		next = expectedProfile(base, data)
+		next = expectedProfile(base, expected)
 		if next.email != "" && (created || next.email != base.email) {
 			for other, p := range mc.m.profiles[db] {
 				if p.email == next.email && (created || other != id) {
@@ -515,6 +516,7 @@ func (mc *machine) putProfile(t *rapid.T, how string) {
 	}
 	mc.fired[how+"-ok"]++
 	mc.m.profiles[db][gotID] = next
+	mc.compareProfile(t, db, gotID) // what was just written, at once: "get" samples only
 }
 
 func (mc *machine) compareProfile(t *rapid.T, db uint32, id ProfileID) {
@@ -1072,47 +1074,44 @@ func compareSubs(a, b Subscription) int {
 	return strings.Compare(address(a), address(b))
 }
 
-// withLocatorKey: a profile created by an import gets the locator's key
-// unless the data sets it (README, "Decisions").
+// withLocatorKey is docs/spec.md §3's rule as the model reads it, not
+// profile.go's code: a profile an import creates carries each key its
+// locator's mode matches by, unless the data sets it — as a value of the
+// profile, or for the subscription modes as a subscription on the
+// locator's resource (its status kept) — so the same locator finds it.
 func withLocatorKey(d ProfileData, loc Locator, mode Mode) ProfileData {
+	matchesBy := func(modes ...Mode) bool { return slices.Contains(modes, mode) }
+	byEmail := loc.Email != "" && matchesBy(ModeEmail, ModeEmailProfile, ModeEmailPhone, ModeEmailSub, ModeEmailPhoneSub)
+	byPhone := loc.Phone != "" && matchesBy(ModePhone, ModeEmailPhone, ModePhoneSub, ModeEmailPhoneSub)
 	if subOnly(mode) {
-		var subs []Subscription
-		if loc.Email != "" && (mode == ModeEmailSub || mode == ModeEmailPhoneSub) {
-			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelEmail, Email: loc.Email, KeepStatus: true, KeepPriority: true})
+		var keys []Subscription
+		if byEmail {
+			keys = append(keys, Subscription{Channel: ChannelEmail, Email: loc.Email})
 		}
-		if loc.Phone != "" && (mode == ModePhoneSub || mode == ModeEmailPhoneSub) {
-			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelSMS, Phone: loc.Phone, KeepStatus: true, KeepPriority: true})
+		if byPhone {
+			keys = append(keys, Subscription{Channel: ChannelSMS, Phone: loc.Phone})
 		}
 		if mode == ModePushSub {
-			subs = append(subs, Subscription{ResourceID: loc.ResourceID, Channel: ChannelPush, Provider: loc.Provider, SubscriptionID: loc.SubscriptionID, KeepStatus: true, KeepPriority: true})
+			keys = append(keys, Subscription{Channel: ChannelPush, Provider: loc.Provider, SubscriptionID: loc.SubscriptionID})
 		}
-		d.Subscriptions = append(subs, d.Subscriptions...)
+		for i := range keys {
+			keys[i].ResourceID, keys[i].KeepStatus, keys[i].KeepPriority = loc.ResourceID, true, true
+		}
+		d.Subscriptions = append(keys, d.Subscriptions...)
 		return d
 	}
-	switch mode {
-	case ModeEmail, ModeEmailProfile:
-		if d.Email == nil {
-			d.Email = Ptr(loc.Email)
+	if byEmail && d.Email == nil {
+		d.Email = Ptr(loc.Email)
+	}
+	if byPhone && d.Phones == nil {
+		d.Phones = &[]string{loc.Phone}
+	}
+	if _, set := d.Fields[loc.FieldName]; mode == ModeCustom && !set {
+		fields := map[string]any{loc.FieldName: loc.FieldValue}
+		for k, v := range d.Fields {
+			fields[k] = v
 		}
-	case ModePhone:
-		if d.Phones == nil {
-			d.Phones = &[]string{loc.Phone}
-		}
-	case ModeEmailPhone:
-		if d.Email == nil && loc.Email != "" {
-			d.Email = Ptr(loc.Email)
-		}
-		if d.Phones == nil && loc.Phone != "" {
-			d.Phones = &[]string{loc.Phone}
-		}
-	case ModeCustom:
-		if _, set := d.Fields[loc.FieldName]; !set {
-			fields := map[string]any{loc.FieldName: loc.FieldValue}
-			for k, v := range d.Fields {
-				fields[k] = v
-			}
-			d.Fields = fields
-		}
+		d.Fields = fields
 	}
 	return d
 }
