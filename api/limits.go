@@ -7,24 +7,20 @@ import (
 	"runtime"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 )
 
 // limits bound the memory that requests can make the server hold before
 // and while their bodies are decoded.
 type limits struct {
-	// bodies weighs the bodies being read and handled, in bytes (size
-	// of them at most).
-	bodies *semaphore.Weighted
-	size   int64
+	// mu guards inUse and freed: the body memory held, in bytes (size
+	// at most), and the channel closed, and replaced, whenever some is
+	// given back, which wakes the requests waiting for room.
+	mu          sync.Mutex
+	size, inUse int64
+	freed       chan struct{}
 	// overdraft lets one request at a time read past the budget (up to
 	// the body limit): see budgeted.grow.
 	overdraft chan struct{}
-	// freed is closed, and replaced, whenever a request gives back body
-	// memory: it wakes the requests waiting for some.
-	mu    sync.Mutex
-	freed chan struct{}
 	// decoders bounds the trees being built at once.
 	decoders chan struct{}
 	wait     time.Duration
@@ -33,12 +29,32 @@ type limits struct {
 func newLimits(bodyMemory int64, wait time.Duration) *limits {
 	return &limits{
 		size:      bodyMemory,
-		bodies:    semaphore.NewWeighted(bodyMemory),
-		overdraft: make(chan struct{}, 1),
 		freed:     make(chan struct{}),
+		overdraft: make(chan struct{}, 1),
 		decoders:  make(chan struct{}, runtime.GOMAXPROCS(0)),
 		wait:      wait,
 	}
+}
+
+// take takes n bytes of body memory if they are free; if not, it
+// returns the channel closed when some are next given back.
+func (l *limits) take(n int64) (taken bool, freed <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inUse+n <= l.size {
+		l.inUse += n
+		return true, nil
+	}
+	return false, l.freed
+}
+
+// give gives n bytes of body memory back and wakes the waiting.
+func (l *limits) give(n int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inUse -= n
+	close(l.freed)
+	l.freed = make(chan struct{})
 }
 
 var errBusy = &apiError{503, "server busy: too many large requests in flight; retry shortly"}
@@ -107,10 +123,8 @@ func (b *budgeted) grow() error {
 	timeout := time.NewTimer(b.l.wait)
 	defer timeout.Stop()
 	for {
-		b.l.mu.Lock()
-		freed := b.l.freed
-		b.l.mu.Unlock()
-		if b.l.bodies.TryAcquire(chunk) {
+		taken, freed := b.l.take(chunk)
+		if taken {
 			b.held += chunk
 			return nil
 		}
@@ -131,16 +145,12 @@ func (b *budgeted) release() {
 	if b.held == 0 && !b.overdraft {
 		return
 	}
-	b.l.bodies.Release(b.held)
-	b.held = 0
 	if b.overdraft {
 		<-b.l.overdraft
 		b.overdraft = false
 	}
-	b.l.mu.Lock()
-	close(b.l.freed)
-	b.l.freed = make(chan struct{})
-	b.l.mu.Unlock()
+	b.l.give(b.held)
+	b.held = 0
 }
 
 // startDecode waits, at most l.wait, for a decoder; endDecode frees it.
