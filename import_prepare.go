@@ -34,11 +34,10 @@ type importPrep struct {
 
 // preparedItem is one import item built for its creation.
 type preparedItem struct {
-	prep    *importPrep
-	ok      bool     // prepared (not a KeepID item, its locator readable)
-	profile *Profile // built, without its id
-	val     []byte   // profile's record, encoded
-	err     error    // what putProfile is to answer instead
+	prep    *importPrep // nil: not prepared (a KeepID item, an unreadable locator)
+	profile *Profile    // built, without its id
+	val     []byte      // profile's record, encoded
+	err     error       // what putProfile is to answer instead
 }
 
 // prepChunk is how many items a worker prepares at a time: large enough
@@ -104,13 +103,13 @@ func (p *importPrep) prepare(it ImportItem) preparedItem {
 	}
 	prof := &Profile{DatabaseID: p.d.ID, Created: p.now, Updated: p.now}
 	if err := buildProfile(prof, it.Data.withLocatorKey(it.Locator, mode), p.d, p.region); err != nil {
-		return preparedItem{prep: p, ok: true, err: err}
+		return preparedItem{prep: p, err: err}
 	}
 	val, err := encodeProfile(prof)
 	if err != nil {
 		return preparedItem{} // putProfile reports it
 	}
-	return preparedItem{prep: p, ok: true, profile: prof, val: val}
+	return preparedItem{prep: p, profile: prof, val: val}
 }
 
 // item waits until item i is prepared and returns it, or nil when it
@@ -126,7 +125,7 @@ func (p *importPrep) item(i int) *preparedItem {
 			return nil // never taken, or still being prepared: not to be read
 		}
 	}
-	if !p.items[i].ok {
+	if p.items[i].prep == nil {
 		return nil
 	}
 	return &p.items[i]
