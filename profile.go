@@ -332,13 +332,14 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 		}
 	}
 	// Validation is done; from here on only writes.
-	if created && !p.ID.IsZero() {
-		if err := tx.flushIDs(); err != nil { // its id may be one of the block's
-			return ProfileID{}, false, err
+	if created {
+		var err error
+		if p.ID.IsZero() {
+			p.ID, err = tx.newProfileID()
+		} else {
+			err = tx.flushIDs() // its own id may be one of a reserved block's
 		}
-	}
-	if created && p.ID.IsZero() {
-		if p.ID, err = tx.newProfileID(); err != nil {
+		if err != nil {
 			return ProfileID{}, false, err
 		}
 	}
