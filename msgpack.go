@@ -63,6 +63,17 @@ func decodeExact(b []byte, fn func(d *msgpack.Decoder) error) error {
 	return nil
 }
 
+// unmarshal decodes stored msgpack bytes into the struct v (through
+// decodeExact: well formed, nothing left over), refusing keys v does not
+// have, so a record has one encoding.
+func unmarshal(b []byte, v any) error {
+	return decodeExact(b, func(d *msgpack.Decoder) error {
+		d.DisallowUnknownFields(true)
+		defer d.DisallowUnknownFields(false)
+		return d.Decode(v)
+	})
+}
+
 // maxDecodedLen bounds collection lengths read from stored bytes, so a
 // corrupt length cannot make a decoder allocate without limit.
 const maxDecodedLen = 1 << 16

@@ -1,12 +1,9 @@
 package relgraph
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // maxNesting bounds how deeply stored msgpack may nest: relgraph's own
@@ -120,19 +117,4 @@ func wellFormed(b []byte) error {
 		return fmt.Errorf("%d trailing bytes", len(b)-i)
 	}
 	return nil
-}
-
-// unmarshal decodes stored msgpack bytes into the struct v once they
-// are well formed (see wellFormed), refusing keys v does not have, so a
-// record has one encoding.
-func unmarshal(b []byte, v any) error {
-	if err := wellFormed(b); err != nil {
-		return err
-	}
-	d := msgpack.GetDecoder()
-	defer msgpack.PutDecoder(d)
-	d.Reset(bytes.NewReader(b))
-	d.DisallowUnknownFields(true)
-	defer d.DisallowUnknownFields(false)
-	return d.Decode(v)
 }
