@@ -191,7 +191,7 @@ func (c *checker) checkProfiles() {
 		}
 		c.profiles[string(k)] = true
 		for _, e := range indexEntries(d, p) {
-			c.expect(e.Keyspace, []byte(e.Key), []byte(e.Value))
+			c.expect(e.Keyspace, e.Key, e.Value)
 		}
 	}
 }

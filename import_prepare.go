@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/relgraph/relgraph/index"
 )
 
 // importPrep builds the new profiles of an import batch on every core
@@ -14,7 +16,9 @@ import (
 // submitted — but not of its id, which is the record's key:
 // normalizing, applying and encoding it need neither wait for the
 // transaction nor hold it, and they are most of an import item's work.
-// The transaction is left the lookups, the id and the writes.
+// Its index entries are too, but for the id each ends in, which the
+// transaction fills in (withProfileID). The transaction is left the
+// lookups, the id and the writes.
 //
 // Only the creation of a profile uses a prepared result: an item that
 // finds an existing profile, or any item when the schema changed in
@@ -34,10 +38,11 @@ type importPrep struct {
 
 // preparedItem is one import item built for its creation.
 type preparedItem struct {
-	prep    *importPrep // nil: not prepared (a KeepID item, an unreadable locator)
-	profile *Profile    // built, without its id
-	val     []byte      // profile's record, encoded
-	err     error       // what putProfile is to answer instead
+	prep    *importPrep   // nil: not prepared (a KeepID item, an unreadable locator)
+	profile *Profile      // built, without its id
+	val     []byte        // profile's record, encoded
+	entries []index.Entry // profile's index entries with the zero id, sorted, each once
+	err     error         // what putProfile is to answer instead
 }
 
 // prepChunk is how many items a worker prepares at a time: large enough
@@ -109,7 +114,8 @@ func (p *importPrep) prepare(it ImportItem) preparedItem {
 	if err != nil {
 		return preparedItem{} // putProfile reports it
 	}
-	return preparedItem{prep: p, profile: prof, val: val}
+	_, entries := index.Diff(nil, indexEntries(p.d, prof))
+	return preparedItem{prep: p, profile: prof, val: val, entries: entries}
 }
 
 // item waits until item i is prepared and returns it, or nil when it

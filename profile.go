@@ -297,13 +297,14 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	}
 	created := old == nil
 	var p *Profile
-	var val []byte // the encoded record, when prepared ahead
+	var val []byte           // the encoded record, when prepared ahead
+	var idless []index.Entry // its index entries, when prepared ahead
 	if pre := tx.prepared; created && pre.usable(d, tx.region, tx.now) {
 		if pre.err != nil {
 			return ProfileID{}, false, pre.err
 		}
 		cp := *pre.profile // a copy: a retried batch uses pre again
-		p, val = &cp, pre.val
+		p, val, idless = &cp, pre.val, pre.entries
 	} else {
 		if created {
 			data = data.withLocatorKey(loc, mode)
@@ -357,11 +358,15 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 			return ProfileID{}, false, err
 		}
 	}
-	var oldEntries []index.Entry
-	if old != nil {
-		oldEntries = indexEntries(d, old)
+	var del, put []index.Entry
+	switch {
+	case idless != nil:
+		put = withProfileID(idless, p.ID)
+	case old != nil:
+		del, put = index.Diff(indexEntries(d, old), indexEntries(d, p))
+	default:
+		_, put = index.Diff(nil, indexEntries(d, p))
 	}
-	del, put := index.Diff(oldEntries, indexEntries(d, p))
 	if err := index.Apply(tx.kv, del, put); err != nil {
 		return ProfileID{}, false, storageErr("write profile indexes", err)
 	}

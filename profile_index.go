@@ -7,13 +7,14 @@ import (
 
 // indexEntries lists every index fact of profile p in database d: its
 // email, each phone, each subscription and each of its custom fields,
-// each indexed custom field value and each tag. Fields the schema does not declare, or declares
-// unindexed, have no entries.
+// each indexed custom field value and each tag. Fields the schema does
+// not declare, or declares unindexed, have no entries. Every key is a
+// new slice; the email's value is a copy of the id.
 func indexEntries(d *Database, p *Profile) []index.Entry {
 	id := [index.IDLen]byte(p.ID)
-	var es []index.Entry
+	es := make([]index.Entry, 0, 2+len(p.Phones)+len(p.Fields))
 	add := func(ks kv.Keyspace, key, val []byte) {
-		es = append(es, index.Entry{Keyspace: ks, Key: string(key), Value: string(val)})
+		es = append(es, index.Entry{Keyspace: ks, Key: key, Value: val})
 	}
 	if p.Email != "" {
 		add(index.Emails, index.EmailKey(d.ID, p.Email), id[:])
@@ -43,4 +44,22 @@ func indexEntries(d *Database, p *Profile) []index.Entry {
 		add(index.Fields, index.FieldKey(d.ID, name, v, id), nil)
 	}
 	return es
+}
+
+// withProfileID returns the entries of a profile built without its id
+// (with the zero id) as they are with id: every index key ends in the
+// profile id, but the email index's, whose value the id is. es is not
+// modified: a batch that is retried completes its entries again.
+func withProfileID(es []index.Entry, id ProfileID) []index.Entry {
+	out := make([]index.Entry, len(es))
+	for i, e := range es {
+		if e.Keyspace == index.Emails {
+			e.Value = append([]byte(nil), id[:]...)
+		} else {
+			n := len(e.Key) - index.IDLen
+			e.Key = append(e.Key[:n:n], id[:]...) // a new slice: the capacity ends at n
+		}
+		out[i] = e
+	}
+	return out
 }

@@ -169,7 +169,7 @@ func TestLenKeysPrefixFree(t *testing.T) {
 func TestDiff(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		gen := rapid.SliceOf(rapid.Custom(func(t *rapid.T) Entry {
-			return Entry{Keyspace: Phones, Key: rapid.SampledFrom([]string{"a", "b", "c", "d"}).Draw(t, "k"), Value: rapid.SampledFrom([]string{"", "1"}).Draw(t, "v")}
+			return Entry{Keyspace: Phones, Key: []byte(rapid.SampledFrom([]string{"a", "b", "c", "d"}).Draw(t, "k")), Value: []byte(rapid.SampledFrom([]string{"", "1"}).Draw(t, "v"))}
 		}))
 		// An entry may be implied twice (the lists are sets), with one
 		// value per key.
@@ -177,17 +177,17 @@ func TestDiff(t *testing.T) {
 		del, put := Diff(old, new)
 		state := map[string]string{}
 		for _, e := range old {
-			state[e.Key] = e.Value
+			state[string(e.Key)] = string(e.Value)
 		}
 		for _, e := range del {
-			delete(state, e.Key)
+			delete(state, string(e.Key))
 		}
 		for _, e := range put {
-			state[e.Key] = e.Value
+			state[string(e.Key)] = string(e.Value)
 		}
 		want := map[string]string{}
 		for _, e := range new {
-			want[e.Key] = e.Value
+			want[string(e.Key)] = string(e.Value)
 		}
 		if len(state) != len(want) {
 			t.Fatalf("after diff %v, want %v", state, want)
@@ -201,13 +201,13 @@ func TestDiff(t *testing.T) {
 }
 
 func oneValuePerKey(es []Entry) []Entry {
-	first := map[string]string{}
+	first := map[string][]byte{}
 	out := make([]Entry, len(es))
 	for i, e := range es {
-		if v, seen := first[e.Key]; seen {
+		if v, seen := first[string(e.Key)]; seen {
 			e.Value = v
 		} else {
-			first[e.Key] = e.Value
+			first[string(e.Key)] = e.Value
 		}
 		out[i] = e
 	}

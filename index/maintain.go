@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 
@@ -8,18 +9,20 @@ import (
 )
 
 // Entry is one index fact: a key in a keyspace, with its value (empty
-// for set-membership indexes, the profile id for the email index).
+// for set-membership indexes, the profile id for the email index). Its
+// bytes are handed to the kv transaction as they are: they must not
+// change until it ends.
 type Entry struct {
 	Keyspace kv.Keyspace
-	Key      string
-	Value    string
+	Key      []byte
+	Value    []byte
 }
 
 func compareEntries(a, b Entry) int {
 	if c := strings.Compare(string(a.Keyspace), string(b.Keyspace)); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Key, b.Key)
+	return bytes.Compare(a.Key, b.Key)
 }
 
 // Diff returns the entries to delete (in old, not in new) and to put (in
@@ -46,7 +49,7 @@ func Diff(old, new []Entry) (del, put []Entry) {
 			put = append(put, new[j])
 			j++
 		default:
-			if old[i].Value != new[j].Value {
+			if !bytes.Equal(old[i].Value, new[j].Value) {
 				put = append(put, new[j])
 			}
 			i++
@@ -59,12 +62,12 @@ func Diff(old, new []Entry) (del, put []Entry) {
 // Apply deletes then puts the entries in tx.
 func Apply(tx kv.Tx, del, put []Entry) error {
 	for _, e := range del {
-		if err := tx.Delete(e.Keyspace, []byte(e.Key)); err != nil {
+		if err := tx.Delete(e.Keyspace, e.Key); err != nil {
 			return err
 		}
 	}
 	for _, e := range put {
-		if err := tx.Put(e.Keyspace, []byte(e.Key), []byte(e.Value)); err != nil {
+		if err := tx.Put(e.Keyspace, e.Key, e.Value); err != nil {
 			return err
 		}
 	}
