@@ -14,8 +14,9 @@ import (
 // Stored records are msgpack, canonical: map keys are sorted and every
 // value has one encoding, so equal records give equal bytes. Relations
 // and counters are written on every relation write, so they have
-// hand-written codecs (relation_record.go, counter.go); profiles and the
-// schema use the reflective one. This file holds what the codecs share:
+// hand-written codecs (relation_record.go, counter.go); profiles are
+// written by hand too (profile_codec.go), for import, and read by
+// reflection; the schema uses the reflective codec both ways. This file holds what the codecs share:
 // the encoder pool, exact decoding, the strict readers, and stored times.
 
 var encoders = sync.Pool{New: func() any {
