@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -223,3 +224,42 @@ var benchWalConfig = func() wal.Config {
 	}
 	return c
 }()
+
+// ImportPeople imports PersonItem(0) to PersonItem(n-1) into database 1
+// of s in batches of batch items, building each batch on a goroutine of
+// its own and keeping up to inFlight ImportBatch calls under way at
+// once, as a bulk loader would: a batch submitted while another commits
+// is prepared meanwhile. It returns the first error of a call or item.
+func ImportPeople(s *relgraph.Store, n, batch, inFlight int) error {
+	errs := make(chan error, (n+batch-1)/batch)
+	slots := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	for start := 0; start < n; start += batch {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func(start int) {
+			defer func() { <-slots; wg.Done() }()
+			items := make([]relgraph.ImportItem, 0, batch)
+			for i := start; i < n && i < start+batch; i++ {
+				items = append(items, PersonItem(i))
+			}
+			res, err := s.ImportBatch(context.Background(), 1, items)
+			if err == nil {
+				for _, r := range res {
+					if err = r.Err; err != nil {
+						break
+					}
+				}
+			}
+			errs <- err
+		}(start)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

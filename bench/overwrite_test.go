@@ -267,34 +267,23 @@ func BenchmarkImport(b *testing.B) {
 	}
 	for _, batch := range []int{1000, 10000} {
 		for _, eng := range engines {
-			b.Run(fmt.Sprintf("batch=%d/engine=%s", batch, eng.name), func(b *testing.B) {
-				s, err := eng.open(filepath.Join(b.TempDir(), "import.db"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				if err := Schema(s); err != nil {
-					b.Fatal(err)
-				}
-				items := make([]relgraph.ImportItem, 0, batch)
-				b.ResetTimer()
-				for i := 0; i < b.N; {
-					items = items[:0]
-					for ; i < b.N && len(items) < batch; i++ {
-						items = append(items, PersonItem(i))
-					}
-					res, err := s.ImportBatch(ctx, 1, items)
+			for _, inFlight := range []int{1, 2} {
+				b.Run(fmt.Sprintf("batch=%d/engine=%s/inflight=%d", batch, eng.name, inFlight), func(b *testing.B) {
+					s, err := eng.open(filepath.Join(b.TempDir(), "import.db"))
 					if err != nil {
 						b.Fatal(err)
 					}
-					for _, r := range res {
-						if r.Err != nil {
-							b.Fatal(r.Err)
-						}
+					defer s.Close()
+					if err := Schema(s); err != nil {
+						b.Fatal(err)
 					}
-				}
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "profiles/s")
-			})
+					b.ResetTimer()
+					if err := ImportPeople(s, b.N, batch, inFlight); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "profiles/s")
+				})
+			}
 		}
 	}
 }
