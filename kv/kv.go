@@ -82,7 +82,9 @@ type Tx interface {
 	// Get returns the value at key, or nil if there is none.
 	Get(ks Keyspace, key []byte) ([]byte, error)
 	// Put sets key to value. Empty values are allowed and are distinct
-	// from absence.
+	// from absence. The engine may keep key and value until the
+	// transaction ends (bbolt keeps value until its commit): the caller
+	// must not change them before then.
 	Put(ks Keyspace, key, value []byte) error
 	// Delete removes key; deleting an absent key is not an error.
 	Delete(ks Keyspace, key []byte) error

@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/relgraph/relgraph/index"
+)
+
+// ImportFloor is bbolt's ceiling for the import workload: it writes the
+// keys an import of PersonItem(0) to PersonItem(n-1) writes (the
+// profile record, its email, phone, crm_id and two tags, laid out as
+// relgraph lays them out, with generated ids in order) straight into
+// the keyspaces of a fresh bbolt file at path, batch profiles per
+// durable commit, with records of recordLen bytes. Keys are built
+// outside the clock, a batch at a time; it returns the time spent in
+// bbolt's transactions alone. No relgraph code runs in them, so
+// relgraph's import on bbolt cannot beat it on the same machine.
+func ImportFloor(path string, n, batch, recordLen int) (time.Duration, error) {
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, ks := range index.All {
+			if _, err := tx.CreateBucketIfNotExists([]byte(ks)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	type put struct{ bucket, key, value []byte }
+	record := make([]byte, recordLen)
+	var took time.Duration
+	for start := 0; start < n; start += batch {
+		var puts []put
+		for i := start; i < n && i < start+batch; i++ {
+			var pid [index.IDLen]byte
+			binary.BigEndian.PutUint32(pid[:4], 1_800_000_000)
+			binary.BigEndian.PutUint64(pid[4:], uint64(i))
+			add := func(ks string, key, value []byte) { puts = append(puts, put{[]byte(ks), key, value}) }
+			add(string(index.Profiles), index.ProfileKey(1, pid), record)
+			add(string(index.Emails), index.EmailKey(1, Email(i)), pid[:])
+			add(string(index.Phones), index.PhoneKey(1, fmt.Sprintf("+1555%07d", i), pid), []byte{})
+			add(string(index.Fields), index.FieldKey(1, "crm_id", int64(i), pid), []byte{})
+			add(string(index.Tags), index.TagKey(1, "interests", fmt.Sprintf("t%d", i%10), pid), []byte{})
+			if i%10 != i%7 { // tags are a set
+				add(string(index.Tags), index.TagKey(1, "interests", fmt.Sprintf("t%d", i%7), pid), []byte{})
+			}
+		}
+		t0 := time.Now()
+		err := db.Update(func(tx *bbolt.Tx) error {
+			for _, p := range puts {
+				if err := tx.Bucket(p.bucket).Put(p.key, p.value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		took += time.Since(t0)
+		if err != nil {
+			return took, err
+		}
+	}
+	return took, nil
+}
+
+// PersonRecordLen is the length of PersonItem(0)'s stored record, for
+// ImportFloor: it imports it into a scratch store in dir.
+func PersonRecordLen(dir string) (int, error) {
+	s, e, err := Open(filepath.Join(dir, "record-len.db"), nil)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	if err := Schema(s); err != nil {
+		return 0, err
+	}
+	if err := ImportPeople(s, 1, 1, 1); err != nil {
+		return 0, err
+	}
+	txn, err := e.Begin(context.Background(), false)
+	if err != nil {
+		return 0, err
+	}
+	defer txn.Rollback()
+	c, err := txn.Cursor(index.Profiles)
+	if err != nil {
+		return 0, err
+	}
+	k, v := c.First()
+	if k == nil {
+		return 0, fmt.Errorf("no profile stored: %v", c.Err())
+	}
+	return len(v), nil
+}
