@@ -130,6 +130,7 @@ func main() {
 	popB := flag.Int("populated-b", 200, "B profiles of each of those A profiles")
 	out := flag.String("out", "out", "directory for results.md, results.json and charts")
 	sustained := flag.Duration("sustained", 0, "also run 32 writers overwriting for this long, recording the rate of every second (0: skip)")
+	onlyImport := flag.Bool("only-import", false, "measure the import workload alone and write -out's import.md")
 	redraw := flag.Bool("redraw", false, "measure nothing: draw the charts again from -out's results.json (and sustained.json)")
 	flag.Parse()
 	if *redraw {
@@ -147,6 +148,12 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+	if *onlyImport {
+		table := markdown(importRows(dir, *importN), d)
+		fmt.Print(table)
+		check(os.WriteFile(filepath.Join(*out, "import.md"), []byte(table), 0o644))
+		return
+	}
 
 	log.Printf("loading %d+%d profiles, %d relations on the big profile and %d×%d populated ones, into each store", d.profiles, d.profiles, d.bigN, d.popA, d.popB)
 	rg, err := newRelgraph(filepath.Join(dir), d, true)

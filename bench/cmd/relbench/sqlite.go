@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	_ "github.com/mattn/go-sqlite3" // the C SQLite through cgo: SQLite at its real speed
 
@@ -15,11 +16,44 @@ import (
 // index, phone and custom-field indexes, tags in their own indexed table,
 // and an edges table keyed by (rel, a, b) with its reverse index — and
 // INSERT … ON CONFLICT DO UPDATE for overwrite and strengthen. Counters
-// are queries, as a SQLite user would write them.
+// are queries, as a SQLite user would write them, and every statement
+// is prepared once (prepared), as a SQLite user after speed would.
 type sqliteContender struct {
 	db *sql.DB
 	n  int
 	d  dataset
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// prepared returns query prepared on c.db, preparing it the first time:
+// database/sql then prepares it once per connection, and a transaction
+// takes it with tx.Stmt, instead of SQLite parsing it on every call.
+func (c *sqliteContender) prepared(query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := c.db.Prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// txStmt is query prepared, in tx.
+func (c *sqliteContender) txStmt(tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := c.prepared(query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Stmt(st), nil
 }
 
 const sqliteSchema = `
@@ -107,8 +141,7 @@ func newSQLite(dir string, d dataset) (*sqliteContender, error) {
 // importProfiles inserts profiles [from, to) of database 1 with email,
 // phone, two custom fields and tags, 10,000 per transaction, at its
 // best: the rows of the next transaction are built on another goroutine
-// while one commits (as relgraph's are), and each transaction prepares
-// its two statements once.
+// while one commits (as relgraph's are), with its statements prepared.
 func (c *sqliteContender) importProfiles(from, to int) error {
 	batches := make(chan []sqlPerson, 1)
 	go func() {
@@ -147,11 +180,11 @@ func (c *sqliteContender) insertPeople(people []sqlPerson) error {
 		return err
 	}
 	defer tx.Rollback()
-	profile, err := tx.Prepare(`INSERT INTO profiles(id, db, email, phone, crm_id) VALUES (?, 1, ?, ?, ?)`)
+	profile, err := c.txStmt(tx, `INSERT INTO profiles(id, db, email, phone, crm_id) VALUES (?, 1, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
-	tag, err := tx.Prepare(`INSERT OR IGNORE INTO tags(profile, tag) VALUES (?, ?)`)
+	tag, err := c.txStmt(tx, `INSERT OR IGNORE INTO tags(profile, tag) VALUES (?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -176,16 +209,28 @@ func (c *sqliteContender) upsert(aQuery string, aArg any, bQuery string, bArg an
 		return err
 	}
 	defer tx.Rollback()
+	aStmt, err := c.txStmt(tx, aQuery)
+	if err != nil {
+		return err
+	}
+	bStmt, err := c.txStmt(tx, bQuery)
+	if err != nil {
+		return err
+	}
+	insert, err := c.txStmt(tx, `INSERT INTO edges(rel, a, b, user_like, donate, is_online, created, updated)
+		VALUES (3, ?, ?, ?, ?, ?, unixepoch(), unixepoch())
+		ON CONFLICT(rel, a, b) DO UPDATE SET `+set)
+	if err != nil {
+		return err
+	}
 	var a, b int64
-	if err := tx.QueryRow(aQuery, aArg).Scan(&a); err != nil {
+	if err := aStmt.QueryRow(aArg).Scan(&a); err != nil {
 		return fmt.Errorf("profile_a: %w", err)
 	}
-	if err := tx.QueryRow(bQuery, bArg).Scan(&b); err != nil {
+	if err := bStmt.QueryRow(bArg).Scan(&b); err != nil {
 		return fmt.Errorf("profile_b: %w", err)
 	}
-	if _, err := tx.Exec(`INSERT INTO edges(rel, a, b, user_like, donate, is_online, created, updated)
-		VALUES (3, ?, ?, ?, ?, ?, unixepoch(), unixepoch())
-		ON CONFLICT(rel, a, b) DO UPDATE SET `+set, a, b, like, donate, online); err != nil {
+	if _, err := insert.Exec(a, b, like, donate, online); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -211,7 +256,11 @@ func (c *sqliteContender) Strengthen(i int) error {
 }
 
 func (c *sqliteContender) Page(int) error {
-	rows, err := c.db.Query(`SELECT b, user_like, donate, is_online FROM edges WHERE rel = 3 AND a = 1 ORDER BY b LIMIT 100`)
+	page, err := c.prepared(`SELECT b, user_like, donate, is_online FROM edges WHERE rel = 3 AND a = 1 ORDER BY b LIMIT 100`)
+	if err != nil {
+		return err
+	}
+	rows, err := page.Query()
 	if err != nil {
 		return err
 	}
@@ -236,13 +285,20 @@ func (c *sqliteContender) Counter(big bool) error {
 	if big {
 		a = 1
 	}
-	var total, likes, online int64
-	var sum sql.NullInt64
-	if err := c.db.QueryRow(`SELECT count(*), count(user_like), sum(user_like), count(CASE WHEN is_online THEN 1 END) FROM edges WHERE rel = 3 AND a = ?`, a).
-		Scan(&total, &likes, &sum, &online); err != nil {
+	counts, err := c.prepared(`SELECT count(*), count(user_like), sum(user_like), count(CASE WHEN is_online THEN 1 END) FROM edges WHERE rel = 3 AND a = ?`)
+	if err != nil {
 		return err
 	}
-	rows, err := c.db.Query(`SELECT b, donate FROM edges WHERE rel = 3 AND a = ? AND donate IS NOT NULL ORDER BY donate DESC LIMIT 10`, a)
+	top, err := c.prepared(`SELECT b, donate FROM edges WHERE rel = 3 AND a = ? AND donate IS NOT NULL ORDER BY donate DESC LIMIT 10`)
+	if err != nil {
+		return err
+	}
+	var total, likes, online int64
+	var sum sql.NullInt64
+	if err := counts.QueryRow(a).Scan(&total, &likes, &sum, &online); err != nil {
+		return err
+	}
+	rows, err := top.Query(a)
 	if err != nil {
 		return err
 	}
@@ -264,7 +320,11 @@ func (c *sqliteContender) DeleteBig() error {
 	defer tx.Rollback()
 	for _, q := range []string{`DELETE FROM edges WHERE rel = 3 AND a = 7`, `DELETE FROM edges WHERE rel = 3 AND b = 7`,
 		`DELETE FROM tags WHERE profile = 7`, `DELETE FROM profiles WHERE id = 7`} {
-		if _, err := tx.Exec(q); err != nil {
+		st, err := c.txStmt(tx, q)
+		if err != nil {
+			return err
+		}
+		if _, err := st.Exec(); err != nil {
 			return err
 		}
 	}
