@@ -9,6 +9,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/index"
 )
 
@@ -17,9 +18,9 @@ import (
 // profile record, its email, phone, crm_id and two tags, laid out as
 // relgraph lays them out, with generated ids in order) straight into
 // the keyspaces of a fresh bbolt file at path, batch profiles per
-// durable commit, with records of recordLen bytes. Keys are built
-// outside the clock, a batch at a time; it returns the time spent in
-// bbolt's transactions alone. No relgraph code runs in them, so
+// durable commit, with records of recordLen bytes (PersonRecordLen).
+// Keys are built outside the clock, a batch at a time; it returns the
+// time spent in bbolt's transactions alone. No relgraph code runs in them, so
 // relgraph's import on bbolt cannot beat it on the same machine.
 func ImportFloor(path string, n, batch, recordLen int) (time.Duration, error) {
 	db, err := bbolt.Open(path, 0o600, nil)
@@ -74,9 +75,11 @@ func ImportFloor(path string, n, batch, recordLen int) (time.Duration, error) {
 	return took, nil
 }
 
-// PersonRecordLen is the length of PersonItem(0)'s stored record, for
-// ImportFloor: it imports it into a scratch store in dir.
-func PersonRecordLen(dir string) (int, error) {
+// PersonRecordLen is the mean length of the stored records of
+// PersonItem(0) to PersonItem(n-1), for ImportFloor, from a sample of
+// up to 100 spread over them (a record grows with its email's digits
+// and its tags): it imports the sample into a scratch store in dir.
+func PersonRecordLen(dir string, n int) (int, error) {
 	s, e, err := Open(filepath.Join(dir, "record-len.db"), nil)
 	if err != nil {
 		return 0, err
@@ -85,8 +88,18 @@ func PersonRecordLen(dir string) (int, error) {
 	if err := Schema(s); err != nil {
 		return 0, err
 	}
-	if err := ImportPeople(s, 1, 1, 1); err != nil {
+	var items []relgraph.ImportItem
+	for k := range min(n, 100) {
+		items = append(items, PersonItem(k*n/min(n, 100)))
+	}
+	res, err := s.ImportBatch(context.Background(), 1, items)
+	if err != nil {
 		return 0, err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return 0, r.Err
+		}
 	}
 	txn, err := e.Begin(context.Background(), false)
 	if err != nil {
@@ -97,9 +110,13 @@ func PersonRecordLen(dir string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	k, v := c.First()
-	if k == nil {
-		return 0, fmt.Errorf("no profile stored: %v", c.Err())
+	total, count := 0, 0
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		total += len(v)
+		count++
 	}
-	return len(v), nil
+	if count != len(items) {
+		return 0, fmt.Errorf("%d profiles stored of %d imported: %v", count, len(items), c.Err())
+	}
+	return (total + count - 1) / count, nil
 }

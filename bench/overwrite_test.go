@@ -267,7 +267,7 @@ func BenchmarkImport(b *testing.B) {
 	}
 	for _, batch := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("batch=%d/engine=bbolt-floor", batch), func(b *testing.B) {
-			recordLen, err := PersonRecordLen(b.TempDir())
+			recordLen, err := PersonRecordLen(b.TempDir(), b.N)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -96,12 +96,12 @@ func importRows(dir string, n int) []row {
 	sqliteRate := float64(n) / el.Seconds()
 	rows = append(rows, row{Workload: workload, Contender: "sqlite", Writers: 1, Ops: n, OpsPerSec: sqliteRate,
 		Note: fmt.Sprintf("statements prepared once, rows built ahead; peak Go heap %d MiB (SQLite's C heap not counted)", peak>>20)})
-	recordLen, err := bench.PersonRecordLen(dir)
+	recordLen, err := bench.PersonRecordLen(dir, n)
 	check(err)
 	took, err := bench.ImportFloor(filepath.Join(dir, "import-floor.db"), n, relgraph.MaxImportBatch, recordLen)
 	check(err)
 	rows = append(rows, row{Workload: workload, Contender: "bbolt floor", Writers: 1, Ops: n, OpsPerSec: float64(n) / took.Seconds(),
-		Note: fmt.Sprintf("the same keys, prebuilt, %d-byte records, straight into bbolt: import's ceiling on bbolt", recordLen)})
+		Note: fmt.Sprintf("the same keys, prebuilt, records of %d bytes (the mean), straight into bbolt: import's ceiling on bbolt", recordLen)})
 	for i := range rows {
 		rows[i].Ratio, rows[i].Reference = rows[i].OpsPerSec/sqliteRate, "sqlite"
 	}
