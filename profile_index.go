@@ -49,15 +49,31 @@ func indexEntries(d *Database, p *Profile) []index.Entry {
 // withProfileID returns the entries of a profile built without its id
 // (with the zero id) as they are with id: every index key ends in the
 // profile id, but the email index's, whose value the id is. es is not
-// modified: a batch that is retried completes its entries again.
+// modified: a batch that is retried completes its entries again. The
+// new keys share one allocation.
 func withProfileID(es []index.Entry, id ProfileID) []index.Entry {
+	size := 0
+	for _, e := range es {
+		if e.Keyspace == index.Emails {
+			size += index.IDLen
+		} else {
+			size += len(e.Key)
+		}
+	}
+	buf := make([]byte, 0, size)
+	take := func(parts ...[]byte) []byte {
+		start := len(buf)
+		for _, p := range parts {
+			buf = append(buf, p...)
+		}
+		return buf[start:len(buf):len(buf)]
+	}
 	out := make([]index.Entry, len(es))
 	for i, e := range es {
 		if e.Keyspace == index.Emails {
-			e.Value = append([]byte(nil), id[:]...)
+			e.Value = take(id[:])
 		} else {
-			n := len(e.Key) - index.IDLen
-			e.Key = append(e.Key[:n:n], id[:]...) // a new slice: the capacity ends at n
+			e.Key = take(e.Key[:len(e.Key)-index.IDLen], id[:])
 		}
 		out[i] = e
 	}

@@ -60,7 +60,7 @@ func maxRSS() uint64 {
 // importRows imports n profiles (email, phone, two custom fields, tags)
 // into fresh stores, 10,000 per commit: relgraph with one batch at a
 // time and with two in flight (bench.ImportPeople), SQLite at its best
-// (statements prepared once per transaction, rows built ahead), and
+// (statements prepared once, rows built ahead), and
 // bbolt alone writing the same keys (bench.ImportFloor), the ceiling of
 // any import on bbolt. Ratios are to SQLite.
 func importRows(dir string, n int) []row {
