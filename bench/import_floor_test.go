@@ -59,7 +59,7 @@ func TestImportFloorWritesWhatImportWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	floorPath := filepath.Join(t.TempDir(), "floor.db")
-	if _, err := ImportFloor(floorPath, n, 100, recordLen); err != nil {
+	if _, err := ImportFloor(floorPath, n, 100, recordLen, 0); err != nil {
 		t.Fatal(err)
 	}
 	floor := map[kv.Keyspace][][2][]byte{}

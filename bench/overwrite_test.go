@@ -266,17 +266,19 @@ func BenchmarkImport(b *testing.B) {
 		}},
 	}
 	for _, batch := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("batch=%d/engine=bbolt-floor", batch), func(b *testing.B) {
-			recordLen, err := PersonRecordLen(b.TempDir(), b.N)
-			if err != nil {
-				b.Fatal(err)
-			}
-			took, err := ImportFloor(filepath.Join(b.TempDir(), "floor.db"), b.N, batch, recordLen)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/took.Seconds(), "profiles/s")
-		})
+		for _, fill := range []float64{0, 1} {
+			b.Run(fmt.Sprintf("batch=%d/engine=bbolt-floor/fill=%g", batch, fill), func(b *testing.B) {
+				recordLen, err := PersonRecordLen(b.TempDir(), b.N)
+				if err != nil {
+					b.Fatal(err)
+				}
+				took, err := ImportFloor(filepath.Join(b.TempDir(), "floor.db"), b.N, batch, recordLen, fill)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(b.N)/took.Seconds(), "profiles/s")
+			})
+		}
 		for _, eng := range engines {
 			for _, inFlight := range []int{1, 2} {
 				b.Run(fmt.Sprintf("batch=%d/engine=%s/inflight=%d", batch, eng.name, inFlight), func(b *testing.B) {
