@@ -114,8 +114,7 @@ func (p *importPrep) prepare(it ImportItem) preparedItem {
 	if err != nil {
 		return preparedItem{} // putProfile reports it
 	}
-	_, entries := index.Diff(nil, indexEntries(p.d, prof))
-	return preparedItem{prep: p, profile: prof, val: val, entries: entries}
+	return preparedItem{prep: p, profile: prof, val: val, entries: index.SortSet(indexEntries(p.d, prof))}
 }
 
 // item waits until item i is prepared and returns it, or nil when it

@@ -67,7 +67,9 @@ func e164Fast(t string) (string, bool) {
 		if !phonenumbers.IsPossibleNumber(n) {
 			return "", false
 		}
-		return phonenumbers.Format(n, phonenumbers.E164), true
+		// Format(n, E164) would write "+", the code, the leading zeros
+		// kept above and the rest: t itself, which is '+' and digits.
+		return t, true
 	}
 	return "", false
 }

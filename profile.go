@@ -365,7 +365,7 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	case old != nil:
 		del, put = index.Diff(indexEntries(d, old), indexEntries(d, p))
 	default:
-		_, put = index.Diff(nil, indexEntries(d, p))
+		put = index.SortSet(indexEntries(d, p))
 	}
 	if err := index.Apply(tx.kv, del, put); err != nil {
 		return ProfileID{}, false, storageErr("write profile indexes", err)

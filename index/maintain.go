@@ -29,13 +29,7 @@ func compareEntries(a, b Entry) int {
 // new and not in old, or in both with another value). Each list is
 // sorted by keyspace and key. Neither argument is modified.
 func Diff(old, new []Entry) (del, put []Entry) {
-	old, new = slices.Clone(old), slices.Clone(new)
-	slices.SortFunc(old, compareEntries)
-	slices.SortFunc(new, compareEntries)
-	// The lists are sets: one entry can be implied twice (two
-	// subscriptions with the same custom field value).
-	same := func(a, b Entry) bool { return compareEntries(a, b) == 0 }
-	old, new = slices.CompactFunc(old, same), slices.CompactFunc(new, same)
+	old, new = SortSet(slices.Clone(old)), SortSet(slices.Clone(new))
 	if len(old) == 0 {
 		return nil, new // a new profile: every entry is put
 	}
@@ -57,6 +51,14 @@ func Diff(old, new []Entry) (del, put []Entry) {
 		}
 	}
 	return del, put
+}
+
+// SortSet sorts es by keyspace and key and keeps one entry per key, in
+// place, and returns it. The lists are sets: one entry can be implied
+// twice (two subscriptions with the same custom field value).
+func SortSet(es []Entry) []Entry {
+	slices.SortFunc(es, compareEntries)
+	return slices.CompactFunc(es, func(a, b Entry) bool { return compareEntries(a, b) == 0 })
 }
 
 // Apply deletes then puts the entries in tx.
