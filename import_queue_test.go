@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func openQueueTest(t *testing.T) *Store {
@@ -74,7 +75,7 @@ func TestBatchTimeNeverPutsUpdatedBeforeCreated(t *testing.T) {
 // again at once (go test -race watches for a worker still reading).
 func TestImportBatchCanceledInTheQueue(t *testing.T) {
 	s := openQueueTest(t)
-	before := runtime.NumGoroutine()
+	before := goleak.IgnoreCurrent()
 	release := holdCommitter(t, s)
 	cctx, cancel := context.WithCancel(ctx)
 	items := make([]ImportItem, 5000)
@@ -101,15 +102,7 @@ func TestImportBatchCanceledInTheQueue(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("%d profiles stored", n)
 	}
-	// Goroutines that are done may take a moment to exit: wait for them
-	// (a leak never exits).
-	g := runtime.NumGoroutine()
-	for deadline := time.Now().Add(5 * time.Second); g > before+1 && time.Now().Before(deadline); g = runtime.NumGoroutine() {
-		time.Sleep(time.Millisecond)
-	}
-	if g > before+1 {
-		t.Errorf("goroutines %d, before %d: some never exited", g, before)
-	}
+	goleak.VerifyNone(t, before) // retries while finished goroutines exit
 }
 
 // A schema change between prepare and transaction (queued before the

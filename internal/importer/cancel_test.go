@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/relgraph/relgraph"
+	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 )
 
@@ -38,7 +37,7 @@ func (c *cancelReader) Read(p []byte) (int, error) {
 func TestCanceledImportCommittedIsExact(t *testing.T) {
 	dir := t.TempDir()
 	runs := 0
-	before := runtime.NumGoroutine()
+	before := goleak.IgnoreCurrent()
 	rapid.Check(t, func(t *rapid.T) {
 		runs++
 		s, err := relgraph.Open(filepath.Join(dir, fmt.Sprintf("c%d.db", runs)), &relgraph.Options{NoSync: true})
@@ -68,13 +67,5 @@ func TestCanceledImportCommittedIsExact(t *testing.T) {
 			t.Fatalf("%+v", sum)
 		}
 	})
-	// Goroutines that are done may take a moment to exit: wait for them
-	// (a leak never exits).
-	g := runtime.NumGoroutine()
-	for deadline := time.Now().Add(5 * time.Second); g > before+2 && time.Now().Before(deadline); g = runtime.NumGoroutine() {
-		time.Sleep(time.Millisecond)
-	}
-	if g > before+2 {
-		t.Errorf("goroutines %d, before %d: some never exited", g, before)
-	}
+	goleak.VerifyNone(t, before) // retries while finished goroutines exit
 }
