@@ -89,10 +89,15 @@ func (tx *Tx) newProfileID() (ProfileID, error) {
 			break
 		}
 	}
+	return id, tx.recordID(id)
+}
+
+// recordID writes id as the generator's last id handed out.
+func (tx *Tx) recordID(id ProfileID) error {
 	if err := tx.kv.Put(index.Meta, idgenKey, seal(bytes.Clone(id[:]))); err != nil {
-		return id, storageErr("write id generator", err)
+		return storageErr("write id generator", err)
 	}
-	return id, nil
+	return nil
 }
 
 func makeID(secs uint32, seq uint64) ProfileID {
@@ -173,11 +178,7 @@ func (tx *Tx) flushIDs() error {
 	if b.next == b.first {
 		return nil
 	}
-	id := makeID(b.secs, b.next-1)
-	if err := tx.kv.Put(index.Meta, idgenKey, seal(id[:])); err != nil {
-		return storageErr("write id generator", err)
-	}
-	return nil
+	return tx.recordID(makeID(b.secs, b.next-1))
 }
 
 // decodeIDGen reads the id generator's stored state.

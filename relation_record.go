@@ -113,6 +113,16 @@ func (w storedWeight) value() any {
 	}
 }
 
+// findWeight is property name's weight among ws, if the relation has it.
+func findWeight(ws []storedWeight, name string) (storedWeight, bool) {
+	for _, w := range ws {
+		if w.name == name {
+			return w, true
+		}
+	}
+	return storedWeight{}, false
+}
+
 // weightsOf builds the map of ws.
 func weightsOf(ws []storedWeight) Weights {
 	m := make(Weights, len(ws))

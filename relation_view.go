@@ -19,12 +19,8 @@ type RelationView struct {
 // weight finds property name among the relation's set properties, if
 // it has type t.
 func (v *RelationView) weight(name string, t PropertyType) (storedWeight, bool) {
-	for _, w := range v.weights {
-		if w.name == name {
-			return w, w.typ == t
-		}
-	}
-	return storedWeight{}, false
+	w, ok := findWeight(v.weights, name)
+	return w, ok && w.typ == t
 }
 
 // Int is int property name's value; 0 and false when the relation does

@@ -132,11 +132,8 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 			return err
 		}
 		for i, p := range props {
-			for _, sw := range ws {
-				if sw.name == p.Name {
-					add(i, newTopEntry(p.Type, sw.value(), other))
-					break
-				}
+			if sw, ok := findWeight(ws, p.Name); ok {
+				add(i, newTopEntry(p.Type, sw.value(), other))
 			}
 		}
 	}
