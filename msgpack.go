@@ -16,8 +16,9 @@ import (
 // and counters are written on every relation write, so they have
 // hand-written codecs (relation_record.go, counter.go); profiles are
 // written by hand too (profile_codec.go), for import, and read by
-// reflection; the schema uses the reflective codec both ways. This file holds what the codecs share:
-// the encoder pool, exact decoding, the strict readers, and stored times.
+// reflection; the schema uses the reflective codec both ways. This file
+// holds what the codecs share: the encoder pool, exact decoding, the
+// strict readers, and stored times.
 
 var encoders = sync.Pool{New: func() any {
 	buf := new(bytes.Buffer)
@@ -103,13 +104,6 @@ func strictUint64(d *msgpack.Decoder) (uint64, error) {
 		return 0, fmt.Errorf("want a uint64 (0xcf), got 0x%02x (%v)", code, err)
 	}
 	return d.DecodeUint64()
-}
-
-func strictFloat64(d *msgpack.Decoder) (float64, error) {
-	if code, err := d.PeekCode(); err != nil || code != msgpcode.Double {
-		return 0, fmt.Errorf("want a float64 (0xcb), got 0x%02x (%v)", code, err)
-	}
-	return d.DecodeFloat64()
 }
 
 // shortestBin reads a bin8 or bin16 and refuses a bin16 that a bin8

@@ -135,10 +135,11 @@ func weightsOf(ws []storedWeight) Weights {
 // parseRelation reads a relation record's body as EncodeMsgpack writes
 // it, byte by byte: relations/get and top-list refills read many
 // records, and a general msgpack decoder spends most of its time on what
-// this format never holds. It accepts that format only, strictly: {"c": int64, "u": int64, "w": {name: value}} with names
-// sorted and declared by rt, each value of its property's type (no NaN
-// or infinity, strings within MaxPropertyStringBytes), every string in
-// its shortest form, nothing after. The weights are appended to ws.
+// this format never holds. It accepts that format only, strictly:
+// {"c": int64, "u": int64, "w": {name: value}} with names sorted and
+// declared by rt, each value of its property's type (no NaN or
+// infinity, strings within MaxPropertyStringBytes), every string in its
+// shortest form, nothing after. The weights are appended to ws.
 func parseRelation(b []byte, rt *RelationType, created, updated *int64, ws []storedWeight) ([]storedWeight, error) {
 	for _, part := range []struct {
 		head []byte
