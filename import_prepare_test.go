@@ -124,17 +124,32 @@ func TestPreparedItemOnlyForItsSchema(t *testing.T) {
 	}
 }
 
-// finish before the workers reach a chunk: item answers nil rather than
-// waiting for a chunk no worker will prepare.
+// finish before the workers reach every chunk: item answers nil rather
+// than waiting for a chunk no worker will prepare (a wait would hang the
+// test), and what it does answer is prepared whole.
 func TestImportPrepFinishedEarly(t *testing.T) {
 	items := make([]ImportItem, 100*prepChunk)
-	p := startImportPrep(&Database{ID: 1}, "", time.Now(), items)
-	p.finish()
 	for i := range items {
-		if pi := p.item(i); pi != nil && pi.err != nil {
-			t.Fatalf("item %d: %v", i, pi.err)
+		items[i].Data.Email = Ptr(fmt.Sprintf("u%d@x.io", i))
+	}
+	p := startImportPrep(&Database{ID: 1}, "", time.Now(), items)
+	<-p.ready[0] // one chunk in; how many more, the scheduler decides
+	p.finish()
+	prepared := 0
+	for i := range items {
+		pi := p.item(i)
+		if pi == nil {
+			continue
+		}
+		prepared++
+		if pi.err != nil || pi.profile == nil || pi.profile.Email != *items[i].Data.Email || len(pi.val) == 0 || len(pi.entries) != 1 {
+			t.Fatalf("item %d answered half prepared: %+v", i, pi)
 		}
 	}
+	if prepared < prepChunk {
+		t.Fatalf("%d items prepared, though chunk 0 was ready before finish", prepared)
+	}
+	t.Logf("%d of %d items prepared before finish", prepared, len(items))
 }
 
 // finish returns only once no worker reads the items any more: caught
