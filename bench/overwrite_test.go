@@ -12,9 +12,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/relgraph/relgraph"
-	"github.com/relgraph/relgraph/index"
-	"github.com/relgraph/relgraph/kv"
-	"github.com/relgraph/relgraph/kv/bolt"
+	"github.com/relgraph/relgraph/kv/wal"
 )
 
 // Run these together so the ratios come from one run on one machine:
@@ -254,17 +252,8 @@ func BenchmarkTopDemotion(b *testing.B) {
 func BenchmarkImport(b *testing.B) {
 	engines := []struct {
 		name string
-		open func(path string) (*relgraph.Store, error)
-	}{
-		{"log", func(path string) (*relgraph.Store, error) { s, _, err := Open(path, nil); return s, err }},
-		{"bbolt", func(path string) (*relgraph.Store, error) {
-			e, err := bolt.Open(path, index.All, kv.Options{})
-			if err != nil {
-				return nil, err
-			}
-			return relgraph.OpenEngine(e, nil)
-		}},
-	}
+		open func(path string, opts *relgraph.Options) (*relgraph.Store, *wal.Engine, error)
+	}{{"log", Open}, {"bbolt", OpenBbolt}}
 	for _, batch := range []int{1000, 10000} {
 		for _, fill := range []float64{0, 1} {
 			b.Run(fmt.Sprintf("batch=%d/engine=bbolt-floor/fill=%g", batch, fill), func(b *testing.B) {
@@ -282,7 +271,7 @@ func BenchmarkImport(b *testing.B) {
 		for _, eng := range engines {
 			for _, inFlight := range []int{1, 2} {
 				b.Run(fmt.Sprintf("batch=%d/engine=%s/inflight=%d", batch, eng.name, inFlight), func(b *testing.B) {
-					s, err := eng.open(filepath.Join(b.TempDir(), "import.db"))
+					s, _, err := eng.open(filepath.Join(b.TempDir(), "import.db"), nil)
 					if err != nil {
 						b.Fatal(err)
 					}
