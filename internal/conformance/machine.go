@@ -740,13 +740,13 @@ func (mc *machine) compareRelations(t *rapid.T, rel uint32, a ProfileID) {
 	}
 	// The same relations read in place, each property through its typed
 	// accessor and through the others (which must refuse it).
+	rt, _ := mc.s.RelationType(rel)
 	i := 0
 	_, _, err := mc.s.ScanRelations(ctx, RelationsQuery{RelationType: rel, A: idLoc(a), Limit: MaxRelationsLimit}, func(v *RelationView) error {
 		if i >= len(want) || v.ProfileB != want[i].b || v.ProfileA != a || v.Len() != len(want[i].w) ||
 			!reflect.DeepEqual(map[string]any(v.Weights()), map[string]any(want[i].w)) {
 			t.Fatalf("scan relation %d: got %v %v, want %v", i, v.ProfileB, v.Weights(), want[i])
 		}
-		rt, _ := mc.s.RelationType(rel)
 		for _, p := range rt.Properties {
 			wv, has := want[i].w[p.Name]
 			iv, iok := v.Int(p.Name)
@@ -780,7 +780,6 @@ func (mc *machine) compareRelations(t *rapid.T, rel uint32, a ProfileID) {
 	if c.Total != int64(len(want)) {
 		t.Fatalf("counter total %d, want %d", c.Total, len(want))
 	}
-	rt, _ := mc.s.RelationType(rel)
 	if len(want) == 0 {
 		if len(c.Props) != 0 {
 			t.Fatalf("counter props %v with no relations", c.Props)
