@@ -15,13 +15,7 @@ import (
 func TestViewWritesAreNotReadBack(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	a, _ := twoProfiles(t, s)
-	for i := 0; i < 4; i++ {
-		b, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
-		must(t, err)
-		_, err = s.Attach(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": i}})
-		must(t, err)
-	}
+	a := relateNewBs(t, s, 4, 0)
 	q := RelationsQuery{RelationType: 3, A: idLoc(a), Limit: 2}
 	page, err := s.Relations(ctx, q)
 	must(t, err)

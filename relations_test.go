@@ -16,6 +16,20 @@ func twoProfiles(t *testing.T, s *Store) (a, b ProfileID) {
 	return a, b
 }
 
+// relateNewBs attaches n new B profiles to twoProfiles' A, the i-th
+// with donate first+i, and returns A.
+func relateNewBs(t *testing.T, s *Store, n, first int) ProfileID {
+	t.Helper()
+	a, _ := twoProfiles(t, s)
+	for i := range n {
+		b, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
+		must(t, err)
+		_, err = s.Attach(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": first + i}})
+		must(t, err)
+	}
+	return a
+}
+
 func TestOverwriteCreatesThenReplaces(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
@@ -289,13 +303,7 @@ func TestRelationsPaging(t *testing.T) {
 func TestScanRelations(t *testing.T) {
 	s := openTest(t)
 	testSchema(t, s)
-	a, _ := twoProfiles(t, s)
-	for i := 0; i < 12; i++ {
-		b, _, err := s.ImportProfile(ctx, 2, Locator{}, ProfileData{})
-		must(t, err)
-		_, err = s.Attach(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(b), Weights: map[string]any{"donate": 1000 + i}})
-		must(t, err)
-	}
+	a := relateNewBs(t, s, 12, 1000)
 	q := RelationsQuery{RelationType: 3, A: idLoc(a), Limit: 5, Offset: 3}
 	page, err := s.Relations(ctx, q)
 	must(t, err)
