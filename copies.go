@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,8 +49,11 @@ func (s *Store) CheckFile() []error {
 
 // Compact writes a compacted copy of the store (no free space) to a new
 // file at dst, then verifies it (Verify) and removes it if that fails.
-// The source's file must check clean first: a damaged file would be
-// read at an older commit, or its damage copied. Writers go on meanwhile.
+// dst must not exist: an existing file is refused (ErrInvalid, wrapping
+// os.ErrExist) and left as it was; Compact removes only the file it
+// made. The source's file must check clean first: a damaged file would
+// be read at an older commit, or its damage copied. Writers go on
+// meanwhile.
 func (s *Store) Compact(dst string) error {
 	c, ok := s.engine.(kv.Compacter)
 	if !ok {
@@ -59,11 +63,13 @@ func (s *Store) Compact(dst string) error {
 		return newError(ErrCorrupt, problems[0], "compact: the store's file has %d problem(s), run Check; the first", len(problems))
 	}
 	if err := c.Compact(dst); err != nil {
-		os.Remove(dst)
-		return storageErr("compact", err)
+		if errors.Is(err, os.ErrExist) {
+			return newError(ErrInvalid, err, "compact: %s already exists; name a new file", dst)
+		}
+		return storageErr("compact", err) // the engine removed what it made
 	}
 	if err := Verify(context.Background(), dst); err != nil {
-		os.Remove(dst)
+		os.Remove(dst) // made by c.Compact above
 		return err
 	}
 	return nil

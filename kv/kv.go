@@ -130,7 +130,10 @@ type Snapshotter interface {
 // Compacter is an engine kept in a file that can write a compacted copy
 // of itself (no free space) to a new file.
 type Compacter interface {
-	// Compact writes the copy to the file at dst, which must not exist.
+	// Compact writes the copy to the file at dst, which must not exist:
+	// it creates dst exclusively (an existing file is an error wrapping
+	// os.ErrExist, and is left as it was) and removes it again if the
+	// copy fails. It never removes or overwrites a file it did not make.
 	Compact(dst string) error
 }
 

@@ -1,5 +1,5 @@
 // Package cli is the relgraph command: serve, import, export, get,
-// check, backup, compact and migrate. Every command opens its store with
+// check, recover, backup, compact and migrate. Every command opens its store with
 // relgraph.Open, so it takes a file path or the URL of any engine the
 // program imports: cmd/relgraph builds it for store files;
 // kv/etcd/cmd/relgraph imports kv/etcd too, for etcd:// stores, so that
@@ -37,6 +37,7 @@ var commands = []command{
 	{"export", "write the profiles of a database as JSON Lines", runExport},
 	{"get", "print one profile found by a locator", runGet},
 	{"check", "check a store's consistency (exit 1 on any violation)", runCheck},
+	{"recover", "open a store whose log is damaged, dropping what the damage cost (with -accept-loss)", runRecover},
 	{"backup", "write a consistent copy of a store, even while it is served", runBackup},
 	{"compact", "write a compacted copy of a store", runCompact},
 	{"migrate", "copy a store into a new one, on another engine too, and verify the copy", runMigrate},

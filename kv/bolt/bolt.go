@@ -248,14 +248,23 @@ func (e *Engine) CheckFile() []error {
 }
 
 // Compact copies every keyspace into a new file at dst, leaving out free
-// pages. The engine stays usable; dst must not exist. Damage met on the
-// way is an error wrapping kv.ErrCorrupt (what was copied is left in
-// dst for the caller to remove); damage inside values is copied as it
-// is, for the caller's check of the copy to find.
+// pages (kv.Compacter). The engine stays usable. dst must not exist: it
+// is created exclusively (an existing file is an error wrapping
+// os.ErrExist, and is left alone), and removed again if the copy fails.
+// Damage met on the way is an error wrapping kv.ErrCorrupt; damage
+// inside values is copied as it is, for the caller's check of the copy
+// to find.
 func (e *Engine) Compact(dst string) (err error) {
-	if _, err := os.Stat(dst); err == nil {
-		return fmt.Errorf("compact: %s already exists", dst)
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
 	}
+	f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(dst) // this call made it
+		}
+	}()
 	out, err := bbolt.Open(dst, 0o600, &bbolt.Options{FreelistType: bbolt.FreelistMapType})
 	if err != nil {
 		return fmt.Errorf("compact: %w", err)
@@ -480,6 +489,17 @@ func (c *cursor) Next() (k, v []byte) {
 func (c *cursor) Err() error { return c.err }
 
 func (t *txn) Writable() bool { return t.tx.Writable() }
+
+// WriteTo writes the whole file as of the transaction's snapshot (a
+// bbolt file, what Snapshot writes): io.WriterTo, for an engine that
+// chooses the snapshot itself (kv/wal). A damaged page is an error.
+func (t *txn) WriteTo(w io.Writer) (n int64, err error) {
+	if t.tx.DB() == nil {
+		return 0, kv.ErrTxClosed
+	}
+	defer t.guard(&err, debug.SetPanicOnFault(true))
+	return t.tx.WriteTo(w)
+}
 
 // Commit commits, unless a call of the transaction met damaged data. If
 // bbolt panics inside the commit, the transaction is rolled back and

@@ -61,7 +61,7 @@ func BenchmarkRecovery(b *testing.B) {
 		}
 		records++
 	}
-	logBytes := e.log.regions[e.log.active].end
+	logBytes := e.log.end
 	if err := e.abandon(); err != nil {
 		b.Fatal(err)
 	}

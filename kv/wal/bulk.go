@@ -2,6 +2,7 @@ package wal
 
 import (
 	"context"
+	"fmt"
 )
 
 // A write transaction becomes bulk once it holds Config.BulkKeys keys
@@ -62,15 +63,26 @@ func (t *writeTxn) goBulk() error {
 	return nil
 }
 
-// commitBulk commits a bulk transaction. Readers wait for the bbolt
-// commit: one that paired the overlay before it with the store file
-// after it would read the overlay's older values over the
-// transaction's.
+// commitBulk commits a bulk transaction, with a new log session (the
+// store file now holds every record, so the log holds nothing it
+// needs). Readers wait for the bbolt commit: one that paired the overlay
+// before it with the store file after it would read the overlay's older
+// values over the transaction's. Once the bbolt commit is durable the
+// transaction is: if the log then cannot start its session, the commit
+// still succeeds, and later ones retry the start (a full disk) or are
+// refused (a failed write: see failWrite).
 func (t *writeTxn) commitBulk() error {
 	e := t.e
 	defer t.end()
+	if e.state.session >= maxSession {
+		return fmt.Errorf("the log has used all its %d sessions: reopen the store", uint64(maxSession))
+	}
+	next := logState{session: e.state.session + 1, regionSize: e.log.regionSize, allocStep: e.log.allocStep, window: window}
 	e.readMu.Lock()
-	err := commitApplied(t.bulk, t.seq)
+	err := putLogState(t.bulk, next)
+	if err == nil {
+		err = commitApplied(t.bulk, t.seq)
+	}
 	if err == nil {
 		// The store file holds everything now: the overlay goes at once,
 		// before anything else can fail, or a checkpoint would write its
@@ -81,15 +93,16 @@ func (t *writeTxn) commitBulk() error {
 	if err != nil {
 		return err
 	}
+	e.state = next
 	e.nextSeq = t.seq + 1
 	e.mu.Lock()
 	e.applied, e.logged, e.synced, e.memBytes = t.seq, t.seq, t.seq, 0
 	e.bulk++
 	e.cond.Broadcast()
 	e.mu.Unlock()
-	// The log's records are all applied; it starts afresh after t.seq.
-	if err := e.log.restart(t.seq + 1); err != nil {
-		return e.failWrite(err)
+	e.lastIn = [2]uint64{}
+	if err := e.log.start(next.session, t.seq+1, false); err != nil {
+		e.failWrite(err)
 	}
 	return nil
 }

@@ -64,10 +64,23 @@ func (e *Engine) Checkpoint(ctx context.Context) error {
 }
 
 // checkpoint writes the readers' version of the overlay into the store
-// file in one durable bbolt transaction, with the last record it holds,
-// then prunes from the overlay every entry the store file now holds.
+// file, then prunes from the overlay every entry the store file now
+// holds.
 func (e *Engine) checkpoint() error {
+	upTo, err := e.checkpointDurable()
+	if err != nil || upTo == 0 {
+		return err
+	}
+	e.prune(upTo)
+	return nil
+}
+
+// checkpointDurable writes the readers' version of the overlay into the
+// store file in one durable bbolt transaction, with the last record it
+// holds, and returns that record (0 if there was nothing to write).
+func (e *Engine) checkpointDurable() (uint64, error) {
 	e.ckptMu.Lock()
+	defer e.ckptMu.Unlock()
 	e.readMu.RLock()
 	v, upTo := e.durable, e.durableSeq
 	e.readMu.RUnlock()
@@ -75,8 +88,7 @@ func (e *Engine) checkpoint() error {
 	applied := e.applied
 	e.mu.Unlock()
 	if upTo <= applied {
-		e.ckptMu.Unlock()
-		return nil
+		return 0, nil
 	}
 	started := time.Now()
 	w, err := e.store.Begin(context.Background(), true)
@@ -87,20 +99,111 @@ func (e *Engine) checkpoint() error {
 		}
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	defer e.cond.Broadcast()
 	if err != nil {
 		e.ckptErr = err
-	} else {
-		e.ckpts.ObserveSince(started)
-		e.ckptErr = nil
-		e.applied = max(e.applied, upTo)
+		return 0, err
 	}
-	e.cond.Broadcast()
+	e.ckpts.ObserveSince(started)
+	e.ckptErr = nil
+	e.applied = max(e.applied, upTo)
+	return upTo, nil
+}
+
+// catchUp makes the store file hold every record up to seq now, on the
+// writer's goroutine: it syncs and publishes what is written, then
+// checkpoints and prunes. A writer that needs the log's other region,
+// or its space, calls it rather than wait for the checkpointer, which
+// needs wmu to prune. It needs wmu.
+func (e *Engine) catchUp(seq uint64) error {
+	if err := e.waitDurable(seq); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	applied := e.applied
 	e.mu.Unlock()
-	e.ckptMu.Unlock()
+	if applied >= seq {
+		return nil
+	}
+	upTo, err := e.checkpointDurable()
+	if err != nil {
+		return fmt.Errorf("the log is full and the checkpoint into the store file fails: %w", err)
+	}
+	if upTo > 0 {
+		e.pruneLocked(upTo)
+	}
+	return nil
+}
+
+// checkpointAll writes every record logged into the store file and
+// records there that the log holds nothing more (the log is not live),
+// so that the store file is whole without its log: for Close and
+// Snapshot. Records written and not synced are synced first; if the log
+// is broken, those never synced are left out (they were never
+// acknowledged). It needs wmu, so no record is written meanwhile.
+func (e *Engine) checkpointAll() error {
+	e.mu.Lock()
+	synced, logged, broken := e.synced, e.logged, e.broken
+	e.mu.Unlock()
+	if broken == nil && synced < logged {
+		e.waitDurable(logged) // a failure breaks the engine: what was synced is still checkpointed
+	}
+	e.ckptMu.Lock()
+	defer e.ckptMu.Unlock()
+	e.readMu.RLock()
+	v, upTo := e.durable, e.durableSeq
+	e.readMu.RUnlock()
+	e.mu.Lock()
+	applied := e.applied
+	e.mu.Unlock()
+	upTo = max(upTo, applied)
+	if upTo == applied && !e.state.live {
+		return nil
+	}
+	next := e.state
+	next.live = false
+	started := time.Now()
+	w, err := e.store.Begin(context.Background(), true)
 	if err != nil {
 		return err
 	}
-	e.prune(upTo)
+	defer w.Rollback()
+	if err := apply(w, v, applied); err != nil {
+		return err
+	}
+	if err := putLogState(w, next); err != nil {
+		return err
+	}
+	if err := commitApplied(w, upTo); err != nil {
+		return err
+	}
+	e.state = next
+	// What the store file holds leaves the overlay; the readers' version
+	// and the writer's are filtered apart (after a failed sync the
+	// writer's holds writes never acknowledged).
+	keep := func(o *overlay) (*overlay, int64) {
+		next := newOverlay()
+		var kept int64
+		o.t.Scan(func(en entry) bool {
+			if en.seq > upTo {
+				next.t.Load(en)
+				kept += entrySize(en)
+			}
+			return true
+		})
+		return next, kept
+	}
+	cur, kept := keep(e.cur)
+	durable, _ := keep(v)
+	e.readMu.Lock()
+	e.cur, e.durable = cur, durable
+	e.readMu.Unlock()
+	e.mu.Lock()
+	e.ckpts.ObserveSince(started)
+	e.ckptErr, e.applied, e.memBytes = nil, upTo, kept
+	e.cond.Broadcast()
+	e.mu.Unlock()
 	return nil
 }
 
@@ -141,11 +244,21 @@ func apply(w kv.Txn, v *overlay, applied uint64) error {
 func (e *Engine) prune(upTo uint64) {
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
+	e.pruneLocked(upTo)
+}
+
+// pruneLocked is prune, for a caller holding wmu.
+func (e *Engine) pruneLocked(upTo uint64) {
 	e.syncMu.Lock()
 	defer e.syncMu.Unlock()
 	e.mu.Lock()
-	synced, hi := e.synced, e.logged
+	synced, hi, broken := e.synced, e.logged, e.broken
 	e.mu.Unlock()
+	if broken != nil {
+		// After a failed write or sync, a later sync may succeed without
+		// what the failed one lost: nothing unsynced is published.
+		return
+	}
 	if synced < hi {
 		if err := e.log.sync(); err != nil {
 			e.failWrite(err)

@@ -3,7 +3,6 @@ package wal
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -29,8 +28,9 @@ func init() {
 // Config tunes the log. The zero value is the default.
 type Config struct {
 	// RegionSize is the size of each of the log's two regions, in bytes
-	// (a multiple of 4096): the most the log holds before a checkpoint
-	// must have freed the other region. Default 64 MiB.
+	// (a multiple of 4096, at least 16 KiB): the most the log holds
+	// before a checkpoint must have freed the other region. Default 64
+	// MiB. A store's log takes the new size at its next writable Open.
 	RegionSize int64
 	// CheckpointBytes is the overlay size that starts a checkpoint;
 	// writers wait past four times it. Default 16 MiB.
@@ -41,19 +41,30 @@ type Config struct {
 	// BulkKeys is how many keys make a transaction bulk: it bypasses the
 	// log (see bulk.go). Default 4096.
 	BulkKeys int
-	// OpenLog opens (creating) the log file, and RemoveLog removes it
-	// once a clean close has checkpointed it. Default: the operating
-	// system's file, synced with fdatasync. Tests pass a file that
-	// simulates power cuts.
-	OpenLog   func(path string) (File, error)
-	RemoveLog func(path string) error
+	// AcceptLoss opens a store whose log is damaged beyond what a crash
+	// leaves (Damage): the records that check out, in order, are kept,
+	// the rest dropped, and the damaged log is moved aside (Recovery
+	// says what was dropped and where the log went). Never the default;
+	// refused with a read-only open.
+	AcceptLoss bool
+	// Tests change the log's file system: openLog opens the log (with
+	// create, making it if missing; without, failing with an error
+	// wrapping os.ErrNotExist), removeLog removes it after a clean close,
+	// moveLog moves a damaged one aside (never over an existing file).
+	// Default: the operating system's files, synced with fdatasync.
+	openLog   func(path string, create bool) (File, error)
+	removeLog func(path string) error
+	moveLog   func(from, to string) error
+	// allocStep is how much the log's file grows at a time (tests make
+	// it small). Default 4 MiB.
+	allocStep int64
 }
 
 func (c Config) withDefaults() Config {
 	if c.RegionSize <= 0 {
 		c.RegionSize = 64 << 20
 	}
-	c.RegionSize = (c.RegionSize + pageSize - 1) / pageSize * pageSize
+	c.RegionSize = max((c.RegionSize+pageSize-1)/pageSize*pageSize, 4*pageSize)
 	if c.CheckpointBytes <= 0 {
 		c.CheckpointBytes = 16 << 20
 	}
@@ -63,45 +74,68 @@ func (c Config) withDefaults() Config {
 	if c.BulkKeys <= 0 {
 		c.BulkKeys = 4096
 	}
-	if c.OpenLog == nil {
-		c.OpenLog = openOSFile
+	if c.allocStep <= 0 {
+		c.allocStep = 4 << 20
 	}
-	if c.RemoveLog == nil {
-		c.RemoveLog = os.Remove
+	if c.openLog == nil {
+		c.openLog = openOSFile
+	}
+	if c.removeLog == nil {
+		c.removeLog = os.Remove
+	}
+	if c.moveLog == nil {
+		c.moveLog = moveFile
 	}
 	return c
 }
 
-// walKeyspace is the store file's keyspace of the log's own state: the
-// store's id (which its log must carry) and the last record applied.
-const walKeyspace kv.Keyspace = "_wal"
+// window is the most records the writer leaves written and not yet
+// synced: CommitAsync waits for a sync rather than write past it. It is
+// what the reader takes for a torn tail (see reader.go); the group
+// commit's pipeline (one batch written while the one before syncs)
+// needs two.
+const window = 2
 
-var (
-	idKey      = []byte("id")
-	appliedKey = []byte("applied")
-)
+// maxSession is the last session the log's epochs can carry.
+const maxSession = 1<<32 - 1
 
 // Engine is a bbolt store file with a log in front.
 type Engine struct {
 	store    *bolt.Engine
+	spaces   []kv.Keyspace // the store file's, _wal included
 	logPath  string
 	cfg      Config
 	readOnly bool
 	noSync   bool
+	recovery Recovery
 
-	// wmu is held by the write transaction, from Begin to its end, and
-	// by the pruning after a checkpoint: one writer at a time.
-	wmu     sync.Mutex
-	cur     *overlay // every logged write not yet in the store file
-	log     *logFile // nil for a read-only store without a log
-	nextSeq uint64
+	// Locks, in the order they are taken: a goroutine holding one takes
+	// only locks after it (any may be skipped), never one before:
+	//
+	//	wmu → syncMu → ckptMu → readMu → mu
+	//
+	// (The store file's own writer lock, taken by its write
+	// transactions, comes after ckptMu and before readMu.)
+
+	// wmu is the writer's: held by a write transaction from Begin to its
+	// end, by pruning after a checkpoint, and by Close and Snapshot
+	// while they checkpoint everything. It guards the fields below.
+	wmu      sync.Mutex
+	cur      *overlay    // every logged write not yet in the store file
+	log      *logWriter  // nil for a read-only store
+	logFile  File        // the log read at Open (read-only: kept until Close)
+	state    logState    // what the store file says of the log
+	nextSeq  uint64      // the record the next write transaction becomes
+	lastIn   [2]uint64   // the last record written to each region in this session
+	codec    codec       // the store's page sealing
 
 	// syncMu is held by the one sync of the log at a time, and by the
 	// publication of what it made durable.
 	syncMu sync.Mutex
 
-	// ckptMu is held while the store file is written: by a checkpoint,
-	// from its choice of version to its commit, and by a bulk commit.
+	// ckptMu is held while the store file is written with the overlay:
+	// by a checkpoint, from its choice of version to its commit, and by
+	// a bulk transaction.
 	ckptMu sync.Mutex
 
 	// readMu pairs a reader's overlay with its bbolt snapshot: pruning
@@ -122,7 +156,7 @@ type Engine struct {
 	bulk     uint64           // bulk commits since Open
 	ckpts    *kv.Histogram    // seconds each checkpoint took
 	ckptErr  error            // the last checkpoint's failure, nil once one succeeds
-	broken   error            // a failed sync: no write can be trusted after it
+	broken   error            // a failed write or sync of the log: no write can be trusted after it
 	closing  bool
 
 	kick     chan struct{}   // asks the checkpointer for a checkpoint
@@ -131,19 +165,44 @@ type Engine struct {
 	stopOnce sync.Once       // stops the checkpointer
 }
 
-// Open opens the store file at path with its log at path-wal, replaying
-// the log's records after the last one the store file holds. See bolt.Open
-// for opts; a read-only open replays into memory and writes nothing.
+// Recovery is what Open found in the log and did with it.
+type Recovery struct {
+	Replayed    int    // records read back from the log (a crash left them)
+	First, Last uint64 // their sequence numbers; 0 when none
+	// Loss is the damage Open found under Config.AcceptLoss: the records
+	// after Loss.Kept were dropped (Loss.Lost says which). Nil when
+	// nothing was.
+	Loss *Damage
+	// MovedLog is where the damaged log was moved, under AcceptLoss.
+	MovedLog string
+}
+
+// Open opens the store file at path with its log at path-wal. It reads
+// the log by what the store file says of it, replays the records a
+// crash left in it and, for a writable open, writes them into the store
+// file and starts the log afresh (one store-file commit). A log damaged
+// beyond what a crash leaves is refused with a *Damage (wrapping
+// kv.ErrCorrupt) unless cfg.AcceptLoss; another store's log is refused
+// always. See bolt.Open for opts; a read-only open replays into memory
+// and writes nothing.
 func Open(path string, keyspaces []kv.Keyspace, opts kv.Options, cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
-	store, err := bolt.Open(path, append(append([]kv.Keyspace{}, keyspaces...), walKeyspace), opts)
+	if cfg.AcceptLoss && opts.ReadOnly {
+		return nil, errors.New("AcceptLoss needs a writable open: it moves the damaged log aside and starts a new one")
+	}
+	spaces := append(append([]kv.Keyspace{}, keyspaces...), walKeyspace)
+	store, err := bolt.Open(path, spaces, opts)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{store: store, ckpts: kv.NewHistogram(kv.LatencyBounds()...), logPath: path + "-wal", cfg: cfg, readOnly: opts.ReadOnly, noSync: opts.NoSync,
-		cur: newOverlay(), kick: make(chan struct{}, 1), done: make(chan struct{}), ckpt: make(chan chan error)}
+	e := &Engine{store: store, spaces: spaces, ckpts: kv.NewHistogram(kv.LatencyBounds()...), logPath: path + "-wal", cfg: cfg,
+		readOnly: opts.ReadOnly, noSync: opts.NoSync, cur: newOverlay(),
+		kick: make(chan struct{}, 1), done: make(chan struct{}), ckpt: make(chan chan error)}
 	e.cond = sync.NewCond(&e.mu)
 	if err := e.recover(); err != nil {
+		if e.logFile != nil {
+			e.logFile.Close()
+		}
 		store.Close()
 		return nil, fmt.Errorf("open %s: %w", e.logPath, err)
 	}
@@ -156,138 +215,209 @@ func Open(path string, keyspaces []kv.Keyspace, opts kv.Options, cfg Config) (*E
 	return e, nil
 }
 
-// recover reads the store's id and last applied record, opens the log
-// and replays its records into the overlay.
+// recover reads the store file's state and its log, replays what the
+// log holds past the store file and, for a writable open, moves it into
+// the store file and starts a new log session.
 func (e *Engine) recover() error {
-	var id [16]byte
-	haveID := false
 	r, err := e.store.Begin(context.Background(), false)
 	if err != nil {
 		return err
 	}
-	v, err := r.Get(walKeyspace, idKey)
-	if err == nil && len(v) == 16 {
-		copy(id[:], v)
-		haveID = true
-	}
-	if a, aerr := r.Get(walKeyspace, appliedKey); err == nil && aerr == nil && len(a) == 8 {
-		e.applied = binary.BigEndian.Uint64(a)
-	} else if err == nil {
-		err = aerr
-	}
+	st, err := readState(r)
 	r.Rollback()
 	if err != nil {
 		return err
 	}
-	if !haveID {
+	if st.fresh {
 		// A store file without log state is new (or from before the log):
 		// a log beside it is another store's, or this one's whose store
 		// file was moved away. It may hold acknowledged writes: refuse it
 		// rather than start a log over it.
-		if err := e.refuseOrphanLog(); err != nil || e.readOnly {
+		if err := e.refuseOrphanLog(); err != nil {
 			return err
 		}
-		if _, err := rand.Read(id[:]); err != nil {
-			return err
-		}
-		if err := e.writeState(id, 0); err != nil {
-			return err
-		}
-	}
-	if e.readOnly {
-		if _, err := os.Stat(e.logPath); errors.Is(err, os.ErrNotExist) {
-			e.nextSeq, e.logged = e.applied+1, e.applied
+		if e.readOnly {
+			e.nextSeq = 1
 			return nil
 		}
-	}
-	created := false
-	if _, err := os.Stat(e.logPath); errors.Is(err, os.ErrNotExist) {
-		created = true
-	}
-	f, err := e.cfg.OpenLog(e.logPath)
-	if err != nil {
-		return err
-	}
-	if created {
-		if err := syncDir(filepath.Dir(e.logPath)); err != nil && !e.noSync {
-			f.Close()
+		if _, err := rand.Read(st.id[:]); err != nil {
 			return err
 		}
 	}
-	l, frames, err := openLog(f, e.cfg.RegionSize, id, e.applied, e.noSync)
+	e.codec, e.applied = newCodec(st.id), st.applied
+	if !st.fresh {
+		if e.logFile, err = e.openExistingLog(); err != nil {
+			return err
+		}
+	}
+	var read logRead
+	switch {
+	case st.fresh:
+	case st.legacy:
+		read, err = readLegacyLog(e.logFile, st, e.cfg.RegionSize)
+	default:
+		read, err = readLog(e.logFile, st)
+	}
 	if err != nil {
-		f.Close()
 		return err
 	}
-	e.log = l
-	e.nextSeq = e.applied + 1
-	for _, fr := range frames {
+	if read.damage != nil {
+		if !e.cfg.AcceptLoss {
+			return read.damage
+		}
+		e.recovery.Loss = read.damage
+	}
+	for _, fr := range read.frames {
 		writes, err := decodeWrites(fr.payload, fr.seq)
 		if err != nil {
-			f.Close()
 			return err
 		}
 		for _, w := range writes {
 			e.memBytes += entrySize(w)
 			e.cur.set(w)
 		}
-		e.nextSeq = fr.seq + 1
 	}
-	e.logged = e.nextSeq - 1
-	e.synced = e.logged
+	last := read.last(st.applied)
+	if n := len(read.frames); n > 0 {
+		e.recovery.Replayed, e.recovery.First, e.recovery.Last = n, read.frames[0].seq, last
+	}
+	e.logged, e.synced, e.nextSeq = last, last, last+1
 	if e.readOnly {
 		return nil
 	}
-	if len(frames) == 0 {
-		// Nothing to replay: start the log afresh after the store file's
-		// last record.
-		return l.restart(e.nextSeq)
+	if e.recovery.Loss != nil && e.logFile != nil {
+		e.logFile.Close()
+		e.logFile = nil
+		if e.recovery.MovedLog, err = e.moveAside(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return e.startLog(st, last)
+}
+
+// startLog writes what the log held into the store file, with a new log
+// session, and starts the log: a writable Open's last step.
+func (e *Engine) startLog(st storeState, last uint64) error {
+	if st.log.session >= maxSession {
+		return fmt.Errorf("the log has used all its %d sessions", uint64(maxSession))
+	}
+	f := e.logFile
+	if f == nil {
+		var err error
+		if f, err = e.cfg.openLog(e.logPath, true); err != nil {
+			return err
+		}
+		e.logFile = f
+		if !e.noSync {
+			// The log's name is durable before the store file can say the
+			// log is live.
+			if err := syncDir(filepath.Dir(e.logPath)); err != nil {
+				return err
+			}
+		}
+	}
+	next := logState{session: st.log.session + 1, regionSize: e.cfg.RegionSize, allocStep: e.cfg.allocStep, window: window}
+	w, err := e.store.Begin(context.Background(), true)
+	if err != nil {
+		return err
+	}
+	defer w.Rollback()
+	if st.fresh {
+		if err := w.Put(walKeyspace, idKey, st.id[:]); err != nil {
+			return err
+		}
+	}
+	if err := apply(w, e.cur, st.applied); err != nil {
+		return err
+	}
+	if err := putApplied(w, last); err != nil {
+		return err
+	}
+	if err := putLogState(w, next); err != nil {
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	e.cur, e.memBytes, e.applied, e.state = newOverlay(), 0, last, next
+	e.log = &logWriter{f: f, codec: e.codec, regionSize: next.regionSize, allocStep: next.allocStep, noSync: e.noSync,
+		syncs: kv.NewHistogram(kv.LatencyBounds()...)}
+	e.lastIn = [2]uint64{}
+	err = e.log.start(next.session, last+1, true)
+	var ae *allocError
+	if errors.As(err, &ae) {
+		// A full disk: the store opens, and writes retry the log's start
+		// (CommitAsync) until there is room.
+		return nil
+	}
+	return err
+}
+
+// openExistingLog opens the log file if there is one (nil if not).
+func (e *Engine) openExistingLog() (File, error) {
+	f, err := e.cfg.openLog(e.logPath, false)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return f, err
 }
 
 // refuseOrphanLog refuses a store file without log state (a new one)
 // whose log file exists and holds bytes: whose records they are is not
 // known, and they may be acknowledged writes.
 func (e *Engine) refuseOrphanLog() error {
-	if info, err := os.Stat(e.logPath); err == nil && info.Size() > 0 {
+	f, err := e.openExistingLog()
+	if err != nil || f == nil {
+		return err
+	}
+	defer f.Close()
+	if size, err := f.Size(); err != nil || size > 0 {
 		return fmt.Errorf("%w: the store file is new (it has no log state), yet the log %s exists beside it: it belongs to another store file (put that file back), or move it away", kv.ErrCorrupt, e.logPath)
 	}
 	return nil
 }
 
-// writeState records the store's id and last applied record.
-func (e *Engine) writeState(id [16]byte, applied uint64) error {
-	w, err := e.store.Begin(context.Background(), true)
-	if err != nil {
-		return err
+// moveAside moves a damaged log to a new name beside it, never over an
+// existing file, and returns the name.
+func (e *Engine) moveAside() (string, error) {
+	base := e.logPath + ".damaged-" + time.Now().UTC().Format("20060102T150405")
+	for i := 0; ; i++ {
+		to := base
+		if i > 0 {
+			to = fmt.Sprintf("%s.%d", base, i)
+		}
+		err := e.cfg.moveLog(e.logPath, to)
+		if err == nil {
+			return to, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("move the damaged log aside: %w", err)
+		}
 	}
-	defer w.Rollback()
-	if err := w.Put(walKeyspace, idKey, id[:]); err != nil {
-		return err
-	}
-	if err := w.Put(walKeyspace, appliedKey, binary.BigEndian.AppendUint64(nil, applied)); err != nil {
-		return err
-	}
-	return w.Commit()
 }
 
-// Close checkpoints every logged write into the store file, removes the
-// log and closes the file. If the checkpoint fails, the log stays (the
-// next Open replays it) and Close returns the failure; the engine is
-// closed either way. A store opened read-only is just closed.
+// Recovery says what Open found in the log and did with it.
+func (e *Engine) Recovery() Recovery { return e.recovery }
+
+// Close checkpoints every logged write into the store file, records
+// that the log holds nothing more, removes the log and closes the file.
+// If the checkpoint fails, the log stays (the next Open replays it) and
+// Close returns the failure; the engine is closed either way. A store
+// opened read-only is just closed.
 func (e *Engine) Close() error {
+	e.stop()
 	var err error
 	if !e.readOnly {
-		err = e.Checkpoint(context.Background())
+		e.wmu.Lock()
+		err = e.checkpointAll()
+		e.wmu.Unlock()
 	}
-	e.stop()
-	if e.log != nil {
-		if cerr := e.log.f.Close(); err == nil {
+	if e.logFile != nil {
+		if cerr := e.logFile.Close(); err == nil {
 			err = cerr
 		}
 		if err == nil && !e.readOnly {
-			if rerr := e.cfg.RemoveLog(e.logPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			if rerr := e.cfg.removeLog(e.logPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 				err = rerr
 			}
 		}
@@ -316,8 +446,8 @@ func (e *Engine) stop() {
 // crash's outcome too.) For tests.
 func (e *Engine) abandon() error {
 	e.stop()
-	if e.log != nil {
-		e.log.f.Close()
+	if e.logFile != nil {
+		e.logFile.Close()
 	}
 	return e.store.Close()
 }
@@ -371,8 +501,9 @@ func (e *Engine) waitForRoom(ctx context.Context) error {
 	return e.writeFailure()
 }
 
-// writeFailure is why writes cannot go on, under e.mu: a failed sync,
-// or a checkpoint that failed while the overlay is full.
+// writeFailure is why writes cannot go on, under e.mu: a failed write
+// or sync of the log, or a checkpoint that failed while the overlay is
+// full.
 func (e *Engine) writeFailure() error {
 	switch {
 	case e.broken != nil:
@@ -390,21 +521,37 @@ func (e *Engine) requestCheckpoint() {
 	}
 }
 
-// Snapshot checkpoints, then writes the store file (kv.Snapshotter): a
-// consistent copy that needs no log.
+// Snapshot writes the store file (kv.Snapshotter): a consistent copy
+// that needs no log. Writers wait while everything logged is
+// checkpointed and the copy's read snapshot is taken (its store file
+// then says the log holds nothing), and go on while it is written.
 func (e *Engine) Snapshot(ctx context.Context, w io.Writer) (int64, error) {
-	if !e.readOnly {
-		if err := e.Checkpoint(ctx); err != nil {
-			return 0, err
-		}
-	} else if e.logged > e.applied {
-		return 0, fmt.Errorf("a store opened read-only with writes in its log cannot be copied as a file: open it writable to checkpoint them")
+	if err := ctx.Err(); err != nil {
+		return 0, err
 	}
-	return e.store.Snapshot(ctx, w)
+	if e.readOnly {
+		if e.logged > e.applied {
+			return 0, fmt.Errorf("a store opened read-only with writes in its log cannot be copied as a file: open it writable to checkpoint them")
+		}
+		return e.store.Snapshot(ctx, w)
+	}
+	e.wmu.Lock()
+	err := e.checkpointAll()
+	var r kv.Txn
+	if err == nil {
+		r, err = e.store.Begin(ctx, false)
+	}
+	e.wmu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Rollback()
+	return r.(io.WriterTo).WriteTo(w)
 }
 
 // Compact checkpoints, then writes a compacted copy of the store file
-// (kv.Compacter).
+// (kv.Compacter) whose state says it needs no log: a copy as of its
+// last checkpointed record.
 func (e *Engine) Compact(dst string) error {
 	if !e.readOnly {
 		if err := e.Checkpoint(context.Background()); err != nil {
@@ -413,7 +560,43 @@ func (e *Engine) Compact(dst string) error {
 	} else if e.logged > e.applied {
 		return fmt.Errorf("a store opened read-only with writes in its log cannot be compacted: open it writable to checkpoint them")
 	}
-	return e.store.Compact(dst)
+	if err := e.store.Compact(dst); err != nil {
+		return err
+	}
+	if err := markComplete(dst, e.spaces); err != nil {
+		os.Remove(dst) // made by the compaction above
+		return err
+	}
+	return nil
+}
+
+// markComplete records in a copy of the store file that its log holds
+// nothing: the copy has no log.
+func markComplete(path string, spaces []kv.Keyspace) error {
+	c, err := bolt.Open(path, spaces, kv.Options{})
+	if err != nil {
+		return err
+	}
+	err = func() error {
+		w, err := c.Begin(context.Background(), true)
+		if err != nil {
+			return err
+		}
+		defer w.Rollback()
+		st, err := readState(w)
+		if err != nil || st.fresh || st.legacy || !st.log.live {
+			return err
+		}
+		st.log.live = false
+		if err := putLogState(w, st.log); err != nil {
+			return err
+		}
+		return w.Commit()
+	}()
+	if cerr := c.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // CheckFile checks the store file's pages (kv.FileChecker); the log was
@@ -454,364 +637,10 @@ type Stats struct {
 
 // Stats returns the log's counters.
 func (e *Engine) Stats() Stats {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.readMu.RLock()
 	n := e.durable.len()
 	e.readMu.RUnlock()
-	return Stats{Logged: e.logged, Applied: e.applied, OverlayBytes: e.memBytes, OverlayKeys: n, BulkCommits: e.bulk}
-}
-
-// readTxn reads a version of the overlay over a bbolt snapshot.
-type readTxn struct {
-	base   kv.Txn
-	ov     *overlay
-	closed bool
-	buf    []byte // scratch for overlay lookups
-}
-
-func (t *readTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
-	if t.closed {
-		return nil, kv.ErrTxClosed
-	}
-	if e, ok := t.ov.get(ks, key, &t.buf); ok {
-		if e.deleted {
-			return nil, nil
-		}
-		return e.val, nil
-	}
-	return t.base.Get(ks, key)
-}
-
-func (t *readTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
-	if t.closed {
-		return nil, kv.ErrTxClosed
-	}
-	c, err := t.base.Cursor(ks)
-	if err != nil {
-		return nil, err
-	}
-	return newMergedCursor(t.ov, c, ks), nil
-}
-
-func (t *readTxn) Put(kv.Keyspace, []byte, []byte) error { return kv.ErrReadOnly }
-func (t *readTxn) Delete(kv.Keyspace, []byte) error      { return kv.ErrReadOnly }
-func (t *readTxn) Writable() bool                        { return false }
-
-func (t *readTxn) Commit() error { return t.Rollback() }
-
-func (t *readTxn) Rollback() error {
-	if t.closed {
-		return kv.ErrTxClosed
-	}
-	t.closed = true
-	return t.base.Rollback()
-}
-
-// writeTxn keeps its writes in a tree of its own, read over the
-// overlay's current version (which it does not change) over a bbolt
-// snapshot; its commit logs them and merges them into a new version.
-type writeTxn struct {
-	readTxn
-	e     *Engine
-	seq   uint64   // the record this transaction becomes
-	own   *overlay // its writes, newest per key
-	bulk  kv.Txn   // once it is bulk: the store file's write transaction
-	ended bool
-}
-
-func (t *writeTxn) Writable() bool { return true }
-
-func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error {
-	if t.ended {
-		return kv.ErrTxClosed
-	}
-	if t.bulk != nil {
-		if deleted {
-			return t.bulk.Delete(ks, key)
-		}
-		return t.bulk.Put(ks, key, value)
-	}
-	if t.own.len() >= t.e.cfg.BulkKeys {
-		if err := t.goBulk(); err != nil {
-			return err
-		}
-		return t.write(ks, key, value, deleted)
-	}
-	var val []byte
-	if !deleted {
-		val = append(make([]byte, 0, len(value)), value...) // the caller may reuse value
-	}
-	t.own.set(entry{key: overlayKey(ks, key), val: val, deleted: deleted, seq: t.seq})
-	return nil
-}
-
-func (t *writeTxn) Put(ks kv.Keyspace, key, value []byte) error {
-	if err := t.e.store.CheckKeyspace(ks); err != nil {
-		return err
-	}
-	return t.write(ks, key, value, false)
-}
-
-func (t *writeTxn) Delete(ks kv.Keyspace, key []byte) error {
-	if err := t.e.store.CheckKeyspace(ks); err != nil {
-		return err
-	}
-	return t.write(ks, key, nil, true)
-}
-
-func (t *writeTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
-	if t.ended {
-		return nil, kv.ErrTxClosed
-	}
-	if t.bulk != nil {
-		return t.bulk.Get(ks, key)
-	}
-	if e, ok := t.own.get(ks, key, &t.buf); ok {
-		if e.deleted {
-			return nil, nil
-		}
-		return e.val, nil
-	}
-	return t.readTxn.Get(ks, key)
-}
-
-func (t *writeTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
-	if t.ended {
-		return nil, kv.ErrTxClosed
-	}
-	if t.bulk != nil {
-		return t.bulk.Cursor(ks)
-	}
-	c, err := t.readTxn.Cursor(ks)
-	if err != nil {
-		return nil, err
-	}
-	return newMergedCursor(t.own, c, ks), nil
-}
-
-// merged returns the overlay's next version: the current one with the
-// transaction's writes, and what they add to its size. A few writes are
-// set into a copy (copy-on-write: the current version is untouched);
-// many are merged with it into a new tree, in one ordered pass.
-func (t *writeTxn) merged() (*overlay, int64) {
-	var grown int64
-	if t.own.len()*8 < t.ov.len() {
-		next := t.ov.copy()
-		t.own.t.Scan(func(e entry) bool {
-			if prev, replaced := next.t.Set(e); replaced {
-				grown -= entrySize(prev)
-			}
-			grown += entrySize(e)
-			return true
-		})
-		return next, grown
-	}
-	next := newOverlay()
-	a, b := t.ov.t.Iter(), t.own.t.Iter()
-	aok, bok := a.First(), b.First()
-	for aok || bok {
-		switch {
-		case !bok || (aok && a.Item().key < b.Item().key):
-			next.t.Load(a.Item())
-			aok = a.Next()
-		case !aok || b.Item().key < a.Item().key:
-			next.t.Load(b.Item())
-			grown += entrySize(b.Item())
-			bok = b.Next()
-		default: // the transaction replaced the entry
-			next.t.Load(b.Item())
-			grown += entrySize(b.Item()) - entrySize(a.Item())
-			aok, bok = a.Next(), b.Next()
-		}
-	}
-	return next, grown
-}
-
-func (t *writeTxn) Rollback() error {
-	if t.ended {
-		return kv.ErrTxClosed
-	}
-	t.end()
-	return nil
-}
-
-// end releases the snapshot (or the bulk transaction) and the writer
-// lock.
-func (t *writeTxn) end() {
-	t.ended = true
-	if t.bulk != nil {
-		t.bulk.Rollback()
-		t.bulk = nil
-		t.e.ckptMu.Unlock()
-	}
-	if !t.closed {
-		t.closed = true
-		t.base.Rollback()
-	}
-	t.e.wmu.Unlock()
-}
-
-// pendingVersion is the overlay as of a record written to the log and
-// not yet synced: readers get it once it is.
-type pendingVersion struct {
-	seq uint64
-	ov  *overlay // a copy nobody changes
-}
-
-// Commit is CommitAsync, then its wait: it returns once the
-// transaction's record is durable.
-func (t *writeTxn) Commit() error {
-	wait, err := t.CommitAsync()
-	if err != nil {
-		return err
-	}
-	return wait()
-}
-
-// CommitAsync (kv.AsyncCommitter) appends the transaction's writes to
-// the log as one record and makes them the base of the next write
-// transaction, then returns; the wait it returns syncs the log (one
-// fdatasync covers every record written before it began) and publishes
-// the writes to readers. So the next transaction runs while this one's
-// record is synced. A record that does not fit in a region is
-// kv.ErrTooLarge. When the active region is full, the commit waits for
-// a checkpoint to free the other one. If a sync fails, its wait and
-// every later one fail, and the engine refuses later writes: what
-// reached the disk is unknown.
-func (t *writeTxn) CommitAsync() (wait func() error, err error) {
-	if t.ended {
-		return nil, kv.ErrTxClosed
-	}
-	if t.bulk != nil {
-		return func() error { return nil }, t.commitBulk()
-	}
-	defer t.end()
-	// The snapshot is no longer needed, and a checkpoint this commit may
-	// wait for could itself wait for it (a bbolt commit that grows the
-	// file waits for every open reader).
-	t.closed = true
-	t.base.Rollback()
-	e := t.e
-	if t.own.len() == 0 {
-		return func() error { return nil }, nil
-	}
-	writes := make([]entry, 0, t.own.len())
-	t.own.t.Scan(func(en entry) bool {
-		writes = append(writes, en)
-		return true
-	})
-	frame := encodeWrites(newFrame(writesSize(writes)), writes)
-	n := len(frame) - frameHeaderSize
-	if n > e.log.maxPayload() {
-		return nil, fmt.Errorf("%w: a record of %d bytes, the log's regions hold %d", kv.ErrTooLarge, n, e.log.maxPayload())
-	}
-	e.mu.Lock()
-	err = e.writeFailure()
-	e.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	if !e.log.fits(n) {
-		if err := e.waitForRegion(); err != nil {
-			return nil, err
-		}
-		if err := e.log.switchRegion(t.seq); err != nil {
-			return nil, e.failWrite(err)
-		}
-	}
-	if err := e.log.write(t.seq, frame); err != nil {
-		return nil, e.failWrite(err)
-	}
-	next, grown := t.merged()
-	version := next.copy()
-	e.cur = next
-	e.nextSeq = t.seq + 1
-	e.mu.Lock()
-	e.pending = append(e.pending, pendingVersion{t.seq, version})
-	e.logged = t.seq
-	e.memBytes += grown
-	over := e.memBytes >= e.cfg.CheckpointBytes
-	e.mu.Unlock()
-	if over {
-		e.requestCheckpoint()
-	}
-	seq := t.seq
-	return func() error { return e.waitDurable(seq) }, nil
-}
-
-// waitDurable returns once record seq is synced and its writes are
-// published to readers: at once if a sync already covered it, else
-// after a sync of every record written so far.
-func (e *Engine) waitDurable(seq uint64) error {
-	e.syncMu.Lock()
-	defer e.syncMu.Unlock()
-	e.mu.Lock()
-	broken, synced, hi := e.broken, e.synced, e.logged
-	e.mu.Unlock()
-	if broken != nil {
-		return broken
-	}
-	if synced >= seq {
-		return nil
-	}
-	if err := e.log.sync(); err != nil {
-		return e.failWrite(err)
-	}
-	e.publish(hi)
-	return nil
-}
-
-// publish makes the records up to hi, synced, visible to readers. It
-// needs syncMu.
-func (e *Engine) publish(hi uint64) {
-	e.mu.Lock()
-	var last *pendingVersion
-	for len(e.pending) > 0 && e.pending[0].seq <= hi {
-		last = &e.pending[0]
-		e.pending = e.pending[1:]
-	}
-	e.synced = max(e.synced, hi)
-	e.mu.Unlock()
-	if last != nil {
-		e.readMu.Lock()
-		e.durable, e.durableSeq = last.ov, last.seq
-		e.readMu.Unlock()
-	}
-}
-
-// waitForRegion waits until a checkpoint has freed the log's other
-// region.
-func (e *Engine) waitForRegion() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for !e.log.otherFree(e.applied) {
-		if e.broken != nil {
-			return e.broken
-		}
-		if e.ckptErr != nil {
-			return fmt.Errorf("the log is full and the checkpoint into the store file fails: %w", e.ckptErr)
-		}
-		e.requestCheckpoint()
-		e.cond.Wait()
-	}
-	return nil
-}
-
-// failWrite handles a failed write or sync of the log. A failed write
-// left the log's tail as it was, so later commits may succeed; a failed
-// sync leaves unknown what reached the disk, so the engine refuses every
-// later write and every wait not yet answered (reopen the store to
-// recover from the log as it is).
-func (e *Engine) failWrite(err error) error {
-	var se *syncError
-	if errors.As(err, &se) {
-		e.mu.Lock()
-		if e.broken == nil {
-			e.broken = fmt.Errorf("the log's sync failed, no later write is accepted; reopen the store: %w", err)
-		}
-		e.cond.Broadcast()
-		e.mu.Unlock()
-	}
-	return err
+	return Stats{Logged: e.logged, Applied: e.applied, OverlayBytes: e.memBytes, OverlayKeys: n, BulkCommits: e.bulk}
 }

@@ -87,7 +87,9 @@ func TestDamageInTheMiddleIsReported(t *testing.T) {
 	logged(t, path, 5)
 	flip(t, path, 2*pageSize+frameHeaderSize+10) // record 2 of 5
 	_, err := Open(path, []kv.Keyspace{"a", "b"}, kv.Options{NoSync: true}, Config{})
-	if !errors.Is(err, kv.ErrCorrupt) || !strings.Contains(err.Error(), "does not check out, yet record 3 follows") {
+	var d *Damage
+	if !errors.Is(err, kv.ErrCorrupt) || !errors.As(err, &d) || !strings.Contains(err.Error(), "record 2 is missing or damaged, yet record 5 follows") ||
+		d.Kept != 1 || d.Through != 5 {
 		t.Fatalf("damage in the middle: %v", err)
 	}
 }

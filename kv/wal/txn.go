@@ -1,0 +1,202 @@
+package wal
+
+import (
+	"github.com/relgraph/relgraph/kv"
+)
+
+// The engine's transactions: a read transaction reads a published
+// version of the overlay over a bbolt snapshot; a write transaction
+// keeps its own writes in a tree of its own over the writer's version.
+// Their commits are in commit.go (logged) and bulk.go (bulk).
+
+// readTxn reads a version of the overlay over a bbolt snapshot.
+type readTxn struct {
+	base   kv.Txn
+	ov     *overlay
+	closed bool
+	buf    []byte // scratch for overlay lookups
+}
+
+func (t *readTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
+	if t.closed {
+		return nil, kv.ErrTxClosed
+	}
+	if e, ok := t.ov.get(ks, key, &t.buf); ok {
+		if e.deleted {
+			return nil, nil
+		}
+		return e.val, nil
+	}
+	return t.base.Get(ks, key)
+}
+
+func (t *readTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
+	if t.closed {
+		return nil, kv.ErrTxClosed
+	}
+	c, err := t.base.Cursor(ks)
+	if err != nil {
+		return nil, err
+	}
+	return newMergedCursor(t.ov, c, ks), nil
+}
+
+func (t *readTxn) Put(kv.Keyspace, []byte, []byte) error { return kv.ErrReadOnly }
+func (t *readTxn) Delete(kv.Keyspace, []byte) error      { return kv.ErrReadOnly }
+func (t *readTxn) Writable() bool                        { return false }
+
+func (t *readTxn) Commit() error { return t.Rollback() }
+
+func (t *readTxn) Rollback() error {
+	if t.closed {
+		return kv.ErrTxClosed
+	}
+	t.closed = true
+	return t.base.Rollback()
+}
+
+// writeTxn keeps its writes in a tree of its own, read over the
+// overlay's current version (which it does not change) over a bbolt
+// snapshot; its commit logs them and merges them into a new version.
+type writeTxn struct {
+	readTxn
+	e     *Engine
+	seq   uint64   // the record this transaction becomes
+	own   *overlay // its writes, newest per key
+	bulk  kv.Txn   // once it is bulk: the store file's write transaction
+	ended bool
+}
+
+func (t *writeTxn) Writable() bool { return true }
+
+func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error {
+	if t.ended {
+		return kv.ErrTxClosed
+	}
+	if t.bulk != nil {
+		if deleted {
+			return t.bulk.Delete(ks, key)
+		}
+		return t.bulk.Put(ks, key, value)
+	}
+	if t.own.len() >= t.e.cfg.BulkKeys {
+		if err := t.goBulk(); err != nil {
+			return err
+		}
+		return t.write(ks, key, value, deleted)
+	}
+	var val []byte
+	if !deleted {
+		val = append(make([]byte, 0, len(value)), value...) // the caller may reuse value
+	}
+	t.own.set(entry{key: overlayKey(ks, key), val: val, deleted: deleted, seq: t.seq})
+	return nil
+}
+
+func (t *writeTxn) Put(ks kv.Keyspace, key, value []byte) error {
+	if err := t.e.store.CheckKeyspace(ks); err != nil {
+		return err
+	}
+	return t.write(ks, key, value, false)
+}
+
+func (t *writeTxn) Delete(ks kv.Keyspace, key []byte) error {
+	if err := t.e.store.CheckKeyspace(ks); err != nil {
+		return err
+	}
+	return t.write(ks, key, nil, true)
+}
+
+func (t *writeTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
+	if t.ended {
+		return nil, kv.ErrTxClosed
+	}
+	if t.bulk != nil {
+		return t.bulk.Get(ks, key)
+	}
+	if e, ok := t.own.get(ks, key, &t.buf); ok {
+		if e.deleted {
+			return nil, nil
+		}
+		return e.val, nil
+	}
+	return t.readTxn.Get(ks, key)
+}
+
+func (t *writeTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
+	if t.ended {
+		return nil, kv.ErrTxClosed
+	}
+	if t.bulk != nil {
+		return t.bulk.Cursor(ks)
+	}
+	c, err := t.readTxn.Cursor(ks)
+	if err != nil {
+		return nil, err
+	}
+	return newMergedCursor(t.own, c, ks), nil
+}
+
+// merged returns the overlay's next version: the current one with the
+// transaction's writes, and what they add to its size. A few writes are
+// set into a copy (copy-on-write: the current version is untouched);
+// many are merged with it into a new tree, in one ordered pass.
+func (t *writeTxn) merged() (*overlay, int64) {
+	var grown int64
+	if t.own.len()*8 < t.ov.len() {
+		next := t.ov.copy()
+		t.own.t.Scan(func(e entry) bool {
+			if prev, replaced := next.t.Set(e); replaced {
+				grown -= entrySize(prev)
+			}
+			grown += entrySize(e)
+			return true
+		})
+		return next, grown
+	}
+	next := newOverlay()
+	a, b := t.ov.t.Iter(), t.own.t.Iter()
+	aok, bok := a.First(), b.First()
+	for aok || bok {
+		switch {
+		case !bok || (aok && a.Item().key < b.Item().key):
+			next.t.Load(a.Item())
+			aok = a.Next()
+		case !aok || b.Item().key < a.Item().key:
+			next.t.Load(b.Item())
+			grown += entrySize(b.Item())
+			bok = b.Next()
+		default: // the transaction replaced the entry
+			next.t.Load(b.Item())
+			grown += entrySize(b.Item()) - entrySize(a.Item())
+			aok, bok = a.Next(), b.Next()
+		}
+	}
+	return next, grown
+}
+
+func (t *writeTxn) Rollback() error {
+	if t.ended {
+		return kv.ErrTxClosed
+	}
+	t.end()
+	return nil
+}
+
+// end releases the snapshot (or the bulk transaction) and the writer
+// lock.
+func (t *writeTxn) end() {
+	t.ended = true
+	if t.bulk != nil {
+		t.bulk.Rollback()
+		t.bulk = nil
+		t.e.ckptMu.Unlock()
+	}
+	if !t.closed {
+		t.closed = true
+		t.base.Rollback()
+	}
+	t.e.wmu.Unlock()
+}
+
+
