@@ -120,14 +120,14 @@ type Engine struct {
 	// wmu is the writer's: held by a write transaction from Begin to its
 	// end, by pruning after a checkpoint, and by Close and Snapshot
 	// while they checkpoint everything. It guards the fields below.
-	wmu      sync.Mutex
-	cur      *overlay    // every logged write not yet in the store file
-	log      *logWriter  // nil for a read-only store
-	logFile  File        // the log read at Open (read-only: kept until Close)
-	state    logState    // what the store file says of the log
-	nextSeq  uint64      // the record the next write transaction becomes
-	lastIn   [2]uint64   // the last record written to each region in this session
-	codec    codec       // the store's page sealing
+	wmu     sync.Mutex
+	cur     *overlay   // every logged write not yet in the store file
+	log     *logWriter // nil for a read-only store
+	logFile File       // the log read at Open (read-only: kept until Close)
+	state   logState   // what the store file says of the log
+	nextSeq uint64     // the record the next write transaction becomes
+	lastIn  [2]uint64  // the last record written to each region in this session
+	codec   codec      // the store's page sealing
 
 	// syncMu is held by the one sync of the log at a time, and by the
 	// publication of what it made durable.

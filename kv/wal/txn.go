@@ -198,5 +198,3 @@ func (t *writeTxn) end() {
 	}
 	t.e.wmu.Unlock()
 }
-
-
