@@ -20,7 +20,10 @@
 // fdatasync of the log, and a background checkpoint moves the logged
 // writes into bbolt in large durable transactions; Open replays what
 // the log holds past the last checkpoint, and Close checkpoints all of
-// it, so a closed store is one file. A write that
+// it, so a closed store is one file. Open refuses a log damaged beyond
+// what a crash leaves (ErrCorrupt, naming what would be lost) rather
+// than drop acknowledged writes; package kv/wal says what each fault
+// costs and how to repair. A write that
 // fails, by error or panic, is undone alone (an undo log restores what
 // it wrote) and the rest of its batch commits; a failed commit fails
 // every write of the batch, and none of them is stored.

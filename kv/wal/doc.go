@@ -15,24 +15,61 @@
 //     checkpoint can fall between them.
 //   - Memory is bounded: past Config.CheckpointBytes of overlay a
 //     checkpoint starts, past four times that writers wait for one.
-//   - Recovery: Open replays the log's records after the one the store
-//     file holds. A torn tail ends the log; damage in its middle is an
-//     error wrapping kv.ErrCorrupt, never skipped.
 //   - A transaction of Config.BulkKeys keys or more (an import batch)
 //     bypasses the log: it writes straight into a bbolt transaction,
 //     whose durable commit is its acknowledgement (bulk.go).
 //   - Close checkpoints everything and removes the log, so a closed
 //     store is one file. bbolt's file lock, taken first, covers the log.
 //
-// What an acknowledged write survives: a kill (the log's record was
-// written and synced before the answer), a power cut (the same sync; the
-// tests cut power through a File that drops, keeps or tears what was not
-// synced), and a full disk (a record that cannot be written fails, and
-// the log's tail stays where it was; a checkpoint that cannot grow the
-// store file leaves the writes in the log, which takes new ones until
-// the overlay's bound, then refuses them). A failed sync is different:
-// what reached the disk is then unknown, so the engine refuses every
-// later write until it is reopened, and Open replays what the log holds.
+// The files, by what they hold: record.go the log's bytes (drawn there),
+// state.go what the store file records of its log, writer.go how the
+// log's file is written and grown, reader.go how it is read back and
+// what counts as damage (legacy.go for the version before), engine.go
+// open, recovery and close (and the lock order), txn.go the
+// transactions, commit.go the commit pipeline, checkpoint.go and
+// bulk.go the two ways writes reach the store file, overlay.go the
+// in-memory versions.
+//
+// # What survives what
+//
+// The store file records every change of the log's session, pass and
+// liveness before the log acts on it (state.go), so Open knows which
+// records its log must hold. Then:
+//
+//   - A kill loses nothing acknowledged: a record is written and synced
+//     before its commit returns.
+//   - A power cut loses nothing acknowledged, whatever the disk did with
+//     what was not synced: lost it, kept it, tore it, or wrote a later
+//     page and not an earlier one. The writer leaves at most two records
+//     written and not synced (window), so damage among the last two
+//     records is a torn tail, and a commit caught in it is wholly there
+//     or wholly absent.
+//   - A full disk: a commit whose record cannot be given room fails and
+//     changes nothing; once the store file holds every record, the log
+//     starts again from its beginning in the space it has, so writes go
+//     on while the store file has room. A bulk commit is answered by its
+//     store-file commit. A checkpoint that cannot grow the store file
+//     leaves the writes in the log, which takes new ones until the
+//     overlay's bound, then refuses them.
+//   - A failed write or sync of the log: what reached the disk is
+//     unknown, so the engine refuses every later write until it is
+//     reopened, and Open reads what the log holds.
+//   - A read error at Open is an error; nothing is changed.
+//   - A flipped bit in a region header loses nothing (the records are
+//     found without it); in a record the store file already holds,
+//     nothing either. In a record the log must still hold it is damage,
+//     refused with a *Damage — unless it is among the last two, where it
+//     cannot be told from a torn tail and those records are dropped as a
+//     crash would drop them.
+//   - A log that is missing, cut short, or from a later copy of the
+//     store, beside a store file that says it holds records: refused
+//     with a *Damage naming what would be lost. Another store's log:
+//     refused.
+//
+// A refused log is repaired only on request: Config.AcceptLoss (the
+// command's recover -accept-loss) keeps the records that check out, in
+// order, drops the rest, moves the damaged log aside and says in
+// Recovery exactly which records it dropped.
 //
 // Importing the package registers it as the "file" scheme of kv.Open.
 package wal
