@@ -705,3 +705,23 @@ func TestOptionsAreValidated(t *testing.T) {
 		t.Fatalf("an unknown scheme: %v", err)
 	}
 }
+
+// TestCompactLeavesAnExistingFileAlone: Compact onto an existing file is
+// refused as invalid, and the file is left as it was (it was deleted);
+// onto a new file it makes a verified copy.
+func TestCompactLeavesAnExistingFileAlone(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	dir := t.TempDir()
+	precious := filepath.Join(dir, "p.txt")
+	must(t, os.WriteFile(precious, []byte("precious"), 0o600))
+	err := s.Compact(precious)
+	if !errors.Is(err, ErrInvalid) || !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("compact onto an existing file: %v", err)
+	}
+	if got, err := os.ReadFile(precious); err != nil || string(got) != "precious" {
+		t.Fatalf("the existing file became %q (%v)", got, err)
+	}
+	must(t, s.Compact(filepath.Join(dir, "copy.db")))
+	must(t, Verify(ctx, filepath.Join(dir, "copy.db")))
+}
