@@ -103,7 +103,15 @@ func parsePhone(s, t, region string) (string, error) {
 	if !phonenumbers.IsPossibleNumber(n) {
 		return "", invalidf("phone %q is not a possible number for its country (its length)", truncate(s))
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	e := phonenumbers.Format(n, phonenumbers.E164)
+	// The parse drops a trunk prefix written after the country code
+	// ("+49 (0)30 …"). A national number that still begins like one
+	// would lose it again when the stored number is read back, so it
+	// would never find itself: no real number does that.
+	if back, err := phonenumbers.Parse(e, "ZZ"); err != nil || phonenumbers.Format(back, phonenumbers.E164) != e {
+		return "", invalidf("phone %q is not a phone number: its national number begins with its country's trunk prefix", truncate(s))
+	}
+	return e, nil
 }
 
 // KnownPhoneRegion reports whether region is a region of the phone

@@ -68,6 +68,9 @@ func TestNormalizationExamples(t *testing.T) {
 		{"(555) 010-0001", ""}, // no country code, no region
 		{"hello", "US"}, {"+1 23", ""}, {"+12345678901234567", ""}, {"", "US"}, {"bad", ""},
 		{"+49 30 1234567 ext. 12", ""}, // an extension would be dropped silently
+		// Trunk prefixes all the way down: "+4900000" would read back as
+		// "+490000", so it could never be found again (rapid found it).
+		{"+49000000", ""}, {"+49 0 00000", "DE"},
 	} {
 		if _, err := NormalizePhone(c.in, c.region); codeOf(err) != 400 {
 			t.Errorf("phone %q (region %q) accepted", c.in, c.region)
