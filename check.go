@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 	"github.com/relgraph/relgraph/kv"
 )
 
@@ -82,12 +83,12 @@ func (c *checker) expect(ks kv.Keyspace, key []byte, val []byte) {
 }
 
 func (c *checker) run() {
-	v, err := c.tx.Get(index.Meta, formatKey)
+	v, err := c.tx.Get(index.Meta, index.FormatKey)
 	switch {
 	case err != nil:
-		c.report(index.Meta, formatKey, "cannot read: %v", err)
+		c.report(index.Meta, index.FormatKey, "cannot read: %v", err)
 	case string(v) != FormatVersion:
-		c.report(index.Meta, formatKey, "format version is %q, want %q", v, FormatVersion)
+		c.report(index.Meta, index.FormatKey, "format version is %q, want %q", v, FormatVersion)
 	}
 	c.checkMeta()
 	sc, err := loadSchema(c.tx)
@@ -125,13 +126,13 @@ func (c *checker) checkMeta() {
 	defer c.walked(index.Meta, cur)
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		switch {
-		case bytes.Equal(k, formatKey):
-		case bytes.Equal(k, idgenKey):
+		case bytes.Equal(k, index.FormatKey):
+		case bytes.Equal(k, index.IDGenKey):
 			if _, _, err := decodeIDGen(v); err != nil {
 				c.report(index.Meta, k, "%v", err)
 			}
-		case len(k) == len(metaDBPrefix)+4 && bytes.HasPrefix(k, metaDBPrefix):
-		case len(k) == len(metaRelPrefix)+4 && bytes.HasPrefix(k, metaRelPrefix):
+		case index.IsDatabaseKey(k) && len(k) == len(index.DatabaseKey(0)):
+		case index.IsRelationTypeKey(k) && len(k) == len(index.RelationTypeKey(0)):
 		default:
 			c.report(index.Meta, k, "unknown meta key")
 		}
@@ -185,8 +186,8 @@ func (c *checker) checkProfiles() {
 			switch {
 			case !ok:
 				c.report(index.Profiles, k, "field %q is not declared", name)
-			case kindOf(val) != f.Type:
-				c.report(index.Profiles, k, "field %q holds a %s, declared %s", name, kindOf(val), f.Type)
+			case FieldType(record.ValueOf(val).Kind) != f.Type:
+				c.report(index.Profiles, k, "field %q holds a %s, declared %s", name, record.ValueOf(val).Kind, f.Type)
 			}
 		}
 		c.profiles[string(k)] = true
@@ -198,8 +199,8 @@ func (c *checker) checkProfiles() {
 
 // expectedCounter accumulates what a counter record should hold.
 type expectedCounter struct {
-	rec counterRecord
-	top map[string][]topEntry // every relation's entry, unsorted
+	rec record.Counter
+	top map[string][]record.TopEntry // every relation's entry, unsorted
 }
 
 // checkRelations walks the adjacency keyspace: relations are checked
@@ -258,7 +259,7 @@ func (c *checker) checkRelations() {
 		ck := string(index.CounterKey(relID, a))
 		ec := counters[ck]
 		if ec == nil {
-			ec = &expectedCounter{rec: counterRecord{Props: map[string]propCounter{}}, top: map[string][]topEntry{}}
+			ec = &expectedCounter{rec: record.Counter{Props: map[string]record.PropCounter{}}, top: map[string][]record.TopEntry{}}
 			counters[ck] = ec
 		}
 		ec.rec.Total++
@@ -273,9 +274,9 @@ func (c *checker) checkRelations() {
 			}
 			if p.Aggregate == AggSum {
 				if p.Type == PropInt {
-					pc.SumInt = pc.SumInt.add(val.(int64))
+					pc.SumInt = pc.SumInt.Add(val.(int64))
 				} else {
-					pc.SumFloat = pc.SumFloat.add(val.(float64))
+					pc.SumFloat = pc.SumFloat.Add(val.(float64))
 				}
 			}
 			if p.Aggregate == AggTop {
@@ -319,14 +320,14 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 			names[n] = true
 		}
 		for n, pc := range ec.rec.Props {
-			if !pc.isZero() {
+			if !pc.IsZero() {
 				names[n] = true
 			}
 		}
 		rt := c.schema.rels[binary.BigEndian.Uint32(key)]
 		for _, n := range sortedKeys(names) {
 			g, w := got.Props[n], ec.rec.Props[n]
-			if g.Total != w.Total || g.SumInt != w.SumInt || !g.SumFloat.equal(w.SumFloat) {
+			if g.Total != w.Total || g.SumInt != w.SumInt || !g.SumFloat.Equal(w.SumFloat) {
 				c.report(index.Adjacency, key, "property %q is %+v, the relations say %+v", n, g, w)
 			}
 			if why := topMismatch(rt, n, g.Top, ec.top[n]); why != "" {
@@ -341,7 +342,7 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 
 // topMismatch says how a stored top list breaks its invariant (top.go)
 // given every relation's entry, or returns "".
-func topMismatch(rt *RelationType, name string, stored, all []topEntry) string {
+func topMismatch(rt *RelationType, name string, stored, all []record.TopEntry) string {
 	if rt == nil {
 		return "" // reported with the relations of the undeclared type
 	}
@@ -352,7 +353,7 @@ func topMismatch(rt *RelationType, name string, stored, all []topEntry) string {
 		}
 		return ""
 	}
-	slices.SortFunc(all, compareTop)
+	slices.SortFunc(all, record.CompareTop)
 	switch {
 	case len(stored) > topCap(p):
 		return fmt.Sprintf("top list of %d entries, more than %d", len(stored), topCap(p))

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 	"github.com/relgraph/relgraph/kv"
 )
 
@@ -123,18 +124,18 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 		s, a, b := populated(t)
 		for _, tc := range []struct {
 			name string
-			top  []topEntry
+			top  []record.TopEntry
 			want string
 		}{
-			{"wrong value", []topEntry{newTopEntry(PropInt, int64(8), b)}, "top list is not the head of the ranking"},
+			{"wrong value", []record.TopEntry{newTopEntry(PropInt, int64(8), b)}, "top list is not the head of the ranking"},
 			{"empty while a relation holds it", nil, "top list of 0 entries while 1 relations hold it, fewer than 3"},
 			{"too long", sevenEntries(b), "top list of 7 entries, more than 6"},
 		} {
-			rec := &counterRecord{Total: 1, Props: map[string]propCounter{
-				"user_like": {Total: 1, SumInt: int128{Lo: 2}}, "donate": {Total: 1, Top: tc.top}}}
-			v, err := encode(rec)
+			rec := &record.Counter{Total: 1, Props: map[string]record.PropCounter{
+				"user_like": {Total: 1, SumInt: record.Int128{Lo: 2}}, "donate": {Total: 1, Top: tc.top}}}
+			v, err := record.Encode(rec)
 			must(t, err)
-			corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Adjacency, index.CounterKey(3, a), seal(v))) })
+			corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Adjacency, index.CounterKey(3, a), record.Seal(v))) })
 			wantProblem(t, s, `property "donate": `+tc.want)
 		}
 		// A write reading the wrong list refuses rather than building on it.
@@ -159,8 +160,8 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 }
 
 // sevenEntries is a well-formed top list one longer than N=3 allows.
-func sevenEntries(b ProfileID) []topEntry {
-	var out []topEntry
+func sevenEntries(b ProfileID) []record.TopEntry {
+	var out []record.TopEntry
 	for v := int64(9); v > 2; v-- {
 		out = append(out, newTopEntry(PropInt, v, b))
 	}

@@ -162,7 +162,7 @@ func (s *Store) refuseUnlessEmpty(ctx context.Context) error {
 				return storageErr("cursor", err)
 			}
 			for k, _ := c.First(); k != nil; k, _ = c.Next() {
-				if ks != index.Meta || !bytes.Equal(k, formatKey) {
+				if ks != index.Meta || !bytes.Equal(k, index.FormatKey) {
 					return invalidf("copy: the target is not empty (keyspace %s holds data): copy into a new store only", ks)
 				}
 			}

@@ -5,16 +5,13 @@ import (
 	"errors"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 	"github.com/relgraph/relgraph/kv"
 )
 
 // FormatVersion is written into every store. Open refuses a store with
-// another version. Version 3 keeps float sums exact and seals the
-// schema's records; version 2 (rounded float sums) and 1 (top entries as
-// keys) are not read.
-const FormatVersion = "relgraph/3"
-
-var formatKey = []byte("format")
+// another version (see record.Version).
+const FormatVersion = record.Version
 
 // init checks the format version (writing it into a new store) and loads
 // the schema.
@@ -24,7 +21,7 @@ func (s *Store) init() (*schema, error) {
 	if err != nil {
 		return nil, beginErr(err)
 	}
-	v, err := txn.Get(index.Meta, formatKey)
+	v, err := txn.Get(index.Meta, index.FormatKey)
 	if err != nil {
 		err = storageErr("read format", err)
 	}
@@ -49,7 +46,7 @@ func (s *Store) init() (*schema, error) {
 		return nil, beginErr(err)
 	}
 	defer w.Rollback()
-	if err := w.Put(index.Meta, formatKey, []byte(FormatVersion)); err != nil {
+	if err := w.Put(index.Meta, index.FormatKey, []byte(FormatVersion)); err != nil {
 		return nil, storageErr("write format", err)
 	}
 	if err := w.Commit(); err != nil {

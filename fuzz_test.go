@@ -5,7 +5,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/internal/fuzzseed"
+	"github.com/relgraph/relgraph/internal/record"
 )
 
 // Stored-value decoders: any bytes give a value or an error, never a
@@ -15,14 +17,13 @@ func sampleRecords(t testing.TB) (profile, relation, counter, schemaDB, schemaRe
 	p := &Profile{Email: "a@x.io", Phones: []string{"+15550000001"}, Fields: map[string]any{"n": int64(1), "t": []string{"a", "b"}, "s": "x"},
 		Subscriptions: []Subscription{{ResourceID: 1, Channel: ChannelEmail, Email: "a@x.io"}}}
 	profile, _ = encodeProfile(p)
-	relation, _ = encodeRelation(&relationRecord{Weights: Weights{"i": int64(2), "f": 0.5, "b": true, "s": "x"}, Created: 1, Updated: 2})
-	c, _ := encode(&counterRecord{Total: 2, Props: map[string]propCounter{"i": {Total: 2, SumInt: int128{0, 5}},
-		"f": {Total: 2, SumFloat: exactSum{}.add(0.5).add(1e300)},
-		"t": {Total: 2, Top: []topEntry{newTopEntry(PropInt, int64(9), ProfileID{2}), newTopEntry(PropInt, int64(1), ProfileID{1})}}}})
-	counter = seal(c)
-	schemaDB, _ = encode(Database{ID: 1, Fields: []Field{{Name: "n", Type: FieldInt}}})
-	schemaRel, _ = encode(RelationType{ID: 3, DatabaseA: 1, DatabaseB: 1, Properties: []Property{{Name: "i", Type: PropInt}}})
-	schemaDB, schemaRel = seal(schemaDB), seal(schemaRel)
+	relation, _ = encodeRelation(&record.Relation{Weights: Weights{"i": int64(2), "f": 0.5, "b": true, "s": "x"}, Created: 1, Updated: 2})
+	c, _ := record.Encode(&record.Counter{Total: 2, Props: map[string]record.PropCounter{"i": {Total: 2, SumInt: record.Int128{Lo: 5}},
+		"f": {Total: 2, SumFloat: record.FloatSum{}.Add(0.5).Add(1e300)},
+		"t": {Total: 2, Top: []record.TopEntry{newTopEntry(PropInt, int64(9), ProfileID{2}), newTopEntry(PropInt, int64(1), ProfileID{1})}}}})
+	counter = record.Seal(c)
+	schemaDB, _ = record.EncodeDecl((&Database{ID: 1, Fields: []Field{{Name: "n", Type: FieldInt}}}).decl())
+	schemaRel, _ = record.EncodeDecl((&RelationType{ID: 3, DatabaseA: 1, DatabaseB: 1, Properties: []Property{{Name: "i", Type: PropInt}}}).decl())
 	return
 }
 
@@ -59,7 +60,7 @@ func FuzzDecodeProfile(f *testing.F) {
 			t.Fatalf("error without the corrupt code: %v", err)
 		}
 		// Unsealed bytes reach the msgpack decoder too.
-		decodeProfile(1, ProfileID{1}, seal(append([]byte{}, b...)))
+		decodeProfile(1, ProfileID{1}, record.Seal(append([]byte{}, b...)))
 	})
 }
 
@@ -67,7 +68,7 @@ func FuzzDecodeRelation(f *testing.F) {
 	_, r, _, _, _ := sampleRecords(f)
 	f.Add(r)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, in := range [][]byte{b, seal(append([]byte{}, b...))} {
+		for _, in := range [][]byte{b, record.Seal(append([]byte{}, b...))} {
 			rec, err := decodeRelation(fuzzRel, ProfileID{1}, ProfileID{2}, in)
 			if err != nil {
 				continue
@@ -93,7 +94,7 @@ func FuzzDecodeCounter(f *testing.F) {
 	f.Add(c)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		decodeCounter(3, ProfileID{1}, b)
-		decodeCounter(3, ProfileID{1}, seal(append([]byte{}, b...)))
+		decodeCounter(3, ProfileID{1}, record.Seal(append([]byte{}, b...)))
 	})
 }
 
@@ -103,12 +104,12 @@ func FuzzDecodeSchema(f *testing.F) {
 	f.Add(rt)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tx := &memTx{data: map[string][]byte{
-			string(metaKey(metaDBPrefix, 1)):  b,
-			string(metaKey(metaRelPrefix, 3)): b,
+			string(index.DatabaseKey(1)):     b,
+			string(index.RelationTypeKey(3)): b,
 		}}
 		loadSchema(tx)
-		tx.data[string(metaKey(metaDBPrefix, 1))] = seal(append([]byte{}, b...))
-		tx.data[string(metaKey(metaRelPrefix, 3))] = seal(append([]byte{}, b...))
+		tx.data[string(index.DatabaseKey(1))] = record.Seal(append([]byte{}, b...))
+		tx.data[string(index.RelationTypeKey(3))] = record.Seal(append([]byte{}, b...))
 		loadSchema(tx)
 	})
 }

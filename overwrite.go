@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 	"github.com/relgraph/relgraph/kv"
 )
 
@@ -35,7 +36,7 @@ type RelationResult struct {
 type relationWrite struct {
 	rt       *RelationType
 	a, b     ProfileID
-	old      *relationRecord // nil: no relation yet
+	old      *record.Relation // nil: no relation yet
 	oldBytes []byte
 }
 
@@ -94,7 +95,7 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 		if w.old != nil && sameWeights(w.old.Weights, weights) {
 			return nil // byte-identical: write nothing
 		}
-		rec := &relationRecord{Weights: weights, Created: nanos(tx.now), Updated: nanos(tx.now)}
+		rec := &record.Relation{Weights: weights, Created: record.Nanos(tx.now), Updated: record.Nanos(tx.now)}
 		if w.old != nil {
 			rec.Created = w.old.Created
 		}

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"math"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 )
 
 // ProfileID is a profile's 12-byte id, shown as 24 lowercase hex digits.
@@ -50,10 +50,6 @@ func ParseProfileID(s string) (ProfileID, error) {
 	return id, nil
 }
 
-// idgenKey holds the id generator's state, sealed: 4 bytes of the last
-// seconds used, 8 bytes of the sequence.
-var idgenKey = []byte("idgen")
-
 // newProfileID returns the next store-generated id. The seconds never go
 // back (a clock step back, or a clock past 2106, reuses the last second)
 // and the sequence only grows, so the ids it makes are increasing. An id
@@ -94,7 +90,7 @@ func (tx *Tx) newProfileID() (ProfileID, error) {
 
 // recordID writes id as the generator's last id handed out.
 func (tx *Tx) recordID(id ProfileID) error {
-	if err := tx.kv.Put(index.Meta, idgenKey, seal(bytes.Clone(id[:]))); err != nil {
+	if err := tx.kv.Put(index.Meta, index.IDGenKey, record.EncodeIDGen(id)); err != nil {
 		return storageErr("write id generator", err)
 	}
 	return nil
@@ -110,7 +106,7 @@ func makeID(secs uint32, seq uint64) ProfileID {
 // idState is the generator's last seconds and sequence, the seconds
 // moved up to the transaction's time.
 func (tx *Tx) idState() (secs uint32, seq uint64, err error) {
-	state, err := tx.kv.Get(index.Meta, idgenKey)
+	state, err := tx.kv.Get(index.Meta, index.IDGenKey)
 	if err != nil {
 		return 0, 0, storageErr("read id generator", err)
 	}
@@ -183,14 +179,10 @@ func (tx *Tx) flushIDs() error {
 
 // decodeIDGen reads the id generator's stored state.
 func decodeIDGen(v []byte) (secs uint32, seq uint64, err error) {
-	state, err := unseal(v)
-	if err == nil && len(state) != 12 {
-		err = fmt.Errorf("%d bytes, want 12", len(state))
-	}
-	if err != nil {
+	if secs, seq, err = record.DecodeIDGen(v); err != nil {
 		return 0, 0, corruptf("meta idgen: %v", err)
 	}
-	return binary.BigEndian.Uint32(state), binary.BigEndian.Uint64(state[4:]), nil
+	return secs, seq, nil
 }
 
 // idTaken reports whether a profile of any database has id.

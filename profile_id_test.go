@@ -16,7 +16,7 @@ import (
 func nextIDs(t fataler, s *Store) (secs uint32, seq uint64) {
 	t.Helper()
 	err := s.View(ctx, func(tx *Tx) error {
-		v, err := tx.kv.Get(index.Meta, idgenKey)
+		v, err := tx.kv.Get(index.Meta, index.IDGenKey)
 		if v != nil && err == nil {
 			secs, seq, err = decodeIDGen(v)
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/relgraph/relgraph/internal/record"
 )
 
 func TestImportGetUpdateDelete(t *testing.T) {
@@ -185,10 +187,10 @@ func TestProfileEncodingIsCanonical(t *testing.T) {
 			t.Fatal("the same profile encoded to different bytes")
 		}
 	}
-	bad := &profileRecord{Fields: []namedField{{"b", fieldValue{Kind: FieldInt}}, {"a", fieldValue{Kind: FieldInt}}}}
-	b, err := encode(bad)
+	bad := &record.Profile{Fields: []record.Field{{Name: "b", Value: record.Value{Kind: record.KindInt}}, {Name: "a", Value: record.Value{Kind: record.KindInt}}}}
+	b, err := record.Encode(bad)
 	must(t, err)
-	if _, err := decodeProfile(1, ProfileID{1}, seal(b)); codeOf(err) != 500 {
+	if _, err := decodeProfile(1, ProfileID{1}, record.Seal(b)); codeOf(err) != 500 {
 		t.Fatalf("unsorted fields decoded: %v", err)
 	}
 }

@@ -1,6 +1,10 @@
 package relgraph
 
-import "math"
+import (
+	"math"
+
+	"github.com/relgraph/relgraph/internal/record"
+)
 
 // RelationView is one relation as Tx.ScanRelations hands it to its
 // callback: read in place from the store, with no map and no
@@ -13,21 +17,21 @@ type RelationView struct {
 	DatabaseB uint32
 	Created   int64 // Unix nanoseconds
 	Updated   int64 // Unix nanoseconds
-	weights   []storedWeight
+	weights   []record.Weight
 }
 
 // weight finds property name among the relation's set properties, if
 // it has type t.
-func (v *RelationView) weight(name string, t PropertyType) (storedWeight, bool) {
-	w, ok := findWeight(v.weights, name)
-	return w, ok && w.typ == t
+func (v *RelationView) weight(name string, t PropertyType) (record.Weight, bool) {
+	w, ok := record.FindWeight(v.weights, name)
+	return w, ok && w.Type == record.Type(t)
 }
 
 // Int is int property name's value; 0 and false when the relation does
 // not have it set or it is not an int property.
 func (v *RelationView) Int(name string) (int64, bool) {
 	if w, ok := v.weight(name, PropInt); ok {
-		return int64(w.bits), true
+		return int64(w.Bits), true
 	}
 	return 0, false
 }
@@ -36,7 +40,7 @@ func (v *RelationView) Int(name string) (int64, bool) {
 // does not have it set or it is not a float property.
 func (v *RelationView) Float(name string) (float64, bool) {
 	if w, ok := v.weight(name, PropFloat); ok {
-		return math.Float64frombits(w.bits), true
+		return math.Float64frombits(w.Bits), true
 	}
 	return 0, false
 }
@@ -45,7 +49,7 @@ func (v *RelationView) Float(name string) (float64, bool) {
 // relation does not have it set or it is not a bool property.
 func (v *RelationView) Bool(name string) (value, ok bool) {
 	if w, ok := v.weight(name, PropBool); ok {
-		return w.bits == 1, true
+		return w.Bits == 1, true
 	}
 	return false, false
 }
@@ -54,7 +58,7 @@ func (v *RelationView) Bool(name string) (value, ok bool) {
 // the relation does not have it set or it is not a string property.
 func (v *RelationView) String(name string) (string, bool) {
 	if w, ok := v.weight(name, PropString); ok {
-		return string(w.str), true
+		return string(w.Str), true
 	}
 	return "", false
 }

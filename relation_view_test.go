@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 )
 
 // A callback that writes into the view (its fields are exported)
@@ -75,7 +76,7 @@ func TestScanRelationsOnDamagedRecords(t *testing.T) {
 		good = bytes.Clone(v)
 		return err
 	}))
-	body, err := unseal(good)
+	body, err := record.Unseal(good)
 	must(t, err)
 	type variant struct {
 		v       []byte
@@ -89,8 +90,8 @@ func TestScanRelationsOnDamagedRecords(t *testing.T) {
 		for _, x := range []byte{0x00, 0xff, 0xc0, 0xcb, 0xd3, 0xa1, 0x81, 0xde, body[i] ^ 1} {
 			m := bytes.Clone(body)
 			m[i] = x
-			variants = append(variants, variant{seal(m), false})              // checksum right, body wrong
-			variants = append(variants, variant{seal(m[:i+1]), i+1 < len(m)}) // and cut short
+			variants = append(variants, variant{record.Seal(m), false})              // checksum right, body wrong
+			variants = append(variants, variant{record.Seal(m[:i+1]), i+1 < len(m)}) // and cut short
 		}
 	}
 	refused := 0

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 )
 
 // Pagination limits of relations/get.
@@ -115,7 +116,7 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 	if err != nil {
 		return 0, "", storageErr("cursor", err)
 	}
-	var buf [8]storedWeight
+	var buf [8]record.Weight
 	var view RelationView
 	var lastB ProfileID
 	skip, n := q.Offset, 0
@@ -210,11 +211,11 @@ func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
 		res := PropCounter{Total: pc.Total}
 		switch p.Aggregate {
 		case AggSum:
-			res.Sum = pc.sum(p.Type)
+			res.Sum = sumOf(pc, p.Type)
 		case AggTop:
 			res.Top = make([]TopEntry, 0, p.Top)
 			for _, e := range pc.Top[:min(len(pc.Top), p.Top)] {
-				res.Top = append(res.Top, e.entry(p.Type))
+				res.Top = append(res.Top, topEntryOf(e, p.Type))
 			}
 		}
 		out.Props[p.Name] = res

@@ -21,18 +21,18 @@ const (
 
 // Field declares a custom field of a database.
 type Field struct {
-	Name string    `json:"name" msgpack:"name"`
-	Type FieldType `json:"type" msgpack:"type"`
+	Name string    `json:"name"`
+	Type FieldType `json:"type"`
 	// Unindexed fields are stored but cannot be matched on; they may hold
 	// longer strings (64 KiB instead of 1 KiB).
-	Unindexed bool `json:"unindexed,omitempty" msgpack:"unindexed,omitempty"`
+	Unindexed bool `json:"unindexed,omitempty"`
 }
 
 // Database is a set of profiles with its declared custom fields.
 type Database struct {
-	ID     uint32  `json:"id" msgpack:"id"`
-	Name   string  `json:"name" msgpack:"name"`
-	Fields []Field `json:"fields,omitempty" msgpack:"fields,omitempty"`
+	ID     uint32  `json:"id"`
+	Name   string  `json:"name"`
+	Fields []Field `json:"fields,omitempty"`
 }
 
 // PropertyType is the type of a relation property.
@@ -63,23 +63,23 @@ const (
 
 // Property declares a relation property.
 type Property struct {
-	Name string       `json:"name" msgpack:"name"`
-	Type PropertyType `json:"type" msgpack:"type"`
+	Name string       `json:"name"`
+	Type PropertyType `json:"type"`
 	// Aggregate defaults to sum for numeric properties and count for the
 	// others.
-	Aggregate Aggregate `json:"aggregate,omitempty" msgpack:"aggregate,omitempty"`
+	Aggregate Aggregate `json:"aggregate,omitempty"`
 	// Top is N for AggTop: default 10, at most 100.
-	Top int `json:"top,omitempty" msgpack:"top,omitempty"`
+	Top int `json:"top,omitempty"`
 }
 
 // RelationType declares a typed relation from profiles of DatabaseA (the
 // recipients, A) to profiles of DatabaseB (the initiators, B).
 type RelationType struct {
-	ID         uint32     `json:"id" msgpack:"id"`
-	Name       string     `json:"name" msgpack:"name"`
-	DatabaseA  uint32     `json:"database_a" msgpack:"database_a"`
-	DatabaseB  uint32     `json:"database_b" msgpack:"database_b"`
-	Properties []Property `json:"properties,omitempty" msgpack:"properties,omitempty"`
+	ID         uint32     `json:"id"`
+	Name       string     `json:"name"`
+	DatabaseA  uint32     `json:"database_a"`
+	DatabaseB  uint32     `json:"database_b"`
+	Properties []Property `json:"properties,omitempty"`
 }
 
 // Schema limits.

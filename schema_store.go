@@ -10,18 +10,9 @@ import (
 	"strings"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 	"github.com/relgraph/relgraph/kv"
 )
-
-// Meta keys of the schema: "db/" ‖ id and "rel/" ‖ id.
-var (
-	metaDBPrefix  = []byte("db/")
-	metaRelPrefix = []byte("rel/")
-)
-
-func metaKey(prefix []byte, id uint32) []byte {
-	return index.AppendUint32(bytes.Clone(prefix), id)
-}
 
 // PutDatabase creates a database or changes its declaration. Applying
 // the same declaration again writes nothing. Adding fields and renaming
@@ -111,11 +102,11 @@ func (tx *Tx) putDatabase(d Database) error {
 			}
 		}
 	}
-	val, err := encode(d)
+	val, err := record.EncodeDecl(d.decl())
 	if err != nil {
 		return storageErr("encode database", err)
 	}
-	if err := tx.kv.Put(index.Meta, metaKey(metaDBPrefix, d.ID), seal(val)); err != nil {
+	if err := tx.kv.Put(index.Meta, index.DatabaseKey(d.ID), val); err != nil {
 		return storageErr("write database", err)
 	}
 	tx.newSchema = sc.with(&d, nil)
@@ -175,11 +166,11 @@ func (tx *Tx) putRelationType(r RelationType) error {
 			}
 		}
 	}
-	val, err := encode(r)
+	val, err := record.EncodeDecl(r.decl())
 	if err != nil {
 		return storageErr("encode relation type", err)
 	}
-	if err := tx.kv.Put(index.Meta, metaKey(metaRelPrefix, r.ID), seal(val)); err != nil {
+	if err := tx.kv.Put(index.Meta, index.RelationTypeKey(r.ID), val); err != nil {
 		return storageErr("write relation type", err)
 	}
 	tx.newSchema = sc.with(nil, &r)
@@ -256,31 +247,26 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 		return nil, storageErr("cursor", err)
 	}
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		isDB, isRel := bytes.HasPrefix(k, metaDBPrefix), bytes.HasPrefix(k, metaRelPrefix)
-		if isDB || isRel {
-			var err error
-			if v, err = unseal(v); err != nil {
-				return nil, corruptf("meta %q: %v", k, err)
-			}
-		}
 		switch {
-		case isDB:
-			var d Database
-			if err := unmarshal(v, &d); err != nil {
-				return nil, corruptf("meta %q: database does not decode: %v", k, err)
+		case index.IsDatabaseKey(k):
+			var rec record.DatabaseDecl
+			if err := record.DecodeDecl(v, &rec); err != nil {
+				return nil, corruptf("meta %q: database: %v", k, err)
 			}
+			d := databaseOf(&rec)
 			checked, err := d.validate()
-			if err != nil || len(k) != len(metaDBPrefix)+4 || !bytes.Equal(metaKey(metaDBPrefix, d.ID), k) {
+			if err != nil || !bytes.Equal(index.DatabaseKey(d.ID), k) {
 				return nil, corruptf("meta %q: stored database is not valid: %v", k, err)
 			}
 			sc.dbs[d.ID] = &checked
-		case isRel:
-			var r RelationType
-			if err := unmarshal(v, &r); err != nil {
-				return nil, corruptf("meta %q: relation type does not decode: %v", k, err)
+		case index.IsRelationTypeKey(k):
+			var rec record.RelationTypeDecl
+			if err := record.DecodeDecl(v, &rec); err != nil {
+				return nil, corruptf("meta %q: relation type: %v", k, err)
 			}
+			r := relationTypeOf(&rec)
 			checked, err := r.validate()
-			if err != nil || !bytes.Equal(metaKey(metaRelPrefix, r.ID), k) {
+			if err != nil || !bytes.Equal(index.RelationTypeKey(r.ID), k) {
 				return nil, corruptf("meta %q: stored relation type is not valid: %v", k, err)
 			}
 			sc.rels[r.ID] = &checked
@@ -295,4 +281,40 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 		}
 	}
 	return sc, nil
+}
+
+// decl is d as stored.
+func (d *Database) decl() *record.DatabaseDecl {
+	r := &record.DatabaseDecl{ID: d.ID, Name: d.Name}
+	for _, f := range d.Fields {
+		r.Fields = append(r.Fields, record.FieldDecl{Name: f.Name, Type: string(f.Type), Unindexed: f.Unindexed})
+	}
+	return r
+}
+
+// databaseOf is a stored declaration as the schema holds it.
+func databaseOf(r *record.DatabaseDecl) Database {
+	d := Database{ID: r.ID, Name: r.Name}
+	for _, f := range r.Fields {
+		d.Fields = append(d.Fields, Field{Name: f.Name, Type: FieldType(f.Type), Unindexed: f.Unindexed})
+	}
+	return d
+}
+
+// decl is r as stored.
+func (r *RelationType) decl() *record.RelationTypeDecl {
+	out := &record.RelationTypeDecl{ID: r.ID, Name: r.Name, DatabaseA: r.DatabaseA, DatabaseB: r.DatabaseB}
+	for _, p := range r.Properties {
+		out.Properties = append(out.Properties, record.PropertyDecl{Name: p.Name, Type: string(p.Type), Aggregate: string(p.Aggregate), Top: p.Top})
+	}
+	return out
+}
+
+// relationTypeOf is a stored declaration as the schema holds it.
+func relationTypeOf(r *record.RelationTypeDecl) RelationType {
+	out := RelationType{ID: r.ID, Name: r.Name, DatabaseA: r.DatabaseA, DatabaseB: r.DatabaseB}
+	for _, p := range r.Properties {
+		out.Properties = append(out.Properties, Property{Name: p.Name, Type: PropertyType(p.Type), Aggregate: Aggregate(p.Aggregate), Top: p.Top})
+	}
+	return out
 }

@@ -35,7 +35,7 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 	must(t, err)
 	txn, err := e.Begin(ctx, true)
 	must(t, err)
-	must(t, txn.Put(index.Meta, formatKey, []byte("relgraph/99")))
+	must(t, txn.Put(index.Meta, index.FormatKey, []byte("relgraph/99")))
 	must(t, txn.Commit())
 	must(t, e.Close())
 	_, err = Open(path, nil)

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 )
 
 // Channel is a subscription channel.
@@ -61,32 +62,32 @@ func (s SubStatus) String() string {
 // Its identity is (ResourceID, Channel, address); importing one with the
 // same identity replaces its status.
 type Subscription struct {
-	ResourceID uint32  `json:"resource_id" msgpack:"r"`
-	Channel    Channel `json:"channel" msgpack:"c"`
+	ResourceID uint32  `json:"resource_id"`
+	Channel    Channel `json:"channel"`
 	// Email is the address on the email channel.
-	Email string `json:"email,omitempty" msgpack:"e,omitempty"`
+	Email string `json:"email,omitempty"`
 	// Phone is the address on the sms channel.
-	Phone string `json:"phone,omitempty" msgpack:"p,omitempty"`
+	Phone string `json:"phone,omitempty"`
 	// Provider and SubscriptionID address the push channel.
-	Provider       string    `json:"provider,omitempty" msgpack:"pv,omitempty"`
-	SubscriptionID string    `json:"subscription_id,omitempty" msgpack:"sid,omitempty"`
-	Status         SubStatus `json:"status" msgpack:"st"`
+	Provider       string    `json:"provider,omitempty"`
+	SubscriptionID string    `json:"subscription_id,omitempty"`
+	Status         SubStatus `json:"status"`
 	// Priority is the platform's subscription priority (0 is the
 	// highest): stored and returned, it orders nothing here.
-	Priority int `json:"priority,omitempty" msgpack:"pr,omitempty"`
+	Priority int `json:"priority,omitempty"`
 	// Fields are the subscription's custom fields, as text; each is
 	// indexed, for custom_sub matching. At most MaxSubscriptionFields.
-	Fields map[string]string `json:"custom_fields,omitempty" msgpack:"f,omitempty"`
+	Fields map[string]string `json:"custom_fields,omitempty"`
 	// Categories are the resource categories subscribed to: stored and
 	// returned.
-	Categories []string `json:"cats,omitempty" msgpack:"cat,omitempty"`
+	Categories []string `json:"cats,omitempty"`
 
 	// On import, of a subscription already stored: KeepStatus and
 	// KeepPriority leave its status and priority as they are (the
 	// platform sends a status only to change it); nil Fields and
 	// Categories leave those as they are (non-nil ones, even empty,
 	// replace them). A new subscription takes what is given. Not stored.
-	KeepStatus, KeepPriority bool `json:"-" msgpack:"-"`
+	KeepStatus, KeepPriority bool `json:"-"`
 }
 
 // mergeInto returns s imported over the stored subscription have (of the
@@ -105,6 +106,20 @@ func (s Subscription) mergeInto(have Subscription) Subscription {
 		s.Categories = have.Categories
 	}
 	return s.stored()
+}
+
+// record is s as stored.
+func (s *Subscription) record() record.Subscription {
+	return record.Subscription{ResourceID: s.ResourceID, Channel: string(s.Channel), Email: s.Email, Phone: s.Phone,
+		Provider: s.Provider, SubscriptionID: s.SubscriptionID, Status: int(s.Status), Priority: s.Priority,
+		Fields: s.Fields, Categories: s.Categories}
+}
+
+// subscriptionOf is a stored subscription as read.
+func subscriptionOf(r *record.Subscription) Subscription {
+	return Subscription{ResourceID: r.ResourceID, Channel: Channel(r.Channel), Email: r.Email, Phone: r.Phone,
+		Provider: r.Provider, SubscriptionID: r.SubscriptionID, Status: SubStatus(r.Status), Priority: r.Priority,
+		Fields: r.Fields, Categories: r.Categories}
 }
 
 // equal reports whether s and o are the same stored subscription.

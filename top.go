@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 )
 
 // A top property's ranking orders the relations of one A profile that
@@ -27,36 +28,16 @@ import (
 // leaves 2N entries or a complete list, so at least N+1 removals come
 // between two refills. Stats.TopRefills counts them.
 
-// topEntryLen is the length of a topEntry.
-const topEntryLen = 8 + index.IDLen
-
-// topEntry is a descending rank of the value followed by B's id: byte
-// order is ranking order.
-type topEntry [topEntryLen]byte
-
-func newTopEntry(t PropertyType, v any, b ProfileID) topEntry {
-	var e topEntry
-	var rank []byte
-	if t == PropInt {
-		rank = index.AppendDescInt64(e[:0], v.(int64))
-	} else {
-		rank = index.AppendDescFloat64(e[:0], v.(float64))
-	}
-	copy(e[len(rank):], b[:])
-	return e
+// newTopEntry is the entry of value v (of property type t) of the
+// relation to b.
+func newTopEntry(t PropertyType, v any, b ProfileID) record.TopEntry {
+	return record.NewTopEntry(record.Type(t), v, b)
 }
 
-func compareTop(x, y topEntry) int { return bytes.Compare(x[:], y[:]) }
-
-// entry decodes e for property type t.
-func (e topEntry) entry(t PropertyType) TopEntry {
-	out := TopEntry{ProfileB: ProfileID(e[8:])}
-	if t == PropInt {
-		out.Value, _ = index.DecodeDescInt64(e[:8])
-	} else {
-		out.Value, _ = index.DecodeDescFloat64(e[:8])
-	}
-	return out
+// topEntryOf is a stored entry as get_counter answers it.
+func topEntryOf(e record.TopEntry, t PropertyType) TopEntry {
+	v, b := e.Decode(record.Type(t))
+	return TopEntry{ProfileB: b, Value: v}
 }
 
 // topCap is how many entries a list of property p may hold.
@@ -69,14 +50,14 @@ func topCap(p Property) int { return 2 * p.Top }
 // rebuilt from the relations.
 // A list of an impossible length, or one missing b's old entry where it
 // ranks, means the counter disagrees with the relations: an error.
-func adjustTop(p Property, list []topEntry, held, holds int64, b ProfileID, ov any, oldHas bool, nv any, newHas bool) (out []topEntry, refill bool, err error) {
+func adjustTop(p Property, list []record.TopEntry, held, holds int64, b ProfileID, ov any, oldHas bool, nv any, newHas bool) (out []record.TopEntry, refill bool, err error) {
 	if len(list) > topCap(p) || int64(len(list)) > held || int64(len(list)) < min(int64(p.Top), held) {
 		return nil, false, fmt.Errorf("top list of property %q has %d entries for %d relations", p.Name, len(list), held)
 	}
 	complete := int64(len(list)) == held
 	out = list // decoded for this write alone
 	if oldHas {
-		i, found := slices.BinarySearchFunc(out, newTopEntry(p.Type, ov, b), compareTop)
+		i, found := slices.BinarySearchFunc(out, newTopEntry(p.Type, ov, b), record.CompareTop)
 		switch {
 		case found:
 			out = slices.Delete(out, i, i+1)
@@ -88,7 +69,7 @@ func adjustTop(p Property, list []topEntry, held, holds int64, b ProfileID, ov a
 		e := newTopEntry(p.Type, nv, b)
 		// Outside an incomplete list, e would rank after every listed
 		// entry: it stays out, and the list stays the ranking's head.
-		if i, _ := slices.BinarySearchFunc(out, e, compareTop); complete || i < len(out) {
+		if i, _ := slices.BinarySearchFunc(out, e, record.CompareTop); complete || i < len(out) {
 			out = slices.Insert(out, i, e)
 		}
 	}
@@ -101,14 +82,14 @@ func adjustTop(p Property, list []topEntry, held, holds int64, b ProfileID, ov a
 // refillTop rebuilds the lists of props in c from every relation of A,
 // counting b's relation as holding w (nil: b's relation is going away),
 // since the write that needs the refill has not been applied yet.
-func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Property, c *counterRecord) error {
-	lists := make([][]topEntry, len(props))
+func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Property, c *record.Counter) error {
+	lists := make([][]record.TopEntry, len(props))
 	found := make([]int64, len(props))
-	add := func(i int, e topEntry) {
+	add := func(i int, e record.TopEntry) {
 		found[i]++
 		lists[i] = append(lists[i], e)
 		if len(lists[i]) >= 4*topCap(props[i]) { // bound memory on large A profiles
-			slices.SortFunc(lists[i], compareTop)
+			slices.SortFunc(lists[i], record.CompareTop)
 			lists[i] = lists[i][:topCap(props[i])]
 		}
 	}
@@ -117,7 +98,7 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 	if err != nil {
 		return storageErr("cursor", err)
 	}
-	var buf [8]storedWeight // every relation read in place, as ScanRelations does
+	var buf [8]record.Weight // every relation read in place, as ScanRelations does
 	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 		if len(k) != len(prefix)+index.IDLen {
 			return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
@@ -132,8 +113,8 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 			return err
 		}
 		for i, p := range props {
-			if sw, ok := findWeight(ws, p.Name); ok {
-				add(i, newTopEntry(p.Type, sw.value(), other))
+			if sw, ok := record.FindWeight(ws, p.Name); ok {
+				add(i, newTopEntry(p.Type, sw.Value(), other))
 			}
 		}
 	}
@@ -144,7 +125,7 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 		if val, ok := w[p.Name]; ok {
 			add(i, newTopEntry(p.Type, val, b))
 		}
-		slices.SortFunc(lists[i], compareTop)
+		slices.SortFunc(lists[i], record.CompareTop)
 		pc := c.Props[p.Name]
 		pc.Top = lists[i][:min(len(lists[i]), topCap(p))]
 		if found[i] != pc.Total {

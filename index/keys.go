@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -37,6 +38,39 @@ const (
 	// EdgesByB: rel ‖ B ‖ A → ∅, the reverse adjacency.
 	EdgesByB kv.Keyspace = "edge_b"
 )
+
+// Keys of the Meta keyspace.
+var (
+	// FormatKey holds the store's format version (record.Version).
+	FormatKey = []byte("format")
+	// IDGenKey holds the profile id generator's state: the last id it
+	// handed out (record.EncodeIDGen).
+	IDGenKey = []byte("idgen")
+)
+
+// Meta key prefixes of the schema's declarations.
+var (
+	databasePrefix     = []byte("db/")
+	relationTypePrefix = []byte("rel/")
+)
+
+// DatabaseKey is "db/" ‖ db: a database's declaration
+// (record.DatabaseDecl).
+func DatabaseKey(db uint32) []byte { return AppendUint32(append([]byte{}, databasePrefix...), db) }
+
+// RelationTypeKey is "rel/" ‖ rel: a relation type's declaration
+// (record.RelationTypeDecl).
+func RelationTypeKey(rel uint32) []byte {
+	return AppendUint32(append([]byte{}, relationTypePrefix...), rel)
+}
+
+// IsDatabaseKey reports whether k has a database declaration's
+// prefix (its id may still be malformed: compare with DatabaseKey).
+func IsDatabaseKey(k []byte) bool { return bytes.HasPrefix(k, databasePrefix) }
+
+// IsRelationTypeKey reports whether k has a relation type
+// declaration's prefix.
+func IsRelationTypeKey(k []byte) bool { return bytes.HasPrefix(k, relationTypePrefix) }
 
 // The tags after rel ‖ A in the Adjacency keyspace.
 const (

@@ -1,4 +1,4 @@
-package relgraph
+package record
 
 import (
 	"encoding/binary"
@@ -9,7 +9,7 @@ import (
 	"math/bits"
 )
 
-// exactSum is the exact sum of float64 values: m × 2^e, with m odd (or
+// FloatSum is the exact sum of float64 values: m × 2^e, with m odd (or
 // nil for zero, where e is 0). Every float64 is such a dyadic number,
 // and so is every sum of them, so the sum is kept without rounding:
 // adding a value and later subtracting it restores the previous state
@@ -20,13 +20,13 @@ import (
 // Its size is bounded by the spread of the values summed: at most the
 // 2098 bits from 2^-1074 to 2^1024, plus one bit per doubling of the
 // number of values. Sums of ordinary values (prices, scores) take a few
-// dozen bits. An exactSum is immutable: add returns a new one.
-type exactSum struct {
+// dozen bits. A FloatSum is immutable: Add returns a new one.
+type FloatSum struct {
 	m *big.Int // odd, or nil for zero
 	e int32
 }
 
-// The exponent range of a canonical exactSum: the lowest set bit of a
+// The exponent range of a canonical FloatSum: the lowest set bit of a
 // float64 lies between 2^-1074 (the smallest subnormal) and 2^971 (the
 // lowest bit of MaxFloat64's 53-bit mantissa); a sum of up to 2^64
 // values can carry it 64 bits higher.
@@ -38,10 +38,10 @@ const (
 	maxSumBytes = (2098 + 64 + 7) / 8
 )
 
-func (s exactSum) isZero() bool { return s.m == nil }
+func (s FloatSum) IsZero() bool { return s.m == nil }
 
-// add returns s + x (x must be finite).
-func (s exactSum) add(x float64) exactSum {
+// Add returns s + x (x must be finite).
+func (s FloatSum) Add(x float64) FloatSum {
 	if x == 0 {
 		return s
 	}
@@ -52,14 +52,14 @@ func (s exactSum) add(x float64) exactSum {
 	if x < 0 {
 		m.Neg(m)
 	}
-	return s.plus(exactSum{m: m, e: int32(exp - 53 + tz)})
+	return s.Plus(FloatSum{m: m, e: int32(exp - 53 + tz)})
 }
 
-// sub returns s - x (x must be finite).
-func (s exactSum) sub(x float64) exactSum { return s.add(-x) }
+// Sub returns s - x (x must be finite).
+func (s FloatSum) Sub(x float64) FloatSum { return s.Add(-x) }
 
-// plus returns s + o in canonical form.
-func (s exactSum) plus(o exactSum) exactSum {
+// Plus returns s + o in canonical form.
+func (s FloatSum) Plus(o FloatSum) FloatSum {
 	if s.m == nil {
 		return o
 	}
@@ -70,24 +70,24 @@ func (s exactSum) plus(o exactSum) exactSum {
 	a := new(big.Int).Lsh(s.m, uint(s.e-e))
 	a.Add(a, new(big.Int).Lsh(o.m, uint(o.e-e)))
 	if a.Sign() == 0 {
-		return exactSum{}
+		return FloatSum{}
 	}
 	tz := a.TrailingZeroBits()
-	return exactSum{m: a.Rsh(a, tz), e: e + int32(tz)}
+	return FloatSum{m: a.Rsh(a, tz), e: e + int32(tz)}
 }
 
-// equal reports whether s and o are the same sum.
-func (s exactSum) equal(o exactSum) bool {
+// Equal reports whether s and o are the same sum.
+func (s FloatSum) Equal(o FloatSum) bool {
 	if s.m == nil || o.m == nil {
 		return s.m == nil && o.m == nil
 	}
 	return s.e == o.e && s.m.Cmp(o.m) == 0
 }
 
-// value is the sum correctly rounded (to nearest, ties to even): a
+// Value is the sum correctly rounded (to nearest, ties to even): a
 // float64, or a *big.Float of 53 bits when the exact sum lies beyond
 // ±MaxFloat64, so that no sum is ever answered as an infinity.
-func (s exactSum) value() any {
+func (s FloatSum) Value() any {
 	if s.m == nil {
 		return 0.0
 	}
@@ -99,12 +99,12 @@ func (s exactSum) value() any {
 	return new(big.Float).SetPrec(53).Set(exact)
 }
 
-func (s exactSum) String() string { return fmt.Sprint(s.value()) }
+func (s FloatSum) String() string { return fmt.Sprint(s.Value()) }
 
-// appendBinary appends the stored form: nothing for zero; otherwise the
+// AppendBinary appends the stored form: nothing for zero; otherwise the
 // exponent (4 bytes, big-endian two's complement), a sign byte (0 or 1)
 // and the magnitude, big-endian, without leading zero bytes.
-func (s exactSum) appendBinary(b []byte) []byte {
+func (s FloatSum) AppendBinary(b []byte) []byte {
 	if s.m == nil {
 		return b
 	}
@@ -119,22 +119,22 @@ func (s exactSum) appendBinary(b []byte) []byte {
 
 var errSumForm = errors.New("float sum: not in canonical form")
 
-// decodeExactSum reads what appendBinary writes, and only its canonical
+// ParseFloatSum reads what appendBinary writes, and only its canonical
 // form: an odd magnitude without leading zeros, an exponent in range.
-func decodeExactSum(b []byte) (exactSum, error) {
+func ParseFloatSum(b []byte) (FloatSum, error) {
 	if len(b) == 0 {
-		return exactSum{}, nil
+		return FloatSum{}, nil
 	}
 	if len(b) < 6 || len(b)-5 > maxSumBytes || b[4] > 1 || b[5] == 0 || b[len(b)-1]&1 == 0 {
-		return exactSum{}, errSumForm
+		return FloatSum{}, errSumForm
 	}
 	e := int32(binary.BigEndian.Uint32(b))
 	if e < minSumExp || e > maxSumExp {
-		return exactSum{}, fmt.Errorf("float sum: exponent %d out of range", e)
+		return FloatSum{}, fmt.Errorf("float sum: exponent %d out of range", e)
 	}
 	m := new(big.Int).SetBytes(b[5:])
 	if b[4] == 1 {
 		m.Neg(m)
 	}
-	return exactSum{m: m, e: e}, nil
+	return FloatSum{m: m, e: e}, nil
 }

@@ -1,4 +1,4 @@
-package relgraph
+package record
 
 import (
 	"encoding/binary"
@@ -13,7 +13,7 @@ import (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // seal appends the checksum of body.
-func seal(body []byte) []byte {
+func Seal(body []byte) []byte {
 	return binary.BigEndian.AppendUint32(body, crc32.Checksum(body, castagnoli))
 }
 
@@ -23,7 +23,7 @@ var (
 )
 
 // unseal verifies and strips the checksum.
-func unseal(b []byte) ([]byte, error) {
+func Unseal(b []byte) ([]byte, error) {
 	if len(b) < 4 {
 		return nil, errTooShort
 	}

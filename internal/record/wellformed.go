@@ -1,4 +1,4 @@
-package relgraph
+package record
 
 import (
 	"encoding/binary"
@@ -6,18 +6,18 @@ import (
 	"fmt"
 )
 
-// maxNesting bounds how deeply stored msgpack may nest: relgraph's own
+// MaxNesting bounds how deeply stored msgpack may nest: relgraph's own
 // records nest four levels at most, and a decoder recurses per level.
-const maxNesting = 32
+const MaxNesting = 32
 
-// wellFormed checks that b is exactly one msgpack value whose every
+// WellFormed checks that b is exactly one msgpack value whose every
 // declared length fits in the bytes that follow it, nested at most
-// maxNesting deep, before a decoder trusts those lengths: a damaged
+// MaxNesting deep, before a decoder trusts those lengths: a damaged
 // length could otherwise make the decoder allocate megabytes for a
 // record of a few bytes (it grows its buffer towards the length it was
 // told), and deep nesting exhaust its stack. One pass; it allocates
 // only for nesting.
-func wellFormed(b []byte) error {
+func WellFormed(b []byte) error {
 	var inline [8]int
 	levels := append(inline[:0], 1) // values still to read, per nesting level
 	pending := uint64(1)            // their sum
@@ -106,8 +106,8 @@ func wellFormed(b []byte) error {
 			return fmt.Errorf("msgpack: %d values declared, %d bytes follow", pending+items, rest)
 		}
 		if items > 0 {
-			if len(levels) == maxNesting {
-				return fmt.Errorf("msgpack: nested more than %d deep at %d", maxNesting, i)
+			if len(levels) == MaxNesting {
+				return fmt.Errorf("msgpack: nested more than %d deep at %d", MaxNesting, i)
 			}
 			levels = append(levels, int(items))
 			pending += items

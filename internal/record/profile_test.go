@@ -1,4 +1,4 @@
-package relgraph
+package record
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ import (
 	"pgregory.net/rapid"
 )
 
-// reflectiveRecord is profileRecord without its methods: msgpack
-// encodes it by its tags, as profileRecord was before it had a codec of
+// reflectiveRecord is Profile without its methods: msgpack
+// encodes it by its tags, as Profile was before it had a codec of
 // its own, and as stored profiles are.
-type reflectiveRecord profileRecord
+type reflectiveRecord Profile
 
 // The hand-written profile encoder writes the bytes msgpack's struct
 // encoding writes, for every shape of record: stores written before it
@@ -34,10 +34,10 @@ func TestProfileCodecMatchesReflection(t *testing.T) {
 			}
 			return rapid.SliceOfN(text, 1, 20).Draw(t, label)
 		}
-		r := &profileRecord{Email: text.Draw(t, "email"), Phones: strs("phones"),
+		r := &Profile{Email: text.Draw(t, "email"), Phones: strs("phones"),
 			Created: rapid.Int64().Draw(t, "created"), Updated: rapid.Int64().Draw(t, "updated")}
 		for i := range rapid.IntRange(0, 18).Draw(t, "fields") {
-			fv := fieldValue{Kind: FieldType(rapid.SampledFrom([]string{"string", "int", "float", "bool", "date", "tags", ""}).Draw(t, fmt.Sprint("kind", i)))}
+			fv := Value{Kind: Kind(rapid.SampledFrom([]string{"string", "int", "float", "bool", "date", "tags", ""}).Draw(t, fmt.Sprint("kind", i)))}
 			if rapid.Bool().Draw(t, fmt.Sprint("hasStr", i)) {
 				fv.Str = text.Draw(t, fmt.Sprint("str", i))
 			}
@@ -45,15 +45,15 @@ func TestProfileCodecMatchesReflection(t *testing.T) {
 			fv.Nanos = rapid.OneOf(rapid.Just(int32(0)), rapid.Int32()).Draw(t, fmt.Sprint("nanos", i))
 			fv.Float = rapid.OneOf(rapid.Just(0.0), rapid.Just(math.Copysign(0, -1)), rapid.Float64()).Draw(t, fmt.Sprint("float", i))
 			fv.Tags = strs(fmt.Sprint("tags", i))
-			r.Fields = append(r.Fields, namedField{Name: text.Draw(t, fmt.Sprint("name", i)), Value: fv})
+			r.Fields = append(r.Fields, Field{Name: text.Draw(t, fmt.Sprint("name", i)), Value: fv})
 		}
 		if rapid.Bool().Draw(t, "emptyFields") && len(r.Fields) == 0 {
-			r.Fields = []namedField{}
+			r.Fields = []Field{}
 		}
 		for i := range rapid.IntRange(0, 17).Draw(t, "subs") {
-			s := Subscription{ResourceID: rapid.Uint32().Draw(t, fmt.Sprint("res", i)), Channel: Channel(text.Draw(t, fmt.Sprint("ch", i))),
+			s := Subscription{ResourceID: rapid.Uint32().Draw(t, fmt.Sprint("res", i)), Channel: text.Draw(t, fmt.Sprint("ch", i)),
 				Email: text.Draw(t, fmt.Sprint("se", i)), Phone: text.Draw(t, fmt.Sprint("sp", i)), Provider: text.Draw(t, fmt.Sprint("pv", i)),
-				SubscriptionID: text.Draw(t, fmt.Sprint("sid", i)), Status: SubStatus(rapid.IntRange(-3, 3).Draw(t, fmt.Sprint("st", i))),
+				SubscriptionID: text.Draw(t, fmt.Sprint("sid", i)), Status: rapid.IntRange(-3, 3).Draw(t, fmt.Sprint("st", i)),
 				Priority: rapid.OneOf(rapid.Just(0), rapid.Int()).Draw(t, fmt.Sprint("pr", i)), Categories: strs(fmt.Sprint("cat", i))}
 			switch rapid.IntRange(0, 2).Draw(t, fmt.Sprint("subFields", i)) {
 			case 1:
@@ -63,11 +63,11 @@ func TestProfileCodecMatchesReflection(t *testing.T) {
 			}
 			r.Subs = append(r.Subs, s)
 		}
-		got, err := encode(r)
+		got, err := Encode(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := encode((*reflectiveRecord)(r))
+		want, err := Encode((*reflectiveRecord)(r))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,13 +81,13 @@ func TestProfileCodecMatchesReflection(t *testing.T) {
 // to a stored struct would be left out of every record, silently, and
 // the reflection test above would not notice unless its generator set
 // it. This pins the stored fields; adding one means adding it to
-// profile_codec.go and to the generator above.
+// profile.go and to the generator above.
 func TestProfileCodecKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeFor[profileRecord](): "e,omitempty p,omitempty f,omitempty s,omitempty c u",
-		reflect.TypeFor[namedField]():    "n v",
-		reflect.TypeFor[fieldValue]():    "k s,omitempty i,omitempty n,omitempty x,omitempty t,omitempty",
-		reflect.TypeFor[Subscription]():  "r c e,omitempty p,omitempty pv,omitempty sid,omitempty st pr,omitempty f,omitempty cat,omitempty - -",
+		reflect.TypeFor[Profile](): "e,omitempty p,omitempty f,omitempty s,omitempty c u",
+		reflect.TypeFor[Field]():    "n v",
+		reflect.TypeFor[Value]():    "k s,omitempty i,omitempty n,omitempty x,omitempty t,omitempty",
+		reflect.TypeFor[Subscription]():  "r c e,omitempty p,omitempty pv,omitempty sid,omitempty st pr,omitempty f,omitempty cat,omitempty",
 	}
 	for typ, tags := range want {
 		var got []string
@@ -95,7 +95,7 @@ func TestProfileCodecKnowsEveryField(t *testing.T) {
 			got = append(got, f.Tag.Get("msgpack"))
 		}
 		if strings.Join(got, " ") != tags {
-			t.Errorf("%s's stored fields are %q, profile_codec.go writes %q: update the encoder and its test", typ, strings.Join(got, " "), tags)
+			t.Errorf("%s's stored fields are %q, profile.go writes %q: update the encoder and its test", typ, strings.Join(got, " "), tags)
 		}
 	}
 }

@@ -1,24 +1,21 @@
-package relgraph
+package record
 
 import (
 	"bytes"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"time"
+
+	"github.com/relgraph/relgraph/internal/text"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
-// Stored records are msgpack, canonical: map keys are sorted and every
-// value has one encoding, so equal records give equal bytes. Relations
-// and counters are written on every relation write, so they have
-// hand-written codecs (relation_record.go, counter.go); profiles are
-// written by hand too (profile_codec.go), for import, and read by
-// reflection; the schema uses the reflective codec both ways. This file
-// holds what the codecs share: the encoder pool, exact decoding, the
-// strict readers, and stored times.
+// What the codecs share: the encoder pool, exact decoding, the strict
+// readers, stored times, and the writer of the hand-written encoders.
 
 var encoders = sync.Pool{New: func() any {
 	buf := new(bytes.Buffer)
@@ -34,7 +31,7 @@ type pooledEncoder struct {
 
 // encode marshals v canonically and returns a fresh slice, with room
 // for the checksum that seal appends.
-func encode(v any) ([]byte, error) {
+func Encode(v any) ([]byte, error) {
 	p := encoders.Get().(*pooledEncoder)
 	defer encoders.Put(p)
 	p.buf.Reset()
@@ -47,9 +44,9 @@ func encode(v any) ([]byte, error) {
 }
 
 // decodeExact runs fn over b, once b is one well-formed msgpack value
-// (wellFormed), and fails if bytes are left over.
-func decodeExact(b []byte, fn func(d *msgpack.Decoder) error) error {
-	if err := wellFormed(b); err != nil {
+// (WellFormed), and fails if bytes are left over.
+func DecodeExact(b []byte, fn func(d *msgpack.Decoder) error) error {
+	if err := WellFormed(b); err != nil {
 		return err
 	}
 	r := bytes.NewReader(b)
@@ -68,47 +65,47 @@ func decodeExact(b []byte, fn func(d *msgpack.Decoder) error) error {
 // unmarshal decodes stored msgpack bytes into the struct v (through
 // decodeExact: well formed, nothing left over), refusing keys v does not
 // have, so a record has one encoding.
-func unmarshal(b []byte, v any) error {
-	return decodeExact(b, func(d *msgpack.Decoder) error {
+func Unmarshal(b []byte, v any) error {
+	return DecodeExact(b, func(d *msgpack.Decoder) error {
 		d.DisallowUnknownFields(true)
 		defer d.DisallowUnknownFields(false)
 		return d.Decode(v)
 	})
 }
 
-// maxDecodedLen bounds collection lengths read from stored bytes, so a
+// MaxDecodedLen bounds collection lengths read from stored bytes, so a
 // corrupt length cannot make a decoder allocate without limit.
-const maxDecodedLen = 1 << 16
+const MaxDecodedLen = 1 << 16
 
-func decodeLen(n int, err error) (int, error) {
+func DecodeLen(n int, err error) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if n < 0 || n > maxDecodedLen {
+	if n < 0 || n > MaxDecodedLen {
 		return 0, fmt.Errorf("collection length %d out of range", n)
 	}
 	return n, nil
 }
 
-// strictInt64 reads an int64 written by EncodeInt64 (code 0xd3), and
+// StrictInt64 reads an int64 written by EncodeInt64 (code 0xd3), and
 // nothing else, so a record has one encoding only.
-func strictInt64(d *msgpack.Decoder) (int64, error) {
+func StrictInt64(d *msgpack.Decoder) (int64, error) {
 	if code, err := d.PeekCode(); err != nil || code != msgpcode.Int64 {
 		return 0, fmt.Errorf("want an int64 (0xd3), got 0x%02x (%v)", code, err)
 	}
 	return d.DecodeInt64()
 }
 
-func strictUint64(d *msgpack.Decoder) (uint64, error) {
+func StrictUint64(d *msgpack.Decoder) (uint64, error) {
 	if code, err := d.PeekCode(); err != nil || code != msgpcode.Uint64 {
 		return 0, fmt.Errorf("want a uint64 (0xcf), got 0x%02x (%v)", code, err)
 	}
 	return d.DecodeUint64()
 }
 
-// shortestBin reads a bin8 or bin16 and refuses a bin16 that a bin8
+// ShortestBin reads a bin8 or bin16 and refuses a bin16 that a bin8
 // could hold, so a record has one encoding only.
-func shortestBin(d *msgpack.Decoder) ([]byte, error) {
+func ShortestBin(d *msgpack.Decoder) ([]byte, error) {
 	code, err := d.PeekCode()
 	if err != nil || (code != msgpcode.Bin8 && code != msgpcode.Bin16) {
 		return nil, fmt.Errorf("want a bin (0xc4 or 0xc5), got 0x%02x (%v)", code, err)
@@ -124,7 +121,7 @@ func shortestBin(d *msgpack.Decoder) ([]byte, error) {
 }
 
 // nanos converts a time to stored Unix nanoseconds (0 for the zero time).
-func nanos(t time.Time) int64 {
+func Nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
@@ -132,9 +129,62 @@ func nanos(t time.Time) int64 {
 }
 
 // unixNanos converts times stored as Unix nanoseconds.
-func unixNanos(n int64) time.Time {
+func UnixNanos(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
 }
+
+// present counts the fields that are written.
+func present(fields ...bool) int {
+	n := 0
+	for _, p := range fields {
+		if p {
+			n++
+		}
+	}
+	return n
+}
+
+// writer chains an encoder's writes and keeps the first error: every
+// hand-written codec of this package writes through one.
+type writer struct {
+	e   *msgpack.Encoder
+	err error
+}
+
+func (w *writer) try(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+func (w *writer) str(s string) *writer { w.try(w.e.EncodeString(s)); return w }
+
+func (w *writer) int64(n int64) *writer { w.try(w.e.EncodeInt64(n)); return w }
+
+func (w *writer) mapLen(n int) *writer { w.try(w.e.EncodeMapLen(n)); return w }
+
+func (w *writer) arrayLen(n int) *writer { w.try(w.e.EncodeArrayLen(n)); return w }
+
+func (w *writer) strs(ss []string) *writer {
+	w.arrayLen(len(ss))
+	for _, s := range ss {
+		w.str(s)
+	}
+	return w
+}
+
+// SortedKeys returns m's keys in order: records write maps sorted.
+func SortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Truncate cuts a stored string for a message (text.Truncate).
+func Truncate(s string) string { return text.Truncate(s) }
