@@ -246,4 +246,3 @@ func encodeSubscription(w *writer, s *Subscription) {
 		w.str("cat").strs(s.Categories)
 	}
 }
-

@@ -84,10 +84,10 @@ func TestProfileCodecMatchesReflection(t *testing.T) {
 // profile.go and to the generator above.
 func TestProfileCodecKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Profile](): "e,omitempty p,omitempty f,omitempty s,omitempty c u",
-		reflect.TypeFor[Field]():    "n v",
-		reflect.TypeFor[Value]():    "k s,omitempty i,omitempty n,omitempty x,omitempty t,omitempty",
-		reflect.TypeFor[Subscription]():  "r c e,omitempty p,omitempty pv,omitempty sid,omitempty st pr,omitempty f,omitempty cat,omitempty",
+		reflect.TypeFor[Profile]():      "e,omitempty p,omitempty f,omitempty s,omitempty c u",
+		reflect.TypeFor[Field]():        "n v",
+		reflect.TypeFor[Value]():        "k s,omitempty i,omitempty n,omitempty x,omitempty t,omitempty",
+		reflect.TypeFor[Subscription](): "r c e,omitempty p,omitempty pv,omitempty sid,omitempty st pr,omitempty f,omitempty cat,omitempty",
 	}
 	for typ, tags := range want {
 		var got []string
