@@ -1,6 +1,11 @@
 package relgraph
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/internal/record"
 )
@@ -175,3 +180,214 @@ func addInt(a, b int64) (int64, error) {
 }
 
 var errOverflow = invalidf("int64 overflow")
+
+// Counter runs Tx.Counter in a snapshot.
+func (s *Store) Counter(ctx context.Context, rel uint32, loc Locator) (c *Counter, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		c, err = tx.Counter(rel, loc)
+		return err
+	})
+	return c, err
+}
+
+// Counter is get_counter's answer.
+type Counter struct {
+	ProfileA ProfileID
+	// Total is the number of relations A has of this type.
+	Total int64
+	// Props has every declared property while A has relations, and is
+	// empty when it has none.
+	Props map[string]PropCounter
+}
+
+// PropCounter aggregates one property over A's relations.
+type PropCounter struct {
+	// Total counts relations holding the property (bool: holding true).
+	Total int64
+	// Sum is the sum for AggSum properties, else nil. For int properties
+	// an int64, or a *big.Int when the sum leaves the int64 range. For
+	// float properties the exact sum of the values, correctly rounded
+	// (to nearest, ties to even) to a float64, or a *big.Float of 53
+	// bits when the exact sum lies beyond ±math.MaxFloat64: a sum is
+	// never infinite.
+	Sum any
+	// Top lists the highest values, highest first (ties by B's id), for
+	// AggTop properties, else nil.
+	Top []TopEntry
+}
+
+// TopEntry is one entry of a top list.
+type TopEntry struct {
+	ProfileB ProfileID
+	Value    any // int64 or float64
+}
+
+// Counter is relations/get_counter (docs/spec.md §4): the aggregates of the
+// relations of the A profile that loc designates. It reads one counter
+// record, which holds the top lists too: its cost does not depend on how
+// many relations A has. Errors as Relations.
+func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
+	rt, err := tx.schema.rel(rel)
+	if err != nil {
+		return nil, err
+	}
+	dbA, err := tx.schema.db(rt.DatabaseA)
+	if err != nil {
+		return nil, err
+	}
+	a, err := tx.match(dbA, loc, "profile_a")
+	if err != nil {
+		return nil, err
+	}
+	rec, err := tx.loadCounter(rt.ID, a)
+	if err != nil {
+		return nil, err
+	}
+	out := &Counter{ProfileA: a, Total: rec.Total, Props: map[string]PropCounter{}}
+	if rec.Total == 0 {
+		return out, nil
+	}
+	for _, p := range rt.Properties {
+		pc := rec.Props[p.Name]
+		res := PropCounter{Total: pc.Total}
+		switch p.Aggregate {
+		case AggSum:
+			res.Sum = sumOf(pc, p.Type)
+		case AggTop:
+			res.Top = make([]TopEntry, 0, p.Top)
+			for _, e := range pc.Top[:min(len(pc.Top), p.Top)] {
+				res.Top = append(res.Top, topEntryOf(e, p.Type))
+			}
+		}
+		out.Props[p.Name] = res
+	}
+	return out, nil
+}
+
+// A top property's ranking orders the relations of one A profile that
+// hold the property by value, highest first, then by B's id. The A
+// profile's counter record keeps the head of that ranking, so
+// get_counter reads one record, and a relation write that changes the
+// property edits the list inside the record it rewrites anyway: no
+// other page of the store is touched. (A full ranking index costs each
+// such write two more scattered pages, which on a populated store was
+// most of its commit.)
+//
+// The list is the exact head of that ranking, at most 2N entries long:
+// either every relation holding the property (complete) or at least N of
+// them. A write takes its relation's old entry out and puts the new one
+// where it ranks, except that an incomplete list keeps out an entry
+// ranking after its last; a list over 2N drops its tail. When a write
+// leaves an incomplete list shorter than N, it refills the list by
+// reading all of A's relations (refillTop), O(relations of A). A refill
+// leaves 2N entries or a complete list, so at least N+1 removals come
+// between two refills. Stats.TopRefills counts them.
+
+// newTopEntry is the entry of value v (of property type t) of the
+// relation to b.
+func newTopEntry(t PropertyType, v any, b ProfileID) record.TopEntry {
+	return record.NewTopEntry(record.Type(t), v, b)
+}
+
+// topEntryOf is a stored entry as get_counter answers it.
+func topEntryOf(e record.TopEntry, t PropertyType) TopEntry {
+	v, b := e.Decode(record.Type(t))
+	return TopEntry{ProfileB: b, Value: v}
+}
+
+// topCap is how many entries a list of property p may hold.
+func topCap(p Property) int { return 2 * p.Top }
+
+// adjustTop returns the list of p after the relation to b goes from ov
+// (if oldHas) to nv (if newHas), given the list (which it edits in
+// place) and the number of relations holding p before (held) and after
+// (holds). refill reports that the result is too short and must be
+// rebuilt from the relations.
+// A list of an impossible length, or one missing b's old entry where it
+// ranks, means the counter disagrees with the relations: an error.
+func adjustTop(p Property, list []record.TopEntry, held, holds int64, b ProfileID, ov any, oldHas bool, nv any, newHas bool) (out []record.TopEntry, refill bool, err error) {
+	if len(list) > topCap(p) || int64(len(list)) > held || int64(len(list)) < min(int64(p.Top), held) {
+		return nil, false, fmt.Errorf("top list of property %q has %d entries for %d relations", p.Name, len(list), held)
+	}
+	complete := int64(len(list)) == held
+	out = list // decoded for this write alone
+	if oldHas {
+		i, found := slices.BinarySearchFunc(out, newTopEntry(p.Type, ov, b), record.CompareTop)
+		switch {
+		case found:
+			out = slices.Delete(out, i, i+1)
+		case complete || i < len(out): // it ranks inside the head
+			return nil, false, fmt.Errorf("top list of property %q misses the relation to %s", p.Name, b)
+		}
+	}
+	if newHas {
+		e := newTopEntry(p.Type, nv, b)
+		// Outside an incomplete list, e would rank after every listed
+		// entry: it stays out, and the list stays the ranking's head.
+		if i, _ := slices.BinarySearchFunc(out, e, record.CompareTop); complete || i < len(out) {
+			out = slices.Insert(out, i, e)
+		}
+	}
+	if len(out) > topCap(p) {
+		out = out[:topCap(p)]
+	}
+	return out, len(out) < p.Top && int64(len(out)) < holds, nil
+}
+
+// refillTop rebuilds the lists of props in c from every relation of A,
+// counting b's relation as holding w (nil: b's relation is going away),
+// since the write that needs the refill has not been applied yet.
+func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Property, c *record.Counter) error {
+	lists := make([][]record.TopEntry, len(props))
+	found := make([]int64, len(props))
+	add := func(i int, e record.TopEntry) {
+		found[i]++
+		lists[i] = append(lists[i], e)
+		if len(lists[i]) >= 4*topCap(props[i]) { // bound memory on large A profiles
+			slices.SortFunc(lists[i], record.CompareTop)
+			lists[i] = lists[i][:topCap(props[i])]
+		}
+	}
+	prefix := index.EdgePrefix(rt.ID, a)
+	cur, err := tx.kv.Cursor(index.Adjacency)
+	if err != nil {
+		return storageErr("cursor", err)
+	}
+	var buf [8]record.Weight // every relation read in place, as ScanRelations does
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		if len(k) != len(prefix)+index.IDLen {
+			return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
+		}
+		other := ProfileID(k[len(prefix):])
+		if other == b {
+			continue
+		}
+		var created, updated int64
+		ws, err := readRelation(rt, a, other, v, &created, &updated, buf[:0])
+		if err != nil {
+			return err
+		}
+		for i, p := range props {
+			if sw, ok := record.FindWeight(ws, p.Name); ok {
+				add(i, newTopEntry(p.Type, sw.Value(), other))
+			}
+		}
+	}
+	if err := cursorErr(cur); err != nil {
+		return err
+	}
+	for i, p := range props {
+		if val, ok := w[p.Name]; ok {
+			add(i, newTopEntry(p.Type, val, b))
+		}
+		slices.SortFunc(lists[i], record.CompareTop)
+		pc := c.Props[p.Name]
+		pc.Top = lists[i][:min(len(lists[i]), topCap(p))]
+		if found[i] != pc.Total {
+			return corruptf("counter of relation type %d for %s: %d relations hold %q, the counter says %d", rt.ID, a, found[i], p.Name, pc.Total)
+		}
+		c.Props[p.Name] = pc
+	}
+	tx.topRefills++
+	return nil
+}

@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -110,4 +111,27 @@ func storageErr(op string, err error) error {
 		return newError(ErrCorrupt, err, "storage: %s", op)
 	}
 	return newError(ErrStorage, err, "storage: %s", op)
+}
+
+// openErr gives an engine's open error its kind. The engine's error
+// names the store.
+func openErr(err error) error {
+	switch {
+	case errors.Is(err, kv.ErrForeign):
+		return &Error{Kind: ErrFormat, Err: err}
+	case errors.Is(err, kv.ErrCorrupt):
+		return &Error{Kind: ErrCorrupt, Err: err}
+	case errors.Is(err, kv.ErrReadOnly), errors.Is(err, kv.ErrNoEngine):
+		return &Error{Kind: ErrInvalid, Err: err}
+	}
+	return &Error{Kind: ErrStorage, Err: err}
+}
+
+// beginErr gives an error of Begin its kind: a context's error is
+// returned as it is.
+func beginErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return storageErr("begin", err)
 }

@@ -7,9 +7,18 @@ import (
 	"time"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
 	"github.com/relgraph/relgraph/kv"
 	_ "github.com/relgraph/relgraph/kv/wal" // the "file" engine of Open: bbolt with a log in front
 )
+
+// This file holds the Store itself: opening (with the format check),
+// closing, and its generic reads (View) and writes (Update). Each
+// operation's Store method lives with its noun (profile.go, import.go,
+// overwrite.go, relations.go, counter.go, schema.go, copies.go) and runs
+// the Tx method of the same name in its own transaction: writes through
+// the group commit (Update), reads in a snapshot (View); its contract is
+// the Tx method's.
 
 // Store is a relgraph store: profiles, their indexes and relations in
 // one ordered KV engine. It is safe for concurrent use. Writes from all
@@ -161,222 +170,67 @@ func (s *Store) updateSchema(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.submit(ctx, &writeRequest{fn: fn, exclusive: true})
 }
 
-// The Store methods below run one Tx method in its own transaction:
-// writes through the group commit (Update), reads in a snapshot (View).
-// Their contracts are those of the Tx methods of the same names.
+// FormatVersion is written into every store. Open refuses a store with
+// another version (see record.Version).
+const FormatVersion = record.Version
 
-// ImportProfile runs Tx.ImportProfile in its own write.
-func (s *Store) ImportProfile(ctx context.Context, db uint32, loc Locator, data ProfileData) (id ProfileID, created bool, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		id, created, err = tx.ImportProfile(db, loc, data)
-		return err
-	})
-	return id, created, err
-}
-
-// CheckSubscription reports whether sub would be accepted by an import
-// (a 400 naming what is wrong if not), without writing anything.
-func (s *Store) CheckSubscription(sub Subscription) error {
-	_, err := sub.normalize(s.opts.PhoneRegion)
-	return err
-}
-
-// RestoreProfile runs Tx.RestoreProfile in its own write.
-func (s *Store) RestoreProfile(ctx context.Context, db uint32, id ProfileID, data ProfileData) (created bool, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		created, err = tx.RestoreProfile(db, id, data)
-		return err
-	})
-	return created, err
-}
-
-// UpdateProfile runs Tx.UpdateProfile in its own write.
-func (s *Store) UpdateProfile(ctx context.Context, db uint32, loc Locator, data ProfileData) (id ProfileID, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		id, err = tx.UpdateProfile(db, loc, data)
-		return err
-	})
-	return id, err
-}
-
-// DeleteProfile runs Tx.DeleteProfile in its own write.
-func (s *Store) DeleteProfile(ctx context.Context, db uint32, loc Locator) (id ProfileID, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		id, err = tx.DeleteProfile(db, loc)
-		return err
-	})
-	return id, err
-}
-
-// GetProfile runs Tx.GetProfile in a snapshot.
-func (s *Store) GetProfile(ctx context.Context, db uint32, loc Locator) (p *Profile, err error) {
-	err = s.View(ctx, func(tx *Tx) error {
-		p, err = tx.GetProfile(db, loc)
-		return err
-	})
-	return p, err
-}
-
-// Match runs Tx.Match in a snapshot.
-func (s *Store) Match(ctx context.Context, db uint32, loc Locator) (id ProfileID, err error) {
-	err = s.View(ctx, func(tx *Tx) error {
-		id, err = tx.Match(db, loc)
-		return err
-	})
-	return id, err
-}
-
-// ImportItem is one profile of an ImportBatch: Tx.ImportProfile of
-// Locator and Data, or, with KeepID, Tx.RestoreProfile of the id in
-// Locator.ProfileID (an export imported again).
-type ImportItem struct {
-	Locator Locator
-	Data    ProfileData
-	KeepID  bool
-}
-
-// ImportResult is the outcome of one ImportItem.
-type ImportResult struct {
-	ID      ProfileID
-	Created bool
-	Err     error // nil on success
-}
-
-// MaxImportBatch is the most items ImportBatch takes in one call.
-const MaxImportBatch = 10000
-
-// ImportBatch imports every item into database db in one transaction
-// and one commit. Each item succeeds or fails on its own: a failed item
-// changes nothing and does not stop the others; later items see earlier
-// ones (an email imported by item 3 conflicts in item 7). The error is
-// for the whole call: too many items (ErrInvalid), or the store's fault
-// (storage failure, corruption, failed commit), in which case nothing
-// was stored.
-//
-// Items validate before they write, so a failed item has written
-// nothing and needs no undo log; an item that fails after writing (an
-// engine fault) fails the whole call.
-//
-// The profiles a batch creates are built ahead, on every core, while
-// the transaction takes them in order (import_prepare.go); they carry
-// the time the batch was submitted as Created and Updated (the
-// transaction's time, a little later, goes on the profiles it updates).
-// Calls from several goroutines commit one after another; one submitted
-// while another commits has its profiles built meanwhile, so a bulk
-// loader with two calls under way (and no order between their items)
-// imports faster: about 10% in BenchmarkImport, where one call at a time
-// leaves a core idle during each batch's commit.
-func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) ([]ImportResult, error) {
-	if len(items) > MaxImportBatch {
-		return nil, invalidf("import_batch: %d items, at most %d", len(items), MaxImportBatch)
-	}
-	results := make([]ImportResult, len(items))
-	var prep *importPrep
-	if d, err := s.schema.Load().db(db); err == nil && !s.noImportPrep {
-		prep = startImportPrep(d, s.opts.PhoneRegion, s.clock(), items)
-		defer prep.finish()
-	}
-	err := s.write(ctx, func(tx *Tx) error {
-		counted := &countingTx{Tx: tx.kv}
-		itemTx := &Tx{kv: counted, schema: tx.schema, now: tx.now, region: tx.region}
-		if prep != nil {
-			if err := itemTx.reserveIDs(len(items)); err != nil {
-				return err
-			}
-		}
-		for i, it := range items {
-			before := counted.writes
-			var err error
-			results[i] = ImportResult{}
-			if prep != nil {
-				itemTx.prepared = prep.item(i)
-			}
-			results[i].ID, results[i].Created, err = itemTx.importItem(db, it)
-			if err != nil && (!isRequestError(err) || counted.writes != before) {
-				return err // storage failure or corruption: store nothing
-			}
-			results[i].Err = err
-		}
-		return itemTx.flushIDs()
-	})
+// init checks the format version (writing it into a new store) and loads
+// the schema.
+func (s *Store) init() (*schema, error) {
+	ctx := context.Background()
+	txn, err := s.engine.Begin(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, beginErr(err)
 	}
-	return results, nil
+	v, err := txn.Get(index.Meta, index.FormatKey)
+	if err != nil {
+		err = storageErr("read format", err)
+	}
+	if err == nil && v == nil {
+		err = s.checkEmpty(txn)
+	}
+	var sc *schema
+	if err == nil && v != nil {
+		if string(v) != FormatVersion {
+			err = formatf("store format %q, this relgraph reads %q: open it with the relgraph that wrote it (export its profiles, or serve it), or start a new store", truncate(string(v)), FormatVersion)
+		} else {
+			sc, err = loadSchema(txn)
+		}
+	}
+	txn.Rollback()
+	if err != nil || sc != nil {
+		return sc, err
+	}
+	// A new, empty store: record the format.
+	w, err := s.engine.Begin(ctx, true)
+	if err != nil {
+		return nil, beginErr(err)
+	}
+	defer w.Rollback()
+	if err := w.Put(index.Meta, index.FormatKey, []byte(FormatVersion)); err != nil {
+		return nil, storageErr("write format", err)
+	}
+	if err := w.Commit(); err != nil {
+		return nil, storageErr("commit", err)
+	}
+	return &schema{dbs: map[uint32]*Database{}, rels: map[uint32]*RelationType{}}, nil
 }
 
-// Overwrite runs Tx.Overwrite in its own write.
-func (s *Store) Overwrite(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err = tx.Overwrite(req)
-		return err
-	})
-	return res, err
-}
-
-// Modify runs Tx.Modify in its own write.
-func (s *Store) Modify(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err = tx.Modify(req)
-		return err
-	})
-	return res, err
-}
-
-// Attach runs Tx.Attach in its own write.
-func (s *Store) Attach(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err = tx.Attach(req)
-		return err
-	})
-	return res, err
-}
-
-// Detach runs Tx.Detach in its own write.
-func (s *Store) Detach(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err = tx.Detach(req)
-		return err
-	})
-	return res, err
-}
-
-// Relations runs Tx.Relations in a snapshot.
-func (s *Store) Relations(ctx context.Context, q RelationsQuery) (page *RelationsPage, err error) {
-	err = s.View(ctx, func(tx *Tx) error {
-		page, err = tx.Relations(q)
-		return err
-	})
-	return page, err
-}
-
-// ScanRelations runs Tx.ScanRelations in a snapshot: fn sees each
-// relation of the page read in place, and must not keep the view.
-func (s *Store) ScanRelations(ctx context.Context, q RelationsQuery, fn func(*RelationView) error) (total int64, nextCursor string, err error) {
-	err = s.View(ctx, func(tx *Tx) error {
-		total, nextCursor, err = tx.ScanRelations(q, fn)
-		return err
-	})
-	return total, nextCursor, err
-}
-
-// Counter runs Tx.Counter in a snapshot.
-func (s *Store) Counter(ctx context.Context, rel uint32, loc Locator) (c *Counter, err error) {
-	err = s.View(ctx, func(tx *Tx) error {
-		c, err = tx.Counter(rel, loc)
-		return err
-	})
-	return c, err
-}
-
-// EachProfile calls fn with every profile of database db in id order,
-// in one read snapshot, stopping at fn's first error. A record that does
-// not decode stops it with ErrCorrupt.
-func (s *Store) EachProfile(ctx context.Context, db uint32, fn func(p *Profile) error) error {
-	return s.View(ctx, func(tx *Tx) error {
-		if _, err := tx.schema.db(db); err != nil {
+// checkEmpty refuses a store without a format key that holds data: it
+// was not written by relgraph, or lost its meta keyspace.
+func (s *Store) checkEmpty(tx kv.Tx) error {
+	for _, ks := range index.All {
+		c, err := tx.Cursor(ks)
+		if err != nil {
+			return storageErr("cursor", err)
+		}
+		k, _ := c.First()
+		if err := cursorErr(c); err != nil {
 			return err
 		}
-		return tx.scanProfiles(db, fn)
-	})
+		if k != nil {
+			return formatf("not a relgraph store: keyspace %q holds data but no format version is recorded", ks)
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -455,4 +456,13 @@ func (tx *Tx) scanAllTags(found *idSet, db uint32, field string, tags []string) 
 		}
 	}
 	return cursorErr(c)
+}
+
+// Match runs Tx.Match in a snapshot.
+func (s *Store) Match(ctx context.Context, db uint32, loc Locator) (id ProfileID, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		id, err = tx.Match(db, loc)
+		return err
+	})
+	return id, err
 }

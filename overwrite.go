@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"bytes"
+	"context"
 	"math"
 
 	"github.com/relgraph/relgraph/index"
@@ -344,4 +345,40 @@ func (tx *Tx) keysWithPrefix(ks kv.Keyspace, prefix []byte) ([][]byte, error) {
 		keys = append(keys, bytes.Clone(k))
 	}
 	return keys, cursorErr(c)
+}
+
+// Overwrite runs Tx.Overwrite in its own write.
+func (s *Store) Overwrite(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		res, err = tx.Overwrite(req)
+		return err
+	})
+	return res, err
+}
+
+// Modify runs Tx.Modify in its own write.
+func (s *Store) Modify(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		res, err = tx.Modify(req)
+		return err
+	})
+	return res, err
+}
+
+// Attach runs Tx.Attach in its own write.
+func (s *Store) Attach(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		res, err = tx.Attach(req)
+		return err
+	})
+	return res, err
+}
+
+// Detach runs Tx.Detach in its own write.
+func (s *Store) Detach(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		res, err = tx.Detach(req)
+		return err
+	})
+	return res, err
 }

@@ -2,10 +2,15 @@ package relgraph
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"maps"
 	"slices"
+	"time"
 
 	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/internal/record"
+	"github.com/relgraph/relgraph/kv"
 )
 
 // ProfileData is what an import or update sets on a profile. Absent
@@ -229,19 +234,6 @@ func (tx *Tx) UpdateProfile(db uint32, loc Locator, data ProfileData) (ProfileID
 	return id, err
 }
 
-// importItem runs one ImportItem of a batch.
-func (tx *Tx) importItem(db uint32, it ImportItem) (ProfileID, bool, error) {
-	if !it.KeepID {
-		return tx.ImportProfile(db, it.Locator, it.Data)
-	}
-	id, err := ParseProfileID(it.Locator.ProfileID)
-	if err != nil {
-		return ProfileID{}, false, err
-	}
-	created, err := tx.RestoreProfile(db, id, it.Data)
-	return id, created, err
-}
-
 // creation is what putProfile does when the locator finds no profile.
 type creation int
 
@@ -457,4 +449,268 @@ func (tx *Tx) scanProfiles(db uint32, fn func(p *Profile) error) error {
 		}
 	}
 	return cursorErr(c)
+}
+
+// ImportProfile runs Tx.ImportProfile in its own write.
+func (s *Store) ImportProfile(ctx context.Context, db uint32, loc Locator, data ProfileData) (id ProfileID, created bool, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		id, created, err = tx.ImportProfile(db, loc, data)
+		return err
+	})
+	return id, created, err
+}
+
+// RestoreProfile runs Tx.RestoreProfile in its own write.
+func (s *Store) RestoreProfile(ctx context.Context, db uint32, id ProfileID, data ProfileData) (created bool, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		created, err = tx.RestoreProfile(db, id, data)
+		return err
+	})
+	return created, err
+}
+
+// UpdateProfile runs Tx.UpdateProfile in its own write.
+func (s *Store) UpdateProfile(ctx context.Context, db uint32, loc Locator, data ProfileData) (id ProfileID, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		id, err = tx.UpdateProfile(db, loc, data)
+		return err
+	})
+	return id, err
+}
+
+// DeleteProfile runs Tx.DeleteProfile in its own write.
+func (s *Store) DeleteProfile(ctx context.Context, db uint32, loc Locator) (id ProfileID, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		id, err = tx.DeleteProfile(db, loc)
+		return err
+	})
+	return id, err
+}
+
+// GetProfile runs Tx.GetProfile in a snapshot.
+func (s *Store) GetProfile(ctx context.Context, db uint32, loc Locator) (p *Profile, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		p, err = tx.GetProfile(db, loc)
+		return err
+	})
+	return p, err
+}
+
+// EachProfile calls fn with every profile of database db in id order,
+// in one read snapshot, stopping at fn's first error. A record that does
+// not decode stops it with ErrCorrupt.
+func (s *Store) EachProfile(ctx context.Context, db uint32, fn func(p *Profile) error) error {
+	return s.View(ctx, func(tx *Tx) error {
+		if _, err := tx.schema.db(db); err != nil {
+			return err
+		}
+		return tx.scanProfiles(db, fn)
+	})
+}
+
+// Profile is one profile as returned by reads. Fields hold string,
+// int64, float64, bool, time.Time (UTC) or []string (tags, sorted).
+type Profile struct {
+	ID            ProfileID
+	DatabaseID    uint32
+	Email         string // "" when the profile has none
+	Phones        []string
+	Fields        map[string]any
+	Subscriptions []Subscription // ordered by resource, channel, address
+	Created       time.Time
+	Updated       time.Time
+}
+
+// record is p as stored.
+func (p *Profile) record() *record.Profile {
+	r := &record.Profile{
+		Email:   p.Email,
+		Phones:  p.Phones,
+		Created: record.Nanos(p.Created),
+		Updated: record.Nanos(p.Updated),
+	}
+	if len(p.Subscriptions) > 0 {
+		r.Subs = make([]record.Subscription, len(p.Subscriptions))
+		for i := range p.Subscriptions {
+			r.Subs[i] = p.Subscriptions[i].record()
+		}
+	}
+	if len(p.Fields) > 0 {
+		r.Fields = make([]record.Field, 0, len(p.Fields))
+		for name, v := range p.Fields {
+			r.Fields = append(r.Fields, record.Field{Name: name, Value: record.ValueOf(v)})
+		}
+		r.SortFields()
+	}
+	return r
+}
+
+// encodeProfile returns the stored bytes of p.
+func encodeProfile(p *Profile) ([]byte, error) {
+	b, err := record.EncodeProfile(p.record())
+	if err != nil {
+		return nil, storageErr("encode profile", err)
+	}
+	return b, nil
+}
+
+// decodeProfile decodes stored bytes. Bytes that do not decode, or decode
+// to values no write produces, give ErrCorrupt naming the profile.
+func decodeProfile(db uint32, id ProfileID, b []byte) (*Profile, error) {
+	r, err := record.DecodeProfile(b)
+	if err != nil {
+		return nil, corruptf("profile %s in database %d: %v", id, db, err)
+	}
+	p := &Profile{
+		ID:         id,
+		DatabaseID: db,
+		Email:      r.Email,
+		Phones:     r.Phones,
+		Created:    record.UnixNanos(r.Created),
+		Updated:    record.UnixNanos(r.Updated),
+	}
+	if len(r.Subs) > 0 {
+		p.Subscriptions = make([]Subscription, len(r.Subs))
+		for i := range r.Subs {
+			p.Subscriptions[i] = subscriptionOf(&r.Subs[i])
+		}
+	}
+	if len(r.Fields) > 0 {
+		p.Fields = make(map[string]any, len(r.Fields))
+		for _, f := range r.Fields {
+			v, err := f.Value.Go()
+			if err != nil {
+				return nil, corruptf("profile %s in database %d: field %q: %v", id, db, truncate(f.Name), err)
+			}
+			p.Fields[f.Name] = v
+		}
+	}
+	if err := p.checkStored(); err != nil {
+		return nil, corruptf("profile %s in database %d: %v", id, db, err)
+	}
+	return p, nil
+}
+
+// checkStored verifies what normalization guarantees of every stored
+// profile, so corrupt bytes are caught at read time instead of breaking
+// index maintenance later.
+func (p *Profile) checkStored() error {
+	if p.Email != "" {
+		if e, err := NormalizeEmail(p.Email); err != nil || e != p.Email {
+			return corruptf("stored email %q is not normalized", truncate(p.Email))
+		}
+	}
+	for _, ph := range p.Phones {
+		if !isE164(ph) {
+			return corruptf("stored phone %q is not normalized", truncate(ph))
+		}
+	}
+	for i := range p.Subscriptions {
+		n, err := p.Subscriptions[i].normalizeWith(storedPhone)
+		if n = n.stored(); err != nil || !n.equal(&p.Subscriptions[i]) {
+			return corruptf("stored subscription %d is not valid", i)
+		}
+	}
+	return nil
+}
+
+// storedPhone checks a stored phone by its form (isE164).
+func storedPhone(p string) (string, error) {
+	if !isE164(p) {
+		return "", corruptf("stored phone %q is not in E.164 form", truncate(p))
+	}
+	return p, nil
+}
+
+// clone returns a deep copy, so a caller may change it freely.
+func (p *Profile) clone() *Profile {
+	c := *p
+	c.Phones = slices.Clone(p.Phones)
+	c.Subscriptions = slices.Clone(p.Subscriptions)
+	for i := range c.Subscriptions {
+		c.Subscriptions[i].Fields = maps.Clone(c.Subscriptions[i].Fields)
+		c.Subscriptions[i].Categories = slices.Clone(c.Subscriptions[i].Categories)
+	}
+	c.Fields = maps.Clone(p.Fields)
+	for k, v := range c.Fields {
+		if tags, ok := v.([]string); ok {
+			c.Fields[k] = slices.Clone(tags)
+		}
+	}
+	return &c
+}
+
+// indexEntries lists every index fact of profile p in database d: its
+// email, each phone, each subscription and each of its custom fields,
+// each indexed custom field value and each tag. Fields the schema does
+// not declare, or declares unindexed, have no entries. Every key is a
+// new slice; the email's value is a copy of the id.
+func indexEntries(d *Database, p *Profile) []index.Entry {
+	id := [index.IDLen]byte(p.ID)
+	es := make([]index.Entry, 0, 2+len(p.Phones)+len(p.Fields))
+	add := func(ks kv.Keyspace, key, val []byte) {
+		es = append(es, index.Entry{Keyspace: ks, Key: key, Value: val})
+	}
+	if p.Email != "" {
+		add(index.Emails, index.EmailKey(d.ID, p.Email), id[:])
+	}
+	for _, ph := range p.Phones {
+		add(index.Phones, index.PhoneKey(d.ID, ph, id), nil)
+	}
+	for i := range p.Subscriptions {
+		s := &p.Subscriptions[i]
+		ch, _ := s.Channel.channelByte()
+		add(index.Subs, index.SubKey(d.ID, ch, s.address(), s.ResourceID, id), nil)
+		for name, v := range s.Fields {
+			add(index.Subs, index.SubKey(d.ID, subFieldChannel, subFieldAddress(name, v), s.ResourceID, id), nil)
+		}
+	}
+	for name, v := range p.Fields {
+		f, ok := d.Field(name)
+		if !ok || f.Unindexed {
+			continue
+		}
+		if tags, isTags := v.([]string); isTags {
+			for _, t := range tags {
+				add(index.Tags, index.TagKey(d.ID, name, t, id), nil)
+			}
+			continue
+		}
+		add(index.Fields, index.FieldKey(d.ID, name, v, id), nil)
+	}
+	return es
+}
+
+// withProfileID returns the entries of a profile built without its id
+// (with the zero id) as they are with id: every index key ends in the
+// profile id, but the email index's, whose value the id is. es is not
+// modified: a batch that is retried completes its entries again. The
+// new keys share one allocation.
+func withProfileID(es []index.Entry, id ProfileID) []index.Entry {
+	size := 0
+	for _, e := range es {
+		if e.Keyspace == index.Emails {
+			size += index.IDLen
+		} else {
+			size += len(e.Key)
+		}
+	}
+	buf := make([]byte, 0, size)
+	take := func(parts ...[]byte) []byte {
+		start := len(buf)
+		for _, p := range parts {
+			buf = append(buf, p...)
+		}
+		return buf[start:len(buf):len(buf)]
+	}
+	out := make([]index.Entry, len(es))
+	for i, e := range es {
+		if e.Keyspace == index.Emails {
+			e.Value = take(id[:])
+		} else {
+			e.Key = take(e.Key[:len(e.Key)-index.IDLen], id[:])
+		}
+		out[i] = e
+	}
+	return out
 }

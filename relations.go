@@ -2,7 +2,12 @@ package relgraph
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/internal/record"
@@ -149,76 +154,228 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 	return counter.Total, nextCursor, nil
 }
 
-// Counter is get_counter's answer.
-type Counter struct {
-	ProfileA ProfileID
-	// Total is the number of relations A has of this type.
-	Total int64
-	// Props has every declared property while A has relations, and is
-	// empty when it has none.
-	Props map[string]PropCounter
+// Relations runs Tx.Relations in a snapshot.
+func (s *Store) Relations(ctx context.Context, q RelationsQuery) (page *RelationsPage, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		page, err = tx.Relations(q)
+		return err
+	})
+	return page, err
 }
 
-// PropCounter aggregates one property over A's relations.
-type PropCounter struct {
-	// Total counts relations holding the property (bool: holding true).
-	Total int64
-	// Sum is the sum for AggSum properties, else nil. For int properties
-	// an int64, or a *big.Int when the sum leaves the int64 range. For
-	// float properties the exact sum of the values, correctly rounded
-	// (to nearest, ties to even) to a float64, or a *big.Float of 53
-	// bits when the exact sum lies beyond ±math.MaxFloat64: a sum is
-	// never infinite.
-	Sum any
-	// Top lists the highest values, highest first (ties by B's id), for
-	// AggTop properties, else nil.
-	Top []TopEntry
+// ScanRelations runs Tx.ScanRelations in a snapshot: fn sees each
+// relation of the page read in place, and must not keep the view.
+func (s *Store) ScanRelations(ctx context.Context, q RelationsQuery, fn func(*RelationView) error) (total int64, nextCursor string, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		total, nextCursor, err = tx.ScanRelations(q, fn)
+		return err
+	})
+	return total, nextCursor, err
 }
 
-// TopEntry is one entry of a top list.
-type TopEntry struct {
-	ProfileB ProfileID
-	Value    any // int64 or float64
+// RelationView is one relation as Tx.ScanRelations hands it to its
+// callback: read in place from the store, with no map and no
+// allocation. It is valid only during the callback (the next relation
+// reuses it; what the callback writes into it is not read back);
+// Weights copies the properties into a map of the caller's own.
+type RelationView struct {
+	ProfileA  ProfileID
+	ProfileB  ProfileID
+	DatabaseB uint32
+	Created   int64 // Unix nanoseconds
+	Updated   int64 // Unix nanoseconds
+	weights   []record.Weight
 }
 
-// Counter is relations/get_counter (docs/spec.md §4): the aggregates of the
-// relations of the A profile that loc designates. It reads one counter
-// record, which holds the top lists too: its cost does not depend on how
-// many relations A has. Errors as Relations.
-func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
-	rt, err := tx.schema.rel(rel)
+// weight finds property name among the relation's set properties, if
+// it has type t.
+func (v *RelationView) weight(name string, t PropertyType) (record.Weight, bool) {
+	w, ok := record.FindWeight(v.weights, name)
+	return w, ok && w.Type == record.Type(t)
+}
+
+// Int is int property name's value; 0 and false when the relation does
+// not have it set or it is not an int property.
+func (v *RelationView) Int(name string) (int64, bool) {
+	if w, ok := v.weight(name, PropInt); ok {
+		return int64(w.Bits), true
+	}
+	return 0, false
+}
+
+// Float is float property name's value; 0 and false when the relation
+// does not have it set or it is not a float property.
+func (v *RelationView) Float(name string) (float64, bool) {
+	if w, ok := v.weight(name, PropFloat); ok {
+		return math.Float64frombits(w.Bits), true
+	}
+	return 0, false
+}
+
+// Bool is bool property name's value; false and false when the
+// relation does not have it set or it is not a bool property.
+func (v *RelationView) Bool(name string) (value, ok bool) {
+	if w, ok := v.weight(name, PropBool); ok {
+		return w.Bits == 1, true
+	}
+	return false, false
+}
+
+// String is string property name's value (a copy); "" and false when
+// the relation does not have it set or it is not a string property.
+func (v *RelationView) String(name string) (string, bool) {
+	if w, ok := v.weight(name, PropString); ok {
+		return string(w.Str), true
+	}
+	return "", false
+}
+
+// Len is the number of properties the relation has set.
+func (v *RelationView) Len() int { return len(v.weights) }
+
+// Weights is the relation's properties as RelationItem holds them: a
+// new map (int64, float64, bool or string values), the caller's to keep.
+func (v *RelationView) Weights() Weights { return weightsOf(v.weights) }
+
+// Item is the relation as Relations returns it, the caller's to keep.
+func (v *RelationView) Item() RelationItem {
+	return RelationItem{ProfileA: v.ProfileA, ProfileB: v.ProfileB, DatabaseB: v.DatabaseB,
+		Weights: v.Weights(), Created: v.Created, Updated: v.Updated}
+}
+
+// encodeRelation returns the stored bytes of a relation.
+func encodeRelation(r *record.Relation) ([]byte, error) {
+	b, err := record.EncodeRelation(r)
+	if err != nil {
+		return nil, storageErr("encode relation", err)
+	}
+	return b, nil
+}
+
+// decodeRelation decodes stored bytes and checks every weight against
+// the relation type; anything else is ErrCorrupt.
+func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*record.Relation, error) {
+	var buf [8]record.Weight
+	var r record.Relation
+	ws, err := readRelation(rt, a, b, v, &r.Created, &r.Updated, buf[:0])
 	if err != nil {
 		return nil, err
 	}
-	dbA, err := tx.schema.db(rt.DatabaseA)
+	r.Weights = weightsOf(ws)
+	return &r, nil
+}
+
+// readRelation reads a sealed relation record in place: created and
+// updated, and the weights appended to ws (names from the schema,
+// strings pointing into v). Every weight is checked against the
+// relation type; anything else is ErrCorrupt.
+func readRelation(rt *RelationType, a, b ProfileID, v []byte, created, updated *int64, ws []record.Weight) ([]record.Weight, error) {
+	ws, err := record.ParseRelation(v, rt.lookup, created, updated, ws)
 	if err != nil {
-		return nil, err
+		return nil, corruptf("relation %d %s→%s: %v", rt.ID, b, a, err)
 	}
-	a, err := tx.match(dbA, loc, "profile_a")
-	if err != nil {
-		return nil, err
+	return ws, nil
+}
+
+// lookup finds a declared property by the bytes of its name
+// (record.Lookup): the schema's copy of the name, and its type.
+func (r *RelationType) lookup(name []byte) (string, record.Type, bool) {
+	p, ok := r.Property(string(name)) // no allocation: the conversion is only compared
+	return p.Name, record.Type(p.Type), ok
+}
+
+// weightsOf builds the map of ws.
+func weightsOf(ws []record.Weight) Weights {
+	m := make(Weights, len(ws))
+	for _, w := range ws {
+		m[w.Name] = w.Value()
 	}
-	rec, err := tx.loadCounter(rt.ID, a)
-	if err != nil {
-		return nil, err
+	return m
+}
+
+// Weights are a relation's property values by name: int64, float64,
+// bool or string, as the relation type declares.
+type Weights map[string]any
+
+// normalizeWeight checks one property value against its declaration
+// and returns it as int64, float64, bool or string. It takes Go values
+// of the property's type only: any Go integer for int, a float or an
+// exactly representable integer for float, a bool, a string. Text such
+// as "12" is the wire format's business (package api).
+func normalizeWeight(p Property, v any) (any, error) {
+	bad := func(why string) error {
+		return invalidf("property %q (%s): %s", p.Name, p.Type, why)
 	}
-	out := &Counter{ProfileA: a, Total: rec.Total, Props: map[string]PropCounter{}}
-	if rec.Total == 0 {
-		return out, nil
-	}
-	for _, p := range rt.Properties {
-		pc := rec.Props[p.Name]
-		res := PropCounter{Total: pc.Total}
-		switch p.Aggregate {
-		case AggSum:
-			res.Sum = sumOf(pc, p.Type)
-		case AggTop:
-			res.Top = make([]TopEntry, 0, p.Top)
-			for _, e := range pc.Top[:min(len(pc.Top), p.Top)] {
-				res.Top = append(res.Top, topEntryOf(e, p.Type))
-			}
+	switch p.Type {
+	case PropInt:
+		n, err := toInt64(v)
+		if err != nil {
+			return nil, bad(err.Error())
 		}
-		out.Props[p.Name] = res
+		return n, nil
+	case PropFloat:
+		x, err := toFloat64(v)
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		return x, nil
+	case PropBool:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, bad(fmt.Sprintf("expected a bool, got %T", v))
+		}
+		return b, nil
+	case PropString:
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad(fmt.Sprintf("expected a string, got %T", v))
+		}
+		if len(s) > MaxPropertyStringBytes {
+			return nil, bad("longer than " + strconv.Itoa(MaxPropertyStringBytes) + " bytes")
+		}
+		if !utf8.ValidString(s) {
+			return nil, bad("not valid UTF-8")
+		}
+		return s, nil
+	}
+	return nil, bad("unknown type")
+}
+
+// checkWeights normalizes the request's weights against the relation
+// type. allowNull permits nil values (Overwrite's "remove").
+func checkWeights(rt *RelationType, in map[string]any, allowNull bool) (Weights, error) {
+	out := make(Weights, len(in))
+	for name, v := range in {
+		p, ok := rt.Property(name)
+		if !ok {
+			return nil, invalidf("property %q is not declared in relation type %d", truncate(name), rt.ID)
+		}
+		if v == nil {
+			if !allowNull {
+				return nil, invalidf("property %q: null is only allowed in edit (it removes the property)", name)
+			}
+			out[name] = nil
+			continue
+		}
+		n, err := normalizeWeight(p, v)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = n
 	}
 	return out, nil
+}
+
+// sameWeights reports whether a and b hold the same values of the same
+// types, which is when their canonical encodings are equal.
+func sameWeights(a, b Weights) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }

@@ -280,3 +280,10 @@ func compareSubscriptions(a, b Subscription) int {
 	}
 	return strings.Compare(a.address(), b.address())
 }
+
+// CheckSubscription reports whether sub would be accepted by an import
+// (a 400 naming what is wrong if not), without writing anything.
+func (s *Store) CheckSubscription(sub Subscription) error {
+	_, err := sub.normalize(s.opts.PhoneRegion)
+	return err
+}

@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/relgraph/relgraph/kv"
@@ -35,4 +36,96 @@ func (tx *Tx) schemaNow() *schema {
 		return tx.newSchema
 	}
 	return tx.schema
+}
+
+// undoTx records the prior state of every key a request writes, so a
+// request that fails midway can be undone without rolling back the
+// other requests of its batch.
+type undoTx struct {
+	kv.Tx
+	log []undoEntry
+}
+
+type undoEntry struct {
+	ks    kv.Keyspace
+	key   []byte
+	prior []byte // nil: the key was absent
+}
+
+// prior reads the value key holds before a write, as an undo entry.
+func (u *undoTx) prior(ks kv.Keyspace, key []byte) (undoEntry, error) {
+	prior, err := u.Tx.Get(ks, key)
+	if err != nil {
+		return undoEntry{}, err
+	}
+	if prior != nil {
+		prior = append([]byte{}, prior...) // non-nil even when empty
+	}
+	return undoEntry{ks: ks, key: bytes.Clone(key), prior: prior}, nil
+}
+
+// Put and Delete log the prior value once the write succeeded: a write
+// that failed changed nothing and has nothing to undo.
+func (u *undoTx) Put(ks kv.Keyspace, key, value []byte) error {
+	e, err := u.prior(ks, key)
+	if err != nil {
+		return err
+	}
+	if err := u.Tx.Put(ks, key, value); err != nil {
+		return err
+	}
+	u.log = append(u.log, e)
+	return nil
+}
+
+func (u *undoTx) Delete(ks kv.Keyspace, key []byte) error {
+	e, err := u.prior(ks, key)
+	if err != nil {
+		return err
+	}
+	if err := u.Tx.Delete(ks, key); err != nil {
+		return err
+	}
+	u.log = append(u.log, e)
+	return nil
+}
+
+// undo restores every remembered key, newest first.
+func (u *undoTx) undo() error {
+	for i := len(u.log) - 1; i >= 0; i-- {
+		e := u.log[i]
+		var err error
+		if e.prior == nil {
+			err = u.Tx.Delete(e.ks, e.key)
+		} else {
+			err = u.Tx.Put(e.ks, e.key, e.prior)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	u.log = nil
+	return nil
+}
+
+// savepoint runs fn inside tx so that, if fn fails (or panics), exactly
+// fn's writes are undone and tx goes on as before it. It keeps an undo
+// log: one extra read per write. What fn's transaction records beyond
+// its writes (a schema change, top-list refills) is kept only if fn
+// succeeds. undoErr is set if the undo itself failed; tx must then be
+// abandoned.
+func (tx *Tx) savepoint(fn func(tx *Tx) error) (fnErr, undoErr error) {
+	u := &undoTx{Tx: tx.kv}
+	inner := &Tx{kv: u, schema: tx.schema, now: tx.now, region: tx.region}
+	if fnErr = runSafely(fn, inner); fnErr != nil {
+		if err := u.undo(); err != nil {
+			return fnErr, storageErr("undo a failed write", err)
+		}
+		return fnErr, nil
+	}
+	if inner.newSchema != nil {
+		tx.newSchema = inner.newSchema
+	}
+	tx.topRefills += inner.topRefills
+	return nil, nil
 }

@@ -1,6 +1,7 @@
 package relgraph
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -150,4 +151,96 @@ func (p *importPrep) finish() {
 // transaction would get an Updated before the profile's Created.
 func (pi *preparedItem) usable(d *Database, region string, now time.Time) bool {
 	return pi != nil && pi.prep.d == d && pi.prep.region == region && !pi.prep.now.After(now)
+}
+
+// ImportItem is one profile of an ImportBatch: Tx.ImportProfile of
+// Locator and Data, or, with KeepID, Tx.RestoreProfile of the id in
+// Locator.ProfileID (an export imported again).
+type ImportItem struct {
+	Locator Locator
+	Data    ProfileData
+	KeepID  bool
+}
+
+// ImportResult is the outcome of one ImportItem.
+type ImportResult struct {
+	ID      ProfileID
+	Created bool
+	Err     error // nil on success
+}
+
+// MaxImportBatch is the most items ImportBatch takes in one call.
+const MaxImportBatch = 10000
+
+// ImportBatch imports every item into database db in one transaction
+// and one commit. Each item succeeds or fails on its own: a failed item
+// changes nothing and does not stop the others; later items see earlier
+// ones (an email imported by item 3 conflicts in item 7). The error is
+// for the whole call: too many items (ErrInvalid), or the store's fault
+// (storage failure, corruption, failed commit), in which case nothing
+// was stored.
+//
+// Items validate before they write, so a failed item has written
+// nothing and needs no undo log; an item that fails after writing (an
+// engine fault) fails the whole call.
+//
+// The profiles a batch creates are built ahead, on every core, while
+// the transaction takes them in order (import_prepare.go); they carry
+// the time the batch was submitted as Created and Updated (the
+// transaction's time, a little later, goes on the profiles it updates).
+// Calls from several goroutines commit one after another; one submitted
+// while another commits has its profiles built meanwhile, so a bulk
+// loader with two calls under way (and no order between their items)
+// imports faster: about 10% in BenchmarkImport, where one call at a time
+// leaves a core idle during each batch's commit.
+func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) ([]ImportResult, error) {
+	if len(items) > MaxImportBatch {
+		return nil, invalidf("import_batch: %d items, at most %d", len(items), MaxImportBatch)
+	}
+	results := make([]ImportResult, len(items))
+	var prep *importPrep
+	if d, err := s.schema.Load().db(db); err == nil && !s.noImportPrep {
+		prep = startImportPrep(d, s.opts.PhoneRegion, s.clock(), items)
+		defer prep.finish()
+	}
+	err := s.write(ctx, func(tx *Tx) error {
+		counted := &countingTx{Tx: tx.kv}
+		itemTx := &Tx{kv: counted, schema: tx.schema, now: tx.now, region: tx.region}
+		if prep != nil {
+			if err := itemTx.reserveIDs(len(items)); err != nil {
+				return err
+			}
+		}
+		for i, it := range items {
+			before := counted.writes
+			var err error
+			results[i] = ImportResult{}
+			if prep != nil {
+				itemTx.prepared = prep.item(i)
+			}
+			results[i].ID, results[i].Created, err = itemTx.importItem(db, it)
+			if err != nil && (!isRequestError(err) || counted.writes != before) {
+				return err // storage failure or corruption: store nothing
+			}
+			results[i].Err = err
+		}
+		return itemTx.flushIDs()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// importItem runs one ImportItem of a batch.
+func (tx *Tx) importItem(db uint32, it ImportItem) (ProfileID, bool, error) {
+	if !it.KeepID {
+		return tx.ImportProfile(db, it.Locator, it.Data)
+	}
+	id, err := ParseProfileID(it.Locator.ProfileID)
+	if err != nil {
+		return ProfileID{}, false, err
+	}
+	created, err := tx.RestoreProfile(db, id, it.Data)
+	return id, created, err
 }
