@@ -35,9 +35,9 @@ func (p Problem) String() string {
 //     declared fields of their declared types;
 //   - every index entry is one a profile implies, with the right value,
 //     and every entry a profile implies exists (so emails are unique);
-//   - every relation decodes against its type, has its reverse entry,
+//   - every relation decodes against its type, has its reverse edge,
 //     and both its profiles exist in the type's databases;
-//   - every reverse entry has its relation;
+//   - every reverse edge has its relation;
 //   - counters equal what the relations imply, exactly (float sums
 //     are kept unrounded), and each top list is the head of its
 //     ranking, of an allowed length.
@@ -101,7 +101,7 @@ func (c *checker) run() {
 	c.profiles = map[string]bool{}
 	c.checkProfiles()
 	c.checkRelations()
-	for _, ks := range []kv.Keyspace{index.Emails, index.Phones, index.Subs, index.Fields, index.Tags, index.EdgesByB} {
+	for _, ks := range []kv.Keyspace{index.Emails, index.Phones, index.Subs, index.Fields, index.Tags, index.ReverseEdges} {
 		c.compareKeyspace(ks)
 	}
 	var missing []string
@@ -250,7 +250,7 @@ func (c *checker) checkRelations() {
 		if !c.profiles[string(index.ProfileKey(rt.DatabaseB, b))] {
 			c.report(index.Adjacency, k, "profile B %s does not exist in database %d", b, rt.DatabaseB)
 		}
-		c.expect(index.EdgesByB, index.TwinKey(relID, b, a), nil)
+		c.expect(index.ReverseEdges, index.ReverseEdgeKey(relID, b, a), nil)
 		rec, err := decodeRelation(rt, a, b, v)
 		if err != nil {
 			c.report(index.Adjacency, k, "%v", err)

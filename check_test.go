@@ -111,7 +111,7 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 		s, a, b := populated(t)
 		corrupt(t, s, func(tx kv.Txn) {
 			must(t, tx.Put(index.Adjacency, index.EdgeKey(3, a, b), []byte{0xc1}))
-			must(t, tx.Delete(index.EdgesByB, index.TwinKey(3, b, a)))
+			must(t, tx.Delete(index.ReverseEdges, index.ReverseEdgeKey(3, b, a)))
 			must(t, tx.Put(index.Adjacency, index.CounterKey(3, b), []byte{0x80}))
 		})
 		wantProblem(t, s, "too short for its checksum", "edge_b", "missing", "counter of a profile with no relations")

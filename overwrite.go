@@ -87,7 +87,7 @@ func (w *relationWrite) oldWeights() Weights {
 }
 
 // store validates the counter change, then writes the relation with the
-// given weights (nil: delete it), its reverse entry, and A's counter
+// given weights (nil: delete it), its reverse edge, and A's counter
 // (with its top lists). Nothing is written if validation fails or if the
 // new relation is byte-identical to the stored one.
 func (tx *Tx) store(w *relationWrite, weights Weights) error {
@@ -111,12 +111,12 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 	}
 	// Validation is done; from here on only writes.
 	edge := index.EdgeKey(w.rt.ID, w.a, w.b)
-	twin := index.TwinKey(w.rt.ID, w.b, w.a)
+	reverse := index.ReverseEdgeKey(w.rt.ID, w.b, w.a)
 	if weights == nil {
 		if err := tx.kv.Delete(index.Adjacency, edge); err != nil {
 			return storageErr("delete relation", err)
 		}
-		if err := tx.kv.Delete(index.EdgesByB, twin); err != nil {
+		if err := tx.kv.Delete(index.ReverseEdges, reverse); err != nil {
 			return storageErr("delete reverse relation", err)
 		}
 	} else {
@@ -124,7 +124,7 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 			return storageErr("write relation", err)
 		}
 		if w.old == nil {
-			if err := tx.kv.Put(index.EdgesByB, twin, nil); err != nil {
+			if err := tx.kv.Put(index.ReverseEdges, reverse, nil); err != nil {
 				return storageErr("write reverse relation", err)
 			}
 		}
@@ -138,7 +138,7 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 // If the result is byte-identical to the stored relation, nothing is
 // written. Errors: 404 unknown relation type or no match; 409 ambiguous
 // match; 400 bad weights or locators. Everything it changes (relation,
-// reverse entry, counter) is written in tx, or nothing.
+// reverse edge, counter) is written in tx, or nothing.
 // Cost: two matches, one relation read, two or three writes; reading all
 // of A's relations when a top list must be refilled (see top.go).
 func (tx *Tx) Overwrite(req RelationRequest) (RelationResult, error) {
@@ -241,7 +241,7 @@ func (tx *Tx) Attach(req RelationRequest) (RelationResult, error) {
 }
 
 // Detach is relations/detach (docs/spec.md §4): it deletes the relation, with
-// its reverse entry, and takes it out of A's counter and top lists.
+// its reverse edge, and takes it out of A's counter and top lists.
 // An absent relation is a 404 and changes nothing. Weights are ignored.
 func (tx *Tx) Detach(req RelationRequest) (RelationResult, error) {
 	w, err := tx.resolve(req)
@@ -258,8 +258,8 @@ func (tx *Tx) Detach(req RelationRequest) (RelationResult, error) {
 }
 
 // deleteRelationsOf deletes every relation profile id of database db is
-// on: as A (its edges, their reverse entries, its counter) and as B
-// (each edge, its reverse entry, and its share of the A profile's
+// on: as A (its edges, their reverse edges, its counter) and as B
+// (each edge, its reverse edge, and its share of the A profile's
 // counter and top lists).
 func (tx *Tx) deleteRelationsOf(db uint32, id ProfileID) error {
 	for _, rt := range tx.schema.sortedRels() {
@@ -278,7 +278,7 @@ func (tx *Tx) deleteRelationsOf(db uint32, id ProfileID) error {
 }
 
 // deleteAsA removes everything keyed under rel ‖ a in the adjacency
-// keyspace (counter, relations) and the reverse entries of its
+// keyspace (counter, relations) and the reverse edges of its
 // relations.
 func (tx *Tx) deleteAsA(rt *RelationType, a ProfileID) error {
 	keys, err := tx.keysWithPrefix(index.Adjacency, index.AdjPrefix(rt.ID, a))
@@ -291,7 +291,7 @@ func (tx *Tx) deleteAsA(rt *RelationType, a ProfileID) error {
 			if len(k) != len(edges)+index.IDLen {
 				return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
 			}
-			if err := tx.kv.Delete(index.EdgesByB, index.TwinKey(rt.ID, ProfileID(k[len(edges):]), a)); err != nil {
+			if err := tx.kv.Delete(index.ReverseEdges, index.ReverseEdgeKey(rt.ID, ProfileID(k[len(edges):]), a)); err != nil {
 				return storageErr("delete reverse relation", err)
 			}
 		}
@@ -305,14 +305,14 @@ func (tx *Tx) deleteAsA(rt *RelationType, a ProfileID) error {
 // deleteAsB removes each relation where b is the initiator, fixing the
 // counter of its A.
 func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
-	prefix := index.TwinPrefix(rt.ID, b)
-	twins, err := tx.keysWithPrefix(index.EdgesByB, prefix)
+	prefix := index.ReverseEdgePrefix(rt.ID, b)
+	reverse, err := tx.keysWithPrefix(index.ReverseEdges, prefix)
 	if err != nil {
 		return err
 	}
-	for _, k := range twins {
+	for _, k := range reverse {
 		if len(k) != len(prefix)+index.IDLen {
-			return corruptf("%s: malformed reverse relation key", index.Describe(index.EdgesByB, k))
+			return corruptf("%s: malformed reverse edge key", index.Describe(index.ReverseEdges, k))
 		}
 		w := &relationWrite{rt: rt, a: ProfileID(k[len(prefix):]), b: b}
 		v, err := tx.kv.Get(index.Adjacency, index.EdgeKey(rt.ID, w.a, b))
@@ -320,7 +320,7 @@ func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
 			return storageErr("read relation", err)
 		}
 		if v == nil {
-			return corruptf("%s has no relation", index.Describe(index.EdgesByB, k))
+			return corruptf("%s has no relation", index.Describe(index.ReverseEdges, k))
 		}
 		w.oldBytes = bytes.Clone(v)
 		if w.old, err = decodeRelation(rt, w.a, b, w.oldBytes); err != nil {

@@ -409,16 +409,16 @@ func openFaulty(t *testing.T) (*Store, *faultyEngine) {
 }
 
 // TestFaultMidOperationRollsBackOnlyIt fails one overwrite after it
-// wrote the relation but before its reverse entry: that overwrite is
+// wrote the relation but before its reverse edge: that overwrite is
 // undone whole, and its batch neighbours commit correct.
 func TestFaultMidOperationRollsBackOnlyIt(t *testing.T) {
 	s, f := openFaulty(t)
 	testSchema(t, s)
 	a, _ := twoProfiles(t, s)
 	bs := importBs(t, s, 5)
-	victim := index.TwinKey(3, bs[2], a)
+	victim := index.ReverseEdgeKey(3, bs[2], a)
 	f.mu.Lock()
-	f.failWrite = func(ks kv.Keyspace, key []byte) bool { return ks == index.EdgesByB && string(key) == string(victim) }
+	f.failWrite = func(ks kv.Keyspace, key []byte) bool { return ks == index.ReverseEdges && string(key) == string(victim) }
 	f.mu.Unlock()
 	errs, err := inOneBatch(t, s, len(bs), func(i int) error {
 		_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[i]), Weights: map[string]any{"user_like": 1, "donate": i}})

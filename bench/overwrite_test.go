@@ -132,7 +132,7 @@ func BenchmarkOverwrite32Writers(b *testing.B) {
 
 // BenchmarkCreate32Writers is the 32-writer overwrite on a store with
 // profiles and no relations yet: pairs come from a million, so nearly
-// every call creates its relation (and writes its reverse entry).
+// every call creates its relation (and writes its reverse edge).
 func BenchmarkCreate32Writers(b *testing.B) {
 	f := fixture(b, 1000, 1000)
 	run32(b, f, func(i int) relgraph.RelationRequest {

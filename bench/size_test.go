@@ -39,7 +39,7 @@ func BenchmarkRelationBytes(b *testing.B) {
 			}
 		}
 		const rels = 100000
-		logical, err := keyspaceBytes(f.Engine, index.Adjacency, index.EdgesByB)
+		logical, err := keyspaceBytes(f.Engine, index.Adjacency, index.ReverseEdges)
 		if err != nil {
 			b.Fatal(err)
 		}

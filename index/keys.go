@@ -35,8 +35,8 @@ const (
 	//                    leading entries of each top property's ranking
 	//   rel ‖ A ‖ 0x01 ‖ B → msgpack relation
 	Adjacency kv.Keyspace = "adj"
-	// EdgesByB: rel ‖ B ‖ A → ∅, the reverse adjacency.
-	EdgesByB kv.Keyspace = "edge_b"
+	// ReverseEdges: rel ‖ B ‖ A → ∅, the reverse edges: who relates to B.
+	ReverseEdges kv.Keyspace = "edge_b"
 )
 
 // Keys of the Meta keyspace.
@@ -79,7 +79,7 @@ const (
 )
 
 // All lists every keyspace, in the order Check and dumps walk them.
-var All = []kv.Keyspace{Meta, Profiles, Emails, Phones, Subs, Fields, Tags, Adjacency, EdgesByB}
+var All = []kv.Keyspace{Meta, Profiles, Emails, Phones, Subs, Fields, Tags, Adjacency, ReverseEdges}
 
 // IndexKeyspaces are the secondary indexes derived from profile records.
 var IndexKeyspaces = []kv.Keyspace{Emails, Phones, Subs, Fields, Tags}
@@ -288,7 +288,7 @@ func describe(ks kv.Keyspace, key []byte) (string, error) {
 			return "", fmt.Errorf("%w: bad tag key", ErrMalformed)
 		}
 		return fmt.Sprintf("tag db=%d field=%q tag=%q id=%s", id, field, tag, hexID(tail)), nil
-	case EdgesByB:
+	case ReverseEdges:
 		if len(rest) != 2*IDLen {
 			return "", fmt.Errorf("%w: reverse edge key needs two 12-byte ids", ErrMalformed)
 		}
@@ -327,10 +327,10 @@ func EdgePrefix(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel,
 // EdgeKey is rel ‖ A ‖ 0x01 ‖ B.
 func EdgeKey(rel uint32, a, b [IDLen]byte) []byte { return append(EdgePrefix(rel, a), b[:]...) }
 
-// TwinPrefix is rel ‖ B in EdgesByB: every A that B relates to.
-func TwinPrefix(rel uint32, b [IDLen]byte) []byte {
+// ReverseEdgePrefix is rel ‖ B in ReverseEdges: every A that B relates to.
+func ReverseEdgePrefix(rel uint32, b [IDLen]byte) []byte {
 	return append(AppendUint32(make([]byte, 0, 4+2*IDLen), rel), b[:]...)
 }
 
-// TwinKey is rel ‖ B ‖ A in EdgesByB.
-func TwinKey(rel uint32, b, a [IDLen]byte) []byte { return append(TwinPrefix(rel, b), a[:]...) }
+// ReverseEdgeKey is rel ‖ B ‖ A in ReverseEdges.
+func ReverseEdgeKey(rel uint32, b, a [IDLen]byte) []byte { return append(ReverseEdgePrefix(rel, b), a[:]...) }
