@@ -418,7 +418,9 @@ func TestFaultMidOperationRollsBackOnlyIt(t *testing.T) {
 	bs := importBs(t, s, 5)
 	victim := index.ReverseEdgeKey(3, bs[2], a)
 	f.mu.Lock()
-	f.failWrite = func(ks kv.Keyspace, key []byte) bool { return ks == index.ReverseEdges && string(key) == string(victim) }
+	f.failWrite = func(ks kv.Keyspace, key []byte) bool {
+		return ks == index.ReverseEdges && string(key) == string(victim)
+	}
 	f.mu.Unlock()
 	errs, err := inOneBatch(t, s, len(bs), func(i int) error {
 		_, err := s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(a), B: idLoc(bs[i]), Weights: map[string]any{"user_like": 1, "donate": i}})

@@ -333,4 +333,6 @@ func ReverseEdgePrefix(rel uint32, b [IDLen]byte) []byte {
 }
 
 // ReverseEdgeKey is rel ‖ B ‖ A in ReverseEdges.
-func ReverseEdgeKey(rel uint32, b, a [IDLen]byte) []byte { return append(ReverseEdgePrefix(rel, b), a[:]...) }
+func ReverseEdgeKey(rel uint32, b, a [IDLen]byte) []byte {
+	return append(ReverseEdgePrefix(rel, b), a[:]...)
+}
