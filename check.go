@@ -288,17 +288,8 @@ func (c *checker) checkRelations() {
 	c.compareCounters(counters, storedCounters)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[string][]byte) {
-	for _, k := range sortedKeys(stored) {
+	for _, k := range record.SortedKeys(stored) {
 		v := stored[k]
 		key := []byte(k)
 		ec := want[k]
@@ -325,7 +316,7 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 			}
 		}
 		rt := c.schema.rels[binary.BigEndian.Uint32(key)]
-		for _, n := range sortedKeys(names) {
+		for _, n := range record.SortedKeys(names) {
 			g, w := got.Props[n], ec.rec.Props[n]
 			if g.Total != w.Total || g.SumInt != w.SumInt || !g.SumFloat.Equal(w.SumFloat) {
 				c.report(index.Adjacency, key, "property %q is %+v, the relations say %+v", n, g, w)
@@ -335,7 +326,7 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 			}
 		}
 	}
-	for _, k := range sortedKeys(want) {
+	for _, k := range record.SortedKeys(want) {
 		c.report(index.Adjacency, []byte(k), "missing: the profile has %d relations but no counter", want[k].rec.Total)
 	}
 }

@@ -98,12 +98,7 @@ func (s *Store) completeLoop(in <-chan completion, done chan<- struct{}) {
 	defer close(done)
 	for c := range in {
 		if err := c.wait(); err != nil {
-			err = storageErr("commit", err)
-			for _, r := range c.batch {
-				if !r.finished && r.err == nil {
-					r.err = err
-				}
-			}
+			fail(c.batch, storageErr("commit", err))
 		} else {
 			s.stats.committed(c.started, c.commit, c.live, c.refills)
 		}
@@ -205,10 +200,8 @@ func (s *Store) runBatch(batch []*writeRequest) *completion {
 		if errors.Is(err, kv.ErrConflict) {
 			err = newError(ErrStorage, err, "storage: the write conflicted with concurrent writers %d times; retry it", maxAttempts)
 		}
-		for _, r := range batch {
-			if !r.finished && err != nil && r.err == nil {
-				r.err = err
-			}
+		if err != nil {
+			fail(batch, err)
 		}
 		return nil
 	}
@@ -217,15 +210,19 @@ func (s *Store) runBatch(batch []*writeRequest) *completion {
 // finishNow waits for a completion on the committer itself.
 func (s *Store) finishNow(c *completion) {
 	if err := c.wait(); err != nil {
-		err = storageErr("commit", err)
-		for _, r := range c.batch {
-			if !r.finished && r.err == nil {
-				r.err = err
-			}
-		}
+		fail(c.batch, storageErr("commit", err))
 		return
 	}
 	s.stats.committed(c.started, c.commit, c.live, c.refills)
+}
+
+// fail gives err to every request of batch that has no outcome yet.
+func fail(batch []*writeRequest, err error) {
+	for _, r := range batch {
+		if !r.finished && r.err == nil {
+			r.err = err
+		}
+	}
 }
 
 func countLive(batch []*writeRequest) int {
@@ -274,7 +271,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	anyOK := false
 	var refills uint64
 	for _, r := range live {
-		tx := &Tx{kv: txn, schema: sc, now: now, region: s.opts.PhoneRegion}
+		tx := s.newTx(txn, sc, now)
 		switch {
 		case len(live) == 1:
 			if r.err = runSafely(r.fn, tx); r.err != nil {

@@ -117,7 +117,7 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 			}
 		case AggTop:
 			var short bool
-			if pc.Top, short, err = adjustTop(p, pc.Top, held, pc.Total, b, ov, oldHas, nv, newHas); err != nil {
+			if pc.Top, short, err = adjustTop(p, pc.Top, topMove{b: b, old: ov, new: nv, hadOld: oldHas, hasNew: newHas, held: held, holds: pc.Total}); err != nil {
 				return nil, corruptf("counter of relation type %d for %s: %v", rt.ID, a, err)
 			}
 			if short {
@@ -298,21 +298,30 @@ func topEntryOf(e record.TopEntry, t PropertyType) TopEntry {
 // topCap is how many entries a list of property p may hold.
 func topCap(p Property) int { return 2 * p.Top }
 
-// adjustTop returns the list of p after the relation to b goes from ov
-// (if oldHas) to nv (if newHas), given the list (which it edits in
-// place) and the number of relations holding p before (held) and after
-// (holds). refill reports that the result is too short and must be
-// rebuilt from the relations.
-// A list of an impossible length, or one missing b's old entry where it
-// ranks, means the counter disagrees with the relations: an error.
-func adjustTop(p Property, list []record.TopEntry, held, holds int64, b ProfileID, ov any, oldHas bool, nv any, newHas bool) (out []record.TopEntry, refill bool, err error) {
-	if len(list) > topCap(p) || int64(len(list)) > held || int64(len(list)) < min(int64(p.Top), held) {
-		return nil, false, fmt.Errorf("top list of property %q has %d entries for %d relations", p.Name, len(list), held)
+// topMove is one relation's move in a property's ranking: the relation
+// to b goes from old (if hadOld) to new (if hasNew), and the relations
+// holding the property number held before and holds after.
+type topMove struct {
+	b              ProfileID
+	old, new       any
+	hadOld, hasNew bool
+	held, holds    int64
+}
+
+// adjustTop returns the list of p after move m, given the list (which it
+// edits in place). refill reports that the result is too short and must
+// be rebuilt from the relations. A list of an impossible length, or one
+// missing b's old entry where it ranks, means the counter disagrees with
+// the relations: an error.
+func adjustTop(p Property, list []record.TopEntry, m topMove) (out []record.TopEntry, refill bool, err error) {
+	if len(list) > topCap(p) || int64(len(list)) > m.held || int64(len(list)) < min(int64(p.Top), m.held) {
+		return nil, false, fmt.Errorf("top list of property %q has %d entries for %d relations", p.Name, len(list), m.held)
 	}
-	complete := int64(len(list)) == held
+	b := m.b
+	complete := int64(len(list)) == m.held
 	out = list // decoded for this write alone
-	if oldHas {
-		i, found := slices.BinarySearchFunc(out, newTopEntry(p.Type, ov, b), record.CompareTop)
+	if m.hadOld {
+		i, found := slices.BinarySearchFunc(out, newTopEntry(p.Type, m.old, b), record.CompareTop)
 		switch {
 		case found:
 			out = slices.Delete(out, i, i+1)
@@ -320,8 +329,8 @@ func adjustTop(p Property, list []record.TopEntry, held, holds int64, b ProfileI
 			return nil, false, fmt.Errorf("top list of property %q misses the relation to %s", p.Name, b)
 		}
 	}
-	if newHas {
-		e := newTopEntry(p.Type, nv, b)
+	if m.hasNew {
+		e := newTopEntry(p.Type, m.new, b)
 		// Outside an incomplete list, e would rank after every listed
 		// entry: it stays out, and the list stays the ranking's head.
 		if i, _ := slices.BinarySearchFunc(out, e, record.CompareTop); complete || i < len(out) {
@@ -331,7 +340,7 @@ func adjustTop(p Property, list []record.TopEntry, held, holds int64, b ProfileI
 	if len(out) > topCap(p) {
 		out = out[:topCap(p)]
 	}
-	return out, len(out) < p.Top && int64(len(out)) < holds, nil
+	return out, len(out) < p.Top && int64(len(out)) < m.holds, nil
 }
 
 // refillTop rebuilds the lists of props in c from every relation of A,

@@ -137,7 +137,7 @@ func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
 		return beginErr(err)
 	}
 	defer txn.Rollback()
-	return fn(&Tx{kv: txn, schema: s.schema.Load(), now: s.clock(), region: s.opts.PhoneRegion})
+	return fn(s.newTx(txn, s.schema.Load(), s.clock()))
 }
 
 // Update runs fn as one atomic write: everything it changes commits, or

@@ -205,7 +205,7 @@ func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) 
 	}
 	err := s.write(ctx, func(tx *Tx) error {
 		counted := &countingTx{Tx: tx.kv}
-		itemTx := &Tx{kv: counted, schema: tx.schema, now: tx.now, region: tx.region}
+		itemTx := tx.over(counted)
 		if prep != nil {
 			if err := itemTx.reserveIDs(len(items)); err != nil {
 				return err

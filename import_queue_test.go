@@ -33,12 +33,6 @@ func holdCommitter(t *testing.T, s *Store) (release func()) {
 	return func() { close(hold); must(t, <-done) }
 }
 
-func waitQueue(s *Store, n int) {
-	for len(s.queue) < n {
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // ImportBatch builds its new profiles at the time it is submitted; a
 // profile it updates gets the transaction's time, so a write queued
 // before it (run later than the batch's time) that creates the profile
@@ -54,13 +48,13 @@ func TestBatchTimeNeverPutsUpdatedBeforeCreated(t *testing.T) {
 		_, _, err := s.ImportProfile(ctx, 1, Locator{}, ProfileData{Email: Ptr("w@x.io")})
 		must(t, err)
 	})
-	waitQueue(s, 1)
+	waitQueued(t, s, 1)
 	wg.Go(func() {
 		res, err := s.ImportBatch(ctx, 1, []ImportItem{{Locator: Locator{Email: "w@x.io"}, Data: ProfileData{Fields: map[string]any{"crm_id": 5}}}})
 		must(t, err)
 		must(t, res[0].Err)
 	})
-	waitQueue(s, 2)
+	waitQueued(t, s, 2)
 	release()
 	wg.Wait()
 	p, err := s.GetProfile(ctx, 1, Locator{Email: "w@x.io"})
@@ -85,7 +79,7 @@ func TestImportBatchCanceledInTheQueue(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { _, err := s.ImportBatch(cctx, 1, items); errc <- err }()
-	waitQueue(s, 1)
+	waitQueued(t, s, 1)
 	cancel()
 	err := <-errc
 	// items are the caller's again: write them (the race detector
@@ -120,11 +114,11 @@ func TestSchemaChangeBetweenPrepAndTransaction(t *testing.T) {
 				{Name: "vip", Type: FieldBool}, {Name: "birthday", Type: FieldDate}, {Name: "interests", Type: FieldTags},
 				{Name: "notes", Type: FieldString, Unindexed: true}, {Name: "shoe", Type: FieldInt}}})
 		}()
-		waitQueue(s, 1)
+		waitQueued(t, s, 1)
 		items := []ImportItem{{Data: ProfileData{Email: Ptr("a@x.io"), Fields: map[string]any{"shoe": 42}}}, {Data: ProfileData{Email: Ptr("b@x.io")}}}
 		resc := make(chan []ImportResult, 1)
 		go func() { res, err := s.ImportBatch(ctx, 1, items); must(t, err); resc <- res }()
-		waitQueue(s, 2)
+		waitQueued(t, s, 2)
 		release()
 		must(t, <-errc)
 		res := <-resc

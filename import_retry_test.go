@@ -34,7 +34,7 @@ func TestRetriedBatchWithPreparedItems(t *testing.T) {
 		items[5] = ImportItem{Locator: Locator{Email: "old@x.io"}, Data: ProfileData{Fields: map[string]any{"crm_id": FieldUpdate{Action: ActionIncr, Value: 10}}}}
 		resc := make(chan []ImportResult, 1)
 		go func() { res, err := s.ImportBatch(ctx, 1, items); must(t, err); resc <- res }()
-		waitQueue(s, 1)
+		waitQueued(t, s, 1)
 		spoiled := errors.New("spoiler")
 		sameTx := false
 		errc := make(chan error, 1)
@@ -49,7 +49,7 @@ func TestRetriedBatchWithPreparedItems(t *testing.T) {
 				return spoiled
 			})
 		}()
-		waitQueue(s, 2)
+		waitQueued(t, s, 2)
 		release()
 		if err := <-errc; err != spoiled {
 			t.Fatalf("spoiler: %v", err)

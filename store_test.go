@@ -243,7 +243,8 @@ func importBs(t testing.TB, s *Store, n int) []ProfileID {
 	return bs
 }
 
-func waitQueued(t *testing.T, s *Store, n int) {
+// waitQueued waits until n writes are queued for the committer.
+func waitQueued(t testing.TB, s *Store, n int) {
 	for deadline := time.Now().Add(10 * time.Second); len(s.queue) < n; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d writes queued, want %d", len(s.queue), n)

@@ -30,6 +30,18 @@ type Tx struct {
 	ids *idBlock
 }
 
+// newTx is a transaction of s over an engine transaction, with schema
+// sc and the time now.
+func (s *Store) newTx(k kv.Tx, sc *schema, now time.Time) *Tx {
+	return &Tx{kv: k, schema: sc, now: now, region: s.opts.PhoneRegion}
+}
+
+// over is a transaction like tx (its schema, time and phone region)
+// over another engine transaction: an undo log's, an import's counter.
+func (tx *Tx) over(k kv.Tx) *Tx {
+	return &Tx{kv: k, schema: tx.schema, now: tx.now, region: tx.region}
+}
+
 // schemaNow is the schema as this transaction has changed it so far.
 func (tx *Tx) schemaNow() *schema {
 	if tx.newSchema != nil {
@@ -116,7 +128,7 @@ func (u *undoTx) undo() error {
 // abandoned.
 func (tx *Tx) savepoint(fn func(tx *Tx) error) (fnErr, undoErr error) {
 	u := &undoTx{Tx: tx.kv}
-	inner := &Tx{kv: u, schema: tx.schema, now: tx.now, region: tx.region}
+	inner := tx.over(u)
 	if fnErr = runSafely(fn, inner); fnErr != nil {
 		if err := u.undo(); err != nil {
 			return fnErr, storageErr("undo a failed write", err)

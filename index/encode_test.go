@@ -11,7 +11,8 @@ import (
 	"pgregory.net/rapid"
 )
 
-func sign(n int) int { return cmp.Compare(n, 0) }
+// sign is -1, 0 or 1, as n is negative, zero or positive.
+func sign[T int | int64](n T) T { return T(cmp.Compare(n, 0)) }
 
 func TestInt64OrderAndRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -91,15 +92,8 @@ func value() *rapid.Generator[any] {
 		rapid.Map(rapid.Int64(), func(n int64) any { return n }),
 		rapid.Map(finiteFloat(), func(f float64) any { return f + 0 }),
 		rapid.Map(rapid.Bool(), func(b bool) any { return b }),
-		rapid.Map(rapid.Int64Range(-1e11, 1e11), func(s int64) any { return time.Unix(s, s%1e9*sgn(s)).UTC() }),
+		rapid.Map(rapid.Int64Range(-1e11, 1e11), func(s int64) any { return time.Unix(s, s%1e9*sign(s)).UTC() }),
 	)
-}
-
-func sgn(n int64) int64 {
-	if n < 0 {
-		return -1
-	}
-	return 1
 }
 
 func compareValues(a, b any) int {

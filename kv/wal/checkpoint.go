@@ -2,7 +2,6 @@ package wal
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -81,23 +80,12 @@ func (e *Engine) checkpoint() error {
 func (e *Engine) checkpointDurable() (uint64, error) {
 	e.ckptMu.Lock()
 	defer e.ckptMu.Unlock()
-	e.readMu.RLock()
-	v, upTo := e.durable, e.durableSeq
-	e.readMu.RUnlock()
-	e.mu.Lock()
-	applied := e.applied
-	e.mu.Unlock()
+	v, upTo, applied := e.checkpointable()
 	if upTo <= applied {
 		return 0, nil
 	}
 	started := time.Now()
-	w, err := e.store.Begin(context.Background(), true)
-	if err == nil {
-		defer w.Rollback()
-		if err = apply(w, v, applied); err == nil {
-			err = commitApplied(w, upTo)
-		}
-	}
+	err := e.writeStore(v, applied, upTo, nil)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.cond.Broadcast()
@@ -151,12 +139,7 @@ func (e *Engine) checkpointAll() error {
 	}
 	e.ckptMu.Lock()
 	defer e.ckptMu.Unlock()
-	e.readMu.RLock()
-	v, upTo := e.durable, e.durableSeq
-	e.readMu.RUnlock()
-	e.mu.Lock()
-	applied := e.applied
-	e.mu.Unlock()
+	v, upTo, applied := e.checkpointable()
 	upTo = max(upTo, applied)
 	if upTo == applied && !e.state.live {
 		return nil
@@ -164,38 +147,15 @@ func (e *Engine) checkpointAll() error {
 	next := e.state
 	next.live = false
 	started := time.Now()
-	w, err := e.store.Begin(context.Background(), true)
-	if err != nil {
-		return err
-	}
-	defer w.Rollback()
-	if err := apply(w, v, applied); err != nil {
-		return err
-	}
-	if err := putLogState(w, next); err != nil {
-		return err
-	}
-	if err := commitApplied(w, upTo); err != nil {
+	if err := e.writeStore(v, applied, upTo, &next); err != nil {
 		return err
 	}
 	e.state = next
 	// What the store file holds leaves the overlay; the readers' version
 	// and the writer's are filtered apart (after a failed sync the
 	// writer's holds writes never acknowledged).
-	keep := func(o *overlay) (*overlay, int64) {
-		next := newOverlay()
-		var kept int64
-		o.t.Scan(func(en entry) bool {
-			if en.seq > upTo {
-				next.t.Load(en)
-				kept += entrySize(en)
-			}
-			return true
-		})
-		return next, kept
-	}
-	cur, kept := keep(e.cur)
-	durable, _ := keep(v)
+	cur, kept := e.cur.after(upTo)
+	durable, _ := v.after(upTo)
 	e.readMu.Lock()
 	e.cur, e.durable = cur, durable
 	e.readMu.Unlock()
@@ -207,10 +167,43 @@ func (e *Engine) checkpointAll() error {
 	return nil
 }
 
+// checkpointable is what a checkpoint writes: the readers' version of
+// the overlay and its last record, and the last record the store file
+// holds already. It needs ckptMu.
+func (e *Engine) checkpointable() (v *overlay, upTo, applied uint64) {
+	e.readMu.RLock()
+	v, upTo = e.durable, e.durableSeq
+	e.readMu.RUnlock()
+	e.mu.Lock()
+	applied = e.applied
+	e.mu.Unlock()
+	return v, upTo, applied
+}
+
+// writeStore writes v's entries of records after applied into the store
+// file in one durable transaction that records upTo as the last record
+// it holds (and the log's state, if given).
+func (e *Engine) writeStore(v *overlay, applied, upTo uint64, state *logState) error {
+	w, err := e.store.Begin(context.Background(), true)
+	if err != nil {
+		return err
+	}
+	defer w.Rollback()
+	if err := apply(w, v, applied); err != nil {
+		return err
+	}
+	if state != nil {
+		if err := putLogState(w, *state); err != nil {
+			return err
+		}
+	}
+	return commitApplied(w, upTo)
+}
+
 // commitApplied records upTo as the last record the store file holds,
 // and commits (durably: bbolt syncs).
 func commitApplied(w kv.Txn, upTo uint64) error {
-	if err := w.Put(walKeyspace, appliedKey, binary.BigEndian.AppendUint64(nil, upTo)); err != nil {
+	if err := putApplied(w, upTo); err != nil {
 		return err
 	}
 	return w.Commit()
@@ -266,15 +259,7 @@ func (e *Engine) pruneLocked(upTo uint64) {
 		}
 		e.publish(hi)
 	}
-	next := newOverlay()
-	var kept int64
-	e.cur.t.Scan(func(en entry) bool {
-		if en.seq > upTo {
-			next.t.Load(en)
-			kept += entrySize(en)
-		}
-		return true
-	})
+	next, kept := e.cur.after(upTo)
 	durable := next.copy()
 	e.readMu.Lock()
 	e.cur, e.durable = next, durable

@@ -33,6 +33,15 @@ func memLog(f **faultFile, cfg Config) Config {
 	return cfg
 }
 
+// kill abandons e as a crash would and opens the store again, its log
+// *f as the operating system kept it.
+func kill(t *testing.T, e *Engine, f **faultFile, path string, cfg Config) *Engine {
+	t.Helper()
+	e.abandon()
+	*f = newFaultFile((*f).cached(), 2)
+	return openWith(t, path, cfg)
+}
+
 // noCheckpoints keeps writes in the log until a test checkpoints.
 var noCheckpoints = Config{CheckpointBytes: 1 << 40, CheckpointInterval: 1 << 40}
 
@@ -101,9 +110,7 @@ func TestBulkCommitStandsWhenTheLogCannotRestart(t *testing.T) {
 	if err := put(t, e, "after", "1"); err == nil || !strings.Contains(err.Error(), "until the store is reopened") {
 		t.Fatalf("a write after the log failed: %v", err)
 	}
-	e.abandon()
-	f = newFaultFile(f.cached(), 2)
-	e = openWith(t, path, cfg)
+	e = kill(t, e, &f, path, cfg)
 	defer e.Close()
 	if got := fmt.Sprint(valuesOf(t, e)); got != "map[b1:x b2:x b3:x b4:x before:1]" {
 		t.Fatalf("after a reopen: %s", got)
@@ -134,9 +141,7 @@ func TestFullDiskRecyclesTheLog(t *testing.T) {
 	if s := e.state.session; s < 10 {
 		t.Fatalf("the log started %d sessions; it should have recycled often", s)
 	}
-	e.abandon()
-	f = newFaultFile(f.cached(), 2)
-	e = openWith(t, path, cfg)
+	e = kill(t, e, &f, path, cfg)
 	defer e.Close()
 	if got := valuesOf(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after a kill: %d keys, want %d", len(got), len(want))
@@ -164,9 +169,7 @@ func TestFullDiskFailsACommitAndChangesNothing(t *testing.T) {
 	if err := put(t, e, "k", "2"); err != nil {
 		t.Fatalf("a write once there is room: %v", err)
 	}
-	e.abandon()
-	f = newFaultFile(f.cached(), 2)
-	e = openWith(t, path, cfg)
+	e = kill(t, e, &f, path, cfg)
 	defer e.Close()
 	if got := fmt.Sprint(valuesOf(t, e)); got != "map[k:2]" {
 		t.Fatalf("after a kill: %s", got)

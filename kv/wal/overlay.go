@@ -61,6 +61,23 @@ func (o *overlay) set(e entry) { o.t.Set(e) }
 
 func (o *overlay) len() int { return o.t.Len() }
 
+// after is a new version holding o's entries of records after seq, and
+// what they cost. It rebuilds the tree from the entries it keeps, in
+// order: after a large checkpoint most entries go, and deleting them one
+// by one from a copy-on-write tree costs far more.
+func (o *overlay) after(seq uint64) (*overlay, int64) {
+	next := newOverlay()
+	var kept int64
+	o.t.Scan(func(en entry) bool {
+		if en.seq > seq {
+			next.t.Load(en)
+			kept += entrySize(en)
+		}
+		return true
+	})
+	return next, kept
+}
+
 // entrySize is what an entry costs in memory, roughly: its bytes and
 // the tree's share.
 func entrySize(e entry) int64 { return int64(len(e.key) + len(e.val) + 64) }

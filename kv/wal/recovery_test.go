@@ -3,8 +3,10 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,40 +17,12 @@ import (
 // the engine as a crash would: the writes in the log only.
 func logged(t *testing.T, path string, n int) {
 	t.Helper()
-	e := openTest(t, path, Config{CheckpointInterval: 1 << 40}) // no checkpoint on a timer
-	for i := range n {
-		w, err := e.Begin(ctx, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Put("a", []byte(fmt.Sprintf("k%d", i)), []byte(strings.Repeat("v", 100))); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.abandon(); err != nil {
-		t.Fatal(err)
-	}
+	logAcross(t, path, Config{CheckpointInterval: 1 << 40}, n) // no checkpoint on a timer
 }
 
+// keysOf is the keys of keyspace a, in order.
 func keysOf(t *testing.T, e *Engine) []string {
-	t.Helper()
-	r, err := e.Begin(ctx, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Rollback()
-	c, err := r.Cursor("a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		keys = append(keys, string(k))
-	}
-	return keys
+	return slices.Sorted(maps.Keys(valuesOf(t, e)))
 }
 
 // flip xors one byte of the log at off.
