@@ -123,6 +123,8 @@ func openErr(err error) error {
 		return &Error{Kind: ErrCorrupt, Err: err}
 	case errors.Is(err, kv.ErrReadOnly), errors.Is(err, kv.ErrNoEngine):
 		return &Error{Kind: ErrInvalid, Err: err}
+	case errors.Is(err, kv.ErrConfig):
+		return &Error{Kind: ErrInvalid, Msg: "invalid options: Engine", Err: err}
 	}
 	return &Error{Kind: ErrStorage, Err: err}
 }

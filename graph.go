@@ -77,7 +77,7 @@ func Open(location string, opts *Options) (*Store, error) {
 // OpenEngine opens a store on an already open engine, which must have
 // every keyspace of index.All. The store owns the engine from then on
 // and closes it in Close. The engine's options (Timeout,
-// InitialMmapSize, MaxSize, NoSync, ReadOnly) were the engine's to take
+// NoSync, ReadOnly, Engine) were the engine's to take
 // when it was opened: set here, they are refused (ErrInvalid).
 func OpenEngine(e kv.Engine, opts *Options) (*Store, error) {
 	var o Options

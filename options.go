@@ -15,33 +15,25 @@ const (
 )
 
 // Options tune Open and OpenEngine. The zero value is a good default.
-// The first six fields are the engine's: Open passes them to the engine
-// it opens (kv.Options; engines ignore what does not apply to them, and
-// say which), and OpenEngine, which takes an engine already open, refuses
-// them. A negative size or batch is refused at Open with an error
-// beginning "invalid options:".
+// The first four fields are the engine's: Open passes them to the engine
+// it opens (kv.Options), and OpenEngine, which takes an engine already
+// open, refuses them. A negative batch is refused at Open with an error
+// beginning "invalid options:"; an engine's Config it cannot take, too.
 type Options struct {
 	// Timeout bounds the wait for a file held by another process; Open
 	// then fails with an error saying so. Default 1s; negative waits
 	// forever.
 	Timeout time.Duration
-	// InitialMmapSize pre-sizes bbolt's memory map (bytes). When the file
-	// outgrows the map, the commit that grows it waits for every open
-	// read transaction (View, a running backup) to end; a map larger
-	// than the file will grow to avoids that stall.
-	InitialMmapSize int
-	// MaxSize caps the file size in bytes; writes past it fail with
-	// ErrStorage and change nothing. Zero: no cap.
-	MaxSize int
 	// NoSync skips fsync. Commits are then not durable: a machine crash
 	// can lose them or corrupt the file. For tests and redoable loads.
 	NoSync bool
 	// ReadOnly opens the file for reading only, under a shared lock.
 	ReadOnly bool
-	// CheckpointBytes is how many bytes of writes the log holds in
-	// memory before a checkpoint moves them into the store file; writers
-	// wait past four times it. Default 16 MiB.
-	CheckpointBytes int
+	// Engine is the engine's own configuration (kv.Options.Config): for a
+	// store file a wal.Config (its log's checkpoints, and File, the
+	// bbolt file's memory map and size cap), nil for the defaults. An
+	// engine refuses a Config of another engine's type.
+	Engine any
 
 	// StrictMode runs Check inside every write transaction before it
 	// commits, and refuses (rolls back) any commit that would leave a
@@ -65,15 +57,6 @@ func (o Options) validate() error {
 	if o.PhoneRegion != "" && !KnownPhoneRegion(o.PhoneRegion) {
 		bad = append(bad, fmt.Sprintf("PhoneRegion %q is not a region of the phone numbering plan (ISO 3166, such as US or DE)", o.PhoneRegion))
 	}
-	if o.InitialMmapSize < 0 {
-		bad = append(bad, fmt.Sprintf("InitialMmapSize %d is negative", o.InitialMmapSize))
-	}
-	if o.MaxSize < 0 {
-		bad = append(bad, fmt.Sprintf("MaxSize %d is negative", o.MaxSize))
-	}
-	if o.CheckpointBytes < 0 {
-		bad = append(bad, fmt.Sprintf("CheckpointBytes %d is negative", o.CheckpointBytes))
-	}
 	if o.MaxBatch < 0 {
 		bad = append(bad, fmt.Sprintf("MaxBatch %d is negative", o.MaxBatch))
 	}
@@ -90,8 +73,7 @@ func (o Options) engineFieldsSet() []string {
 	for _, f := range []struct {
 		name string
 		on   bool
-	}{{"Timeout", o.Timeout != 0}, {"InitialMmapSize", o.InitialMmapSize != 0}, {"MaxSize", o.MaxSize != 0},
-		{"NoSync", o.NoSync}, {"ReadOnly", o.ReadOnly}, {"CheckpointBytes", o.CheckpointBytes != 0}} {
+	}{{"Timeout", o.Timeout != 0}, {"NoSync", o.NoSync}, {"ReadOnly", o.ReadOnly}, {"Engine", o.Engine != nil}} {
 		if f.on {
 			set = append(set, f.name)
 		}
@@ -108,8 +90,7 @@ func (o Options) engine() kv.Options {
 	case timeout < 0:
 		timeout = 0 // kv: wait forever
 	}
-	return kv.Options{LockTimeout: timeout, InitialMmapSize: o.InitialMmapSize, MaxSize: o.MaxSize, NoSync: o.NoSync,
-		ReadOnly: o.ReadOnly, CheckpointBytes: o.CheckpointBytes}
+	return kv.Options{LockTimeout: timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, Config: o.Engine}
 }
 
 // withDefaults fills in the store's defaults for engine e.

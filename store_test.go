@@ -529,7 +529,7 @@ func TestFailedUpdateInBatchIsUndone(t *testing.T) {
 // the store reopens without the cap with every acknowledged write.
 func TestDiskFull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "full.db")
-	s, err := Open(path, &Options{MaxSize: 1 << 20, NoSync: true, CheckpointBytes: 64 << 10})
+	s, err := Open(path, &Options{NoSync: true, Engine: wal.Config{CheckpointBytes: 64 << 10, File: bolt.Config{MaxSize: 1 << 20}}})
 	must(t, err)
 	testSchema(t, s)
 	var ids []ProfileID
@@ -692,9 +692,17 @@ func TestCancelledWhileQueuedIsNotApplied(t *testing.T) {
 // OpenEngine refuses the engine's options rather than ignoring them.
 func TestOptionsAreValidated(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Open(filepath.Join(dir, "a.db"), &Options{MaxBatch: -1, MaxSize: -5})
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "invalid options: MaxSize -5 is negative; MaxBatch -1 is negative") {
+	_, err := Open(filepath.Join(dir, "a.db"), &Options{MaxBatch: -1})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "invalid options: MaxBatch -1 is negative") {
 		t.Fatalf("negative options: %v", err)
+	}
+	_, err = Open(filepath.Join(dir, "a.db"), &Options{Engine: wal.Config{File: bolt.Config{MaxSize: -5, InitialMmapSize: -1}}})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "InitialMmapSize -1 is negative; MaxSize -5 is negative") {
+		t.Fatalf("a negative engine config: %v", err)
+	}
+	_, err = Open(filepath.Join(dir, "a.db"), &Options{Engine: bolt.Config{}})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "a store file takes a wal.Config, not bolt.Config") {
+		t.Fatalf("another engine's config: %v", err)
 	}
 	e, err := bolt.Open(filepath.Join(dir, "b.db"), index.All, kv.Options{NoSync: true})
 	must(t, err)

@@ -9,26 +9,28 @@ import (
 	"time"
 )
 
-// Options are what an engine is opened with. An engine ignores the
-// options that do not apply to it, and its package says which.
+// Options are what every engine is opened with; what only one engine
+// knows (a file's memory map, a log's checkpoints) is its own Config,
+// given in Config. An engine's package says which options apply to it.
 type Options struct {
 	// ReadOnly opens for reading only (a file under a shared lock).
 	ReadOnly bool
-	// LockTimeout bounds the wait for a file locked by another process;
+	// LockTimeout bounds the wait for a store held by another process;
 	// zero waits forever.
 	LockTimeout time.Duration
 	// NoSync skips fsync on commit: not durable, for tests and redoable
 	// loads.
 	NoSync bool
-	// InitialMmapSize sizes a file engine's first memory map, in bytes.
-	InitialMmapSize int
-	// MaxSize caps a file engine's size in bytes; zero: no cap.
-	MaxSize int
-	// CheckpointBytes is how much a logged engine (kv/wal) holds in
-	// memory before it checkpoints into its file; writers wait past four
-	// times it. Zero: the engine's default.
-	CheckpointBytes int
+	// Config is the engine's own configuration: a value (or pointer) of
+	// the Config type of its package (wal.Config for store files), nil
+	// for its defaults. An engine refuses another type, and a Config it
+	// cannot take, with an error wrapping ErrConfig.
+	Config any
 }
+
+// ErrConfig is wrapped by an engine's open error for a Config it
+// refuses: of another engine's type, or with impossible values.
+var ErrConfig = errors.New("invalid engine configuration")
 
 // Opener opens the engine named by a store location: a URL of the
 // scheme it was registered for, or, for the "file" scheme, a path. It

@@ -15,6 +15,8 @@ import (
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/api"
 	"github.com/relgraph/relgraph/internal/metrics"
+	"github.com/relgraph/relgraph/kv/bolt"
+	"github.com/relgraph/relgraph/kv/wal"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -86,7 +88,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	store, err := lockHint(openDB(*dbPath, &relgraph.Options{InitialMmapSize: *mmapSize, PhoneRegion: *phoneRegion}))
+	opts := &relgraph.Options{PhoneRegion: *phoneRegion}
+	if isFile(*dbPath) {
+		opts.Engine = wal.Config{File: bolt.Config{InitialMmapSize: *mmapSize}}
+	}
+	store, err := lockHint(openDB(*dbPath, opts))
 	if err != nil {
 		return err
 	}

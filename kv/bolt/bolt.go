@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 
@@ -49,6 +50,45 @@ var ErrForeign = kv.ErrForeign
 // ErrLocked is returned by Open when another process holds the file.
 var ErrLocked = errors.New("store file is locked by another process")
 
+// Config is the store file's own configuration (kv.Options.Config).
+// The zero value is the default.
+type Config struct {
+	// InitialMmapSize pre-sizes bbolt's memory map (bytes). When the file
+	// outgrows the map, the commit that grows it waits for every open
+	// read transaction (a long read, a running backup) to end; a map
+	// larger than the file will grow to avoids that stall.
+	InitialMmapSize int
+	// MaxSize caps the file size in bytes; commits past it fail and
+	// change nothing. Zero: no cap.
+	MaxSize int
+}
+
+// configOf is the Config an Options.Config gives: nil, a Config or a
+// *Config; anything else, or a negative size, wraps kv.ErrConfig.
+func configOf(c any) (Config, error) {
+	var cfg Config
+	switch c := c.(type) {
+	case nil:
+	case Config:
+		cfg = c
+	case *Config:
+		cfg = *c
+	default:
+		return cfg, fmt.Errorf("%w: a bbolt file takes a bolt.Config, not %T", kv.ErrConfig, c)
+	}
+	var bad []string
+	if cfg.InitialMmapSize < 0 {
+		bad = append(bad, fmt.Sprintf("InitialMmapSize %d is negative", cfg.InitialMmapSize))
+	}
+	if cfg.MaxSize < 0 {
+		bad = append(bad, fmt.Sprintf("MaxSize %d is negative", cfg.MaxSize))
+	}
+	if len(bad) > 0 {
+		return cfg, fmt.Errorf("%w: %s", kv.ErrConfig, strings.Join(bad, "; "))
+	}
+	return cfg, nil
+}
+
 // Open opens or creates the bbolt file at path and creates every keyspace
 // given (in one transaction, unless the file is read-only). It uses the
 // hash-map freelist, which keeps commits cheap on large files. Every
@@ -65,6 +105,10 @@ var ErrLocked = errors.New("store file is locked by another process")
 // with ErrForeign; a damaged one (both meta pages bad, or shorter than
 // its meta says) with an error wrapping kv.ErrCorrupt naming the damage.
 func Open(path string, keyspaces []kv.Keyspace, opts kv.Options) (e *Engine, err error) {
+	cfg, err := configOf(opts.Config)
+	if err != nil {
+		return nil, err
+	}
 	if err := preflight(path, opts.ReadOnly); err != nil {
 		if _, named := err.(*fs.PathError); named {
 			return nil, err
@@ -75,8 +119,8 @@ func Open(path string, keyspaces []kv.Keyspace, opts kv.Options) (e *Engine, err
 	bo := &bbolt.Options{
 		Timeout:         opts.LockTimeout,
 		FreelistType:    bbolt.FreelistMapType,
-		InitialMmapSize: opts.InitialMmapSize,
-		MaxSize:         opts.MaxSize,
+		InitialMmapSize: cfg.InitialMmapSize,
+		MaxSize:         cfg.MaxSize,
 		NoSync:          opts.NoSync,
 		ReadOnly:        opts.ReadOnly,
 	}

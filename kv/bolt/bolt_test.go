@@ -16,7 +16,7 @@ import (
 func open(t *testing.T) kv.Engine {
 	// The memory map is sized so no commit has to remap (and so wait for
 	// the open read transaction of the Snapshot test).
-	e, err := bolt.Open(filepath.Join(t.TempDir(), "kv.db"), kvtest.Keyspaces, kv.Options{NoSync: true, InitialMmapSize: 16 << 20})
+	e, err := bolt.Open(filepath.Join(t.TempDir(), "kv.db"), kvtest.Keyspaces, kv.Options{NoSync: true, Config: bolt.Config{InitialMmapSize: 16 << 20}})
 	if err != nil {
 		t.Fatal(err)
 	}

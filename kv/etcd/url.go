@@ -14,12 +14,15 @@ func init() { kv.Register("etcd", OpenURL) }
 // etcd://host:port[,host:port…]/prefix (the prefix defaults to
 // "relgraph"); the engine owns its connection. It is the opener of the
 // etcd:// scheme (kv.Register). Of kv.Options, none applies to etcd:
-// ReadOnly is refused (etcd has no shared lock to take), the others
-// (file and fsync settings) are ignored.
+// ReadOnly is refused (etcd has no shared lock to take), and so is a
+// Config (etcd takes none); LockTimeout and NoSync are ignored.
 func OpenURL(location string, keyspaces []kv.Keyspace, opts kv.Options) (kv.Engine, error) {
 	u, err := url.Parse(location)
 	if err != nil || u.Scheme != "etcd" || u.Host == "" {
 		return nil, fmt.Errorf("%q is not etcd://host:port[,host:port…]/prefix", location)
+	}
+	if opts.Config != nil {
+		return nil, fmt.Errorf("%s: %w: etcd takes no Config, given a %T", location, kv.ErrConfig, opts.Config)
 	}
 	if opts.ReadOnly {
 		return nil, fmt.Errorf("%s: %w: etcd stores open read-write only", location, kv.ErrReadOnly)

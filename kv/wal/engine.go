@@ -21,12 +21,26 @@ func init() {
 		if len(path) > len("file://") && path[:len("file://")] == "file://" {
 			path = path[len("file://"):]
 		}
-		return Open(path, keyspaces, opts, Config{CheckpointBytes: int64(opts.CheckpointBytes)})
+		var cfg Config
+		switch c := opts.Config.(type) {
+		case nil:
+		case Config:
+			cfg = c
+		case *Config:
+			cfg = *c
+		default:
+			return nil, fmt.Errorf("%w: a store file takes a wal.Config, not %T", kv.ErrConfig, c)
+		}
+		return Open(path, keyspaces, opts, cfg)
 	})
 }
 
-// Config tunes the log. The zero value is the default.
+// Config is a store file's own configuration (kv.Options.Config of the
+// "file" scheme): its log's, and File, the store file's. The zero value
+// is the default.
 type Config struct {
+	// File is the store file's configuration (its memory map, its cap).
+	File bolt.Config
 	// RegionSize is the size of each of the log's two regions, in bytes
 	// (a multiple of 4096, at least 16 KiB): the most the log holds
 	// before a checkpoint must have freed the other region. Default 64
@@ -183,14 +197,15 @@ type Recovery struct {
 // file and starts the log afresh (one store-file commit). A log damaged
 // beyond what a crash leaves is refused with a *Damage (wrapping
 // kv.ErrCorrupt) unless cfg.AcceptLoss; another store's log is refused
-// always. See bolt.Open for opts; a read-only open replays into memory
-// and writes nothing.
+// always. See bolt.Open for opts (whose Config is cfg.File here); a
+// read-only open replays into memory and writes nothing.
 func Open(path string, keyspaces []kv.Keyspace, opts kv.Options, cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	if cfg.AcceptLoss && opts.ReadOnly {
 		return nil, errors.New("AcceptLoss needs a writable open: it moves the damaged log aside and starts a new one")
 	}
 	spaces := append(append([]kv.Keyspace{}, keyspaces...), walKeyspace)
+	opts.Config = cfg.File
 	store, err := bolt.Open(path, spaces, opts)
 	if err != nil {
 		return nil, err

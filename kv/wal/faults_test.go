@@ -80,7 +80,7 @@ func valuesOf(t *testing.T, e *Engine) map[string]string {
 
 func openWith(t *testing.T, path string, cfg Config) *Engine {
 	t.Helper()
-	e, err := Open(path, kvtest.Keyspaces, kv.Options{InitialMmapSize: 1 << 20}, cfg)
+	e, err := Open(path, kvtest.Keyspaces, kv.Options{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestReorderedWritebackOpens(t *testing.T) {
 		t.Fatal("record N is not in the log")
 	}
 	f = newFaultFile(img, 2)
-	e, err := Open(path, kvtest.Keyspaces, kv.Options{InitialMmapSize: 1 << 20}, cfg)
+	e, err := Open(path, kvtest.Keyspaces, kv.Options{}, cfg)
 	if err != nil {
 		t.Fatalf("a log whose last record reached the disk before the one before it: %v", err)
 	}
@@ -285,7 +285,7 @@ func TestReadErrorIsNeverAnEnd(t *testing.T) {
 	for at := 1; ; at++ {
 		f = newFaultFile(img, uint64(at))
 		f.schedule(opRead, at, failIO)
-		e, err := Open(path, kvtest.Keyspaces, kv.Options{InitialMmapSize: 1 << 20}, cfg)
+		e, err := Open(path, kvtest.Keyspaces, kv.Options{}, cfg)
 		if err == nil {
 			if len(f.fired) > 0 {
 				t.Fatalf("read %d failed, yet Open succeeded", at)
@@ -338,7 +338,7 @@ func TestCutShortOrMissingLogIsRefused(t *testing.T) {
 			if err := tc.damage(path + "-wal"); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Open(path, kvtest.Keyspaces, kv.Options{InitialMmapSize: 1 << 20}, cfg)
+			_, err := Open(path, kvtest.Keyspaces, kv.Options{}, cfg)
 			var d *Damage
 			if !errors.As(err, &d) || !errors.Is(err, kv.ErrCorrupt) || !strings.Contains(err.Error(), tc.problem) {
 				t.Fatalf("open: %v", err)

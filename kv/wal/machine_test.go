@@ -144,7 +144,7 @@ func (m *logMachine) open(img []byte, cfg Config) (*Engine, error) {
 	if img != nil {
 		m.file = m.newFile(img)
 	}
-	return Open(m.path, kvtest.Keyspaces, kv.Options{InitialMmapSize: 1 << 20}, cfg)
+	return Open(m.path, kvtest.Keyspaces, kv.Options{}, cfg)
 }
 
 // mustOpen opens the store with the log img, which must succeed and
@@ -415,7 +415,7 @@ func (m *logMachine) actions() map[string]func(*rapid.T) {
 			f := m.file
 			cfg := m.cfg
 			cfg.openLog = func(_ string, create bool) (File, error) { return f, nil }
-			e, err := Open(m.path, kvtest.Keyspaces, kv.Options{InitialMmapSize: 1 << 20}, cfg)
+			e, err := Open(m.path, kvtest.Keyspaces, kv.Options{}, cfg)
 			switch {
 			case err == nil && len(f.fired) > 0:
 				e.abandon()

@@ -16,7 +16,8 @@ var testConfig = Config{RegionSize: 64 << 10, CheckpointBytes: 16 << 10}
 
 func openTest(t testing.TB, path string, cfg Config) *Engine {
 	t.Helper()
-	e, err := Open(path, kvtest.Keyspaces, kv.Options{NoSync: true, InitialMmapSize: 16 << 20}, cfg)
+	cfg.File.InitialMmapSize = 16 << 20
+	e, err := Open(path, kvtest.Keyspaces, kv.Options{NoSync: true}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
