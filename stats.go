@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/relgraph/relgraph/histogram"
 	"github.com/relgraph/relgraph/kv"
 )
 
@@ -27,7 +28,7 @@ type Stats struct {
 	// BatchSizes is the distribution of Requests per commit, and
 	// CommitLatency of the engine commits' time (fsync included), in
 	// seconds.
-	BatchSizes, CommitLatency kv.HistogramSnapshot
+	BatchSizes, CommitLatency histogram.Snapshot
 	// Queued is the number of writes waiting for the committer now.
 	Queued int
 	// Engine holds what the engine reports of itself (kv.Metered): for
@@ -41,14 +42,14 @@ var batchSizeBounds = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}
 // statCounters are the live counters behind Stats. The histograms'
 // counts and sums are the commits, their requests and their commit time.
 type statCounters struct {
-	batchSizes  *kv.Histogram // requests per committed batch
-	commitTimes *kv.Histogram // seconds of each engine commit, fsync included
-	batchNanos  atomic.Uint64 // time of the committed batches, added up
-	topRefills  atomic.Uint64 // top lists those commits refilled
+	batchSizes  *histogram.Histogram // requests per committed batch
+	commitTimes *histogram.Histogram // seconds of each engine commit, fsync included
+	batchNanos  atomic.Uint64        // time of the committed batches, added up
+	topRefills  atomic.Uint64        // top lists those commits refilled
 }
 
 func newStatCounters() *statCounters {
-	return &statCounters{batchSizes: kv.NewHistogram(batchSizeBounds...), commitTimes: kv.NewHistogram(kv.LatencyBounds()...)}
+	return &statCounters{batchSizes: histogram.New(batchSizeBounds...), commitTimes: histogram.New(histogram.LatencyBounds()...)}
 }
 
 // committed counts a durable batch: it began at started, its commit at

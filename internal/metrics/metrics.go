@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/histogram"
 	"github.com/relgraph/relgraph/kv"
 )
 
@@ -41,7 +42,7 @@ func New(store *relgraph.Store) *Metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "http_requests_total",
 			Help: "HTTP requests answered, by endpoint and status code."}, []string{"endpoint", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "http_request_duration_seconds",
-			Help: "Time from a request's arrival to its answer written, by endpoint.", Buckets: kv.LatencyBounds()}, []string{"endpoint"}),
+			Help: "Time from a request's arrival to its answer written, by endpoint.", Buckets: histogram.LatencyBounds()}, []string{"endpoint"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, storeCollector{store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

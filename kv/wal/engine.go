@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/relgraph/relgraph/histogram"
 	"github.com/relgraph/relgraph/kv"
 	"github.com/relgraph/relgraph/kv/bolt"
 )
@@ -162,15 +163,15 @@ type Engine struct {
 	// mu guards the fields below; cond signals their changes.
 	mu       sync.Mutex
 	cond     *sync.Cond
-	pending  []pendingVersion // written records not yet synced, oldest first
-	applied  uint64           // the last record the store file holds
-	logged   uint64           // the last record written to the log
-	synced   uint64           // the last record synced
-	memBytes int64            // the overlay's size, roughly
-	bulk     uint64           // bulk commits since Open
-	ckpts    *kv.Histogram    // seconds each checkpoint took
-	ckptErr  error            // the last checkpoint's failure, nil once one succeeds
-	broken   error            // a failed write or sync of the log: no write can be trusted after it
+	pending  []pendingVersion     // written records not yet synced, oldest first
+	applied  uint64               // the last record the store file holds
+	logged   uint64               // the last record written to the log
+	synced   uint64               // the last record synced
+	memBytes int64                // the overlay's size, roughly
+	bulk     uint64               // bulk commits since Open
+	ckpts    *histogram.Histogram // seconds each checkpoint took
+	ckptErr  error                // the last checkpoint's failure, nil once one succeeds
+	broken   error                // a failed write or sync of the log: no write can be trusted after it
 	closing  bool
 
 	kick     chan struct{}   // asks the checkpointer for a checkpoint
@@ -210,7 +211,7 @@ func Open(path string, keyspaces []kv.Keyspace, opts kv.Options, cfg Config) (*E
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{store: store, spaces: spaces, ckpts: kv.NewHistogram(kv.LatencyBounds()...), logPath: path + "-wal", cfg: cfg,
+	e := &Engine{store: store, spaces: spaces, ckpts: histogram.New(histogram.LatencyBounds()...), logPath: path + "-wal", cfg: cfg,
 		readOnly: opts.ReadOnly, noSync: opts.NoSync, cur: newOverlay(),
 		kick: make(chan struct{}, 1), done: make(chan struct{}), ckpt: make(chan chan error)}
 	e.cond = sync.NewCond(&e.mu)
@@ -356,7 +357,7 @@ func (e *Engine) startLog(st storeState, last uint64) error {
 	}
 	e.cur, e.memBytes, e.applied, e.state = newOverlay(), 0, last, next
 	e.log = &logWriter{f: f, codec: e.codec, regionSize: next.regionSize, allocStep: next.allocStep, noSync: e.noSync,
-		syncs: kv.NewHistogram(kv.LatencyBounds()...)}
+		syncs: histogram.New(histogram.LatencyBounds()...)}
 	e.lastIn = [2]uint64{}
 	err = e.log.start(next.session, last+1, true)
 	var ae *allocError

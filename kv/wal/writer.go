@@ -3,7 +3,7 @@ package wal
 import (
 	"time"
 
-	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/histogram"
 )
 
 // logWriter writes the log: records at the active region's tail, region
@@ -29,7 +29,7 @@ type logWriter struct {
 	regionSize int64
 	allocStep  int64
 	noSync     bool
-	syncs      *kv.Histogram // seconds each sync took
+	syncs      *histogram.Histogram // seconds each sync took
 
 	allocated int64  // the file's length, as the writer made it
 	ready     bool   // the session's header is written: records may follow

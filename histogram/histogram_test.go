@@ -1,4 +1,4 @@
-package kv
+package histogram
 
 import (
 	"sync"
@@ -9,7 +9,7 @@ import (
 // is not below it (a bound is inclusive), above every bound it counts
 // only in Count; Counts are cumulative; Sum adds up.
 func TestHistogram(t *testing.T) {
-	h := NewHistogram(1, 2, 4)
+	h := New(1, 2, 4)
 	for _, v := range []float64{0.5, 1, 1.5, 2, 3, 4, 100} {
 		h.Observe(v)
 	}
@@ -25,7 +25,7 @@ func TestHistogram(t *testing.T) {
 // TestHistogramConcurrent: observations from many goroutines are all
 // counted, in buckets and in the sum.
 func TestHistogramConcurrent(t *testing.T) {
-	h := NewHistogram(LatencyBounds()...)
+	h := New(LatencyBounds()...)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
