@@ -21,6 +21,7 @@ import (
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
 	"github.com/relgraph/relgraph/kv/bolt"
+	"github.com/relgraph/relgraph/kv/wal"
 )
 
 // ctx is the context of the tests' direct store calls.
@@ -49,10 +50,18 @@ func newEnv(t testing.TB) *env {
 	return newEnvWith(t, nil)
 }
 
+// openEngine opens the engine the tests' stores run on: the one
+// relgraph.Open gives a store file (bbolt behind its log, synced, its
+// commits asynchronous), opened here so that tests can reach beneath
+// the store. TestWireOnPlainBbolt runs some tests on plain bbolt too.
+var openEngine = func(path string) (kv.Engine, error) {
+	return wal.Open(path, index.All, kv.Options{}, wal.Config{})
+}
+
 // newEnvWith is newEnv with a change to the handler's config.
 func newEnvWith(t testing.TB, change func(*Config)) *env {
 	t.Helper()
-	engine, err := bolt.Open(filepath.Join(t.TempDir(), "api.db"), index.All, kv.Options{NoSync: true})
+	engine, err := openEngine(filepath.Join(t.TempDir(), "api.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -741,5 +750,24 @@ func TestXMLNamesAreChecked(t *testing.T) {
 		if err := encodeXML(&b, map[string]any{"data": map[string]any{name: 1}}); err == nil || b.Len() > 0 {
 			t.Errorf("the XML writer wrote %q: %v %q", name, err, b.String())
 		}
+	}
+}
+
+// TestWireOnPlainBbolt runs the wire tests of the documented examples,
+// every endpoint and every error code on plain bbolt (no log, commits
+// synchronous), the engine a program gets through relgraph.OpenEngine
+// of kv/bolt: they pass on both.
+func TestWireOnPlainBbolt(t *testing.T) {
+	defaultEngine := openEngine
+	openEngine = func(path string) (kv.Engine, error) { return bolt.Open(path, index.All, kv.Options{NoSync: true}) }
+	defer func() { openEngine = defaultEngine }()
+	for name, test := range map[string]func(*testing.T){
+		"documented examples":   TestDocumentedExamples,
+		"every endpoint":        TestEveryEndpointInJSONAndXML,
+		"every error code":      TestEveryErrorCodeChangesNothing,
+		"relations/get":         TestRelationsGetAnswersEveryRelation,
+		"the import batch page": TestImportBatchSpeaksThePage,
+	} {
+		t.Run(name, test)
 	}
 }

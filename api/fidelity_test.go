@@ -11,9 +11,6 @@ import (
 	"testing"
 
 	"github.com/relgraph/relgraph"
-	"github.com/relgraph/relgraph/index"
-	"github.com/relgraph/relgraph/kv"
-	"github.com/relgraph/relgraph/kv/bolt"
 )
 
 // The tests of this file hold the platform's pages to their word, one
@@ -279,7 +276,7 @@ func TestPhonesAsWritten(t *testing.T) {
 		}
 	}
 	// A store whose phones are American by default.
-	engine, err := bolt.Open(filepath.Join(t.TempDir(), "us.db"), index.All, kv.Options{NoSync: true})
+	engine, err := openEngine(filepath.Join(t.TempDir(), "us.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
