@@ -29,7 +29,8 @@ func (p Problem) String() string {
 }
 
 // Check walks the whole store in one read snapshot and reports every
-// violation of its invariants (DESIGN.md), each readable on its own:
+// violation of the invariants below (the store's contract), each
+// readable on its own:
 //   - the format version is recorded and the schema decodes;
 //   - every profile decodes, is in a declared database, and holds only
 //     declared fields of their declared types;

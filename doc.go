@@ -58,7 +58,8 @@
 // # Engines
 //
 // The store reaches its engine through package kv. Open opens a file
-// path on bbolt (kv/bolt), or a URL of any engine the program imports
+// path on bbolt behind its log (kv/wal, which registers the "file"
+// scheme over kv/bolt), or a URL of any engine the program imports
 // (kv/etcd registers etcd://; kv.Register). Backup, Compact, CheckFile
 // and CopyTo use the capabilities the engine names (kv.Snapshotter,
 // kv.Compacter, kv.FileChecker); OpenEngine takes an engine already open.

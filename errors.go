@@ -9,7 +9,9 @@ import (
 )
 
 // Sentinels for errors.Is. Every error relgraph returns is an *Error
-// whose Kind is one of them. They say what happened; the HTTP layer
+// whose Kind is one of them, but for a context's own error (a write
+// whose ctx ended while it was queued, a View whose engine gave up),
+// which is returned as it is: errors.Is(err, context.Canceled). They say what happened; the HTTP layer
 // (package api) maps them to wire codes.
 var (
 	// ErrInvalid: the request is malformed or breaks the schema.

@@ -2,7 +2,7 @@
 // and relation ids, and typed values become bytes that sort correctly and
 // never collide.
 //
-// Rules every key follows (DESIGN.md): fixed-width big-endian integers;
+// Rules every key follows: fixed-width big-endian integers;
 // variable-length parts are length-prefixed, or escaped where their order
 // matters; no separator that data can contain. So no key of one
 // (value, id) is a prefix of another's, and bytes.Compare on encodings

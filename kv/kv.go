@@ -17,9 +17,11 @@
 // does with its drivers' optional interfaces: Snapshotter (a consistent
 // copy to a writer), Compacter (a compacted copy to a new file),
 // FileChecker (a check of the engine's own file structure), BatchSizer
-// (the group-commit batch it prefers) and, for transactions,
-// AsyncCommitter (a commit whose durability can be waited for apart). Engines make
-// themselves known to Open by a URL scheme with Register.
+// (the group-commit batch it prefers), Metered (counters of its own, for
+// the store's metrics) and, for transactions, AsyncCommitter (a commit
+// whose durability can be waited for apart). Engines make themselves
+// known to Open by a URL scheme with Register; what only one engine
+// knows it takes as its own Config (Options.Config).
 package kv
 
 import (

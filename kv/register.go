@@ -57,7 +57,8 @@ func Register(scheme string, open Opener) {
 
 // Open opens the engine that location names: a URL scheme://… of a
 // registered engine, or else a file path, opened by the engine
-// registered as "file" (kv/bolt).
+// registered as "file" (kv/wal, bbolt behind a log, when the program
+// imports it, as relgraph does).
 func Open(location string, keyspaces []Keyspace, opts Options) (Engine, error) {
 	scheme := "file"
 	if s, _, ok := strings.Cut(location, "://"); ok {
