@@ -39,10 +39,11 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 // CheckFile checks the structure of the engine's own file beneath the
 // keyspaces (for bbolt: meta pages, page tree, free pages) and returns
 // every problem found. An engine without a file to check (etcd) has
-// none. It reads the whole file.
-func (s *Store) CheckFile() []error {
+// none. It reads the whole file; a ctx that ends between its passes is
+// reported as a problem.
+func (s *Store) CheckFile(ctx context.Context) []error {
 	if c, ok := s.engine.(kv.FileChecker); ok {
-		return c.CheckFile()
+		return c.CheckFile(ctx)
 	}
 	return nil
 }
@@ -53,22 +54,23 @@ func (s *Store) CheckFile() []error {
 // os.ErrExist) and left as it was; Compact removes only the file it
 // made. The source's file must check clean first: a damaged file would
 // be read at an older commit, or its damage copied. Writers go on
-// meanwhile.
-func (s *Store) Compact(dst string) error {
+// meanwhile. ctx bounds the checkpoint before the copy and the check
+// after it; the copy itself, once begun, runs to its end.
+func (s *Store) Compact(ctx context.Context, dst string) error {
 	c, ok := s.engine.(kv.Compacter)
 	if !ok {
 		return invalidf("compact: the engine has no file to compact (it is no kv.Compacter)")
 	}
-	if problems := s.CheckFile(); len(problems) > 0 {
+	if problems := s.CheckFile(ctx); len(problems) > 0 {
 		return newError(ErrCorrupt, problems[0], "compact: the store's file has %d problem(s), run Check; the first", len(problems))
 	}
-	if err := c.Compact(dst); err != nil {
+	if err := c.Compact(ctx, dst); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return newError(ErrInvalid, err, "compact: %s already exists; name a new file", dst)
 		}
 		return storageErr("compact", err) // the engine removed what it made
 	}
-	if err := Verify(context.Background(), dst); err != nil {
+	if err := Verify(ctx, dst); err != nil {
 		os.Remove(dst) // made by c.Compact above
 		return err
 	}
@@ -85,7 +87,7 @@ func Verify(ctx context.Context, location string) error {
 		return err
 	}
 	defer s.Close()
-	if problems := s.CheckFile(); len(problems) > 0 {
+	if problems := s.CheckFile(ctx); len(problems) > 0 {
 		return newError(ErrCorrupt, problems[0], "%s: %d problem(s) in the file, the first", location, len(problems))
 	}
 	problems, err := s.Check(ctx)

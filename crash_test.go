@@ -181,7 +181,7 @@ func verifyCrashStore(t *testing.T, path string, models map[int]*crashModel, ite
 		t.Fatalf("iteration %d: the store does not open after a kill: %v", iter, err)
 	}
 	defer s.Close()
-	for _, err := range s.CheckFile() {
+	for _, err := range s.CheckFile(ctx) {
 		t.Fatalf("iteration %d: bbolt check: %v", iter, err)
 	}
 	problems, err := s.Check(ctx)

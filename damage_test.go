@@ -76,7 +76,7 @@ func readDamaged(path string) (clean bool, digest string) {
 		return false, ""
 	}
 	defer s.Close()
-	clean = len(s.CheckFile()) == 0
+	clean = len(s.CheckFile(ctx)) == 0
 	if problems, err := s.Check(ctx); err != nil || len(problems) > 0 {
 		clean = false
 	}

@@ -726,13 +726,13 @@ func TestCompactLeavesAnExistingFileAlone(t *testing.T) {
 	dir := t.TempDir()
 	precious := filepath.Join(dir, "p.txt")
 	must(t, os.WriteFile(precious, []byte("precious"), 0o600))
-	err := s.Compact(precious)
+	err := s.Compact(ctx, precious)
 	if !errors.Is(err, ErrInvalid) || !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("compact onto an existing file: %v", err)
 	}
 	if got, err := os.ReadFile(precious); err != nil || string(got) != "precious" {
 		t.Fatalf("the existing file became %q (%v)", got, err)
 	}
-	must(t, s.Compact(filepath.Join(dir, "copy.db")))
+	must(t, s.Compact(ctx, filepath.Join(dir, "copy.db")))
 	must(t, Verify(ctx, filepath.Join(dir, "copy.db")))
 }

@@ -136,15 +136,18 @@ type Compacter interface {
 	// it creates dst exclusively (an existing file is an error wrapping
 	// os.ErrExist, and is left as it was) and removes it again if the
 	// copy fails. It never removes or overwrites a file it did not make.
-	Compact(dst string) error
+	// ctx bounds what comes before the copy (a log engine's checkpoint)
+	// and is checked before it starts; a copy begun runs to its end.
+	Compact(ctx context.Context, dst string) error
 }
 
 // FileChecker is an engine kept in a file that can check the file's own
 // structure (pages, free lists) beneath the keyspaces.
 type FileChecker interface {
 	// CheckFile returns every problem it finds; none means the file's
-	// structure is sound.
-	CheckFile() []error
+	// structure is sound. It reads the whole file; ctx is checked between
+	// its passes, and one that ended is reported as a problem.
+	CheckFile(ctx context.Context) []error
 }
 
 // AsyncCommitter is a transaction that can commit in two steps.

@@ -227,7 +227,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer s.Close()
 	n := 0
-	for _, err := range s.CheckFile() {
+	for _, err := range s.CheckFile(ctx) {
 		fmt.Fprintf(stdout, "file: %v\n", err)
 		n++
 	}
@@ -292,7 +292,7 @@ func backupTo(ctx context.Context, out *os.File, dbPath, server, token string) (
 		defer s.Close()
 		// A damaged source would be copied at an older commit, or with
 		// its damage: refuse it.
-		if problems := s.CheckFile(); len(problems) > 0 {
+		if problems := s.CheckFile(ctx); len(problems) > 0 {
 			return 0, fmt.Errorf("%s: %d problem(s) in the file's pages, the first: %v; run 'relgraph check'", dbPath, len(problems), problems[0])
 		}
 		return s.Backup(ctx, out)
@@ -332,7 +332,7 @@ func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer s.Close()
-	if err := s.Compact(*to); err != nil {
+	if err := s.Compact(ctx, *to); err != nil {
 		return err
 	}
 	before, _ := os.Stat(*dbPath)

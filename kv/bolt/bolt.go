@@ -245,9 +245,12 @@ func (e *Engine) Snapshot(ctx context.Context, w io.Writer) (int64, error) {
 // found, in one read transaction: first the page tree, read through
 // plain file reads (file.go), then, if that is sound, bbolt's own check
 // (free pages, reachability, key order), which trusts the tree.
-func (e *Engine) CheckFile() []error {
+func (e *Engine) CheckFile(ctx context.Context) []error {
 	var errs []error
 	err := e.db.View(func(tx *bbolt.Tx) (err error) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		f, err := os.Open(e.db.Path())
 		if err != nil {
 			return err
@@ -280,6 +283,9 @@ func (e *Engine) CheckFile() []error {
 			errs = append(errs, walked...)
 			return nil
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		for err := range tx.Check() {
 			errs = append(errs, err)
 		}
@@ -298,7 +304,10 @@ func (e *Engine) CheckFile() []error {
 // Damage met on the way is an error wrapping kv.ErrCorrupt; damage
 // inside values is copied as it is, for the caller's check of the copy
 // to find.
-func (e *Engine) Compact(dst string) (err error) {
+func (e *Engine) Compact(ctx context.Context, dst string) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("compact: %w", err)

@@ -568,15 +568,15 @@ func (e *Engine) Snapshot(ctx context.Context, w io.Writer) (int64, error) {
 // Compact checkpoints, then writes a compacted copy of the store file
 // (kv.Compacter) whose state says it needs no log: a copy as of its
 // last checkpointed record.
-func (e *Engine) Compact(dst string) error {
+func (e *Engine) Compact(ctx context.Context, dst string) error {
 	if !e.readOnly {
-		if err := e.Checkpoint(context.Background()); err != nil {
+		if err := e.Checkpoint(ctx); err != nil {
 			return err
 		}
 	} else if e.logged > e.applied {
 		return fmt.Errorf("a store opened read-only with writes in its log cannot be compacted: open it writable to checkpoint them")
 	}
-	if err := e.store.Compact(dst); err != nil {
+	if err := e.store.Compact(ctx, dst); err != nil {
 		return err
 	}
 	if err := markComplete(dst, e.spaces); err != nil {
@@ -617,7 +617,7 @@ func markComplete(path string, spaces []kv.Keyspace) error {
 
 // CheckFile checks the store file's pages (kv.FileChecker); the log was
 // checked when it was read at Open.
-func (e *Engine) CheckFile() []error { return e.store.CheckFile() }
+func (e *Engine) CheckFile(ctx context.Context) []error { return e.store.CheckFile(ctx) }
 
 // PageWrites is the store file's page writes since Open (bolt.Engine).
 func (e *Engine) PageWrites() int64 { return e.store.PageWrites() }

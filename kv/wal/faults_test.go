@@ -429,7 +429,7 @@ func TestCopiesNeedNoLog(t *testing.T) {
 	}
 	out.Close()
 	compacted := filepath.Join(dir, "compact.db")
-	if err := e.Compact(compacted); err != nil {
+	if err := e.Compact(ctx, compacted); err != nil {
 		t.Fatal(err)
 	}
 	if err := put(t, e, "after", "v"); err != nil {
@@ -457,7 +457,7 @@ func TestCompactLeavesAnExistingFileAlone(t *testing.T) {
 	if err := os.WriteFile(precious, []byte("precious"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Compact(precious); !errors.Is(err, os.ErrExist) {
+	if err := e.Compact(ctx, precious); !errors.Is(err, os.ErrExist) {
 		t.Fatalf("compact onto an existing file: %v", err)
 	}
 	if got, err := os.ReadFile(precious); err != nil || string(got) != "precious" {
