@@ -25,10 +25,12 @@
 // state.go what the store file records of its log, writer.go how the
 // log's file is written and grown, reader.go how it is read back and
 // what counts as damage (legacy.go for the version before), engine.go
-// open, recovery and close (and the lock order), txn.go the
-// transactions, commit.go the commit pipeline, checkpoint.go and
-// bulk.go the two ways writes reach the store file, overlay.go the
-// in-memory versions.
+// the engine itself (its config, its locks and their order, open,
+// close, Begin), recovery.go what Open does with a log a crash left,
+// txn.go the transactions, commit.go the commit pipeline,
+// checkpoint.go and bulk.go the two ways writes reach the store file,
+// overlay.go the in-memory versions, copies.go snapshots and compacted
+// copies, metrics.go its counters.
 //
 // # What survives what
 //
