@@ -99,3 +99,17 @@ func TestProfileCodecKnowsEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileBytesAsDrawn: the example the package documentation draws
+// is what EncodeProfile writes.
+func TestProfileBytesAsDrawn(t *testing.T) {
+	b, err := EncodeProfile(&Profile{Email: "a@x.io", Fields: []Field{{Name: "n", Value: ValueOf(int64(1))}}, Created: 1, Updated: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "84 a1 65 a6 61 40 78 2e 69 6f a1 66 91 82 a1 6e a1 6e a1 76 82 a1 6b a3 69 6e 74 a1 69 d3 00 00 00 00 00 00 00 01 " +
+		"a1 63 d3 00 00 00 00 00 00 00 01 a1 75 d3 00 00 00 00 00 00 00 02 12 c9 29 3b"
+	if got := fmt.Sprintf("% x", b); got != want {
+		t.Fatalf("EncodeProfile wrote\n%s\nthe documentation draws\n%s", got, want)
+	}
+}
