@@ -7,8 +7,8 @@
 // # Transactions and durability
 //
 // Every operation runs in one transaction: everything it changes (the
-// profile or relation, its indexes, the reverse relation entry and the
-// counter with its top lists) commits together or not at all. Store methods are
+// profile or relation, its indexes, the reverse edge and the counter
+// with its top lists) commits together or not at all. Store methods are
 // each a transaction of their own; Update and View compose several.
 //
 // Writes go through a group commit: one committer goroutine takes every
@@ -66,21 +66,22 @@
 //
 // # Storage layout
 //
-// The store talks to an ordered KV through package kv; kv/bolt (bbolt)
-// is the embedded engine. Keyspaces and keys are documented in package
-// index: one key per fact, fixed-width big-endian ids, length-prefixed or
-// escaped strings, so no key of one value is a prefix of another's and
-// byte order is value order. Profiles, relations and counters are
+// The store talks to an ordered KV through package kv; a store file is
+// bbolt (kv/bolt) behind a write-ahead log (kv/wal). Keyspaces and keys
+// are documented in package index: one key per fact, fixed-width
+// big-endian ids, length-prefixed or escaped strings, so no key of one
+// value is a prefix of another's and byte order is value order. The
+// values are the records of internal/record, which draws their bytes:
 // msgpack, canonical (sorted keys, int64 and float64 keep their types),
-// and end in a CRC-32C so a flipped bit is reported, never decoded into
-// a plausible wrong value.
+// each ending in a CRC-32C so a flipped bit is reported, never decoded
+// into a plausible wrong value.
 //
 // # Invariants
 //
 // Check verifies all of them and reports every violation: each index
 // entry is implied by a stored profile and each implied entry exists
 // (so emails are unique per database); each relation has its reverse
-// entry and live endpoints in its type's databases; counters and their
+// edge and live endpoints in its type's databases; counters and their
 // top lists equal what the relations imply. Options.StrictMode runs Check
 // inside every write transaction and refuses commits that would break
 // one.
