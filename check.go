@@ -332,7 +332,7 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 	}
 }
 
-// topMismatch says how a stored top list breaks its invariant (top.go)
+// topMismatch says how a stored top list breaks its invariant (see counter.go)
 // given every relation's entry, or returns "".
 func topMismatch(rt *RelationType, name string, stored, all []record.TopEntry) string {
 	if rt == nil {

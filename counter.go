@@ -70,7 +70,7 @@ type counterChange struct {
 // A–B goes from old to new weights (nil: no relation). It writes
 // nothing; it fails only on a counter that disagrees with the
 // relations (ErrCorrupt): sums are exact and cannot overflow. When a
-// top list runs short it reads A's relations to refill it (see top.go).
+// top list runs short it reads A's relations to refill it (see refillTop).
 func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*counterChange, error) {
 	c, err := tx.loadCounter(rt.ID, a)
 	if err != nil {

@@ -185,7 +185,7 @@ const MaxImportBatch = 10000
 // engine fault) fails the whole call.
 //
 // The profiles a batch creates are built ahead, on every core, while
-// the transaction takes them in order (import_prepare.go); they carry
+// the transaction takes them in order (importPrep, import.go); they carry
 // the time the batch was submitted as Created and Updated (the
 // transaction's time, a little later, goes on the profiles it updates).
 // Calls from several goroutines commit one after another; one submitted

@@ -140,7 +140,7 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 // match; 400 bad weights or locators. Everything it changes (relation,
 // reverse edge, counter) is written in tx, or nothing.
 // Cost: two matches, one relation read, two or three writes; reading all
-// of A's relations when a top list must be refilled (see top.go).
+// of A's relations when a top list must be refilled (see refillTop).
 func (tx *Tx) Overwrite(req RelationRequest) (RelationResult, error) {
 	if len(req.Weights) == 0 {
 		return RelationResult{}, invalidf("weights: required and must not be empty")

@@ -18,12 +18,12 @@ type Tx struct {
 	// newSchema is set by schema changes; the committer installs it
 	// after the commit.
 	newSchema *schema
-	// topRefills counts top lists this transaction rebuilt (top.go).
+	// topRefills counts top lists this transaction rebuilt (refillTop).
 	topRefills uint64
 	// region is Options.PhoneRegion, for NormalizePhone.
 	region string
 	// prepared is the import item putProfile is given, normalized ahead
-	// for its creation (import_prepare.go); nil outside ImportBatch.
+	// for its creation (importPrep, import.go); nil outside ImportBatch.
 	prepared *preparedItem
 	// ids is a block of generated ids checked free (profile_id.go);
 	// nil outside ImportBatch.

@@ -327,7 +327,8 @@ func EdgePrefix(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel,
 // EdgeKey is rel ‖ A ‖ 0x01 ‖ B.
 func EdgeKey(rel uint32, a, b [IDLen]byte) []byte { return append(EdgePrefix(rel, a), b[:]...) }
 
-// ReverseEdgePrefix is rel ‖ B in ReverseEdges: every A that B relates to.
+// ReverseEdgePrefix is rel ‖ B in ReverseEdges: every A holding a
+// relation of type rel with B.
 func ReverseEdgePrefix(rel uint32, b [IDLen]byte) []byte {
 	return append(AppendUint32(make([]byte, 0, 4+2*IDLen), rel), b[:]...)
 }

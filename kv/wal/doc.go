@@ -21,16 +21,16 @@
 //   - Close checkpoints everything and removes the log, so a closed
 //     store is one file. bbolt's file lock, taken first, covers the log.
 //
-// The files, by what they hold: record.go the log's bytes (drawn there),
-// state.go what the store file records of its log, writer.go how the
-// log's file is written and grown, reader.go how it is read back and
-// what counts as damage (legacy.go for the version before), engine.go
-// the engine itself (its config, its locks and their order, open,
-// close, Begin), recovery.go what Open does with a log a crash left,
-// txn.go the transactions, commit.go the commit pipeline,
-// checkpoint.go and bulk.go the two ways writes reach the store file,
-// overlay.go the in-memory versions, copies.go snapshots and compacted
-// copies, metrics.go its counters.
+// The files, by what they hold: record.go the log's bytes (drawn
+// there), state.go what the store file records of its log, file.go the
+// File the log is written through, writer.go how it is written and
+// grown, reader.go how it is read back and what counts as damage
+// (legacy.go for the version before), engine.go the engine itself (its
+// config, its locks and their order, open, close, Begin), recovery.go
+// what Open does with a log a crash left, txn.go the transactions,
+// commit.go the log's commit pipeline, checkpoint.go and bulk.go the two
+// ways writes reach the store file, overlay.go the in-memory versions,
+// copies.go snapshots and compacted copies, metrics.go its counters.
 //
 // # What survives what
 //

@@ -27,6 +27,8 @@ import (
 //   - records of a later session than the store file's: the store file
 //     is an older copy;
 //   - records past applied in a log the store file says is not live;
+//   - a record that claims bytes past its region's end, or two records
+//     of the session with one sequence number (each is written once);
 //   - a region header of another store: the log is another store's
 //     (refused whatever the options: it may hold that store's writes).
 //
