@@ -32,6 +32,24 @@ type Options struct {
 // refuses: of another engine's type, or with impossible values.
 var ErrConfig = errors.New("invalid engine configuration")
 
+// ConfigAs is an Options.Config as the engine's own Config type T: the
+// zero T for nil, the T given as a T or a *T. Another type is an error
+// wrapping ErrConfig that says what engine wants what (want, such as
+// "a store file takes a wal.Config").
+func ConfigAs[T any](c any, want string) (T, error) {
+	var cfg T
+	switch c := c.(type) {
+	case nil:
+	case T:
+		cfg = c
+	case *T:
+		cfg = *c
+	default:
+		return cfg, fmt.Errorf("%w: %s, not %T", ErrConfig, want, c)
+	}
+	return cfg, nil
+}
+
 // Opener opens the engine named by a store location: a URL of the
 // scheme it was registered for, or, for the "file" scheme, a path. It
 // must create every keyspace given.

@@ -66,15 +66,9 @@ type Config struct {
 // configOf is the Config an Options.Config gives: nil, a Config or a
 // *Config; anything else, or a negative size, wraps kv.ErrConfig.
 func configOf(c any) (Config, error) {
-	var cfg Config
-	switch c := c.(type) {
-	case nil:
-	case Config:
-		cfg = c
-	case *Config:
-		cfg = *c
-	default:
-		return cfg, fmt.Errorf("%w: a bbolt file takes a bolt.Config, not %T", kv.ErrConfig, c)
+	cfg, err := kv.ConfigAs[Config](c, "a bbolt file takes a bolt.Config")
+	if err != nil {
+		return cfg, err
 	}
 	var bad []string
 	if cfg.InitialMmapSize < 0 {

@@ -19,15 +19,9 @@ func init() {
 		if len(path) > len("file://") && path[:len("file://")] == "file://" {
 			path = path[len("file://"):]
 		}
-		var cfg Config
-		switch c := opts.Config.(type) {
-		case nil:
-		case Config:
-			cfg = c
-		case *Config:
-			cfg = *c
-		default:
-			return nil, fmt.Errorf("%w: a store file takes a wal.Config, not %T", kv.ErrConfig, c)
+		cfg, err := kv.ConfigAs[Config](opts.Config, "a store file takes a wal.Config")
+		if err != nil {
+			return nil, err
 		}
 		return Open(path, keyspaces, opts, cfg)
 	})

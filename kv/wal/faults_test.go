@@ -42,6 +42,16 @@ func kill(t *testing.T, e *Engine, f **faultFile, path string, cfg Config) *Engi
 	return openWith(t, path, cfg)
 }
 
+// putAcked writes k0 … kn-1, each acknowledged.
+func putAcked(t *testing.T, e *Engine, n int) {
+	t.Helper()
+	for i := range n {
+		if err := put(t, e, fmt.Sprintf("k%d", i), "acked"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // noCheckpoints keeps writes in the log until a test checkpoints.
 var noCheckpoints = Config{CheckpointBytes: 1 << 40, CheckpointInterval: 1 << 40}
 
@@ -227,11 +237,7 @@ func TestReorderedWritebackOpens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	cfg := memLog(&f, noCheckpoints)
 	e := openWith(t, path, cfg)
-	for i := range 5 {
-		if err := put(t, e, fmt.Sprintf("k%d", i), "acked"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAcked(t, e, 5)
 	var seqs []uint64
 	for _, k := range []string{"n", "n1"} {
 		w, _ := e.Begin(ctx, true)
@@ -274,11 +280,7 @@ func TestReadErrorIsNeverAnEnd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	cfg := memLog(&f, noCheckpoints)
 	e := openWith(t, path, cfg)
-	for i := range 5 {
-		if err := put(t, e, fmt.Sprintf("k%d", i), "acked"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAcked(t, e, 5)
 	e.abandon()
 	img := f.cached()
 	failed := 0
