@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -156,7 +156,7 @@ func DecodeProfile(b []byte) (*Profile, error) {
 
 // SortFields sorts p's fields by name, as they are stored.
 func (p *Profile) SortFields() {
-	sort.Slice(p.Fields, func(i, j int) bool { return p.Fields[i].Name < p.Fields[j].Name })
+	slices.SortFunc(p.Fields, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // EncodeMsgpack writes r exactly as msgpack's struct encoding writes
