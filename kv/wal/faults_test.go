@@ -466,3 +466,42 @@ func TestCompactLeavesAnExistingFileAlone(t *testing.T) {
 		t.Fatalf("the existing file became %q (%v)", got, err)
 	}
 }
+
+// TestUnparsableRecordIsDamage: a record whose CRCs check out but whose
+// writes do not parse (only a bug or a forger makes one) is damage like
+// any other: refused, and AcceptLoss keeps the records before it.
+func TestUnparsableRecordIsDamage(t *testing.T) {
+	var f *faultFile
+	path := filepath.Join(t.TempDir(), "s.db")
+	cfg := memLog(&f, noCheckpoints)
+	e := openWith(t, path, cfg)
+	putAcked(t, e, 3)
+	img := f.cached()
+	st, c := e.state, e.codec
+	e.abandon()
+	var second *located
+	for _, r := range recordsIn(img, c, st) {
+		if r.h.seq == 2 {
+			second = &r
+		}
+	}
+	if second == nil {
+		t.Fatal("record 2 is not in the log")
+	}
+	bad := c.sealFrame(append(newFrame(second.h.n), make([]byte, second.h.n)...), second.h.epoch, 2) // zeros: no operation
+	copy(img[second.off:], bad)
+	f = newFaultFile(img, 2)
+	_, err := Open(path, kvtest.Keyspaces, kv.Options{}, cfg)
+	var d *Damage
+	if !errors.As(err, &d) || d.Kept != 1 || !strings.Contains(err.Error(), "bad operation") {
+		t.Fatalf("an unparsable record: %v", err)
+	}
+	accept := cfg
+	accept.AcceptLoss = true
+	f = newFaultFile(img, 3)
+	e = openWith(t, path, accept)
+	defer e.Close()
+	if got := fmt.Sprint(valuesOf(t, e)); got != "map[k0:acked]" || e.Recovery().Loss.Kept != 1 {
+		t.Fatalf("AcceptLoss after an unparsable record: %s, %+v", got, e.Recovery().Loss)
+	}
+}

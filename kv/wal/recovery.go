@@ -80,10 +80,21 @@ func (e *Engine) recover() error {
 		}
 		e.recovery.Loss = read.damage
 	}
-	for _, fr := range read.frames {
+	for i, fr := range read.frames {
 		writes, err := decodeWrites(fr.payload, fr.seq)
 		if err != nil {
-			return err
+			// Its CRC checked out, yet it does not parse: damage, kept
+			// up to the record before it.
+			d := &Damage{Problem: err.Error(), Kept: fr.seq - 1, Through: read.last(st.applied)}
+			if !e.cfg.AcceptLoss {
+				return d
+			}
+			if e.recovery.Loss == nil {
+				e.recovery.Loss = d
+			}
+			e.recovery.Loss.Kept = d.Kept
+			read.frames = read.frames[:i]
+			break
 		}
 		for _, w := range writes {
 			e.memBytes += entrySize(w)
