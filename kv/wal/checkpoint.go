@@ -137,6 +137,10 @@ func (e *Engine) checkpointAll() error {
 	if broken == nil && synced < logged {
 		e.waitDurable(logged) // a failure breaks the engine: what was synced is still checkpointed
 	}
+	// No record is published while this runs: the readers' version it
+	// writes is the one it replaces.
+	e.syncMu.Lock()
+	defer e.syncMu.Unlock()
 	e.ckptMu.Lock()
 	defer e.ckptMu.Unlock()
 	v, upTo, applied := e.checkpointable()

@@ -245,22 +245,25 @@ func (e *Engine) waitDurable(seq uint64) error {
 	return nil
 }
 
-// publish makes the records up to hi, synced, visible to readers. It
-// needs syncMu.
+// publish makes the records up to hi, synced, visible to readers. The
+// readers' version and synced change together (under readMu and mu):
+// whoever sees a record synced sees it in the readers' version, which a
+// checkpoint writes. It needs syncMu.
 func (e *Engine) publish(hi uint64) {
+	e.readMu.Lock()
+	defer e.readMu.Unlock()
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	var last *pendingVersion
 	for len(e.pending) > 0 && e.pending[0].seq <= hi {
 		last = &e.pending[0]
 		e.pending = e.pending[1:]
 	}
 	e.synced = max(e.synced, hi)
-	e.mu.Unlock()
 	if last != nil {
-		e.readMu.Lock()
 		e.durable, e.durableSeq = last.ov, last.seq
-		e.readMu.Unlock()
 	}
+	e.cond.Broadcast() // writers waiting for room: a checkpoint can now take these
 }
 
 // freeOtherRegion makes the store file hold every record in the log's

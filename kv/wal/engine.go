@@ -135,8 +135,9 @@ type Engine struct {
 	lastIn  [2]uint64  // the last record written to each region in this session
 	codec   codec      // the store's page sealing
 
-	// syncMu is held by the one sync of the log at a time, and by the
-	// publication of what it made durable.
+	// syncMu is held by the one sync of the log at a time, by the
+	// publication of what it made durable, and by checkpointAll, so that
+	// no record is published while the readers' version is written.
 	syncMu sync.Mutex
 
 	// ckptMu is held while the store file is written with the overlay:
