@@ -434,7 +434,8 @@ func TestTokensFromEnvironment(t *testing.T) {
 }
 
 // TestMigrateFileToFile copies a served example store into a new file:
-// digests match, check passes; a non-empty target is refused, and a URL
+// digests match, check passes; an existing target file (a store, or
+// empty) is refused and left as it was, and a URL
 // is refused by this build with a message saying which build opens it.
 func TestMigrateFileToFile(t *testing.T) {
 	dir := t.TempDir()
@@ -444,8 +445,19 @@ func TestMigrateFileToFile(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "digests match") {
 		t.Fatalf("migrate: %d %s", code, out)
 	}
-	if out, code := runTool(t, dir, "migrate", "-from", "relgraph.db", "-to", "copy.db"); code == 0 || !strings.Contains(out, "not empty") {
-		t.Fatalf("migrate into a non-empty store: %d %s", code, out)
+	if out, code := runTool(t, dir, "migrate", "-from", "relgraph.db", "-to", "copy.db"); code == 0 || !strings.Contains(out, "copies into a new file") {
+		t.Fatalf("migrate into an existing store: %d %s", code, out)
+	}
+	// An empty file is a user's too: it stays empty, never becomes a store.
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := runTool(t, dir, "migrate", "-from", "relgraph.db", "-to", "empty.db"); code == 0 || !strings.Contains(out, "copies into a new file") {
+		t.Fatalf("migrate into an existing empty file: %d %s", code, out)
+	}
+	if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
+		t.Fatalf("migrate changed an existing empty file: %v %v", fi, err)
 	}
 	if out, code := runTool(t, dir, "migrate", "-from", "relgraph.db", "-to", "etcd://127.0.0.1:1/x"); code == 0 || !strings.Contains(out, "kv/etcd/cmd/relgraph") {
 		t.Fatalf("migrate to a URL in the file-only build: %d %s", code, out)

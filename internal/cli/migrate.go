@@ -11,13 +11,13 @@ import (
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("migrate", "-from SRC -to DST", stderr)
 	from := fs.String("from", "relgraph.db", "the store to copy (a file, or a URL the build knows)")
-	to := fs.String("to", "", "an empty store to copy into (a file, or etcd://host:2379,…/prefix)")
+	to := fs.String("to", "", "the store to copy into: a new file, or an empty etcd://host:2379,…/prefix")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case *to == "":
-		return usagef("-to is required: the empty store to copy into")
+		return usagef("-to is required: the new file or empty etcd prefix to copy into")
 	case *from == "":
 		return usagef("-from is empty: name the store to copy")
 	case *to == *from:
@@ -34,12 +34,15 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	created, hadLog := false, false
 	if isFile(*to) {
 		f, err := os.OpenFile(*to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			f.Close()
-			created = true
-			_, statErr := os.Stat(*to + "-wal")
-			hadLog = statErr == nil
+		if err != nil {
+			// An existing file, a store or not, is left as it is: opening
+			// it would make an empty one a store.
+			return fmt.Errorf("target: %w (migrate copies into a new file: name one that does not exist)", err)
 		}
+		f.Close()
+		created = true
+		_, statErr := os.Stat(*to + "-wal")
+		hadLog = statErr == nil
 	}
 	dst, err := lockHint(openDB(*to, nil))
 	if err != nil {

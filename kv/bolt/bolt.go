@@ -484,11 +484,16 @@ type cursor struct {
 }
 
 // guard is deferred by every move with the fault mode it found: a
-// panic ends the walk with the error in Err.
+// panic ends the walk with the error in Err. bbolt panics too on a move
+// after its transaction ended: that is kv.ErrTxClosed, not damage.
 func (c *cursor) guard(k, v *[]byte, faultMode bool) {
 	debug.SetPanicOnFault(faultMode)
 	if p := recover(); p != nil {
-		c.fail(fmt.Errorf("%w: bbolt failed reading the file: %v", kv.ErrCorrupt, p))
+		if c.t.tx.DB() == nil {
+			c.err = kv.ErrTxClosed
+		} else {
+			c.fail(fmt.Errorf("%w: bbolt failed reading the file: %v", kv.ErrCorrupt, p))
+		}
 		*k, *v = nil, nil
 	}
 }

@@ -336,8 +336,12 @@ func (c *cursor) fill(from string) error {
 	return nil
 }
 
-// seek lands on the first visible key >= from.
+// seek lands on the first visible key >= from. After the transaction
+// ended it ends the walk with kv.ErrTxClosed.
 func (c *cursor) seek(from string) ([]byte, []byte) {
+	if c.t.closed {
+		return c.fail(kv.ErrTxClosed)
+	}
 	for from < c.hi {
 		if !(from >= c.pageLo && from < c.pageHi && c.page != nil) {
 			if err := c.fill(from); err != nil {
@@ -369,6 +373,9 @@ func (c *cursor) First() ([]byte, []byte) { return c.seek(c.lo) }
 func (c *cursor) Seek(k []byte) ([]byte, []byte) { return c.seek(c.lo + string(k)) }
 
 func (c *cursor) Next() ([]byte, []byte) {
+	if c.t.closed {
+		return c.fail(kv.ErrTxClosed)
+	}
 	if c.cur == "" {
 		return nil, nil
 	}

@@ -168,6 +168,23 @@ func commitAndRollback(t *testing.T, e kv.Engine) {
 	if v := get(t, r, "b", "empty"); v == nil || len(v) != 0 {
 		t.Fatalf("a committed empty value must read as empty, not absent: %v", v)
 	}
+	// A cursor outlives its transaction only to say so: a move after the
+	// end is kv.ErrTxClosed, never a key, a panic or damage.
+	for _, writable := range []bool{false, true} {
+		tx := begin(t, e, writable)
+		c, err := tx.Cursor("a")
+		must(t, err)
+		if k, _ := c.First(); string(k) != "kept" {
+			t.Fatalf("cursor First: %q", k)
+		}
+		must(t, tx.Rollback())
+		if k, _ := c.Next(); k != nil {
+			t.Fatalf("a cursor moved after its transaction ended: %q", k)
+		}
+		if err := c.Err(); !errors.Is(err, kv.ErrTxClosed) {
+			t.Fatalf("a cursor's move after its transaction ended (writable %v): %v, want kv.ErrTxClosed", writable, err)
+		}
+	}
 }
 
 func snapshot(t *testing.T, e kv.Engine) {

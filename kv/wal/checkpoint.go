@@ -136,6 +136,9 @@ func (e *Engine) checkpointAll() error {
 	e.mu.Unlock()
 	if broken == nil && synced < logged {
 		e.waitDurable(logged) // a failure breaks the engine: what was synced is still checkpointed
+		e.mu.Lock()
+		broken = e.broken
+		e.mu.Unlock()
 	}
 	// No record is published while this runs: the readers' version it
 	// writes is the one it replaces.
@@ -150,6 +153,12 @@ func (e *Engine) checkpointAll() error {
 	}
 	next := e.state
 	next.live = false
+	if broken != nil && next.session < maxSession {
+		// The log may hold records written and never synced past upTo:
+		// a new session leaves them to an older one, which no reader
+		// reads, rather than a log said to hold nothing past upTo.
+		next.session++
+	}
 	started := time.Now()
 	if err := e.writeStore(v, applied, upTo, &next); err != nil {
 		return err

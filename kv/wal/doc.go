@@ -63,15 +63,25 @@
 //     refused with a *Damage — unless it is among the last two, where it
 //     cannot be told from a torn tail and those records are dropped as a
 //     crash would drop them.
+//   - A flipped bit in the store file's record of its log (its id, last
+//     record, session): an error, never another session; each value is
+//     sealed with a CRC-32C.
 //   - A log that is missing, cut short, or from a later copy of the
 //     store, beside a store file that says it holds records: refused
-//     with a *Damage naming what would be lost. Another store's log:
-//     refused.
+//     with a *Damage naming what would be lost. Another store's log, or
+//     a file at the log's path that is no log: refused, and left as it
+//     is.
 //
 // A refused log is repaired only on request: Config.AcceptLoss (the
 // command's recover -accept-loss) keeps the records that check out, in
 // order, drops the rest, moves the damaged log aside and says in
-// Recovery exactly which records it dropped.
+// Recovery exactly which records it dropped. The store file takes the
+// records kept before the log is moved, so a crash during the repair
+// loses none of them.
+//
+// A cursor does not outlive its transaction: after Rollback, Commit or
+// the transaction's turn to bulk, a move ends the walk with
+// kv.ErrTxClosed.
 //
 // Importing the package registers it as the "file" scheme of kv.Open.
 package wal

@@ -296,8 +296,18 @@ func (e *Engine) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
 	return &writeTxn{readTxn: readTxn{base: base, ov: e.cur}, e: e, seq: e.nextSeq, own: newOverlay()}, nil
 }
 
-// waitForRoom waits while the overlay is over its memory bound.
+// waitForRoom waits while the overlay is over its memory bound, or
+// until ctx is done. Records written and not yet synced cannot be
+// checkpointed, so it syncs them first: a writer that never waits for
+// its commits (CommitAsync) must not leave the next one waiting for
+// ever. It needs no lock.
 func (e *Engine) waitForRoom(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		e.mu.Lock()
+		e.cond.Broadcast()
+		e.mu.Unlock()
+	})
+	defer stop()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for e.memBytes > 4*e.cfg.CheckpointBytes {
@@ -306,6 +316,16 @@ func (e *Engine) waitForRoom(ctx context.Context) error {
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if e.synced < e.logged {
+			logged := e.logged
+			e.mu.Unlock()
+			err := e.waitDurable(logged)
+			e.mu.Lock()
+			if err != nil {
+				return err
+			}
+			continue
 		}
 		e.requestCheckpoint()
 		e.cond.Wait()

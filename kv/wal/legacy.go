@@ -46,6 +46,7 @@ func readLegacyLog(f File, st storeState, regionSize int64) (logRead, error) {
 		}
 	}
 	var regions []legacyRegion
+	var headerless []int64 // regions whose header does not check out
 	for _, start := range []int64{0, regionSize} {
 		if start+regionHeaderLen > size {
 			continue
@@ -55,6 +56,7 @@ func readLegacyLog(f File, st storeState, regionSize int64) (logRead, error) {
 		}
 		h, ok := decodeRegionHeader(b)
 		if !ok || h.version != 1 || h.regionSize != regionSize {
+			headerless = append(headerless, start)
 			continue
 		}
 		if h.id != st.id {
@@ -66,20 +68,6 @@ func readLegacyLog(f File, st storeState, regionSize int64) (logRead, error) {
 	var r logRead
 	damaged := func(problem string, through uint64) (logRead, error) {
 		r.damage = &Damage{Problem: problem, Kept: r.last(st.applied), Through: through}
-		return r, nil
-	}
-	if len(regions) == 0 {
-		// No header: a log never started, or one whose headers were
-		// damaged; a record in it says which.
-		h := make([]byte, 4)
-		for off := int64(0); off+4 <= size; off += pageSize {
-			if err := readFull(f, h, off); err != nil {
-				return logRead{}, err
-			}
-			if le.Uint32(h) == frameMagic {
-				return damaged(fmt.Sprintf("the log's headers are damaged, yet it holds records (offset %d)", off), 0)
-			}
-		}
 		return r, nil
 	}
 	next := uint64(0) // the record the next region must begin with
@@ -119,6 +107,18 @@ func readLegacyLog(f File, st storeState, regionSize int64) (logRead, error) {
 		r.frames = nil
 		return damaged(fmt.Sprintf("the log's records start at %d, the store file holds records to %d", first, st.applied), 0)
 	}
+	// A region without a valid header is one never started, or one whose
+	// header was damaged: a record in it that the store file lacks says
+	// which (without its header, its records cannot be read in order).
+	for _, start := range headerless {
+		off, seq, err := legacyRecordAfter(f, start, min(start+regionSize, size), st.applied)
+		if err != nil {
+			return logRead{}, err
+		}
+		if seq != 0 {
+			return damaged(fmt.Sprintf("the header of the log's region at offset %d is damaged, yet the region holds record %d (offset %d)", start, seq, off), seq)
+		}
+	}
 	return r, nil
 }
 
@@ -146,4 +146,20 @@ func readLegacyFrame(f File, size int64, reg *legacyRegion, off int64, want, aft
 		return frame{}, false, nil
 	}
 	return frame{seq: seq, payload: payload}, true, nil
+}
+
+// legacyRecordAfter finds, in the log's bytes from start to end, a page
+// that begins like a version 1 record numbered after applied, and
+// returns its offset and number (0 if there is none).
+func legacyRecordAfter(f File, start, end int64, applied uint64) (int64, uint64, error) {
+	h := make([]byte, frameHeaderSize)
+	for off := start + pageSize; off+frameHeaderSize <= end; off += pageSize {
+		if err := readFull(f, h, off); err != nil {
+			return 0, 0, err
+		}
+		if seq := le.Uint64(h[12:]); le.Uint32(h) == frameMagic && seq > applied {
+			return off, seq, nil
+		}
+	}
+	return 0, 0, nil
 }

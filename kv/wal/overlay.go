@@ -89,6 +89,8 @@ type mergedCursor struct {
 	base   kv.Cursor
 	iter   btree.IterG[entry]
 	prefix string // keyspace ‖ 0x00
+	ended  *bool  // the transaction's: once its snapshot is released, no move reads
+	err    error
 
 	// The two positions: the file's current key and value, the overlay's
 	// current entry (ok false when either runs off the end).
@@ -97,17 +99,32 @@ type mergedCursor struct {
 	ook    bool
 }
 
-func newMergedCursor(o *overlay, base kv.Cursor, ks kv.Keyspace) *mergedCursor {
-	return &mergedCursor{base: base, iter: o.t.Iter(), prefix: string(ks) + "\x00"}
+func newMergedCursor(o *overlay, base kv.Cursor, ks kv.Keyspace, ended *bool) *mergedCursor {
+	return &mergedCursor{base: base, iter: o.t.Iter(), prefix: string(ks) + "\x00", ended: ended}
+}
+
+// over ends the walk if the transaction has released its snapshot (it
+// ended, or went bulk): kv.ErrTxClosed.
+func (c *mergedCursor) over() bool {
+	if *c.ended {
+		c.err, c.bk, c.ook = kv.ErrTxClosed, nil, false
+	}
+	return *c.ended
 }
 
 func (c *mergedCursor) First() ([]byte, []byte) {
+	if c.over() {
+		return nil, nil
+	}
 	c.bk, c.bv = c.base.First()
 	c.ook = c.iter.Seek(entry{key: c.prefix})
 	return c.settle()
 }
 
 func (c *mergedCursor) Seek(seek []byte) ([]byte, []byte) {
+	if c.over() {
+		return nil, nil
+	}
 	c.bk, c.bv = c.base.Seek(seek)
 	c.ook = c.iter.Seek(entry{key: c.prefix + string(seek)})
 	return c.settle()
@@ -115,6 +132,9 @@ func (c *mergedCursor) Seek(seek []byte) ([]byte, []byte) {
 
 // Next moves past the current key, on both sides.
 func (c *mergedCursor) Next() ([]byte, []byte) {
+	if c.over() {
+		return nil, nil
+	}
 	has, ov := c.overlayKey()
 	switch {
 	case c.bk == nil && !has:
@@ -130,7 +150,12 @@ func (c *mergedCursor) Next() ([]byte, []byte) {
 	return c.settle()
 }
 
-func (c *mergedCursor) Err() error { return c.base.Err() }
+func (c *mergedCursor) Err() error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.base.Err()
+}
 
 // overlayKey returns the overlay's current key within the keyspace.
 func (c *mergedCursor) overlayKey() (bool, []byte) {

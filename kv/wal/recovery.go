@@ -1,12 +1,14 @@
 package wal
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/relgraph/relgraph/histogram"
@@ -62,6 +64,9 @@ func (e *Engine) recover() error {
 		if e.logFile, err = e.openExistingLog(); err != nil {
 			return err
 		}
+		if err := e.checkLogIsOurs(st); err != nil {
+			return err
+		}
 	}
 	var read logRead
 	switch {
@@ -110,6 +115,14 @@ func (e *Engine) recover() error {
 		return nil
 	}
 	if e.recovery.Loss != nil && e.logFile != nil {
+		// What was read back goes into the store file first, with a
+		// session the damaged log's records are not of: a crash from here
+		// on loses nothing that was kept, and never reads that log again.
+		next := logState{session: st.log.session + 1, regionSize: e.cfg.RegionSize, allocStep: e.cfg.allocStep, window: window}
+		if err := e.commitRecovered(st, last, next); err != nil {
+			return err
+		}
+		st.applied, st.legacy, st.log = last, false, next
 		e.logFile.Close()
 		e.logFile = nil
 		if e.recovery.MovedLog, err = e.moveAside(); err != nil {
@@ -119,12 +132,40 @@ func (e *Engine) recover() error {
 	return e.startLog(st, last)
 }
 
+// commitRecovered commits into the store file the writes read back from
+// the log (the records after st.applied, to last), with the log's state
+// next.
+func (e *Engine) commitRecovered(st storeState, last uint64, next logState) error {
+	if next.session > maxSession {
+		return fmt.Errorf("the log has used all its %d sessions", uint64(maxSession))
+	}
+	w, err := e.store.Begin(context.Background(), true)
+	if err != nil {
+		return err
+	}
+	defer w.Rollback()
+	if err := putID(w, st.id); err != nil { // sealed, if it was not
+		return err
+	}
+	if err := apply(w, e.cur, st.applied); err != nil {
+		return err
+	}
+	if err := putApplied(w, last); err != nil {
+		return err
+	}
+	if err := putLogState(w, next); err != nil {
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	e.cur, e.memBytes, e.applied, e.state = newOverlay(), 0, last, next
+	return nil
+}
+
 // startLog writes what the log held into the store file, with a new log
 // session, and starts the log: a writable Open's last step.
 func (e *Engine) startLog(st storeState, last uint64) error {
-	if st.log.session >= maxSession {
-		return fmt.Errorf("the log has used all its %d sessions", uint64(maxSession))
-	}
 	f := e.logFile
 	if f == nil {
 		var err error
@@ -141,33 +182,13 @@ func (e *Engine) startLog(st storeState, last uint64) error {
 		}
 	}
 	next := logState{session: st.log.session + 1, regionSize: e.cfg.RegionSize, allocStep: e.cfg.allocStep, window: window}
-	w, err := e.store.Begin(context.Background(), true)
-	if err != nil {
+	if err := e.commitRecovered(st, last, next); err != nil {
 		return err
 	}
-	defer w.Rollback()
-	if st.fresh {
-		if err := w.Put(walKeyspace, idKey, st.id[:]); err != nil {
-			return err
-		}
-	}
-	if err := apply(w, e.cur, st.applied); err != nil {
-		return err
-	}
-	if err := putApplied(w, last); err != nil {
-		return err
-	}
-	if err := putLogState(w, next); err != nil {
-		return err
-	}
-	if err := w.Commit(); err != nil {
-		return err
-	}
-	e.cur, e.memBytes, e.applied, e.state = newOverlay(), 0, last, next
 	e.log = &logWriter{f: f, codec: e.codec, regionSize: next.regionSize, allocStep: next.allocStep, noSync: e.noSync,
 		syncs: histogram.New(histogram.LatencyBounds()...)}
 	e.lastIn = [2]uint64{}
-	err = e.log.start(next.session, last+1, true)
+	err := e.log.start(next.session, last+1, true)
 	var ae *allocError
 	if errors.As(err, &ae) {
 		// A full disk: the store opens, and writes retry the log's start
@@ -199,6 +220,50 @@ func (e *Engine) refuseOrphanLog() error {
 		return fmt.Errorf("%w: the store file is new (it has no log state), yet the log %s exists beside it: it belongs to another store file (put that file back), or move it away", kv.ErrCorrupt, e.logPath)
 	}
 	return nil
+}
+
+// checkLogIsOurs refuses a file at the log's path that this store did
+// not write: a writable Open truncates its log, and a user's file that
+// happens to have the name must survive that. The file is the log if it
+// is empty, if its first page is zeros (a start torn before its header)
+// or begins like a region header (its magic, or this store's id), or if
+// it holds a record of this store within its first two regions.
+func (e *Engine) checkLogIsOurs(st storeState) error {
+	f := e.logFile
+	if f == nil {
+		return nil
+	}
+	size, err := f.Size()
+	if err != nil || size == 0 {
+		return err
+	}
+	first := make([]byte, min(size, pageSize))
+	if err := readFull(f, first, 0); err != nil {
+		return err
+	}
+	// A region header's magic, or this store's id where a header keeps
+	// it: one flipped bit cannot take away both.
+	header := le.Uint32(first) == regionMagic || len(first) >= 24 && bytes.Equal(first[8:24], st.id[:])
+	if header || !slices.ContainsFunc(first, func(b byte) bool { return b != 0 }) {
+		return nil
+	}
+	R := st.log.regionSize
+	if st.legacy {
+		R = e.cfg.RegionSize
+	}
+	found := false
+	err = scanPages(f, min(size, 2*R), func(off int64, page []byte) {
+		if st.legacy {
+			found = found || len(page) >= 4 && le.Uint32(page) == frameMagic
+			return
+		}
+		_, ok := e.codec.parseFrameHeader(page)
+		found = found || ok
+	})
+	if err != nil || found {
+		return err
+	}
+	return fmt.Errorf("%w: %w: %s is not empty, does not begin like a log and holds no record of this store; relgraph writes over no file it did not make: move it away", kv.ErrCorrupt, errForeignLog, e.logPath)
 }
 
 // moveAside moves a damaged log to a new name beside it, never over an

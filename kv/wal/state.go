@@ -3,6 +3,7 @@ package wal
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 
 	"github.com/relgraph/relgraph/kv"
 )
@@ -12,6 +13,12 @@ import (
 //	id       16 bytes   the store's id; its log's pages are sealed with it
 //	applied   8 bytes   the last record the store file holds (big-endian)
 //	log      41 bytes   the log's session (see below)
+//
+// Each value is followed by its seal: 4 bytes, the CRC-32C of the key's
+// name and the value (big-endian), so that a flipped bit in the store
+// file's page is an error, never a different session or applied record.
+// (Stores written before the seals hold the values alone; they are read
+// as they are and sealed at the next writable Open.)
 //
 // The log key, big-endian:
 //
@@ -101,19 +108,19 @@ type storeState struct {
 	log     logState
 }
 
-// readState reads the store file's state. A value of the wrong length
-// is damage, never taken for absence.
+// readState reads the store file's state. A value of the wrong length,
+// or whose seal does not check out, is damage, never taken for absence.
 func readState(tx kv.Tx) (storeState, error) {
 	var st storeState
-	id, err := tx.Get(walKeyspace, idKey)
+	id, err := getSealed(tx, idKey, 16)
 	if err != nil {
 		return st, err
 	}
-	applied, err := tx.Get(walKeyspace, appliedKey)
+	applied, err := getSealed(tx, appliedKey, 8)
 	if err != nil {
 		return st, err
 	}
-	log, err := tx.Get(walKeyspace, logKey)
+	log, err := getSealed(tx, logKey, logStateLen)
 	if err != nil {
 		return st, err
 	}
@@ -124,12 +131,9 @@ func readState(tx kv.Tx) (storeState, error) {
 		st.fresh = true
 		return st, nil
 	}
-	if len(id) != 16 {
-		return st, fmt.Errorf("%w: the store file's id is %d bytes, not 16", kv.ErrCorrupt, len(id))
-	}
 	copy(st.id[:], id)
-	if len(applied) != 8 {
-		return st, fmt.Errorf("%w: the store file's last applied record is %d bytes, not 8", kv.ErrCorrupt, len(applied))
+	if applied == nil {
+		return st, fmt.Errorf("%w: the store file has a store id but no last applied record", kv.ErrCorrupt)
 	}
 	st.applied = binary.BigEndian.Uint64(applied)
 	if log == nil {
@@ -141,7 +145,36 @@ func readState(tx kv.Tx) (storeState, error) {
 }
 
 func putApplied(w kv.Tx, seq uint64) error {
-	return w.Put(walKeyspace, appliedKey, binary.BigEndian.AppendUint64(nil, seq))
+	return putSealed(w, appliedKey, binary.BigEndian.AppendUint64(nil, seq))
 }
 
-func putLogState(w kv.Tx, s logState) error { return w.Put(walKeyspace, logKey, s.encode()) }
+func putLogState(w kv.Tx, s logState) error { return putSealed(w, logKey, s.encode()) }
+
+func putID(w kv.Tx, id [16]byte) error { return putSealed(w, idKey, id[:]) }
+
+// stateSeal is the seal of key's value v.
+func stateSeal(key, v []byte) uint32 {
+	return crc32.Update(crc32.Checksum(key, castagnoli), castagnoli, v)
+}
+
+// putSealed writes v, sealed, at key.
+func putSealed(w kv.Tx, key, v []byte) error {
+	return w.Put(walKeyspace, key, binary.BigEndian.AppendUint32(append([]byte{}, v...), stateSeal(key, v)))
+}
+
+// getSealed reads key's value: nil if there is none; n bytes and a seal
+// that checks out; or, from a store written before the seals, n bytes
+// alone. Any other length, and a seal that does not check out, are
+// damage.
+func getSealed(tx kv.Tx, key []byte, n int) ([]byte, error) {
+	b, err := tx.Get(walKeyspace, key)
+	switch {
+	case err != nil || b == nil || len(b) == n:
+		return b, err
+	case len(b) != n+4:
+		return nil, fmt.Errorf("%w: the store file's %s of its log is %d bytes, not %d", kv.ErrCorrupt, key, len(b), n+4)
+	case binary.BigEndian.Uint32(b[n:]) != stateSeal(key, b[:n]):
+		return nil, fmt.Errorf("%w: the store file's %s of its log (%x) does not match its seal", kv.ErrCorrupt, key, b)
+	}
+	return b[:n], nil
+}

@@ -38,7 +38,7 @@ func (t *readTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newMergedCursor(t.ov, c, ks), nil
+	return newMergedCursor(t.ov, c, ks, &t.closed), nil
 }
 
 func (t *readTxn) Put(kv.Keyspace, []byte, []byte) error { return kv.ErrReadOnly }
@@ -134,7 +134,7 @@ func (t *writeTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newMergedCursor(t.own, c, ks), nil
+	return newMergedCursor(t.own, c, ks, &t.closed), nil
 }
 
 // merged returns the overlay's next version: the current one with the
