@@ -133,9 +133,9 @@ func TestCheckFindsPlantedCorruption(t *testing.T) {
 		} {
 			rec := &record.Counter{Total: 1, Props: map[string]record.PropCounter{
 				"user_like": {Total: 1, SumInt: record.Int128{Lo: 2}}, "donate": {Total: 1, Top: tc.top}}}
-			v, err := record.Encode(rec)
+			v, err := record.EncodeCounter(rec)
 			must(t, err)
-			corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Adjacency, index.CounterKey(3, a), record.Seal(v))) })
+			corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Adjacency, index.CounterKey(3, a), v)) })
 			wantProblem(t, s, `property "donate": `+tc.want)
 		}
 		// A write reading the wrong list refuses rather than building on it.

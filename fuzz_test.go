@@ -18,10 +18,9 @@ func sampleRecords(t testing.TB) (profile, relation, counter, schemaDB, schemaRe
 		Subscriptions: []Subscription{{ResourceID: 1, Channel: ChannelEmail, Email: "a@x.io"}}}
 	profile, _ = encodeProfile(p)
 	relation, _ = encodeRelation(&record.Relation{Weights: Weights{"i": int64(2), "f": 0.5, "b": true, "s": "x"}, Created: 1, Updated: 2})
-	c, _ := record.Encode(&record.Counter{Total: 2, Props: map[string]record.PropCounter{"i": {Total: 2, SumInt: record.Int128{Lo: 5}},
+	counter, _ = record.EncodeCounter(&record.Counter{Total: 2, Props: map[string]record.PropCounter{"i": {Total: 2, SumInt: record.Int128{Lo: 5}},
 		"f": {Total: 2, SumFloat: record.FloatSum{}.Add(0.5).Add(1e300)},
 		"t": {Total: 2, Top: []record.TopEntry{newTopEntry(PropInt, int64(9), ProfileID{2}), newTopEntry(PropInt, int64(1), ProfileID{1})}}}})
-	counter = record.Seal(c)
 	schemaDB, _ = record.EncodeDecl((&Database{ID: 1, Fields: []Field{{Name: "n", Type: FieldInt}}}).decl())
 	schemaRel, _ = record.EncodeDecl((&RelationType{ID: 3, DatabaseA: 1, DatabaseB: 1, Properties: []Property{{Name: "i", Type: PropInt}}}).decl())
 	return

@@ -160,6 +160,7 @@ func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 	before := f.Store.Stats()
 	b.SetParallelism((32 + 1) / 2) // × GOMAXPROCS(2) = 32 goroutines on 2 cores
 	b.ResetTimer()
+	cpu := ProcessCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := f.Store.Overwrite(ctx, req(int(n.Add(1)))); err != nil {
@@ -168,6 +169,7 @@ func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 			}
 		}
 	})
+	b.ReportMetric(float64((ProcessCPU()-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 	st := f.Store.Stats()
 	commits := float64(st.Commits - before.Commits)
 	b.ReportMetric(float64(st.Requests-before.Requests)/commits, "writes/commit")

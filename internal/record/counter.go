@@ -7,8 +7,6 @@ import (
 	"math/big"
 	"math/bits"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/relgraph/relgraph/index"
 )
 
@@ -109,24 +107,50 @@ func (e TopEntry) Decode(t Type) (value any, b [index.IDLen]byte) {
 	return value, b
 }
 
-// EncodeCounter returns the stored bytes of c (sealed).
+// EncodeCounter returns the stored bytes of c (sealed): [total,
+// [[name, total, sumHi, sumLo, sumFloat, top], ...]] with names sorted;
+// sumFloat is a bin holding the exact float sum (FloatSum.AppendBinary,
+// empty for zero); top is a bin of TopEntry values in ranking order
+// (empty for properties without a top aggregate). The bytes are
+// msgpack's (bytes_codec.go).
 func EncodeCounter(c *Counter) ([]byte, error) {
-	b, err := Encode(c)
-	if err != nil {
-		return nil, err
+	names := SortedKeys(c.Props)
+	size := 16
+	for _, k := range names {
+		size += 64 + len(k) + len(c.Props[k].Top)*TopEntryLen
+	}
+	b := make([]byte, 0, size)
+	b = appendArrayLen(b, 2)
+	b = appendInt64(b, c.Total)
+	b = appendArrayLen(b, len(names))
+	for _, k := range names {
+		p := c.Props[k]
+		b = appendArrayLen(b, 6)
+		b = appendStr(b, k)
+		b = appendInt64(b, p.Total)
+		b = appendInt64(b, p.SumInt.Hi)
+		b = appendUint64(b, p.SumInt.Lo)
+		sum := p.SumFloat.AppendBinary(nil)
+		b = append(appendBinLen(b, len(sum)), sum...)
+		b = appendBinLen(b, len(p.Top)*TopEntryLen)
+		for _, t := range p.Top {
+			b = append(b, t[:]...)
+		}
 	}
 	return Seal(b), nil
 }
 
-// DecodeCounter decodes stored bytes: sealed, one well-formed record as
-// EncodeMsgpack writes it, a total that is not negative.
+var errCounterShape = errors.New("counter record: unexpected shape")
+
+// DecodeCounter decodes stored bytes: sealed, one record in exactly the
+// form EncodeCounter writes, a total that is not negative.
 func DecodeCounter(b []byte) (*Counter, error) {
 	body, err := Unseal(b)
 	if err != nil {
 		return nil, err
 	}
 	var c Counter
-	if err := DecodeExact(body, c.DecodeMsgpack); err != nil {
+	if err := c.decode(&byteReader{b: body}); err != nil {
 		return nil, fmt.Errorf("does not decode: %w", err)
 	}
 	if c.Total < 0 {
@@ -135,109 +159,65 @@ func DecodeCounter(b []byte) (*Counter, error) {
 	return &c, nil
 }
 
-// EncodeMsgpack writes [total, [[name, total, sumHi, sumLo, sumFloat,
-// top], ...]] with names sorted; sumFloat is a bin holding the exact
-// float sum (FloatSum.AppendBinary, empty for zero); top is a bin of
-// TopEntry values in ranking order (empty for properties without a top
-// aggregate).
-func (c *Counter) EncodeMsgpack(e *msgpack.Encoder) error {
-	names := SortedKeys(c.Props)
-	w := writer{e: e}
-	w.arrayLen(2).int64(c.Total).arrayLen(len(names))
-	for _, k := range names {
-		p := c.Props[k]
-		w.arrayLen(6).str(k).int64(p.Total).int64(p.SumInt.Hi)
-		w.try(e.EncodeUint64(p.SumInt.Lo))
-		w.try(e.EncodeBytes(p.SumFloat.AppendBinary(make([]byte, 0, 16)))) // non-nil: a bin, never nil
-		top := make([]byte, 0, len(p.Top)*TopEntryLen)
-		for _, t := range p.Top {
-			top = append(top, t[:]...)
-		}
-		w.try(e.EncodeBytes(top))
+func (c *Counter) decode(r *byteReader) error {
+	if r.arrayLen() != 2 {
+		return errors.Join(errCounterShape, r.err)
 	}
-	return w.err
-}
-
-var errCounterShape = errors.New("counter record: unexpected shape")
-
-// DecodeMsgpack reads what EncodeMsgpack writes.
-func (c *Counter) DecodeMsgpack(d *msgpack.Decoder) error {
-	n, err := DecodeLen(d.DecodeArrayLen())
-	if err != nil || n != 2 {
-		return errCounterShape
-	}
-	if c.Total, err = StrictInt64(d); err != nil {
-		return err
-	}
-	if n, err = DecodeLen(d.DecodeArrayLen()); err != nil {
-		return err
+	c.Total = r.int64()
+	n := r.arrayLen()
+	if n > MaxProperties {
+		return fmt.Errorf("counter record: %d properties", n)
 	}
 	if n > 0 {
-		c.Props = make(map[string]PropCounter, min(n, MaxProperties))
+		c.Props = make(map[string]PropCounter, n)
 	}
-	prev := ""
-	for i := 0; i < n; i++ {
-		if m, err := d.DecodeArrayLen(); err != nil || m != 6 {
-			return errCounterShape
+	var prev []byte
+	for i := 0; i < n && r.err == nil; i++ {
+		if r.arrayLen() != 6 {
+			return errors.Join(errCounterShape, r.err)
 		}
 		var p PropCounter
-		name, err := d.DecodeString()
-		if err == nil && i > 0 && name <= prev {
-			err = fmt.Errorf("counter record: names not sorted at %q", Truncate(name))
+		name := r.str()
+		if i > 0 && string(name) <= string(prev) {
+			return fmt.Errorf("counter record: names not sorted at %q", Truncate(string(name)))
 		}
 		prev = name
-		if err == nil {
-			p.Total, err = StrictInt64(d)
+		p.Total = r.int64()
+		p.SumInt.Hi = r.int64()
+		p.SumInt.Lo = r.uint64()
+		sum, top := r.bin(), r.bin()
+		if r.err != nil {
+			break
 		}
-		if err == nil {
-			p.SumInt.Hi, err = StrictInt64(d)
-		}
-		if err == nil {
-			p.SumInt.Lo, err = StrictUint64(d)
-		}
-		if err == nil {
-			p.SumFloat, err = decodeFloatSum(d)
-		}
-		if err == nil {
-			p.Top, err = decodeTop(d)
-		}
-		if err != nil {
+		var err error
+		if p.SumFloat, err = ParseFloatSum(sum); err != nil {
 			return err
 		}
-		c.Props[name] = p
+		if p.Top, err = decodeTop(top); err != nil {
+			return err
+		}
+		c.Props[string(name)] = p
 	}
-	return nil
+	return r.end()
 }
 
-// decodeFloatSum reads a counter's exact float sum: a bin in its
-// shortest form.
-func decodeFloatSum(d *msgpack.Decoder) (FloatSum, error) {
-	b, err := ShortestBin(d)
-	if err != nil {
-		return FloatSum{}, err
-	}
-	return ParseFloatSum(b)
-}
-
-// decodeTop reads a counter's top list: a bin (in its shortest form) of
-// at most 2×MaxTop entries in strictly increasing byte order.
-func decodeTop(d *msgpack.Decoder) ([]TopEntry, error) {
-	b, err := ShortestBin(d)
-	if err != nil {
-		return nil, fmt.Errorf("counter record: top list: %w", err)
-	}
+// decodeTop reads a counter's top list: at most 2×MaxTop entries in
+// strictly increasing byte order.
+func decodeTop(b []byte) ([]TopEntry, error) {
 	if len(b)%TopEntryLen != 0 || len(b)/TopEntryLen > 2*MaxTop {
 		return nil, fmt.Errorf("counter record: top list of %d bytes", len(b))
 	}
 	if len(b) == 0 {
 		return nil, nil
 	}
+	for i := TopEntryLen; i < len(b); i += TopEntryLen {
+		if bytes.Compare(b[i-TopEntryLen:i], b[i:i+TopEntryLen]) >= 0 {
+			return nil, fmt.Errorf("counter record: top list out of order at entry %d", i/TopEntryLen)
+		}
+	}
 	top := make([]TopEntry, len(b)/TopEntryLen)
 	for i := range top {
-		copy(top[i][:], b[i*TopEntryLen:])
-		if i > 0 && CompareTop(top[i-1], top[i]) >= 0 {
-			return nil, fmt.Errorf("counter record: top list out of order at entry %d", i)
-		}
+		top[i] = TopEntry(b[i*TopEntryLen:])
 	}
 	return top, nil
 }

@@ -3,7 +3,6 @@ package record
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/relgraph/relgraph/internal/text"
 
 	"github.com/vmihailenco/msgpack/v5"
-	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // What the codecs share: the encoder pool, exact decoding, the strict
@@ -85,39 +83,6 @@ func DecodeLen(n int, err error) (int, error) {
 		return 0, fmt.Errorf("collection length %d out of range", n)
 	}
 	return n, nil
-}
-
-// StrictInt64 reads an int64 written by EncodeInt64 (code 0xd3), and
-// nothing else, so a record has one encoding only.
-func StrictInt64(d *msgpack.Decoder) (int64, error) {
-	if code, err := d.PeekCode(); err != nil || code != msgpcode.Int64 {
-		return 0, fmt.Errorf("want an int64 (0xd3), got 0x%02x (%v)", code, err)
-	}
-	return d.DecodeInt64()
-}
-
-func StrictUint64(d *msgpack.Decoder) (uint64, error) {
-	if code, err := d.PeekCode(); err != nil || code != msgpcode.Uint64 {
-		return 0, fmt.Errorf("want a uint64 (0xcf), got 0x%02x (%v)", code, err)
-	}
-	return d.DecodeUint64()
-}
-
-// ShortestBin reads a bin8 or bin16 and refuses a bin16 that a bin8
-// could hold, so a record has one encoding only.
-func ShortestBin(d *msgpack.Decoder) ([]byte, error) {
-	code, err := d.PeekCode()
-	if err != nil || (code != msgpcode.Bin8 && code != msgpcode.Bin16) {
-		return nil, fmt.Errorf("want a bin (0xc4 or 0xc5), got 0x%02x (%v)", code, err)
-	}
-	b, err := d.DecodeBytes()
-	if err != nil {
-		return nil, err
-	}
-	if code == msgpcode.Bin16 && len(b) <= math.MaxUint8 {
-		return nil, fmt.Errorf("a bin16 of %d bytes", len(b))
-	}
-	return b, nil
 }
 
 // nanos converts a time to stored Unix nanoseconds (0 for the zero time).

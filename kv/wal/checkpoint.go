@@ -225,7 +225,7 @@ func commitApplied(w kv.Txn, upTo uint64) error {
 // apply writes v's entries newer than applied into w.
 func apply(w kv.Txn, v *overlay, applied uint64) error {
 	var err error
-	v.t.Scan(func(en entry) bool {
+	v.t.Scan(func(en *entry) bool {
 		if en.seq <= applied {
 			return true
 		}

@@ -71,8 +71,8 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 		return noWait, nil
 	}
 	writes := make([]entry, 0, t.own.len())
-	t.own.t.Scan(func(en entry) bool {
-		writes = append(writes, en)
+	t.own.t.Scan(func(en *entry) bool {
+		writes = append(writes, *en)
 		return true
 	})
 	frame := encodeWrites(newFrame(writesSize(writes)), writes)

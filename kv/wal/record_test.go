@@ -24,10 +24,10 @@ func genWrites(t *rapid.T) []entry {
 		} else {
 			en.val = rapid.SliceOfN(rapid.Byte(), 0, 3*pageSize).Draw(t, "value")
 		}
-		ov.set(en)
+		ov.set(&en)
 	}
 	var writes []entry
-	ov.t.Scan(func(en entry) bool { writes = append(writes, en); return true })
+	ov.t.Scan(func(en *entry) bool { writes = append(writes, *en); return true })
 	return writes
 }
 

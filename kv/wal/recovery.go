@@ -101,9 +101,9 @@ func (e *Engine) recover() error {
 			read.frames = read.frames[:i]
 			break
 		}
-		for _, w := range writes {
-			e.memBytes += entrySize(w)
-			e.cur.set(w)
+		for i := range writes {
+			e.memBytes += entrySize(&writes[i])
+			e.cur.set(&writes[i])
 		}
 	}
 	last := read.last(st.applied)

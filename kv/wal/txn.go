@@ -14,14 +14,14 @@ type readTxn struct {
 	base   kv.Txn
 	ov     *overlay
 	closed bool
-	buf    []byte // scratch for overlay lookups
+	probe  probe // scratch for overlay lookups
 }
 
 func (t *readTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if t.closed {
 		return nil, kv.ErrTxClosed
 	}
-	if e, ok := t.ov.get(ks, key, &t.buf); ok {
+	if e, ok := t.ov.get(ks, key, &t.probe); ok {
 		if e.deleted {
 			return nil, nil
 		}
@@ -89,7 +89,7 @@ func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error 
 	if !deleted {
 		val = append(make([]byte, 0, len(value)), value...) // the caller may reuse value
 	}
-	t.own.set(entry{key: overlayKey(ks, key), val: val, deleted: deleted, seq: t.seq})
+	t.own.set(&entry{key: overlayKey(ks, key), val: val, deleted: deleted, seq: t.seq})
 	return nil
 }
 
@@ -114,7 +114,7 @@ func (t *writeTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if t.bulk != nil {
 		return t.bulk.Get(ks, key)
 	}
-	if e, ok := t.own.get(ks, key, &t.buf); ok {
+	if e, ok := t.own.get(ks, key, &t.probe); ok {
 		if e.deleted {
 			return nil, nil
 		}
@@ -145,7 +145,7 @@ func (t *writeTxn) merged() (*overlay, int64) {
 	var grown int64
 	if t.own.len()*8 < t.ov.len() {
 		next := t.ov.copy()
-		t.own.t.Scan(func(e entry) bool {
+		t.own.t.Scan(func(e *entry) bool {
 			if prev, replaced := next.t.Set(e); replaced {
 				grown -= entrySize(prev)
 			}
