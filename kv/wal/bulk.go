@@ -22,6 +22,13 @@ import (
 // synced first: the bbolt transaction writes their writes as applied.
 func (t *writeTxn) goBulk() error {
 	e := t.e
+	// The snapshot goes first: a bbolt commit that grows the file (a
+	// checkpoint's, or the bulk transaction's own) waits for every open
+	// reader, and a reader opening its snapshot holds readMu, which
+	// publish below takes: holding the snapshot here would close that
+	// circle.
+	t.closed = true
+	t.base.Rollback()
 	e.syncMu.Lock()
 	e.mu.Lock()
 	synced, hi, broken := e.synced, e.logged, e.broken
@@ -38,10 +45,6 @@ func (t *writeTxn) goBulk() error {
 		e.publish(hi)
 	}
 	e.syncMu.Unlock()
-	// The snapshot goes first: a bbolt commit that grows the file waits
-	// for every open reader, this one's too.
-	t.closed = true
-	t.base.Rollback()
 	e.ckptMu.Lock()
 	e.mu.Lock()
 	applied := e.applied

@@ -121,7 +121,10 @@ type Engine struct {
 	//	wmu → syncMu → ckptMu → readMu → mu
 	//
 	// (The store file's own writer lock, taken by its write
-	// transactions, comes after ckptMu and before readMu.)
+	// transactions, comes after ckptMu and before readMu.) A bbolt read
+	// snapshot counts as held after readMu: a reader opens one under
+	// readMu, and a bbolt commit that grows the file waits for every
+	// open one, so nothing that holds a snapshot waits for readMu.
 
 	// wmu is the writer's: held by a write transaction from Begin to its
 	// end, by pruning after a checkpoint, and by Close and Snapshot

@@ -40,20 +40,25 @@ func TestSnapshotsDuringWritesKeepEveryAcknowledgedWrite(t *testing.T) {
 			}()
 		}
 		wg.Add(1)
-		go func() { // hot backups
+		waits := make(chan func() error, 1)
+		done := make(chan struct{})
+		var acked atomic.Int64
+		go func() { // hot backups, one per few acknowledged writes: back to back they starve the writer on a loaded machine
 			defer wg.Done()
-			for !stop.Load() {
+			for last := int64(-1); !stop.Load(); {
+				if n := acked.Load(); n < last+8 {
+					time.Sleep(100 * time.Microsecond)
+					continue
+				} else {
+					last = n
+				}
 				var b bytes.Buffer
 				if _, err := e.Snapshot(ctx, &b); err != nil {
 					t.Error(err)
 					return
 				}
-				time.Sleep(time.Millisecond)
 			}
 		}()
-		waits := make(chan func() error, 1)
-		done := make(chan struct{})
-		var acked atomic.Int64
 		go func() { // the completer, as relgraph's group commit has
 			defer close(done)
 			for w := range waits {
