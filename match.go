@@ -155,6 +155,20 @@ func (tx *Tx) Match(db uint32, loc Locator) (ProfileID, error) {
 // match resolves loc in d. side ("profile_a", "profile_b" or "") names
 // the request side in errors.
 func (tx *Tx) match(d *Database, loc Locator, side string) (ProfileID, error) {
+	// A match by id that finds its profile, the path of most writes,
+	// skips the candidate list and its description (a failure takes the
+	// general path, which says what is wrong).
+	if mode, err := loc.mode(); err == nil && mode == ModeProfileID {
+		if id, err := ParseProfileID(loc.ProfileID); err == nil {
+			v, err := tx.kv.Get(index.Profiles, index.ProfileKey(d.ID, id))
+			if err != nil {
+				return ProfileID{}, withSide(side, storageErr("read profile", err))
+			}
+			if v != nil {
+				return id, nil
+			}
+		}
+	}
 	ids, describe, err := tx.candidates(d, loc, maxCounted+1)
 	if err != nil {
 		return ProfileID{}, withSide(side, err)

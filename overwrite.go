@@ -39,6 +39,7 @@ type relationWrite struct {
 	a, b     ProfileID
 	old      *record.Relation // nil: no relation yet
 	oldBytes []byte
+	edge     []byte // the relation's key
 }
 
 // resolve finds A and B and loads the relation between them.
@@ -62,7 +63,8 @@ func (tx *Tx) resolve(req RelationRequest) (*relationWrite, error) {
 	if w.b, err = tx.match(dbB, req.B, "profile_b"); err != nil {
 		return nil, err
 	}
-	v, err := tx.kv.Get(index.Adjacency, index.EdgeKey(rt.ID, w.a, w.b))
+	w.edge = index.EdgeKey(rt.ID, w.a, w.b)
+	v, err := tx.kv.Get(index.Adjacency, w.edge)
 	if err != nil {
 		return nil, storageErr("read relation", err)
 	}
@@ -110,21 +112,19 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 		return err
 	}
 	// Validation is done; from here on only writes.
-	edge := index.EdgeKey(w.rt.ID, w.a, w.b)
-	reverse := index.ReverseEdgeKey(w.rt.ID, w.b, w.a)
 	if weights == nil {
-		if err := tx.kv.Delete(index.Adjacency, edge); err != nil {
+		if err := tx.kv.Delete(index.Adjacency, w.edge); err != nil {
 			return storageErr("delete relation", err)
 		}
-		if err := tx.kv.Delete(index.ReverseEdges, reverse); err != nil {
+		if err := tx.kv.Delete(index.ReverseEdges, index.ReverseEdgeKey(w.rt.ID, w.b, w.a)); err != nil {
 			return storageErr("delete reverse relation", err)
 		}
 	} else {
-		if err := tx.kv.Put(index.Adjacency, edge, val); err != nil {
+		if err := tx.kv.Put(index.Adjacency, w.edge, val); err != nil {
 			return storageErr("write relation", err)
 		}
 		if w.old == nil {
-			if err := tx.kv.Put(index.ReverseEdges, reverse, nil); err != nil {
+			if err := tx.kv.Put(index.ReverseEdges, index.ReverseEdgeKey(w.rt.ID, w.b, w.a), nil); err != nil {
 				return storageErr("write reverse relation", err)
 			}
 		}
@@ -153,7 +153,7 @@ func (tx *Tx) Overwrite(req RelationRequest) (RelationResult, error) {
 	if err != nil {
 		return RelationResult{}, err
 	}
-	next := Weights{}
+	next := make(Weights, len(w.oldWeights())+len(in))
 	for k, v := range w.oldWeights() {
 		next[k] = v
 	}
@@ -315,7 +315,8 @@ func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
 			return corruptf("%s: malformed reverse edge key", index.Describe(index.ReverseEdges, k))
 		}
 		w := &relationWrite{rt: rt, a: ProfileID(k[len(prefix):]), b: b}
-		v, err := tx.kv.Get(index.Adjacency, index.EdgeKey(rt.ID, w.a, b))
+		w.edge = index.EdgeKey(rt.ID, w.a, b)
+		v, err := tx.kv.Get(index.Adjacency, w.edge)
 		if err != nil {
 			return storageErr("read relation", err)
 		}
