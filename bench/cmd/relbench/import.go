@@ -72,9 +72,11 @@ func importRows(dir string, n int) []row {
 		s, err := relgraph.Open(path, nil)
 		check(err)
 		check(bench.Schema(s))
-		t0 := time.Now()
+		t0, stop := time.Now(), startMeter()
 		peak, err := peakHeap(func() error { return bench.ImportPeople(s, n, relgraph.MaxImportBatch, inFlight) })
 		el := time.Since(t0)
+		m := measure{ops: n}
+		stop(&m)
 		check(err)
 		check(s.Close())
 		check(os.Remove(path))
@@ -82,33 +84,44 @@ func importRows(dir string, n int) []row {
 		if inFlight > 1 {
 			what = fmt.Sprintf("%d batches in flight", inFlight)
 		}
-		rows = append(rows, row{Workload: workload, Contender: "relgraph", Writers: inFlight, Ops: n, OpsPerSec: float64(n) / el.Seconds(),
-			Note: fmt.Sprintf("%s; peak Go heap %d MiB; process max RSS so far %d MiB", what, peak>>20, maxRSS()>>20)})
+		r := row{Workload: workload, Contender: "relgraph", Writers: inFlight, Ops: n, OpsPerSec: float64(n) / el.Seconds(),
+			Note: fmt.Sprintf("%s; peak Go heap %d MiB; process max RSS so far %d MiB", what, peak>>20, maxRSS()>>20)}
+		r.setCost(&m)
+		rows = append(rows, r)
 	}
 	check(os.MkdirAll(filepath.Join(dir, "sqlimport"), 0o755))
 	c, err := openSQLite(filepath.Join(dir, "sqlimport"))
 	check(err)
-	t0 := time.Now()
+	t0, stop := time.Now(), startMeter()
 	peak, err := peakHeap(func() error { return c.importProfiles(0, n) })
 	el := time.Since(t0)
+	m := measure{ops: n}
+	stop(&m)
 	check(err)
 	c.Close()
 	sqliteRate := float64(n) / el.Seconds()
-	rows = append(rows, row{Workload: workload, Contender: "sqlite", Writers: 1, Ops: n, OpsPerSec: sqliteRate,
-		Note: fmt.Sprintf("statements prepared once, rows built ahead; peak Go heap %d MiB (SQLite's C heap not counted)", peak>>20)})
+	r := row{Workload: workload, Contender: "sqlite", Writers: 1, Ops: n, OpsPerSec: sqliteRate,
+		Note: fmt.Sprintf("statements prepared once, rows built ahead; peak Go heap %d MiB (SQLite's C heap not counted)", peak>>20)}
+	r.setCost(&m)
+	rows = append(rows, r)
 	recordLen, err := bench.PersonRecordLen(dir, n)
 	check(err)
 	for _, fill := range []float64{0, 1} {
 		path := filepath.Join(dir, fmt.Sprintf("import-floor-%g.db", fill))
+		stop := startMeter()
 		took, err := bench.ImportFloor(path, n, relgraph.MaxImportBatch, recordLen, fill)
+		m := measure{ops: n}
+		stop(&m)
 		check(err)
 		check(os.Remove(path))
 		name, note := "bbolt floor", "bbolt's default page fill, as relgraph's: import's ceiling on bbolt at relgraph's settings"
 		if fill > 0 {
 			name, note = "bbolt floor, pages packed full", "FillPercent 1 on every bucket: bbolt's ceiling for this workload, whose keys mostly arrive in order"
 		}
-		rows = append(rows, row{Workload: workload, Contender: name, Writers: 1, Ops: n, OpsPerSec: float64(n) / took.Seconds(),
-			Note: fmt.Sprintf("the same keys, prebuilt, records of %d bytes (the mean), straight into bbolt; %s", recordLen, note)})
+		r := row{Workload: workload, Contender: name, Writers: 1, Ops: n, OpsPerSec: float64(n) / took.Seconds(),
+			Note: fmt.Sprintf("the same keys, prebuilt, records of %d bytes (the mean), straight into bbolt; %s", recordLen, note)}
+		r.setCost(&m)
+		rows = append(rows, r)
 	}
 	for i := range rows {
 		rows[i].Ratio, rows[i].Reference = rows[i].OpsPerSec/sqliteRate, "sqlite"
@@ -132,6 +145,7 @@ func sizeSeries(dir string, sizes []int, d time.Duration) []row {
 			m := run(d/2, w, func(i int) error { return c.Overwrite(i, false) })
 			r := row{Workload: fmt.Sprintf("overwrite by id, store of %d profiles", n), Contender: "relgraph", Writers: w, Ops: m.ops,
 				OpsPerSec: float64(m.ops) / m.dur.Seconds(), P50us: percentile(m.lat, 0.5), P99us: percentile(m.lat, 0.99), Reference: "smallest store, same writers"}
+			r.setCost(&m)
 			if m.err != nil {
 				r.Note = "error: " + m.err.Error()
 			}

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/relgraph/relgraph/bench"
 )
 
 type row struct {
@@ -34,16 +36,28 @@ type row struct {
 	OpsPerSec float64 `json:"ops_per_sec"`
 	P50us     float64 `json:"p50_us"`
 	P99us     float64 `json:"p99_us"`
+	// CPU and memory per operation, over the whole process (every
+	// goroutine, the GC, background checkpoints; for relgraph-http the
+	// clients too; for sqlite its C code): what sets throughput once the
+	// disk is not the limit.
+	CPUms1k     float64 `json:"cpu_ms_per_1000_ops"`
+	BytesPerOp  float64 `json:"bytes_per_op"`
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	GCs         uint32  `json:"gc_cycles"`
 	Ratio     float64 `json:"ratio"` // to the workload's reference row
 	Reference string  `json:"reference"`
 	Note      string  `json:"note,omitempty"`
 }
 
 type measure struct {
-	ops int
-	dur time.Duration
-	lat []time.Duration
-	err error
+	ops    int
+	dur    time.Duration
+	lat    []time.Duration
+	err    error
+	cpu    time.Duration // process CPU over the run
+	bytes  uint64        // heap bytes allocated over the run
+	allocs uint64        // heap objects allocated over the run
+	gcs    uint32        // GC cycles completed over the run
 }
 
 // opSeq numbers operations across all runs: a number never repeats, so
@@ -60,6 +74,7 @@ func run(d time.Duration, writers int, op func(i int) error) measure {
 	var mu sync.Mutex
 	var m measure
 	var wg sync.WaitGroup
+	stop := startMeter()
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	for w := 0; w < writers; w++ {
@@ -86,13 +101,32 @@ func run(d time.Duration, writers int, op func(i int) error) measure {
 	}
 	wg.Wait()
 	m.dur = time.Since(start)
+	stop(&m)
 	m.ops = len(m.lat)
 	return m
+}
+
+// startMeter starts counting the process's CPU, heap allocation and GC
+// cycles; the function it returns puts the counts since into m.
+func startMeter() func(m *measure) {
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := bench.ProcessCPU()
+	return func(m *measure) {
+		m.cpu = bench.ProcessCPU() - cpu0
+		var ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms1)
+		m.bytes, m.allocs, m.gcs = ms1.TotalAlloc-ms0.TotalAlloc, ms1.Mallocs-ms0.Mallocs, ms1.NumGC-ms0.NumGC
+	}
 }
 
 func (m *measure) add(o measure) {
 	m.ops += o.ops
 	m.dur += o.dur
+	m.cpu += o.cpu
+	m.bytes += o.bytes
+	m.allocs += o.allocs
+	m.gcs += o.gcs
 	m.lat = append(m.lat, o.lat...)
 	if m.err == nil {
 		m.err = o.err
@@ -199,6 +233,7 @@ func main() {
 				if m.ops > 0 {
 					r.OpsPerSec = float64(m.ops) / m.dur.Seconds()
 					r.P50us, r.P99us = percentile(m.lat, 0.50), percentile(m.lat, 0.99)
+					r.setCost(m)
 					if refRate > 0 {
 						r.Ratio = r.OpsPerSec / refRate
 					}
@@ -239,6 +274,7 @@ func main() {
 	add("overwrite an existing relation: A by email, B by custom field", "bbolt-put", interleaved("overwrite-email", ws, all, func(c contender) func(int) error {
 		return func(i int) error { return c.Overwrite(i, true) }
 	}), map[string]string{"bbolt-put": "one Put per Update: the engine's floor"})
+	rows = append(rows, logCeilingRows(dir, writers, *duration, *rounds)...)
 	add("strengthen 16 hot relations", "sqlite", interleaved("strengthen", ws, []contender{rg, hp, sq}, func(c contender) func(int) error {
 		return func(i int) error { return c.Strengthen(i) }
 	}), nil)
@@ -361,13 +397,58 @@ func markdown(rows []row, d dataset) string {
 	} else {
 		fmt.Fprintf(&b, "Machine: %s. Durable commits everywhere.\n\n", machine())
 	}
-	fmt.Fprintln(&b, "| workload | contender | writers | ops/s | p50 µs | p99 µs | ratio | to | note |")
-	fmt.Fprintln(&b, "|---|---|---:|---:|---:|---:|---:|---|---|")
+	fmt.Fprintln(&b, "| workload | contender | writers | ops/s | p50 µs | p99 µs | CPU ms / 1k ops | B/op | allocs/op | GCs | ratio | to | note |")
+	fmt.Fprintln(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.0f | %.0f | %.2f | %s | %s |\n",
-			r.Workload, r.Contender, r.Writers, r.OpsPerSec, r.P50us, r.P99us, r.Ratio, r.Reference, r.Note)
+		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.0f | %.0f | %.1f | %.0f | %.0f | %d | %.2f | %s | %s |\n",
+			r.Workload, r.Contender, r.Writers, r.OpsPerSec, r.P50us, r.P99us, r.CPUms1k, r.BytesPerOp, r.AllocsPerOp, r.GCs, r.Ratio, r.Reference, r.Note)
 	}
 	return b.String()
+}
+
+// logRecordLen is the log ceiling's record: about what an overwrite by
+// id logs (a relation and a counter, their keys, the record's header).
+const logRecordLen = 200
+
+// logCeilingRows measures the bare group-commit log (bench.LogCeiling)
+// at each writer count of 8 and more, in rounds like the other rows:
+// the rate any store durable through a log could reach on this disk.
+func logCeilingRows(dir string, writers []int, d time.Duration, rounds int) []row {
+	log.Printf("workload log-ceiling")
+	l, err := bench.OpenLogCeiling(filepath.Join(dir, "ceiling.log"), 64<<20)
+	check(err)
+	defer l.Close()
+	rec := make([]byte, logRecordLen)
+	var rows []row
+	for _, w := range writers {
+		if w < 8 {
+			continue
+		}
+		var m measure
+		for range rounds {
+			m.add(run(d/time.Duration(rounds), w, func(int) error { return l.Append(rec) }))
+		}
+		r := row{Workload: fmt.Sprintf("the log's ceiling: group-committed %d-byte appends", logRecordLen), Contender: "log alone", Writers: w, Ops: m.ops,
+			Note: "one flusher, write + fdatasync of whatever gathered, preallocated file; no store: what relgraph's overwrite rows divide by"}
+		if m.ops > 0 {
+			r.OpsPerSec = float64(m.ops) / m.dur.Seconds()
+			r.P50us, r.P99us = percentile(m.lat, 0.50), percentile(m.lat, 0.99)
+			r.setCost(&m)
+			r.Ratio, r.Reference = 1, "itself"
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// setCost fills in the row's CPU and memory per operation from m.
+func (r *row) setCost(m *measure) {
+	if m.ops == 0 {
+		return
+	}
+	n := float64(m.ops)
+	r.CPUms1k = m.cpu.Seconds() * 1e3 / n * 1000
+	r.BytesPerOp, r.AllocsPerOp, r.GCs = float64(m.bytes)/n, float64(m.allocs)/n, m.gcs
 }
 
 func machine() string {
