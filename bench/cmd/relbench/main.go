@@ -44,9 +44,9 @@ type row struct {
 	BytesPerOp  float64 `json:"bytes_per_op"`
 	AllocsPerOp float64 `json:"allocs_per_op"`
 	GCs         uint32  `json:"gc_cycles"`
-	Ratio     float64 `json:"ratio"` // to the workload's reference row
-	Reference string  `json:"reference"`
-	Note      string  `json:"note,omitempty"`
+	Ratio       float64 `json:"ratio"` // to the workload's reference row
+	Reference   string  `json:"reference"`
+	Note        string  `json:"note,omitempty"`
 }
 
 type measure struct {
