@@ -305,6 +305,13 @@ func (e *Engine) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
 // its commits (CommitAsync) must not leave the next one waiting for
 // ever. It needs no lock.
 func (e *Engine) waitForRoom(ctx context.Context) error {
+	e.mu.Lock()
+	if e.memBytes <= 4*e.cfg.CheckpointBytes { // room: the common case, without a wake-up to set up
+		err := e.writeFailure()
+		e.mu.Unlock()
+		return err
+	}
+	e.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
 		e.mu.Lock()
 		e.cond.Broadcast()
