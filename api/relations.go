@@ -152,7 +152,7 @@ func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, 
 	}
 	items := make([]any, 0, len(page.Items))
 	for _, it := range page.Items {
-		items = append(items, relationItem(it))
+		items = append(items, relationJSON{it})
 	}
 	out := map[string]any{"data": items, "total_count": page.Total, "error_text": "Successful operation"}
 	if page.NextCursor != "" {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -61,18 +60,16 @@ func (h *handler) writeStream(ctx context.Context, w http.ResponseWriter, f Form
 		w.WriteHeader(200)
 		fmt.Fprintf(bw, `{"error":0,"error_text":%s,"data":[`, strconv.Quote(text))
 	}
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	written := 0
 	page := rs.first
 	q := rs.q
 	for {
 		for _, it := range page.Items {
-			item := relationItem(it)
 			var err error
 			if f == XML {
 				var b bytes.Buffer
-				if err = writeXMLValue(&b, "data", item, 1); err == nil {
+				if err = writeXMLValue(&b, "data", relationItem(it), 1); err == nil {
 					bw.Write(b.Bytes())
 					bw.WriteByte('\n')
 				}
@@ -80,7 +77,9 @@ func (h *handler) writeStream(ctx context.Context, w http.ResponseWriter, f Form
 				if written > 0 {
 					bw.WriteByte(',')
 				}
-				err = enc.Encode(item)
+				if line, err = appendRelationJSON(line[:0], it); err == nil {
+					bw.Write(append(line, '\n')) // as json.Encoder ends each value
+				}
 			}
 			if err != nil {
 				h.abort("encoding relations/get", err)

@@ -1,0 +1,78 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/relgraph/relgraph"
+)
+
+// encodeAnswer writes v as the answer's JSON encoder does.
+func encodeAnswer(t interface{ Fatal(...any) }, v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// A relation's hand-written JSON is the bytes encoding/json writes for
+// relationItem's map, for every value a relation can hold: ints at
+// their bounds, floats of every magnitude (the switch to exponents at
+// 1e-6 and 1e21), strings with quotes, controls, HTML characters,
+// U+2028 and invalid UTF-8; alone, and inside an answer.
+func TestRelationJSONMatchesEncodingJSON(t *testing.T) {
+	text := rapid.OneOf(rapid.String(), rapid.StringMatching(`[a-z_]{1,12}`),
+		rapid.SampledFrom([]string{"", "a\"b", `back\slash`, "<b>&amp;</b>", "line\nbreak\t\x01", "\u2028\u2029", "\xff\xfe", "Zürich ☃"}))
+	value := rapid.OneOf(
+		rapid.Map(rapid.Int64(), func(n int64) any { return n }),
+		rapid.Map(rapid.SampledFrom([]int64{math.MinInt64, math.MaxInt64, 0, -1}), func(n int64) any { return n }),
+		rapid.Map(rapid.Float64(), func(f float64) any { return f }),
+		rapid.Map(rapid.SampledFrom([]float64{0, math.Copysign(0, -1), 1e-6, 9.99e-7, 1e21, 9.99e20, 1e-300, 5e-324, math.MaxFloat64, -1.5e-7, 123456789.125}), func(f float64) any { return f }),
+		rapid.Map(rapid.Bool(), func(b bool) any { return b }),
+		rapid.Map(text, func(s string) any { return s }))
+	rapid.Check(t, func(t *rapid.T) {
+		it := relgraph.RelationItem{DatabaseB: rapid.Uint32().Draw(t, "db"), Weights: relgraph.Weights{}}
+		copy(it.ProfileA[:], rapid.SliceOfN(rapid.Byte(), 12, 12).Draw(t, "a"))
+		copy(it.ProfileB[:], rapid.SliceOfN(rapid.Byte(), 12, 12).Draw(t, "b"))
+		for i := range rapid.IntRange(0, 6).Draw(t, "n") {
+			it.Weights[text.Draw(t, fmt.Sprint("name", i))] = value.Draw(t, fmt.Sprint("value", i))
+		}
+		got, want := encodeAnswer(t, relationJSON{it}), encodeAnswer(t, relationItem(it))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("hand-written:\n%s\nencoding/json:\n%s", got, want)
+		}
+		answer := func(item any) map[string]any {
+			return map[string]any{"data": []any{item}, "total_count": 1, "error_text": "Successful operation"}
+		}
+		if got, want := encodeAnswer(t, answer(relationJSON{it})), encodeAnswer(t, answer(relationItem(it))); !bytes.Equal(got, want) {
+			t.Fatalf("in an answer, hand-written:\n%s\nencoding/json:\n%s", got, want)
+		}
+		line, err := appendRelationJSON(nil, it)
+		if err != nil || !bytes.Equal(append(line, '\n'), want) {
+			t.Fatalf("streamed:\n%s\nencoding/json:\n%s", line, want)
+		}
+	})
+}
+
+// In XML a relation is written from relationItem, as before.
+func TestRelationJSONWritesXMLAsItsMap(t *testing.T) {
+	it := relgraph.RelationItem{DatabaseB: 2, Weights: relgraph.Weights{"user_like": int64(3), "is_online": true}}
+	var got, want bytes.Buffer
+	if err := writeXMLValue(&got, "data", relationJSON{it}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeXMLValue(&want, "data", relationItem(it), 1); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() || !bytes.Contains(got.Bytes(), []byte("<user_like>")) {
+		t.Fatalf("XML of a relation:\n%s\nwant\n%s", got.String(), want.String())
+	}
+}
