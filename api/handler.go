@@ -347,6 +347,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 			format = named
 		}
 	}
+	p.answer = format
 	out, err := ep.fn(h, r.Context(), p)
 	if err != nil {
 		code := statusOf(err)

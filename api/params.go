@@ -19,6 +19,9 @@ type params struct {
 	m    map[string]any
 	used map[string]bool
 	xml  bool // the body was XML
+	// answer is the format the answer is written in (set before the
+	// endpoint runs): an endpoint may build its answer for it.
+	answer Format
 }
 
 func newParams(path string, m map[string]any) *params {

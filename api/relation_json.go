@@ -2,10 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/relgraph/relgraph"
@@ -26,15 +29,29 @@ func (r relationJSON) MarshalJSON() ([]byte, error) {
 	return appendRelationJSON(make([]byte, 0, 256), r.it)
 }
 
+// appendRelationHead appends a relation's fields up to its properties.
+func appendRelationHead(b []byte, dbB uint32, a, bID relgraph.ProfileID) []byte {
+	b = append(b, `{"db_b":`...)
+	b = strconv.AppendUint(b, uint64(dbB), 10)
+	b = append(b, `,"profile_id_a":"`...)
+	b = hex.AppendEncode(b, a[:])
+	b = append(b, `","profile_id_b":"`...)
+	b = hex.AppendEncode(b, bID[:])
+	return append(b, `","props":{`...)
+}
+
+// appendRelationTail appends a relation's fields after its properties.
+func appendRelationTail(b []byte, a, bID relgraph.ProfileID) []byte {
+	b = append(b, `},"xxh_a":"`...)
+	b = append(b, XXH(a)...)
+	b = append(b, `","xxh_b":"`...)
+	b = append(b, XXH(bID)...)
+	return append(b, `"}`...)
+}
+
 // appendRelationJSON appends it as relations/get writes a relation.
 func appendRelationJSON(b []byte, it relgraph.RelationItem) ([]byte, error) {
-	b = append(b, `{"db_b":`...)
-	b = strconv.AppendUint(b, uint64(it.DatabaseB), 10)
-	b = append(b, `,"profile_id_a":"`...)
-	b = append(b, it.ProfileA.String()...)
-	b = append(b, `","profile_id_b":"`...)
-	b = append(b, it.ProfileB.String()...)
-	b = append(b, `","props":{`...)
+	b = appendRelationHead(b, it.DatabaseB, it.ProfileA, it.ProfileB)
 	names := make([]string, 0, len(it.Weights))
 	for k := range it.Weights {
 		names = append(names, k)
@@ -52,11 +69,90 @@ func appendRelationJSON(b []byte, it relgraph.RelationItem) ([]byte, error) {
 		}
 		b = append(b, '}')
 	}
-	b = append(b, `},"xxh_a":"`...)
-	b = append(b, XXH(it.ProfileA)...)
-	b = append(b, `","xxh_b":"`...)
-	b = append(b, XXH(it.ProfileB)...)
-	return append(b, `"}`...), nil
+	return appendRelationTail(b, it.ProfileA, it.ProfileB), nil
+}
+
+// appendViewJSON appends the relation v as appendRelationJSON appends
+// v.Item(), reading each property in place. props are the relation
+// type's properties in name order, each with its name quoted.
+func appendViewJSON(b []byte, v *relgraph.RelationView, props []viewProp) []byte {
+	b = appendRelationHead(b, v.DatabaseB, v.ProfileA, v.ProfileB)
+	first := true
+	for _, p := range props {
+		start := len(b)
+		if !first {
+			b = append(b, ',')
+		}
+		b = append(b, p.quoted...)
+		b = append(b, `:{"value":`...)
+		ok := false
+		switch p.t {
+		case relgraph.PropInt:
+			var n int64
+			if n, ok = v.Int(p.name); ok {
+				b = strconv.AppendInt(b, n, 10)
+			}
+		case relgraph.PropFloat:
+			var f float64
+			if f, ok = v.Float(p.name); ok {
+				b, _ = appendJSONValue(b, f) // a stored float is finite
+			}
+		case relgraph.PropBool:
+			var x bool
+			if x, ok = v.Bool(p.name); ok {
+				b = strconv.AppendBool(b, x)
+			}
+		case relgraph.PropString:
+			var s string
+			if s, ok = v.String(p.name); ok {
+				b = appendJSONString(b, s)
+			}
+		}
+		if !ok { // not set on this relation
+			b = b[:start]
+			continue
+		}
+		b = append(b, '}')
+		first = false
+	}
+	return appendRelationTail(b, v.ProfileA, v.ProfileB)
+}
+
+// viewProp is a relation type's property, as appendViewJSON writes it.
+type viewProp struct {
+	name   string
+	quoted []byte
+	t      relgraph.PropertyType
+}
+
+// viewProps is rt's properties in name order.
+func viewProps(rt *relgraph.RelationType) []viewProp {
+	props := make([]viewProp, 0, len(rt.Properties))
+	for _, p := range rt.Properties {
+		props = append(props, viewProp{name: p.Name, quoted: appendJSONString(nil, p.Name), t: p.Type})
+	}
+	slices.SortFunc(props, func(x, y viewProp) int { return strings.Compare(x.name, y.name) })
+	return props
+}
+
+// relationsJSON reads a page of relations in place and returns its
+// "data" array as JSON, the total and the next page's cursor.
+func (h *handler) relationsJSON(ctx context.Context, q relgraph.RelationsQuery, rt *relgraph.RelationType) (rawJSON, int64, string, error) {
+	props := viewProps(rt)
+	data := append(make([]byte, 0, 4096), '[')
+	n := 0
+	total, next, err := h.store.ScanRelations(ctx, q, func(v *relgraph.RelationView) error {
+		if n > 0 {
+			data = append(data, ',')
+		}
+		n++
+		data = appendViewJSON(data, v, props)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, "", err
+	}
+	return append(data, ']'), total, next, nil
 }
 
 // appendJSONValue appends a property's value: an int64, a float64 in

@@ -133,7 +133,7 @@ func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, 
 	if err := p.unknown(); err != nil {
 		return nil, err
 	}
-	_, dbA, _ := h.relationType(q.RelationType)
+	rt, dbA, _ := h.relationType(q.RelationType)
 	if err := locatorValue(dbA, &q.A, ""); err != nil {
 		return nil, err
 	}
@@ -145,6 +145,18 @@ func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, 
 			return nil, err
 		}
 		return map[string]any{streamKey: &relationStream{first: first, q: q}, "error_text": "Successful operation"}, nil
+	}
+	if p.answer == JSON && rt != nil {
+		// Read in place and written as bytes: no map per relation.
+		data, total, next, err := h.relationsJSON(ctx, q, rt)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{"data": data, "total_count": total, "error_text": "Successful operation"}
+		if next != "" {
+			out["next_cursor"] = next
+		}
+		return out, nil
 	}
 	page, err := h.store.Relations(ctx, q)
 	if err != nil {

@@ -262,12 +262,48 @@ func listItems(v any) []any {
 	return []any{v}
 }
 
-// encodeJSON writes v as one line of JSON.
+// encodeJSON writes v as one line of JSON. A value that is rawJSON is
+// written as it is; the answer is otherwise the bytes encoding/json
+// writes for v.
 func encodeJSON(w io.Writer, v map[string]any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	raw := false
+	for _, x := range v {
+		_, isRaw := x.(rawJSON)
+		raw = raw || isRaw
+	}
+	if !raw {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
+	}
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := append(make([]byte, 0, 1024), '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendJSONString(b, k), ':')
+		if r, ok := v[k].(rawJSON); ok {
+			b = append(b, r...)
+			continue
+		}
+		var err error
+		if b, err = appendEncoded(b, v[k]); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write(append(b, '}', '\n'))
+	return err
 }
+
+// rawJSON is a value of an answer already written as JSON (compact, as
+// encoding/json writes it): encodeJSON splices it in, where encoding/json
+// would scan and compact it again. Only a JSON answer holds one.
+type rawJSON []byte
 
 // encodeXML writes v under <xml>, keys sorted, lists as repeated
 // elements. A key
