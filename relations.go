@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"iter"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -228,6 +229,19 @@ func (v *RelationView) String(name string) (string, bool) {
 		return string(w.Str), true
 	}
 	return "", false
+}
+
+// Properties yields each property the relation has set, in name order
+// (byte order, as stored), with its type: read its value with the
+// accessor of that type. It allocates nothing.
+func (v *RelationView) Properties() iter.Seq2[string, PropertyType] {
+	return func(yield func(string, PropertyType) bool) {
+		for _, w := range v.weights {
+			if !yield(w.Name, PropertyType(w.Type)) {
+				return
+			}
+		}
+	}
 }
 
 // Len is the number of properties the relation has set.

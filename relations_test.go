@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/relgraph/relgraph/index"
@@ -321,6 +322,20 @@ func TestScanRelations(t *testing.T) {
 			t.Fatalf("view %d: %v donate %d, want %+v", n, v.ProfileB, donate, it)
 		}
 		kept = append(kept, v.Weights())
+		// Properties names exactly what Weights holds, in name order,
+		// each with the type its accessor reads.
+		var names []string
+		for name, pt := range v.Properties() {
+			names = append(names, name)
+			if pt == PropInt {
+				if got, ok := v.Int(name); !ok || got != it.Weights[name] {
+					t.Fatalf("view %d: property %s (int) reads %d %v, want %v", n, name, got, ok, it.Weights[name])
+				}
+			}
+		}
+		if !slices.IsSorted(names) || len(names) != len(it.Weights) || len(names) != v.Len() {
+			t.Fatalf("view %d: Properties %v, weights %v", n, names, it.Weights)
+		}
 		n++
 		return nil
 	})

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/relgraph/relgraph"
@@ -73,72 +72,43 @@ func appendRelationJSON(b []byte, it relgraph.RelationItem) ([]byte, error) {
 }
 
 // appendViewJSON appends the relation v as appendRelationJSON appends
-// v.Item(), reading each property in place. props are the relation
-// type's properties in name order, each with its name quoted.
-func appendViewJSON(b []byte, v *relgraph.RelationView, props []viewProp) []byte {
+// v.Item(), reading each property in place: every property the record
+// holds, in its (name) order, whatever the schema said when the request
+// began.
+func appendViewJSON(b []byte, v *relgraph.RelationView) ([]byte, error) {
 	b = appendRelationHead(b, v.DatabaseB, v.ProfileA, v.ProfileB)
 	first := true
-	for _, p := range props {
-		start := len(b)
+	for name, t := range v.Properties() {
 		if !first {
 			b = append(b, ',')
 		}
-		b = append(b, p.quoted...)
-		b = append(b, `:{"value":`...)
-		ok := false
-		switch p.t {
+		first = false
+		b = append(appendJSONString(b, name), `:{"value":`...)
+		switch t {
 		case relgraph.PropInt:
-			var n int64
-			if n, ok = v.Int(p.name); ok {
-				b = strconv.AppendInt(b, n, 10)
-			}
+			n, _ := v.Int(name)
+			b = strconv.AppendInt(b, n, 10)
 		case relgraph.PropFloat:
-			var f float64
-			if f, ok = v.Float(p.name); ok {
-				b, _ = appendJSONValue(b, f) // a stored float is finite
+			f, _ := v.Float(name)
+			var err error
+			if b, err = appendJSONValue(b, f); err != nil {
+				return nil, err // not finite: encoding/json's error, as before
 			}
 		case relgraph.PropBool:
-			var x bool
-			if x, ok = v.Bool(p.name); ok {
-				b = strconv.AppendBool(b, x)
-			}
-		case relgraph.PropString:
-			var s string
-			if s, ok = v.String(p.name); ok {
-				b = appendJSONString(b, s)
-			}
-		}
-		if !ok { // not set on this relation
-			b = b[:start]
-			continue
+			x, _ := v.Bool(name)
+			b = strconv.AppendBool(b, x)
+		default:
+			s, _ := v.String(name)
+			b = appendJSONString(b, s)
 		}
 		b = append(b, '}')
-		first = false
 	}
-	return appendRelationTail(b, v.ProfileA, v.ProfileB)
-}
-
-// viewProp is a relation type's property, as appendViewJSON writes it.
-type viewProp struct {
-	name   string
-	quoted []byte
-	t      relgraph.PropertyType
-}
-
-// viewProps is rt's properties in name order.
-func viewProps(rt *relgraph.RelationType) []viewProp {
-	props := make([]viewProp, 0, len(rt.Properties))
-	for _, p := range rt.Properties {
-		props = append(props, viewProp{name: p.Name, quoted: appendJSONString(nil, p.Name), t: p.Type})
-	}
-	slices.SortFunc(props, func(x, y viewProp) int { return strings.Compare(x.name, y.name) })
-	return props
+	return appendRelationTail(b, v.ProfileA, v.ProfileB), nil
 }
 
 // relationsJSON reads a page of relations in place and returns its
 // "data" array as JSON, the total and the next page's cursor.
-func (h *handler) relationsJSON(ctx context.Context, q relgraph.RelationsQuery, rt *relgraph.RelationType) (rawJSON, int64, string, error) {
-	props := viewProps(rt)
+func (h *handler) relationsJSON(ctx context.Context, q relgraph.RelationsQuery) (rawJSON, int64, string, error) {
 	data := append(make([]byte, 0, 4096), '[')
 	n := 0
 	total, next, err := h.store.ScanRelations(ctx, q, func(v *relgraph.RelationView) error {
@@ -146,8 +116,9 @@ func (h *handler) relationsJSON(ctx context.Context, q relgraph.RelationsQuery, 
 			data = append(data, ',')
 		}
 		n++
-		data = appendViewJSON(data, v, props)
-		return nil
+		var err error
+		data, err = appendViewJSON(data, v)
+		return err
 	})
 	if err != nil {
 		return nil, 0, "", err

@@ -111,6 +111,19 @@ func TestRelationsPageAsBytesMatchesTheMaps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A property added later, set on one relation: a page names what
+	// each record holds, whatever the schema said when it began.
+	if err := e.store.PutRelationType(ctx, relgraph.RelationType{ID: 7, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{
+		{Name: "n", Type: relgraph.PropInt}, {Name: "f", Type: relgraph.PropFloat},
+		{Name: "ok", Type: relgraph.PropBool}, {Name: "s", Type: relgraph.PropString}, {Name: "Z-9", Type: relgraph.PropString},
+		{Name: "added", Type: relgraph.PropInt},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Overwrite(ctx, relgraph.RelationRequest{RelationType: 7, A: relgraph.Locator{ProfileID: profileA},
+		B: relgraph.Locator{ProfileID: res[5].ID.String()}, Weights: map[string]any{"added": 5}}); err != nil {
+		t.Fatal(err)
+	}
 	for _, limit := range []int{1, 7, 30, 100} {
 		cursor := ""
 		for pages := 0; ; pages++ {

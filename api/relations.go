@@ -133,7 +133,7 @@ func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, 
 	if err := p.unknown(); err != nil {
 		return nil, err
 	}
-	rt, dbA, _ := h.relationType(q.RelationType)
+	_, dbA, _ := h.relationType(q.RelationType)
 	if err := locatorValue(dbA, &q.A, ""); err != nil {
 		return nil, err
 	}
@@ -146,9 +146,9 @@ func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, 
 		}
 		return map[string]any{streamKey: &relationStream{first: first, q: q}, "error_text": "Successful operation"}, nil
 	}
-	if p.answer == JSON && rt != nil {
+	if p.answer == JSON {
 		// Read in place and written as bytes: no map per relation.
-		data, total, next, err := h.relationsJSON(ctx, q, rt)
+		data, total, next, err := h.relationsJSON(ctx, q)
 		if err != nil {
 			return nil, err
 		}
