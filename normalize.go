@@ -83,10 +83,35 @@ func NormalizePhone(s, region string) (string, error) {
 	if !strings.HasPrefix(t, "+") && region == "" {
 		return "", invalidf("phone %q has no country code: write it as +<country code><number>, or set the store's phone region (Options.PhoneRegion; the relgraph command: -phone-region or RELGRAPH_PHONE_REGION)", truncate(s))
 	}
-	if e, ok := e164Fast(t); ok {
+	if e, ok := phoneFast(t); ok {
 		return e, nil
 	}
 	return parsePhone(s, t, region)
+}
+
+// phoneFast is the fast path: a number written as E.164, or as E.164
+// with the separators people put in it ("+1 617-658 7472", "+7 (955)
+// 701.57.64"), which Parse drops before it reads the digits. ok false
+// leaves the number to the parse.
+func phoneFast(t string) (string, bool) {
+	if e, ok := e164Fast(t); ok {
+		return e, true
+	}
+	if len(t) < 2 || t[0] != '+' {
+		return "", false
+	}
+	b := make([]byte, 1, len(t))
+	b[0] = '+'
+	for i := 1; i < len(t); i++ {
+		switch c := t[i]; {
+		case c >= '0' && c <= '9':
+			b = append(b, c)
+		case c == ' ' || c == '.' || c == '-' || c == '(' || c == ')':
+		default:
+			return "", false
+		}
+	}
+	return e164Fast(string(b))
 }
 
 // parsePhone is NormalizePhone's general case: libphonenumber's Parse

@@ -88,7 +88,7 @@ func TestNormalizationExamples(t *testing.T) {
 // fastAgrees checks one input: when e164Fast answers, libphonenumber's
 // parse (in every region given) answers the same number, without error.
 func fastAgrees(t interface{ Fatalf(string, ...any) }, in string, regions ...string) bool {
-	got, ok := e164Fast(in)
+	got, ok := phoneFast(in)
 	if !ok {
 		return false
 	}
@@ -121,6 +121,15 @@ func TestPhoneFastPathAgreesWithLibphonenumber(t *testing.T) {
 		national := rapid.StringMatching(`0{0,3}[0-9]{0,18}`).Draw(t, "national")
 		region := rapid.SampledFrom([]string{"", "US", "GB", "DE", "IT", "AR", "RU", "BR", "IN", "ZZ"}).Draw(t, "region")
 		fastAgrees(t, "+"+cc+national, region)
+		// The same digits with separators where people put them.
+		written := "+"
+		for i, c := range cc + national {
+			if i > 0 && rapid.IntRange(0, 3).Draw(t, "sep?") == 0 {
+				written += rapid.SampledFrom([]string{" ", ".", "-", "(", ")", " (", ") ", "  "}).Draw(t, "sep")
+			}
+			written += string(c)
+		}
+		fastAgrees(t, written, region)
 	})
 
 	examples, fast := 0, 0
@@ -174,7 +183,8 @@ func TestPhoneFastPathDeclines(t *testing.T) {
 }
 
 func FuzzPhoneFastPath(f *testing.F) {
-	for _, s := range []string{"+15550100001", "+447911123456", "+4407911123456", "+390612345678", "+80012345678", "+8613912345678", "+0012"} {
+	for _, s := range []string{"+15550100001", "+447911123456", "+4407911123456", "+390612345678", "+80012345678", "+8613912345678", "+0012",
+		"+1 617-658 7472", "+44 (0)20 7946 0958", "+7 (955) 701.57.64", "+49 30 1234567", "+1..2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
