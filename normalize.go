@@ -97,8 +97,8 @@ func phoneFast(t string) (string, bool) {
 	if e, ok := e164Fast(t); ok {
 		return e, true
 	}
-	if len(t) < 2 || t[0] != '+' {
-		return "", false
+	if len(t) < 2 || len(t) > 64 || t[0] != '+' {
+		return "", false // longer: NormalizePhone refuses it (and Parse reads no more than 250 bytes)
 	}
 	b := make([]byte, 1, len(t))
 	b[0] = '+'
