@@ -339,8 +339,6 @@ func writeXMLValue(b *bytes.Buffer, name string, v any, indent int) error {
 	}
 	pad := strings.Repeat("  ", indent)
 	switch x := v.(type) {
-	case relationJSON:
-		return writeXMLValue(b, name, relationItem(x.it), indent)
 	case nil:
 		fmt.Fprintf(b, "%s<%s nil=\"true\"/>", pad, name)
 	case map[string]any:
