@@ -431,12 +431,23 @@ func (tx *Tx) DeleteProfile(db uint32, loc Locator) (ProfileID, error) {
 // scanProfiles calls fn with every profile of database db, in id order.
 // It stops at fn's first error, and at a record that does not decode.
 func (tx *Tx) scanProfiles(db uint32, fn func(p *Profile) error) error {
+	return tx.scanProfilesAfter(db, ProfileID{}, fn)
+}
+
+// scanProfilesAfter is scanProfiles from the first profile whose id
+// sorts after after (the zero id: the first of all).
+func (tx *Tx) scanProfilesAfter(db uint32, after ProfileID, fn func(p *Profile) error) error {
 	c, err := tx.kv.Cursor(index.Profiles)
 	if err != nil {
 		return storageErr("cursor", err)
 	}
 	prefix := index.DB(db)
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	start := prefix
+	if !after.IsZero() {
+		// The smallest key after the profile's own: its key and a zero byte.
+		start = append(append(slices.Clip(prefix), after[:]...), 0)
+	}
+	for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) != 4+index.IDLen {
 			return corruptf("%s: malformed profile key", index.Describe(index.Profiles, k))
 		}
@@ -506,6 +517,30 @@ func (s *Store) EachProfile(ctx context.Context, db uint32, fn func(p *Profile) 
 		}
 		return tx.scanProfiles(db, fn)
 	})
+}
+
+// ErrStopScan, returned by a ScanProfiles callback, ends the scan
+// early without an error.
+var ErrStopScan = errors.New("relgraph: scan stopped")
+
+// ScanProfiles calls fn with the profiles of database db in id order,
+// starting after the profile id after (the zero id starts at the
+// first), in one
+// read snapshot, until fn returns an error: ErrStopScan ends it with
+// nil, any other error is returned. It costs one cursor seek, then one
+// record decode per profile visited. An unknown database is a 404
+// error; a record that does not decode stops it with ErrCorrupt.
+func (s *Store) ScanProfiles(ctx context.Context, db uint32, after ProfileID, fn func(p *Profile) error) error {
+	err := s.View(ctx, func(tx *Tx) error {
+		if _, err := tx.schema.db(db); err != nil {
+			return err
+		}
+		return tx.scanProfilesAfter(db, after, fn)
+	})
+	if errors.Is(err, ErrStopScan) {
+		return nil
+	}
+	return err
 }
 
 // Profile is one profile as returned by reads. Fields hold string,

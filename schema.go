@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/internal/record"
@@ -41,6 +42,13 @@ type Database struct {
 	ID     uint32  `json:"id"`
 	Name   string  `json:"name"`
 	Fields []Field `json:"fields,omitempty"`
+	// Description and UITags describe the database to people and to the
+	// platform's databases/list and databases/get calls; they change
+	// nothing in how its profiles are stored or matched. At most
+	// MaxDescriptionBytes, and MaxUITags tags of 1 to MaxNameLen bytes,
+	// each once.
+	Description string   `json:"description,omitempty"`
+	UITags      []string `json:"ui_tags,omitempty"`
 }
 
 // PropertyType is the type of a relation property.
@@ -98,6 +106,10 @@ const (
 	DefaultTop         = 10
 	MaxTop             = 100
 	maxSchemaNameBytes = 256 // database and relation type names
+	// MaxDescriptionBytes bounds a database's description.
+	MaxDescriptionBytes = 4096
+	// MaxUITags bounds a database's ui_tags.
+	MaxUITags = 64
 )
 
 // reservedFieldNames are keys of a profile's wire data that are not
@@ -168,6 +180,20 @@ func (d Database) check() (Database, error) {
 	if len(d.Fields) > MaxFields {
 		return d, invalidf("%d fields, at most %d", len(d.Fields), MaxFields)
 	}
+	if len(d.Description) > MaxDescriptionBytes || !utf8.ValidString(d.Description) {
+		return d, invalidf("description: at most %d bytes of UTF-8", MaxDescriptionBytes)
+	}
+	if len(d.UITags) > MaxUITags {
+		return d, invalidf("%d ui_tags, at most %d", len(d.UITags), MaxUITags)
+	}
+	for i, tag := range d.UITags {
+		if tag == "" || len(tag) > MaxNameLen || !utf8.ValidString(tag) {
+			return d, invalidf("ui_tags[%d]: 1 to %d bytes of UTF-8", i, MaxNameLen)
+		}
+		if slices.Contains(d.UITags[:i], tag) {
+			return d, invalidf("ui_tags: %q given twice", truncate(tag))
+		}
+	}
 	seen := map[string]bool{}
 	for _, f := range d.Fields {
 		if err := checkName("field", f.Name); err != nil {
@@ -185,6 +211,10 @@ func (d Database) check() (Database, error) {
 		}
 	}
 	d.Fields = slices.Clone(d.Fields)
+	d.UITags = slices.Clone(d.UITags)
+	if len(d.UITags) == 0 {
+		d.UITags = nil // as stored: an empty list is no list
+	}
 	return d, nil
 }
 
@@ -582,6 +612,7 @@ func (s *Store) RelationTypes() []RelationType {
 
 func cloneDatabase(d Database) Database {
 	d.Fields = slices.Clone(d.Fields)
+	d.UITags = slices.Clone(d.UITags)
 	return d
 }
 
@@ -636,7 +667,7 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 
 // decl is d as stored.
 func (d *Database) decl() *record.DatabaseDecl {
-	r := &record.DatabaseDecl{ID: d.ID, Name: d.Name}
+	r := &record.DatabaseDecl{ID: d.ID, Name: d.Name, Description: d.Description, UITags: d.UITags}
 	for _, f := range d.Fields {
 		r.Fields = append(r.Fields, record.FieldDecl{Name: f.Name, Type: string(f.Type), Unindexed: f.Unindexed})
 	}
@@ -645,7 +676,7 @@ func (d *Database) decl() *record.DatabaseDecl {
 
 // databaseOf is a stored declaration as the schema holds it.
 func databaseOf(r *record.DatabaseDecl) Database {
-	d := Database{ID: r.ID, Name: r.Name}
+	d := Database{ID: r.ID, Name: r.Name, Description: r.Description, UITags: r.UITags}
 	for _, f := range r.Fields {
 		d.Fields = append(d.Fields, Field{Name: f.Name, Type: FieldType(f.Type), Unindexed: f.Unindexed})
 	}

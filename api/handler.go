@@ -132,6 +132,11 @@ var endpoints = map[string]endpoint{
 	"profiles/import_batch": {RoleWrite, (*handler).profileImportBatch},
 	"profiles/get":          {RoleRead, (*handler).profileGet},
 	"profiles/delete":       {RoleWrite, (*handler).profileDelete},
+	"profiles/list":         {RoleRead, (*handler).profilesList},
+	"subscriptions/get":     {RoleRead, (*handler).subscriptionsGet},
+	"databases/list":        {RoleRead, (*handler).databasesList},
+	"databases/get":         {RoleRead, (*handler).databasesGet},
+	"databases/fields_get":  {RoleRead, (*handler).databaseFields},
 }
 
 type handler struct {

@@ -131,6 +131,24 @@ func (p *params) intList(name string) ([]int64, error) {
 	return out, nil
 }
 
+// strList reads an optional list of strings (a single XML element is a
+// list of one); absent or null gives nil.
+func (p *params) strList(name string) ([]string, error) {
+	list, _, err := p.list(name)
+	if err != nil || list == nil {
+		return nil, err
+	}
+	out := make([]string, len(list))
+	for i, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return nil, p.bad(name, "item %d: expected a string, got %s", i, kindOf(v))
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
 // uint32 reads an id: an integer from 1 to 2³²-1.
 func (p *params) uint32(name string, required bool) (uint32, error) {
 	n, err := p.integer(name, 1, math.MaxUint32, required)

@@ -297,7 +297,28 @@ func (h *handler) profileRequest(p *params, xml bool) (db uint32, loc relgraph.L
 	if loc.IsEmpty() && data.Email != nil && *data.Email != "" {
 		loc.Email = *data.Email
 	}
+	keyFromData(&loc, data)
 	return
+}
+
+// keyFromData fills a locator whose matching mode needs an email or a
+// phone it was not given from the profile's data, as the platform's
+// "Matching" page says the key is read from the source: the email from
+// data's email, the phone from the first of data's phones (the way
+// import_batch and the command-line import read them).
+func keyFromData(loc *relgraph.Locator, data relgraph.ProfileData) {
+	switch loc.Matching {
+	case relgraph.ModeEmail, relgraph.ModeEmailProfile, relgraph.ModeEmailSub, relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub:
+		if loc.Email == "" && data.Email != nil {
+			loc.Email = *data.Email
+		}
+	}
+	switch loc.Matching {
+	case relgraph.ModePhone, relgraph.ModePhoneSub, relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub:
+		if loc.Phone == "" && data.Phones != nil && len(*data.Phones) > 0 {
+			loc.Phone = (*data.Phones)[0]
+		}
+	}
 }
 
 // withSkipped adds the subscriptions skip_invalid_subscriptions dropped
@@ -486,12 +507,7 @@ func batchItem(i int, raw any, def relgraph.Locator, d *relgraph.Database, opts 
 	if data.Email != nil && *data.Email != "" {
 		loc.Email = *data.Email
 	}
-	if loc.Phone == "" && data.Phones != nil && len(*data.Phones) > 0 {
-		switch loc.Matching {
-		case relgraph.ModePhone, relgraph.ModePhoneSub, relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub:
-			loc.Phone = (*data.Phones)[0]
-		}
-	}
+	keyFromData(&loc, data)
 	if loc.Matching == relgraph.ModeCustom && loc.FieldValue == nil {
 		loc.FieldValue = obj[loc.FieldName] // as sent: locatorValue types it
 	}
@@ -535,6 +551,41 @@ func (h *handler) profileDelete(ctx context.Context, p *params) (map[string]any,
 	return map[string]any{"data": map[string]any{"profile_id": id.String()}, "error_text": "Successful operation"}, nil
 }
 
+// subscriptionJSON shapes a subscription as the platform's profile
+// answers do: resource_id, channel, status (its word), priority, the
+// address (email with email_data: the email, its domain and the md5 of
+// the email; phone; provider and subscription_id), is_delete (always
+// false: relgraph keeps no deleted subscriptions), and custom_fields and
+// cats when it has them, or always with full (subscriptions/get).
+func subscriptionJSON(s relgraph.Subscription, full bool) map[string]any {
+	m := map[string]any{"resource_id": s.ResourceID, "channel": string(s.Channel), "status": s.Status.String(), "priority": s.Priority, "is_delete": false}
+	switch s.Channel {
+	case relgraph.ChannelEmail:
+		m["email"] = s.Email
+		sum := md5.Sum([]byte(s.Email))
+		m["email_data"] = map[string]any{"email": s.Email, "domain": s.Email[strings.LastIndexByte(s.Email, '@')+1:], "md5": hex.EncodeToString(sum[:])}
+	case relgraph.ChannelSMS:
+		m["phone"] = s.Phone
+	default:
+		m["provider"], m["subscription_id"] = s.Provider, s.SubscriptionID
+	}
+	if len(s.Fields) > 0 || full {
+		fields := make(map[string]any, len(s.Fields))
+		for k, v := range s.Fields {
+			fields[k] = v
+		}
+		m["custom_fields"] = fields
+	}
+	if len(s.Categories) > 0 || full {
+		cats := make([]any, len(s.Categories))
+		for i, c := range s.Categories {
+			cats[i] = c
+		}
+		m["cats"] = cats
+	}
+	return m
+}
+
 // ProfileJSON shapes a profile as the platform's "Get profile data"
 // does: id, db_id, email, phones, subscriptions, and each system and
 // custom field by name at the top level; dates as RFC 3339 text, tags
@@ -564,32 +615,8 @@ func ProfileJSON(p *relgraph.Profile) map[string]any {
 	}
 	out["phones"] = phones
 	subs := make([]any, 0, len(p.Subscriptions))
-	for _, s := range p.Subscriptions {
-		m := map[string]any{"resource_id": s.ResourceID, "channel": string(s.Channel), "status": s.Status.String(), "priority": s.Priority}
-		switch s.Channel {
-		case relgraph.ChannelEmail:
-			m["email"] = s.Email
-			m["email_data"] = map[string]any{"email": s.Email}
-		case relgraph.ChannelSMS:
-			m["phone"] = s.Phone
-		default:
-			m["provider"], m["subscription_id"] = s.Provider, s.SubscriptionID
-		}
-		if len(s.Fields) > 0 {
-			fields := make(map[string]any, len(s.Fields))
-			for k, v := range s.Fields {
-				fields[k] = v
-			}
-			m["custom_fields"] = fields
-		}
-		if len(s.Categories) > 0 {
-			cats := make([]any, len(s.Categories))
-			for i, c := range s.Categories {
-				cats[i] = c
-			}
-			m["cats"] = cats
-		}
-		subs = append(subs, m)
+	for _, sub := range p.Subscriptions {
+		subs = append(subs, subscriptionJSON(sub, false))
 	}
 	out["subscriptions"] = subs
 	for name, v := range p.Fields {

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -32,7 +34,9 @@ func TestEveryDocumentedExampleAgainstServe(t *testing.T) {
 			t.Fatal(err)
 		}
 		sent[file] = true
-		specCheckedExample(t, endpoint, file, 0)
+		if !refusedAsDocumented[file] {
+			specCheckedExample(t, endpoint, file, 0)
+		}
 		ctype := "application/json"
 		if strings.HasSuffix(file, ".xml") {
 			ctype = "application/xml"
@@ -46,7 +50,7 @@ func TestEveryDocumentedExampleAgainstServe(t *testing.T) {
 		checkSpec(t, "the answer to "+file, endpoint, resp.StatusCode, raw)
 		return resp.StatusCode, raw
 	}
-	ok := func(endpoint, file, documented string) map[string]any {
+	okExcept := func(endpoint, file, documented string, except map[string]string) map[string]any {
 		t.Helper()
 		status, raw := post(endpoint, file)
 		got := decodeAnswer(t, raw)
@@ -54,11 +58,19 @@ func TestEveryDocumentedExampleAgainstServe(t *testing.T) {
 			t.Fatalf("%s (%s): %d %s", file, endpoint, status, raw)
 		}
 		if documented != "" {
-			specCheckedExample(t, endpoint, documented, 200)
+			if !slices.Contains(slices.Collect(maps.Values(except)), "absent") {
+				// An answer holding keys relgraph does not answer is
+				// not relgraph's answer, and not in its contract.
+				specCheckedExample(t, endpoint, documented, 200)
+			}
 			want := decodeAnswer(t, readExample(t, documented))
-			sameShape(t, file, got, want)
+			sameShapeExcept(t, file, got, want, except)
 		}
 		return got
+	}
+	ok := func(endpoint, file, documented string) map[string]any {
+		t.Helper()
+		return okExcept(endpoint, file, documented, nil)
 	}
 
 	// Relations: the pages' requests in the order the pages tell.
@@ -97,6 +109,39 @@ func TestEveryDocumentedExampleAgainstServe(t *testing.T) {
 	ok("profiles/import_batch", "profile_import_batch.request.json", "profile_import_batch.response.json")
 	ok("profiles/import_batch", "profile_import_batch.request.xml", "")
 
+	// Databases, many profiles, a subscription. Where the documented
+	// answer holds the platform's own data (its databases' names and
+	// count, its access groups, a hash of its own), the value is checked
+	// by its form; what relgraph does not keep (registration info,
+	// domain groups, subscription hashes) is listed in docs/spec.md §5.
+	platformDatabases := map[string]string{".data.name": "form", ".data.Groups.Id": "form", ".data.Groups.Name": "form",
+		".next_from_id": "form", ".total_count": "form"}
+	list := okExcept("databases/list", "databases_list.request.json", "databases_list.response.json", platformDatabases)
+	if scalar(list["next_from_id"]) != "3" || scalar(list["total_count"]) != "5" {
+		t.Fatalf("databases/list: the example's five databases, two answered: %v", list)
+	}
+	okExcept("databases/list", "databases_list.request.xml", "databases_list.response.xml", platformDatabases)
+	platformDatabase := map[string]string{".data.name": "form", ".data.suppress_id": "form"}
+	okExcept("databases/get", "databases_get.request.json", "databases_get.response.json", platformDatabase)
+	okExcept("databases/get", "databases_get.request.xml", "databases_get.response.xml", platformDatabase)
+	notKept := map[string]string{".data.subscriptions.email_data.domain_group": "absent", ".data.subscriptions.reg_info": "absent",
+		".data.subscriptions.hash_id": "absent", ".data.subscriptions.email_data.md5": "form"}
+	okExcept("profiles/list", "profiles_list.request.json", "profiles_list.response.json", notKept)
+	// The page's XML example has a stray ">" after from_id: text mixed
+	// with elements, which relgraph refuses by name (docs/spec.md §6);
+	// without it, the first profile after from_id (it has no query).
+	if status, raw := post("profiles/list", "profiles_list.request.xml"); status != 400 || !strings.Contains(string(raw), "mixes text and elements") {
+		t.Fatalf("profiles/list, the page's XML: %d %s", status, raw)
+	}
+	if got := ok("profiles/list", "profiles_list_fixed.request.xml", ""); scalar(got["next_from_id"]) == "" {
+		t.Fatalf("profiles/list (XML): %v", got)
+	}
+	if status, raw := post("subscriptions/get", "subscriptions_get.request.json"); status != 400 || !strings.Contains(string(raw), "profile_id") {
+		t.Fatalf("subscriptions/get with the placeholder profile id: %d %s", status, raw)
+	}
+	ok("subscriptions/get", "subscriptions_get_id.request.json", "subscriptions_get.response.json")
+	ok("subscriptions/get", "subscriptions_get_id.request.xml", "subscriptions_get.response.json")
+
 	// The functional updates did what they say.
 	get := func(db, id string) map[string]any {
 		t.Helper()
@@ -133,6 +178,16 @@ func TestEveryDocumentedExampleAgainstServe(t *testing.T) {
 	if len(missed) > 0 {
 		t.Fatalf("documented requests never sent: %v", missed)
 	}
+}
+
+// refusedAsDocumented are the documented requests relgraph refuses,
+// each for a reason docs/spec.md gives; they are outside its contract:
+// a placeholder
+// where a profile id goes, a stray ">" amid the elements of an XML
+// body.
+var refusedAsDocumented = map[string]bool{
+	"subscriptions_get.request.json": true,
+	"profiles_list.request.xml":      true,
 }
 
 func readExample(t *testing.T, file string) []byte {
@@ -232,9 +287,13 @@ func scalar(v any) string {
 	return string(b)
 }
 
+// isNumber reports whether a scalar's text is an integer.
+func isNumber(s string) bool { return integer.MatchString(s) }
+
 var (
-	hexID = regexp.MustCompile(`^[0-9a-f]{24}$`)
-	xxh   = regexp.MustCompile(`^[0-9a-f]{16}$`)
+	integer = regexp.MustCompile(`^-?[0-9]+$`)
+	hexID   = regexp.MustCompile(`^[0-9a-f]{24}$`)
+	xxh     = regexp.MustCompile(`^[0-9a-f]{16}$`)
 )
 
 // sameShape compares an answer with the documented one: every
@@ -242,8 +301,30 @@ var (
 // hashes of the platform's own data, which must have the same form.
 func sameShape(t *testing.T, file string, got, want map[string]any) {
 	t.Helper()
+	sameShapeExcept(t, file, got, want, nil)
+}
+
+// sameShapeExcept is sameShape where except says, by path (".data.name";
+// a list's items share its path), that a value is the platform's own
+// data, checked by its form ("form": a number where the page has a
+// number, text where it has text), or a key relgraph does not answer
+// ("absent", each documented in docs/spec.md).
+func sameShapeExcept(t *testing.T, file string, got, want map[string]any, except map[string]string) {
+	t.Helper()
 	var cmp func(path string, g, w any)
 	cmp = func(path string, g, w any) {
+		switch except[path] {
+		case "absent":
+			if g != nil {
+				t.Fatalf("%s: %s is %v, which relgraph does not keep", file, path, g)
+			}
+			return
+		case "form":
+			if g == nil || isNumber(scalar(g)) != isNumber(scalar(w)) {
+				t.Fatalf("%s: %s is %v, documented a value like %v", file, path, g, w)
+			}
+			return
+		}
 		switch wv := w.(type) {
 		case map[string]any:
 			gm, ok := g.(map[string]any)

@@ -155,15 +155,20 @@ var (
 	exampleB    = "5d441038439e7363f3c26539"
 	exampleGetA = "669e6968ebf4ac52b623a997"
 	exampleGetB = "6751b8f1c5e3db9bcb75befa"
+	// exampleListed is the profile of profiles/list's example answer;
+	// exampleSubscribed stands for subscriptions/get's placeholder
+	// profile id (abcdefghijklmnqrstuvwxyz, which is no profile id).
+	exampleListed     = "65117f62736a0e15d273faee"
+	exampleSubscribed = "65117f62736a0e15d273fb00"
 )
 
 func exampleConfig() *config {
 	counters := []relgraph.Field{{Name: "checks", Type: relgraph.FieldInt}, {Name: "returns", Type: relgraph.FieldInt}}
 	c := &config{
 		Databases: []relgraph.Database{
-			{ID: 1, Name: "customers", Fields: append([]relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags},
+			{ID: 1, Name: "customers", Description: "May contain info", Fields: append([]relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags},
 				{Name: "custom_id", Type: relgraph.FieldString}, {Name: "category", Type: relgraph.FieldTags}}, counters...)},
-			{ID: 2, Name: "streamers", Fields: []relgraph.Field{{Name: "nickname", Type: relgraph.FieldString}}},
+			{ID: 2, Name: "streamers", UITags: []string{"tag1", "tag2"}, Fields: []relgraph.Field{{Name: "nickname", Type: relgraph.FieldString}}},
 			{ID: 5, Name: "leads"},
 			{ID: 9, Name: "channels"},
 			{ID: 24, Name: "accounts", Fields: counters},
@@ -184,8 +189,9 @@ func exampleConfig() *config {
 
 // exampleProfiles makes sure the example profiles exist: the two of the
 // documentation's edit request, the relation of its get example, and
-// the profiles its functional updates change. Re-running it changes
-// nothing.
+// the profiles its functional updates change, and those of the
+// profiles/list and subscriptions/get examples. Re-running it sets the
+// same values again.
 func exampleProfiles(ctx context.Context, s *relgraph.Store) error {
 	for _, p := range []struct {
 		db uint32
@@ -197,6 +203,31 @@ func exampleProfiles(ctx context.Context, s *relgraph.Store) error {
 			return err
 		}
 		if _, err := s.RestoreProfile(ctx, p.db, id, relgraph.ProfileData{}); err != nil {
+			return err
+		}
+	}
+	// The profile of "Get data for multiple profiles" (found by its
+	// query, _city Moscow), and the one whose push subscription "Get
+	// profile subscription" reads.
+	for _, p := range []struct {
+		id   string
+		data relgraph.ProfileData
+	}{
+		{exampleListed, relgraph.ProfileData{
+			Fields: map[string]any{"_fname": "Anna", "_lname": "Murphy", "_city": "Moscow"},
+			Subscriptions: []relgraph.Subscription{{ResourceID: 5, Channel: relgraph.ChannelEmail, Email: "example@example.edu",
+				Status: relgraph.StatusUnsubscribed}}}},
+		{exampleSubscribed, relgraph.ProfileData{
+			Subscriptions: []relgraph.Subscription{{ResourceID: 1, Channel: relgraph.ChannelPush, Provider: "Firefox",
+				SubscriptionID: "abcdefghijklmnqrstuvwxyz", Priority: 10, Status: relgraph.StatusSubscribed,
+				Fields:     map[string]string{"_device_type": "mob", "_os": "Android", "custom_field_1": "test value"},
+				Categories: []string{"news_category", "transaction_category"}}}}},
+	} {
+		id, err := relgraph.ParseProfileID(p.id)
+		if err != nil {
+			return err
+		}
+		if _, err := s.RestoreProfile(ctx, 1, id, p.data); err != nil {
 			return err
 		}
 	}
