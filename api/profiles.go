@@ -164,6 +164,13 @@ func subscription(i int, raw any, xml bool) (relgraph.Subscription, error) {
 		if err != nil {
 			return s, err
 		}
+		// domain and md5 are what answers compute from the email, read
+		// back from an export: taken as text and computed again.
+		for _, computed := range []string{"domain", "md5"} {
+			if _, err := ep.str(computed); err != nil {
+				return s, err
+			}
+		}
 		if err := ep.unknown(); err != nil {
 			return s, err
 		}
@@ -180,6 +187,13 @@ func subscription(i int, raw any, xml bool) (relgraph.Subscription, error) {
 	}
 	if s.SubscriptionID, err = p.str("subscription_id"); err != nil {
 		return s, err
+	}
+	// is_delete: answers say false (relgraph keeps no deleted
+	// subscription), and an export carries it back.
+	if deleted, err := p.boolean("is_delete"); err != nil {
+		return s, err
+	} else if deleted {
+		return s, p.bad("is_delete", "true: relgraph keeps no deleted subscriptions; leave the subscription out, or give its status")
 	}
 	s.KeepStatus = true
 	if status, ok := p.get("status"); ok && status != nil {

@@ -509,3 +509,30 @@ func TestImportTakesThePhoneFromData(t *testing.T) {
 		t.Fatalf("no phone anywhere: %s", r.raw)
 	}
 }
+
+// TestSubscriptionsReadBackAreTaken: a profile answer's subscriptions,
+// sent back as they were read (an export, a client echoing them), are
+// imported unchanged; is_delete true is refused by name.
+func TestSubscriptionsReadBackAreTaken(t *testing.T) {
+	e := newEnv(t)
+	r := e.postJSON("profiles/import", map[string]any{"db_id": 1, "data": map[string]any{"email": "ann@x.io", "subscriptions": []any{
+		map[string]any{"resource_id": 3, "channel": "email", "email": "ann@x.io", "status": "subscribed", "priority": 2}}}})
+	e.want(r, 0)
+	r = e.postJSON("profiles/get", map[string]any{"db_id": 1, "email": "ann@x.io"})
+	e.want(r, 0)
+	subs := r.body["data"].(map[string]any)["subscriptions"]
+	r = e.postJSON("profiles/import", map[string]any{"db_id": 1, "data": map[string]any{"email": "ann@x.io", "subscriptions": subs}})
+	e.want(r, 0)
+	got, err := e.store.GetProfile(ctx, 1, relgraph.Locator{Email: "ann@x.io"})
+	if err != nil || len(got.Subscriptions) != 1 || got.Subscriptions[0].Priority != 2 {
+		t.Fatalf("after the echo: %+v %v", got, err)
+	}
+	sub := asList(subs)[0].(map[string]any)
+	sub["is_delete"] = true
+	before := e.digest()
+	r = e.postJSON("profiles/import", map[string]any{"db_id": 1, "data": map[string]any{"email": "ann@x.io", "subscriptions": []any{sub}}})
+	e.want(r, 400)
+	if !strings.Contains(scalarText(r.body["error_text"]), "is_delete") || e.digest() != before {
+		t.Fatalf("is_delete true: %s", r.raw)
+	}
+}

@@ -313,9 +313,9 @@ not json
 		t.Fatalf("get missing: %d\n%s", code, out)
 	}
 	// export → import into a fresh file gives the same profiles: the
-	// four imported, and the example set-up's five of database 1.
+	// four imported, and the example set-up's seven of database 1.
 	exported, code := runTool(t, dir, "export", "-db-id", "1")
-	if code != 0 || strings.Count(exported, "\n") != 9 {
+	if code != 0 || strings.Count(exported, "\n") != 11 {
 		t.Fatalf("export: %d\n%s", code, exported)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "out.jsonl"), []byte(exported), 0o600); err != nil {
@@ -327,7 +327,7 @@ not json
 	if out, code := runTool(t, dir, "schema", "apply", "-db", "copy.db", "-config", "schema.json"); code != 0 || !strings.Contains(out, "created copy.db") {
 		t.Fatalf("schema apply: %d\n%s", code, out)
 	}
-	if out, code := runTool(t, dir, "import", "-db", "copy.db", "-db-id", "1", "out.jsonl"); code != 0 || !strings.Contains(out, "9 lines: 9 created") {
+	if out, code := runTool(t, dir, "import", "-db", "copy.db", "-db-id", "1", "out.jsonl"); code != 0 || !strings.Contains(out, "11 lines: 11 created") {
 		t.Fatalf("re-import: %d\n%s", code, out)
 	}
 	again, _ := runTool(t, dir, "export", "-db", "copy.db", "-db-id", "1")
