@@ -83,6 +83,13 @@ func TestDatabasesListPagesAndFilters(t *testing.T) {
 	if d["name"] != "seven" || scalarText(asList(d["ui_tags"])[0]) != "eu" || scalarText(asList(d["Groups"])[0].(map[string]any)["Name"]) != "main" {
 		t.Fatalf("a database: %s", r.raw)
 	}
+	// As an open-source client of the platform calls it: its base URL
+	// and path joined with a doubled slash.
+	r2 := e.post("/databases/list", "application/json", `{"token":"`+readToken+`","limit":1}`)
+	e.want(r2, 0)
+	if got := strings.Join(ids(r2), ","); got != "1" || scalarText(r2.body["next_from_id"]) != "2" {
+		t.Fatalf("//databases/list: %s", r2.raw)
+	}
 	// XML, with the tags as repeated elements.
 	r = e.post("databases/list", "application/xml", `<xml><token>`+readToken+`</token><ui_tags>eu</ui_tags><ui_tags>b2c</ui_tags></xml>`)
 	e.want(r, 0)
