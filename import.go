@@ -200,7 +200,7 @@ func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) 
 	results := make([]ImportResult, len(items))
 	var prep *importPrep
 	if d, err := s.schema.Load().db(db); err == nil && !s.noImportPrep {
-		prep = startImportPrep(d, s.opts.PhoneRegion, s.clock(), items)
+		prep = startImportPrep(d, d.phoneRegion(s.opts.PhoneRegion), s.clock(), items)
 		defer prep.finish()
 	}
 	err := s.write(ctx, func(tx *Tx) error {

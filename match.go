@@ -242,7 +242,7 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func
 		}, nil
 
 	case ModePhone, ModePhoneSub:
-		phone, err := NormalizePhone(loc.Phone, tx.region)
+		phone, err := NormalizePhone(loc.Phone, d.phoneRegion(tx.region))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -270,7 +270,7 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func
 			}
 		}
 		if loc.Phone != "" {
-			phone, err := NormalizePhone(loc.Phone, tx.region)
+			phone, err := NormalizePhone(loc.Phone, d.phoneRegion(tx.region))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -296,7 +296,7 @@ func (tx *Tx) candidates(d *Database, loc Locator, limit int) ([]ProfileID, func
 
 	case ModePushSub:
 		s := Subscription{Channel: ChannelPush, Provider: loc.Provider, SubscriptionID: loc.SubscriptionID, ResourceID: 1}
-		if _, err := s.normalize(tx.region); err != nil {
+		if _, err := s.normalize(d.phoneRegion(tx.region)); err != nil {
 			return nil, nil, invalidf("push_sub: provider and subscription_id: %v", err)
 		}
 		ch, _ := ChannelPush.channelByte()

@@ -291,7 +291,7 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	var p *Profile
 	var val []byte           // the encoded record, when prepared ahead
 	var idless []index.Entry // its index entries, when prepared ahead
-	if pre := tx.prepared; created && pre.usable(d, tx.region, tx.now) {
+	if pre := tx.prepared; created && pre.usable(d, d.phoneRegion(tx.region), tx.now) {
 		if pre.err != nil {
 			return ProfileID{}, false, pre.err
 		}
@@ -304,7 +304,7 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 		} else {
 			p = old.clone()
 		}
-		if err := buildProfile(p, data, d, tx.region); err != nil {
+		if err := buildProfile(p, data, d, d.phoneRegion(tx.region)); err != nil {
 			return ProfileID{}, false, err
 		}
 	}

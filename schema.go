@@ -49,6 +49,13 @@ type Database struct {
 	// each once.
 	Description string   `json:"description,omitempty"`
 	UITags      []string `json:"ui_tags,omitempty"`
+	// PhoneRegion is the region (ISO 3166, such as "US") a phone of
+	// this database written without its country code is read in, so
+	// the store's meaning does not depend on how it is opened. A new
+	// database declared without one takes Options.PhoneRegion; a
+	// declaration without one keeps the region already declared
+	// (change it by declaring another). Empty: Options.PhoneRegion.
+	PhoneRegion string `json:"phone_region,omitempty"`
 }
 
 // PropertyType is the type of a relation property.
@@ -194,6 +201,9 @@ func (d Database) check() (Database, error) {
 			return d, invalidf("ui_tags: %q given twice", truncate(tag))
 		}
 	}
+	if d.PhoneRegion != "" && !KnownPhoneRegion(d.PhoneRegion) {
+		return d, invalidf("phone_region %q is not a region of the phone numbering plan (ISO 3166, such as US or DE)", truncate(d.PhoneRegion))
+	}
 	seen := map[string]bool{}
 	for _, f := range d.Fields {
 		if err := checkName("field", f.Name); err != nil {
@@ -290,6 +300,15 @@ func prefixed(err error, prefix string) error {
 	e := *err.(*Error)
 	e.Msg = prefix + e.Msg
 	return &e
+}
+
+// phoneRegion is the region d's phones are read in: its own, or def
+// (Options.PhoneRegion) for a database declared before it had one.
+func (d *Database) phoneRegion(def string) string {
+	if d.PhoneRegion != "" {
+		return d.PhoneRegion
+	}
+	return def
 }
 
 // Field returns the field named name: a system field (SystemFields) or
@@ -466,6 +485,14 @@ func joinProblems(problems []error) error {
 // putDatabase declares a validated database in tx (see PutDatabase).
 func (tx *Tx) putDatabase(d Database) error {
 	sc := tx.schemaNow()
+	if d.PhoneRegion == "" {
+		// A new database takes the store's region; a declaration
+		// without one keeps the one declared.
+		d.PhoneRegion = tx.region
+		if old := sc.dbs[d.ID]; old != nil {
+			d.PhoneRegion = old.PhoneRegion
+		}
+	}
 	if old := sc.dbs[d.ID]; old != nil {
 		if reflect.DeepEqual(*old, d) {
 			return nil
@@ -578,6 +605,18 @@ func (s *Store) Database(id uint32) (Database, error) {
 	return cloneDatabase(*d), nil
 }
 
+// PhoneRegion is the region the phones of database db are read in: its
+// declared PhoneRegion, or Options.PhoneRegion for a database declared
+// without one ("" when neither is set: phones need their country code).
+// An unknown database is a 404 error.
+func (s *Store) PhoneRegion(db uint32) (string, error) {
+	d, err := s.schema.Load().db(db)
+	if err != nil {
+		return "", err
+	}
+	return d.phoneRegion(s.opts.PhoneRegion), nil
+}
+
 // Databases returns every database, by id.
 func (s *Store) Databases() []Database {
 	sc := s.schema.Load()
@@ -667,7 +706,7 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 
 // decl is d as stored.
 func (d *Database) decl() *record.DatabaseDecl {
-	r := &record.DatabaseDecl{ID: d.ID, Name: d.Name, Description: d.Description, UITags: d.UITags}
+	r := &record.DatabaseDecl{ID: d.ID, Name: d.Name, Description: d.Description, UITags: d.UITags, PhoneRegion: d.PhoneRegion}
 	for _, f := range d.Fields {
 		r.Fields = append(r.Fields, record.FieldDecl{Name: f.Name, Type: string(f.Type), Unindexed: f.Unindexed})
 	}
@@ -676,7 +715,7 @@ func (d *Database) decl() *record.DatabaseDecl {
 
 // databaseOf is a stored declaration as the schema holds it.
 func databaseOf(r *record.DatabaseDecl) Database {
-	d := Database{ID: r.ID, Name: r.Name, Description: r.Description, UITags: r.UITags}
+	d := Database{ID: r.ID, Name: r.Name, Description: r.Description, UITags: r.UITags, PhoneRegion: r.PhoneRegion}
 	for _, f := range r.Fields {
 		d.Fields = append(d.Fields, Field{Name: f.Name, Type: FieldType(f.Type), Unindexed: f.Unindexed})
 	}

@@ -282,8 +282,14 @@ func compareSubscriptions(a, b Subscription) int {
 }
 
 // CheckSubscription reports whether sub would be accepted by an import
-// (a 400 naming what is wrong if not), without writing anything.
-func (s *Store) CheckSubscription(sub Subscription) error {
-	_, err := sub.normalize(s.opts.PhoneRegion)
+// into database db (a 400 naming what is wrong if not; its sms phone is
+// read in the database's phone region), without writing anything. An
+// unknown database is a 404.
+func (s *Store) CheckSubscription(db uint32, sub Subscription) error {
+	d, err := s.schema.Load().db(db)
+	if err != nil {
+		return err
+	}
+	_, err = sub.normalize(d.phoneRegion(s.opts.PhoneRegion))
 	return err
 }

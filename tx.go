@@ -20,7 +20,8 @@ type Tx struct {
 	newSchema *schema
 	// topRefills counts top lists this transaction rebuilt (refillTop).
 	topRefills uint64
-	// region is Options.PhoneRegion, for NormalizePhone.
+	// region is Options.PhoneRegion: the phone region of a database
+	// that declares none (Database.phoneRegion), and of new databases.
 	region string
 	// prepared is the import item putProfile is given, normalized ahead
 	// for its creation (importPrep, import.go); nil outside ImportBatch.

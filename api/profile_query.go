@@ -134,9 +134,8 @@ func lookupQueryField(name string, d *relgraph.Database, path string) (queryFiel
 			return []any{p.Email}
 		}, relgraph.NormalizeEmail}, nil
 	case "phones":
-		// A phone in a query carries its country code: the server's
-		// phone region is not the query's to guess.
-		norm := func(s string) (string, error) { return relgraph.NormalizePhone(s, "") }
+		// Read as the database's phones are (its phone region).
+		norm := func(s string) (string, error) { return relgraph.NormalizePhone(s, d.PhoneRegion) }
 		return queryField{"string", func(p *relgraph.Profile) []any {
 			out := make([]any, len(p.Phones))
 			for i, ph := range p.Phones {

@@ -38,10 +38,10 @@ type dataOptions struct {
 	check func(relgraph.Subscription) error
 }
 
-func (h *handler) dataOptions(xml, skipInvalid bool) dataOptions {
+func (h *handler) dataOptions(db uint32, xml, skipInvalid bool) dataOptions {
 	o := dataOptions{xmlNames: xml, skipInvalidSubscriptions: skipInvalid}
 	if skipInvalid {
-		o.check = h.store.CheckSubscription
+		o.check = func(s relgraph.Subscription) error { return h.store.CheckSubscription(db, s) }
 	}
 	return o
 }
@@ -303,7 +303,7 @@ func (h *handler) profileRequest(p *params, xml bool) (db uint32, loc relgraph.L
 	if err = locatorValue(d, &loc, ""); err != nil {
 		return
 	}
-	if data, drops, err = profileData(obj, d, h.dataOptions(xml, skipInvalid)); err != nil {
+	if data, drops, err = profileData(obj, d, h.dataOptions(db, xml, skipInvalid)); err != nil {
 		return
 	}
 	// No locator: the platform matches by email by default, and the
@@ -425,7 +425,7 @@ func (h *handler) profileImportBatch(ctx context.Context, p *params) (map[string
 	if d == nil {
 		return nil, notFoundf("database %d not found", db)
 	}
-	opts := h.dataOptions(p.xml, skipInvalid)
+	opts := h.dataOptions(db, p.xml, skipInvalid)
 	// A profile that does not parse fails alone, as one the store refuses.
 	results := make([]relgraph.ImportResult, len(list))
 	drops := make([][]skipped, len(list))

@@ -58,6 +58,11 @@ func (h *handler) profilesList(ctx context.Context, p *params) (map[string]any, 
 	if d == nil {
 		return nil, notFoundf("database %d not found", db)
 	}
+	// The query reads phones in the region the store reads them in
+	// (d is this request's copy of the declaration).
+	if d.PhoneRegion, err = h.store.PhoneRegion(db); err != nil {
+		return nil, err
+	}
 	keep := func(*relgraph.Profile) bool { return true }
 	if len(query) > 0 {
 		if keep, err = compileQuery(query, d); err != nil {

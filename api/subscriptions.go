@@ -72,7 +72,11 @@ func (h *handler) subscriptionsGet(ctx context.Context, p *params) (map[string]a
 		if want.Phone == "" {
 			return nil, p.bad("phone", "required with channel sms")
 		}
-		if want.Phone, err = relgraph.NormalizePhone(want.Phone, ""); err != nil {
+		region, err := h.store.PhoneRegion(db)
+		if err != nil {
+			return nil, err
+		}
+		if want.Phone, err = relgraph.NormalizePhone(want.Phone, region); err != nil {
 			return nil, err
 		}
 	case relgraph.ChannelPush:

@@ -303,11 +303,16 @@ not json
 	if out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "local.jsonl"); code != 1 || !strings.Contains(out, "-phone-region") {
 		t.Fatalf("import of a local phone: %d\n%s", code, out)
 	}
-	if out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "-phone-region", "US", "local.jsonl"); code != 0 {
+	if out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "-phone-region", "US", "local.jsonl"); code != 0 || !strings.Contains(out, "read in region US") {
 		t.Fatalf("import -phone-region US: %d\n%s", code, out)
 	}
-	if out, code := runTool(t, dir, "get", "-db-id", "1", "-phone", "(202) 555-0143", "-phone-region", "US"); code != 0 || !strings.Contains(out, `"email": "d@x.io"`) {
-		t.Fatalf("get -phone-region US: %d\n%s", code, out)
+	// The region is now the database's: every tool reads phones alike
+	// without the flag, and a conflicting flag is refused.
+	if out, code := runTool(t, dir, "get", "-db-id", "1", "-phone", "(202) 555-0143"); code != 0 || !strings.Contains(out, `"email": "d@x.io"`) {
+		t.Fatalf("get without -phone-region: %d\n%s", code, out)
+	}
+	if out, code := runTool(t, dir, "import", "-db-id", "1", "-matching", "email", "-phone-region", "DE", "local.jsonl"); code == 0 || !strings.Contains(out, "reads phones in region US") {
+		t.Fatalf("import -phone-region DE: %d\n%s", code, out)
 	}
 	if out, code := runTool(t, dir, "get", "-db-id", "1", "-email", "zz@x.io"); code != 1 || !strings.Contains(out, "no profile") {
 		t.Fatalf("get missing: %d\n%s", code, out)

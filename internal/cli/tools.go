@@ -20,6 +20,30 @@ import (
 	"github.com/relgraph/relgraph/internal/importer"
 )
 
+// recordPhoneRegion makes the store remember the phone region an import
+// reads its phones in (-phone-region, or RELGRAPH_PHONE_REGION), so that
+// the server and every tool read them alike afterwards, with or without
+// the flag: a database that declares no region gets this one (said on
+// out); one that declares another is refused, since its stored phones
+// were read in that one.
+func recordPhoneRegion(ctx context.Context, s *relgraph.Store, db relgraph.Database, flag string, out io.Writer) (relgraph.Database, error) {
+	if flag == "" {
+		flag = os.Getenv("RELGRAPH_PHONE_REGION")
+	}
+	switch {
+	case flag == "" || strings.EqualFold(flag, db.PhoneRegion):
+		return db, nil
+	case db.PhoneRegion != "":
+		return db, usagef("database %d reads phones in region %s, not %s: declare its phone_region in the schema to change it", db.ID, db.PhoneRegion, flag)
+	}
+	db.PhoneRegion = strings.ToUpper(flag)
+	if err := s.PutDatabase(ctx, db); err != nil {
+		return db, err
+	}
+	fmt.Fprintf(out, "database %d: phones without a country code are read in region %s (now part of its schema)\n", db.ID, db.PhoneRegion)
+	return db, nil
+}
+
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("import", "-db-id N [-db F] [-matching M [-field NAME]] [-format jsonl|csv] FILE", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
@@ -82,6 +106,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer s.Close()
 	db, err := s.Database(uint32(*dbID))
 	if err != nil {
+		return err
+	}
+	if db, err = recordPhoneRegion(ctx, s, db, *phoneRegion, stdout); err != nil {
 		return err
 	}
 	if *field != "" {

@@ -13,10 +13,12 @@ type DatabaseDecl struct {
 	ID     uint32      `msgpack:"id"`
 	Name   string      `msgpack:"name"`
 	Fields []FieldDecl `msgpack:"fields,omitempty"`
-	// Description and UITags were added after the first releases; a declaration
-	// without them (every older one) decodes with them empty.
+	// Description, UITags and PhoneRegion were added after the first
+	// releases; a declaration without them (every older one) decodes
+	// with them empty.
 	Description string   `msgpack:"description,omitempty"`
 	UITags      []string `msgpack:"ui_tags,omitempty"`
+	PhoneRegion string   `msgpack:"phone_region,omitempty"`
 }
 
 // FieldDecl is a custom field's declaration.
