@@ -31,7 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "time a client has to send a whole request")
 	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "time to write an answer")
 	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
-	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of phone numbers written without a country code; empty: they are refused (RELGRAPH_PHONE_REGION is read by every command)")
+	phoneRegion := fs.String("phone-region", "", "phone region (ISO 3166, such as US) of databases created by this run's schema, and of those that declare none; a database's own phone_region wins (RELGRAPH_PHONE_REGION is read by every command)")
 	logFormat := fs.String("log-format", "text", "request log format on stderr: text or json")
 	withMetrics := fs.Bool("metrics", true, "answer GET "+metrics.Path+" in Prometheus' format, without a token (counts and latencies, no data)")
 	flagUsage := fs.Usage

@@ -49,7 +49,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dbPath := fs.String("db", "relgraph.db", "store file")
 	dbID := fs.Uint("db-id", 0, "database to import into (required)")
 	matching := fs.String("matching", "", "locator taken from each line: email, email_profile, email_sub, phone, phone_sub, profile_id or custom (with -field); empty: profile_id if the line has one, else create")
-	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of phone numbers written without a country code (default: $RELGRAPH_PHONE_REGION)")
+	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of phone numbers written without a country code, recorded as the database's phone_region if it has none (default: $RELGRAPH_PHONE_REGION)")
 	field := fs.String("field", "", "custom field to match on with -matching custom")
 	format := fs.String("format", "", "jsonl or csv (default: by the file's extension)")
 	maxErrors := fs.Int("max-errors", 0, "stop after this many bad lines (0: never stop)")
@@ -209,7 +209,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&loc.ProfileID, "profile-id", "", "profile id")
 	fs.StringVar(&loc.Email, "email", "", "email")
 	fs.StringVar(&loc.Phone, "phone", "", "phone")
-	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of a phone written without a country code (default: $RELGRAPH_PHONE_REGION)")
+	phoneRegion := fs.String("phone-region", "", "region of a phone written without a country code, for a database that declares no phone_region (default: $RELGRAPH_PHONE_REGION)")
 	fs.StringVar(&loc.FieldName, "field", "", "custom field name")
 	value := fs.String("value", "", "custom field value")
 	if err := parse(fs, args); err != nil {
