@@ -34,7 +34,7 @@
 //
 // Errors are *Error values: a kind (one of the sentinels ErrInvalid,
 // ErrNotFound, ErrConflict, ErrAmbiguous, ErrCorrupt, ErrStorage,
-// ErrClosed, ErrFormat; test with errors.Is), a message naming the side,
+// ErrClosed, ErrFormat, ErrLocked; test with errors.Is), a message naming the side,
 // field or value at fault, and the cause. The core knows no HTTP: the
 // api package maps kinds to the platform's codes.
 //

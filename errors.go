@@ -36,6 +36,11 @@ var (
 	// ErrFormat: the file was written by another format version, or is
 	// not a relgraph store (at Open).
 	ErrFormat = errors.New("unsupported store format")
+	// ErrLocked: another process holds the store file (a running
+	// server, a tool) past Options.Timeout. It is also an ErrStorage;
+	// nothing is wrong with the disk: stop the other process, or reach
+	// the store through it.
+	ErrLocked = errors.New("store is locked by another process")
 )
 
 // Error is a relgraph error: its kind (one of the sentinels above), a
@@ -57,9 +62,10 @@ func (e *Error) Error() string {
 	return e.Msg + ": " + e.Err.Error()
 }
 
-// Is matches the sentinel kind; ErrAmbiguous also matches ErrConflict.
+// Is matches the sentinel kind; ErrAmbiguous also matches ErrConflict,
+// and ErrLocked ErrStorage.
 func (e *Error) Is(target error) bool {
-	return target == e.Kind || (e.Kind == ErrAmbiguous && target == ErrConflict)
+	return target == e.Kind || (e.Kind == ErrAmbiguous && target == ErrConflict) || (e.Kind == ErrLocked && target == ErrStorage)
 }
 
 // Unwrap returns the underlying cause.
@@ -109,8 +115,15 @@ func storageErr(op string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	if errors.Is(err, kv.ErrCorrupt) {
+	switch {
+	case errors.Is(err, kv.ErrCorrupt):
 		return newError(ErrCorrupt, err, "storage: %s", op)
+	case errors.Is(err, kv.ErrReadOnly):
+		// Misuse, not a failing disk: a write in View, or in a store
+		// opened ReadOnly.
+		return newError(ErrInvalid, err, "%s: a write in a read-only transaction (View, or a store opened with ReadOnly): write in Update", op)
+	case errors.Is(err, kv.ErrTxClosed):
+		return newError(ErrInvalid, err, "%s: the transaction has ended: use a Tx only inside the function it was given to", op)
 	}
 	return newError(ErrStorage, err, "storage: %s", op)
 }
@@ -123,6 +136,8 @@ func openErr(err error) error {
 		return &Error{Kind: ErrFormat, Err: err}
 	case errors.Is(err, kv.ErrCorrupt):
 		return &Error{Kind: ErrCorrupt, Err: err}
+	case errors.Is(err, kv.ErrLocked):
+		return &Error{Kind: ErrLocked, Err: err}
 	case errors.Is(err, kv.ErrReadOnly), errors.Is(err, kv.ErrNoEngine):
 		return &Error{Kind: ErrInvalid, Err: err}
 	case errors.Is(err, kv.ErrConfig):

@@ -60,6 +60,10 @@ var ErrForeign = errors.New("not a store file of this application")
 // Rollback.
 var ErrTxClosed = errors.New("kv: transaction closed")
 
+// ErrLocked is wrapped by the error of an engine's open when another
+// process holds the store (its file lock) past the lock timeout.
+var ErrLocked = errors.New("store file is locked by another process")
+
 // ErrReadOnly is returned by Put and Delete on a read-only transaction.
 var ErrReadOnly = errors.New("kv: transaction is read-only")
 

@@ -48,8 +48,9 @@ type Engine struct {
 // bbolt file, or holds buckets other than the keyspaces.
 var ErrForeign = kv.ErrForeign
 
-// ErrLocked is returned by Open when another process holds the file.
-var ErrLocked = errors.New("store file is locked by another process")
+// ErrLocked is returned by Open when another process holds the file:
+// kv.ErrLocked, so errors.Is finds it through any engine on bbolt.
+var ErrLocked = kv.ErrLocked
 
 // Config is the store file's own configuration (kv.Options.Config).
 // The zero value is the default.
