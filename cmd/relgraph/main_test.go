@@ -99,7 +99,7 @@ func startServer(t *testing.T, dir string, args ...string) *server {
 		for lines.Scan() {
 			line := lines.Text()
 			s.stdout.WriteString(line + "\n")
-			if m := regexp.MustCompile(`on (http://\S+)`).FindStringSubmatch(line); m != nil {
+			if m := regexp.MustCompile(`on (https?://\S+)`).FindStringSubmatch(line); m != nil {
 				found <- m[1]
 			}
 		}

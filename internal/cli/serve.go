@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
 	phoneRegion := fs.String("phone-region", "", "phone region (ISO 3166, such as US) of databases created by this run's schema, and of those that declare none; a database's own phone_region wins (RELGRAPH_PHONE_REGION is read by every command)")
 	logFormat := fs.String("log-format", "text", "request log format on stderr: text or json")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS (HTTP/2 where the client offers it) with -tls-key")
+	tlsKey := fs.String("tls-key", "", "PEM private key file of -tls-cert")
 	withMetrics := fs.Bool("metrics", true, "answer GET "+metrics.Path+" in Prometheus' format, without a token (counts and latencies, no data)")
 	flagUsage := fs.Usage
 	fs.Usage = func() {
@@ -49,6 +52,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("-db is empty: name the store file")
 	}
 	logger, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	tlsConfig, err := loadTLS(*tlsCert, *tlsKey)
 	if err != nil {
 		return err
 	}
@@ -121,13 +128,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       *idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 	// ctx ends on SIGINT or SIGTERM (Run catches them before the address
 	// is announced, so a stop sent as soon as the server is up is a
 	// clean shutdown).
-	fmt.Fprintf(stdout, "relgraph: serving %s on http://%s\n", *dbPath, ln.Addr())
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "relgraph: serving %s on %s://%s\n", *dbPath, scheme, ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig; HTTP/2 is offered
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -183,4 +201,22 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
 	return nil, usagef("-log-format %q: text or json", format)
+}
+
+// loadTLS reads -tls-cert and -tls-key (both or neither; nil: plain
+// HTTP), before anything listens, so a wrong file is said at once and
+// by name. TLS 1.2 is the least version served. The files are read
+// once: a renewed certificate takes a restart.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "" || keyFile == "":
+		return nil, usagef("-tls-cert and -tls-key go together: give both files, or neither for plain HTTP")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-cert %s, -tls-key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
