@@ -95,11 +95,20 @@ func TestREADMEFirstRun(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "shown.json"), []byte(out), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if again, code := runTool(t, dir, "schema", "apply", "-config", "shown.json"); code != 0 || !strings.Contains(again, "applied to") {
+	if again, code := runTool(t, dir, "schema", "apply", "-config", "shown.json"); code != 0 || !strings.Contains(again, "applied to") || !strings.Contains(again, "no change") {
 		t.Fatalf("schema apply of schema show: %d\n%s", code, again)
 	}
 	if again, _ := runTool(t, dir, "schema", "show"); again != out {
 		t.Fatalf("the schema changed:\n%s\nthen\n%s", out, again)
+	}
+	// A change is said, each part of it.
+	changed := strings.Replace(out, `"name": "streamers"`, `"name": "streams", "description": "live", "fields": [{"name": "lang", "type": "string"}, {"name": "viewers", "type": "int"}]`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "changed.json"), []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, code := runTool(t, dir, "schema", "apply", "-config", "changed.json")
+	if code != 0 || !strings.Contains(again, `database 2: added fields lang, viewers; name "streamers" → "streams"; description "" → "live"`) {
+		t.Fatalf("schema apply of a change: %d\n%s", code, again)
 	}
 }
 
