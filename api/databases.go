@@ -24,9 +24,14 @@ var mainGroup = map[string]any{"Id": 0, "Name": "main"}
 const maxDatabasePage = 1000
 
 func (h *handler) databasesList(ctx context.Context, p *params) (map[string]any, error) {
-	from, err := p.integer("from_id", 0, math.MaxUint32, false)
+	// from_id may be one past the largest id: the next_from_id after
+	// database 4294967295, which ends the list.
+	from, err := p.integer("from_id", 0, math.MaxUint32+1, false)
 	if err != nil {
 		return nil, err
+	}
+	if from == 0 {
+		from = 1 // the page's default
 	}
 	limit, err := p.integer("limit", 0, maxDatabasePage, false)
 	if err != nil {
@@ -56,7 +61,7 @@ func (h *handler) databasesList(ctx context.Context, p *params) (map[string]any,
 	inGroups := (len(groups) == 0 || slices.Contains(groups, "main")) && (len(groupIDs) == 0 || slices.Contains(groupIDs, 0))
 	data := []any{}
 	total := 0
-	next := uint32(from)
+	next := from
 	for _, d := range h.store.Databases() {
 		if !inGroups || !hasAnyTag(d.UITags, tags) {
 			continue
@@ -66,7 +71,7 @@ func (h *handler) databasesList(ctx context.Context, p *params) (map[string]any,
 			continue
 		}
 		data = append(data, databaseJSON(d, true))
-		next = d.ID + 1
+		next = int64(d.ID) + 1 // never wraps: a client pages on until a page is empty
 	}
 	return map[string]any{
 		"data":         data,

@@ -47,8 +47,10 @@ import (
 // Role is what a token may do.
 type Role int
 
-// Roles: read tokens may call relations/get, relations/get_counter and
-// profiles/get; write tokens may call everything.
+// Roles: read tokens may call the reads (relations/get,
+// relations/get_counter, profiles/get, profiles/list,
+// subscriptions/get, databases/list, databases/get,
+// databases/fields_get); write tokens may call everything.
 const (
 	RoleRead Role = iota + 1
 	RoleWrite

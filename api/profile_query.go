@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -30,8 +31,10 @@ import (
 // it, before any profile is read.
 type profileQuery func(p *relgraph.Profile) bool
 
-// maxQueryDepth bounds how deeply $and/$or/$nor nest.
-const maxQueryDepth = 16
+// maxQueryDepth bounds how deeply $and/$or/$nor nest: each level is two
+// levels of the body (a list and an object), so that the deepest query
+// stays within the body decoder's bound (32) with its operators.
+const maxQueryDepth = 8
 
 // compileQuery checks q against database d and returns its test.
 func compileQuery(q map[string]any, d *relgraph.Database) (profileQuery, error) {
@@ -77,8 +80,11 @@ func compileAll(q map[string]any, d *relgraph.Database, path string, depth int) 
 
 func compileLogic(op string, v any, d *relgraph.Database, path string, depth int) (profileQuery, error) {
 	list, ok := v.([]any)
-	if !ok || len(list) == 0 {
+	if !ok {
 		return nil, invalidf("parameter %s: expected a non-empty list of queries, got %s", path, kindOf(v))
+	}
+	if len(list) == 0 {
+		return nil, invalidf("parameter %s: an empty list: give at least one query", path)
 	}
 	tests := make([]profileQuery, len(list))
 	for i, item := range list {
@@ -110,10 +116,19 @@ type queryField struct {
 	// norm, when set, puts a query's text in the form the store keeps
 	// (emails and phones are stored normalized).
 	norm func(string) (string, error)
+	// systemText: a system text field, which takes an integer as its
+	// digits, as an import does (_sex, _postal_code).
+	systemText bool
 }
 
 // read reads one value of a query for the field.
 func (f queryField) read(v any) (any, error) {
+	if n, isNumber := v.(json.Number); isNumber && f.systemText {
+		if _, err := n.Int64(); err != nil {
+			return nil, fmt.Errorf("expected text or an integer, got %s", truncate(n.String()))
+		}
+		return n.String(), nil
+	}
 	x, err := coerce(f.kind, v)
 	if err != nil || f.norm == nil {
 		return x, err
@@ -125,24 +140,24 @@ func lookupQueryField(name string, d *relgraph.Database, path string) (queryFiel
 	switch name {
 	case "id", "_id":
 		lower := func(s string) (string, error) { return strings.ToLower(s), nil } // ids are written in either case
-		return queryField{"string", func(p *relgraph.Profile) []any { return []any{p.ID.String()} }, lower}, nil
+		return queryField{kind: "string", values: func(p *relgraph.Profile) []any { return []any{p.ID.String()} }, norm: lower}, nil
 	case "email":
-		return queryField{"string", func(p *relgraph.Profile) []any {
+		return queryField{kind: "string", values: func(p *relgraph.Profile) []any {
 			if p.Email == "" {
 				return nil
 			}
 			return []any{p.Email}
-		}, relgraph.NormalizeEmail}, nil
+		}, norm: relgraph.NormalizeEmail}, nil
 	case "phones":
 		// Read as the database's phones are (its phone region).
 		norm := func(s string) (string, error) { return relgraph.NormalizePhone(s, d.PhoneRegion) }
-		return queryField{"string", func(p *relgraph.Profile) []any {
+		return queryField{kind: "string", values: func(p *relgraph.Profile) []any {
 			out := make([]any, len(p.Phones))
 			for i, ph := range p.Phones {
 				out[i] = ph
 			}
 			return out
-		}, norm}, nil
+		}, norm: norm}, nil
 	}
 	f, ok := d.Field(name)
 	if !ok {
@@ -152,7 +167,7 @@ func lookupQueryField(name string, d *relgraph.Database, path string) (queryFiel
 	if f.Type == relgraph.FieldTags {
 		kind = "string" // a tags field is tested item by item
 	}
-	return queryField{kind: kind, values: func(p *relgraph.Profile) []any {
+	return queryField{kind: kind, systemText: f.Type == relgraph.FieldString && strings.HasPrefix(name, "_"), values: func(p *relgraph.Profile) []any {
 		v, ok := p.Fields[name]
 		if !ok {
 			return nil
@@ -216,7 +231,9 @@ func (f queryField) compileOp(op string, v any, path string) (profileQuery, erro
 		if !ok {
 			return nil, invalidf("parameter %s: expected a list, got %s", path, kindOf(v))
 		}
-		set := make([]any, len(list))
+		// A set: each profile value costs one lookup, however long the
+		// list.
+		set := make(map[any]bool, len(list))
 		matchNull := false
 		for i, item := range list {
 			if item == nil {
@@ -227,16 +244,14 @@ func (f queryField) compileOp(op string, v any, path string) (profileQuery, erro
 			if err != nil {
 				return nil, invalidf("parameter %s[%d]: %v", path, i, err)
 			}
-			set[i] = x
+			set[setKey(x)] = true
 		}
 		in := func(p *relgraph.Profile) bool {
 			vals := f.values(p)
 			if len(vals) == 0 {
 				return matchNull
 			}
-			return slices.ContainsFunc(vals, func(got any) bool {
-				return slices.ContainsFunc(set, func(want any) bool { return want != nil && compareValues(got, want) == 0 })
-			})
+			return slices.ContainsFunc(vals, func(got any) bool { return set[setKey(got)] })
 		}
 		if op == "$nin" {
 			return func(p *relgraph.Profile) bool { return !in(p) }, nil
@@ -284,6 +299,15 @@ func (f queryField) compileOp(op string, v any, path string) (profileQuery, erro
 		return nil, invalidf("parameter %s: operator %s is not supported ($eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists)", path, truncate(op))
 	}
 	return nil, invalidf("parameter %s: a condition is a value or an object of operators; relgraph has no object fields", path)
+}
+
+// setKey is v as a key of a $in set: equal values of one field type are
+// equal keys (a time by its instant, whatever its zone).
+func setKey(v any) any {
+	if t, ok := v.(time.Time); ok {
+		return [2]int64{t.Unix(), int64(t.Nanosecond())}
+	}
+	return v
 }
 
 // incomparable is compareValues' answer for values of different kinds.

@@ -315,22 +315,38 @@ func (h *handler) profileRequest(p *params, xml bool) (db uint32, loc relgraph.L
 	return
 }
 
-// keyFromData fills a locator whose matching mode needs an email or a
-// phone it was not given from the profile's data, as the platform's
-// "Matching" page says the key is read from the source: the email from
-// data's email, the phone from the first of data's phones (the way
-// import_batch and the command-line import read them).
+// keyFromData fills a locator whose matching mode needs a key it was
+// not given from the profile's data, as the platform's "Matching" page
+// says the key is read from the source: the email from data's email,
+// the phone from the first of data's phones (the way import_batch and
+// the command-line import read them). email_phone and email_phone_sub
+// need an email, a phone or both: given either, they take nothing more
+// from data (the data's other key would widen the search to another
+// profile); given neither, they take both.
 func keyFromData(loc *relgraph.Locator, data relgraph.ProfileData) {
-	switch loc.Matching {
-	case relgraph.ModeEmail, relgraph.ModeEmailProfile, relgraph.ModeEmailSub, relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub:
-		if loc.Email == "" && data.Email != nil {
+	email := func() {
+		if data.Email != nil {
 			loc.Email = *data.Email
 		}
 	}
-	switch loc.Matching {
-	case relgraph.ModePhone, relgraph.ModePhoneSub, relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub:
-		if loc.Phone == "" && data.Phones != nil && len(*data.Phones) > 0 {
+	phone := func() {
+		if data.Phones != nil && len(*data.Phones) > 0 {
 			loc.Phone = (*data.Phones)[0]
+		}
+	}
+	switch loc.Matching {
+	case relgraph.ModeEmail, relgraph.ModeEmailProfile, relgraph.ModeEmailSub:
+		if loc.Email == "" {
+			email()
+		}
+	case relgraph.ModePhone, relgraph.ModePhoneSub:
+		if loc.Phone == "" {
+			phone()
+		}
+	case relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub:
+		if loc.Email == "" && loc.Phone == "" {
+			email()
+			phone()
 		}
 	}
 }
@@ -521,7 +537,12 @@ func batchItem(i int, raw any, def relgraph.Locator, d *relgraph.Database, opts 
 	if data.Email != nil && *data.Email != "" {
 		loc.Email = *data.Email
 	}
-	keyFromData(&loc, data)
+	if loc.Phone == "" && data.Phones != nil && len(*data.Phones) > 0 {
+		switch loc.Matching {
+		case relgraph.ModePhone, relgraph.ModePhoneSub, relgraph.ModeEmailPhone, relgraph.ModeEmailPhoneSub:
+			loc.Phone = (*data.Phones)[0]
+		}
+	}
 	if loc.Matching == relgraph.ModeCustom && loc.FieldValue == nil {
 		loc.FieldValue = obj[loc.FieldName] // as sent: locatorValue types it
 	}

@@ -543,3 +543,130 @@ func TestSubscriptionsReadBackAreTaken(t *testing.T) {
 		t.Fatalf("is_delete true: %s", r.raw)
 	}
 }
+
+// TestReadCallsReviewFindings holds the cases an attacker's review of
+// the read calls found, each fixed.
+func TestReadCallsReviewFindings(t *testing.T) {
+	e := newEnv(t)
+	// databases/list pages past the largest id, and ends.
+	if err := e.store.PutDatabase(ctx, relgraph.Database{ID: 4294967295, Name: "max", UITags: []string{"z"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.postJSON("databases/list", map[string]any{"token": readToken, "ui_tags": []any{"z"}})
+	e.want(r, 0)
+	if scalarText(r.body["next_from_id"]) != "4294967296" {
+		t.Fatalf("after the largest id: %s", r.raw)
+	}
+	r = e.postJSON("databases/list", map[string]any{"token": readToken, "ui_tags": []any{"z"}, "from_id": 4294967296})
+	e.want(r, 0)
+	if len(asList(r.body["data"])) != 0 {
+		t.Fatalf("past the largest id: %s", r.raw)
+	}
+
+	// email_phone given an email takes no phone from data.
+	imp := func(body map[string]any) response {
+		t.Helper()
+		body["db_id"] = 1
+		return e.postJSON("profiles/import", body)
+	}
+	r = imp(map[string]any{"data": map[string]any{"email": "a@x.io", "phones": []any{"+79001111111"}}})
+	e.want(r, 0)
+	a := r.body["profile_id"]
+	r = imp(map[string]any{"data": map[string]any{"email": "b@x.io", "phones": []any{"+79002222222"}}})
+	e.want(r, 0)
+	b := r.body["profile_id"]
+	r = e.postJSON("profiles/update", map[string]any{"db_id": 1, "matching": "email_phone", "email": "a@x.io",
+		"data": map[string]any{"phones": []any{"+79002222222", "+79001111111"}}})
+	e.want(r, 0)
+	if r.body["profile_id"] != a {
+		t.Fatalf("email_phone by a's email: %s", r.raw)
+	}
+	r = imp(map[string]any{"matching": "email_phone", "email": "new@x.io", "data": map[string]any{"phones": []any{"+79002222222"}, "CRM_ID": 9}})
+	e.want(r, 0)
+	if r.body["profile_id"] == b || r.body["created"] != true {
+		t.Fatalf("email_phone with a new email took b: %s", r.raw)
+	}
+	// Given neither, it takes both from data.
+	r = imp(map[string]any{"matching": "email_phone", "data": map[string]any{"email": "b@x.io", "CRM_ID": 10}})
+	e.want(r, 0)
+	if r.body["profile_id"] != b {
+		t.Fatalf("email_phone from data: %s", r.raw)
+	}
+
+	// subscriptions/get: an address names its channel, a wrong one is refused.
+	r = imp(map[string]any{"data": map[string]any{"email": "s@x.io", "subscriptions": []any{
+		map[string]any{"resource_id": 7, "channel": "email", "email": "s@x.io", "status": "subscribed"},
+		map[string]any{"resource_id": 7, "channel": "sms", "phone": "+79003333333", "status": "subscribed"}}}})
+	e.want(r, 0)
+	s := r.body["profile_id"]
+	get := func(extra map[string]any) response {
+		body := map[string]any{"token": readToken, "db_id": 1, "profile_id": s, "resource_id": 7}
+		for k, v := range extra {
+			body[k] = v
+		}
+		return e.postJSON("subscriptions/get", body)
+	}
+	r = get(map[string]any{"email": "s@x.io"})
+	e.want(r, 0)
+	if r.body["data"].(map[string]any)["channel"] != "email" {
+		t.Fatalf("by email alone: %s", r.raw)
+	}
+	e.want(get(map[string]any{"email": "nobody@x.io"}), 404)
+	for _, c := range []struct {
+		extra map[string]any
+		named string
+	}{
+		{map[string]any{"channel": "email", "email": "s@x.io", "phone": "garbage"}, "parameter phone: addresses the sms channel"},
+		{map[string]any{"email": "s@x.io", "phone": "+79003333333"}, "parameter phone"},
+		{map[string]any{"channel": "sms", "phone": "garbage"}, "parameter phone"},
+		{map[string]any{"channel": "email", "email": "not an email"}, "parameter email"},
+	} {
+		r := get(c.extra)
+		e.want(r, 400)
+		if !strings.Contains(scalarText(r.body["error_text"]), c.named) {
+			t.Fatalf("%v: %s", c.extra, r.raw)
+		}
+	}
+
+	// A query nested as deep as the spec allows is taken; one deeper is
+	// refused by its parameter, not as a body too deep.
+	nest := func(n int) map[string]any {
+		q := map[string]any{"CRM_ID": map[string]any{"$in": []any{10, 11}}}
+		for range n {
+			q = map[string]any{"$and": []any{q}}
+		}
+		return q
+	}
+	r = e.postJSON("profiles/list", map[string]any{"token": readToken, "db_id": 1, "query": nest(maxQueryDepth)})
+	e.want(r, 0)
+	if len(asList(r.body["data"])) != 1 {
+		t.Fatalf("the deepest query: %s", r.raw)
+	}
+	r = e.postJSON("profiles/list", map[string]any{"token": readToken, "db_id": 1, "query": nest(maxQueryDepth + 1)})
+	e.want(r, 400)
+	if !strings.Contains(scalarText(r.body["error_text"]), "parameter query") {
+		t.Fatalf("too deep: %s", r.raw)
+	}
+
+	// A long $in list is a set: right answers, and each profile costs a lookup.
+	long := make([]any, 50_000)
+	for i := range long {
+		long[i] = i + 1_000
+	}
+	long = append(long, 10)
+	r = e.postJSON("profiles/list", map[string]any{"token": readToken, "db_id": 1, "query": map[string]any{"CRM_ID": map[string]any{"$in": long}}})
+	e.want(r, 0)
+	if d := asList(r.body["data"]); len(d) != 1 || d[0].(map[string]any)["id"] != b {
+		t.Fatalf("a long $in: %d profiles", len(d))
+	}
+
+	// A system text field takes an integer, as an import does.
+	e.want(e.postJSON("profiles/update", map[string]any{"db_id": 1, "email": "a@x.io", "data": map[string]any{"_sex": 1}}), 0)
+	for _, q := range []map[string]any{{"_sex": 1}, {"_sex": map[string]any{"$in": []any{1, 2}}}, {"_sex": "1"}} {
+		r = e.postJSON("profiles/list", map[string]any{"token": readToken, "db_id": 1, "query": q})
+		e.want(r, 0)
+		if d := asList(r.body["data"]); len(d) != 1 || d[0].(map[string]any)["id"] != a {
+			t.Fatalf("%v: %s", q, r.raw)
+		}
+	}
+}

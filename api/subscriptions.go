@@ -9,8 +9,9 @@ import (
 // subscriptionsGet answers the platform's "Get profile subscription"
 // (subscriptions/get): the subscription of profile_id in db_id on
 // resource_id, named by channel and its address (email; phone;
-// provider and subscription_id). Without a channel, the profile's one
-// subscription on the resource is answered, and several are a 400
+// provider and subscription_id; an address alone names its channel, and
+// an address of another channel is a 400). With neither, the profile's
+// one subscription on the resource is answered, and several are a 400
 // asking for the channel. The telegram_bot and whatsapp channels
 // (cc_data) are channels relgraph does not keep: a 400 naming them. No
 // such subscription, profile or database is a 404. Cost: one profile
@@ -29,7 +30,7 @@ func (h *handler) subscriptionsGet(ctx context.Context, p *params) (map[string]a
 	}
 	id, err := relgraph.ParseProfileID(idText)
 	if err != nil {
-		return nil, err
+		return nil, p.bad("profile_id", "%v", err)
 	}
 	resource, err := p.uint32("resource_id", true)
 	if err != nil {
@@ -59,6 +60,34 @@ func (h *handler) subscriptionsGet(ctx context.Context, p *params) (map[string]a
 	if err := p.unknown(); err != nil {
 		return nil, err
 	}
+	// The address names its channel: given without one, the channel is
+	// the address's; an address of another channel than the one given,
+	// or of two channels, is refused by name.
+	switch want.Channel {
+	case "", relgraph.ChannelEmail, relgraph.ChannelSMS, relgraph.ChannelPush:
+	default:
+		return nil, p.bad("channel", "%q is not a channel relgraph keeps (email, sms, push)", truncate(channel))
+	}
+	for _, a := range []struct {
+		param   string
+		set     bool
+		channel relgraph.Channel
+	}{
+		{"email", want.Email != "", relgraph.ChannelEmail},
+		{"phone", want.Phone != "", relgraph.ChannelSMS},
+		{"provider", want.Provider != "", relgraph.ChannelPush},
+		{"subscription_id", want.SubscriptionID != "", relgraph.ChannelPush},
+	} {
+		if !a.set {
+			continue
+		}
+		if want.Channel == "" {
+			want.Channel = a.channel
+		}
+		if a.channel != want.Channel {
+			return nil, p.bad(a.param, "addresses the %s channel, not %s", a.channel, want.Channel)
+		}
+	}
 	switch want.Channel {
 	case "":
 	case relgraph.ChannelEmail:
@@ -66,7 +95,7 @@ func (h *handler) subscriptionsGet(ctx context.Context, p *params) (map[string]a
 			return nil, p.bad("email", "required with channel email")
 		}
 		if want.Email, err = relgraph.NormalizeEmail(want.Email); err != nil {
-			return nil, err
+			return nil, p.bad("email", "%v", err)
 		}
 	case relgraph.ChannelSMS:
 		if want.Phone == "" {
@@ -77,14 +106,12 @@ func (h *handler) subscriptionsGet(ctx context.Context, p *params) (map[string]a
 			return nil, err
 		}
 		if want.Phone, err = relgraph.NormalizePhone(want.Phone, region); err != nil {
-			return nil, err
+			return nil, p.bad("phone", "%v", err)
 		}
 	case relgraph.ChannelPush:
 		if want.Provider == "" || want.SubscriptionID == "" {
 			return nil, p.bad("channel", "push needs provider and subscription_id")
 		}
-	default:
-		return nil, p.bad("channel", "%q is not a channel relgraph keeps (email, sms, push)", truncate(channel))
 	}
 	prof, err := h.store.GetProfile(ctx, db, relgraph.Locator{ProfileID: id.String()})
 	if err != nil {
