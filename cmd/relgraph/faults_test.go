@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -303,4 +305,27 @@ func TestFullDiskDuringBulkImports(t *testing.T) {
 		}
 	}
 	t.Logf("%d batches stored, %d refused, %d single imports acknowledged", len(okBatches), len(failedBatches), len(singles))
+}
+
+// TestServeLogsWhatRecoveryDid: a server started on a store a kill left
+// with writes in its log says that it replayed them, and how many.
+func TestServeLogsWhatRecoveryDid(t *testing.T) {
+	dir := t.TempDir()
+	crashedStore(t, dir, 20)
+	srv := startServer(t, dir, "-example", "-db", "s.db")
+	srv.stop(t)
+	log := srv.stderr.String()
+	m := regexp.MustCompile(`recovered the store.* records=(\d+)`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("no word of the recovery:\n%s", log)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 1 {
+		t.Fatalf("recovered %s records", m[1])
+	}
+	// A clean start says nothing of it.
+	srv = startServer(t, dir, "-example", "-db", "s.db")
+	srv.stop(t)
+	if strings.Contains(srv.stderr.String(), "recovered the store") {
+		t.Fatalf("a clean start spoke of recovery:\n%s", srv.stderr)
+	}
 }

@@ -104,6 +104,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer store.Close()
+	for _, m := range store.Stats().Engine {
+		if m.Name == wal.RecoveredRecordsMetric && m.Value > 0 {
+			logger.Warn("recovered the store: replayed the writes a crash or kill left in its log", "store", *dbPath, "records", int64(m.Value))
+		}
+	}
 	if err := setUp(ctx, store, cfg, *example); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ func (e *Engine) Metrics() []kv.Metric {
 		kv.Metric{Name: "log_overlay_bytes", Help: "Memory held by writes logged and not yet checkpointed (roughly).", Value: float64(st.OverlayBytes)},
 		kv.Metric{Name: "log_overlay_keys", Help: "Keys written to the log and not yet checkpointed.", Value: float64(st.OverlayKeys)},
 		kv.Metric{Name: "log_bulk_commits_total", Help: "Large transactions committed to the store file directly.", Counter: true, Value: float64(st.BulkCommits)},
+		kv.Metric{Name: RecoveredRecordsMetric, Help: "Records Open read back from the log and replayed (a crash or kill left them).", Value: float64(e.recovery.Replayed)},
 	)
 	if e.log != nil {
 		size, _ := e.log.f.Size()
@@ -25,6 +26,10 @@ func (e *Engine) Metrics() []kv.Metric {
 	ckpts := e.ckpts.Snapshot()
 	return append(m, kv.Metric{Name: "log_checkpoint_seconds", Help: "Time each checkpoint of the log into the store file took.", Histogram: &ckpts})
 }
+
+// RecoveredRecordsMetric names the metric of Recovery().Replayed, for a
+// program that holds the store, not the engine (relgraph serve logs it).
+const RecoveredRecordsMetric = "log_recovered_records"
 
 // Stats are the log's counters.
 type Stats struct {
