@@ -34,3 +34,22 @@ func TestErrorKindsAUserCanActOn(t *testing.T) {
 		t.Fatalf("a Tx used after its View: %v", err)
 	}
 }
+
+// TestASchemaChangeNamesEveryProblem: a refused declaration lists each
+// of its problems, not only the first.
+func TestASchemaChangeNamesEveryProblem(t *testing.T) {
+	s := openTest(t)
+	err := s.PutDatabase(ctx, Database{ID: 1, Fields: []Field{{Name: "a", Type: "nope"}, {Name: "b", Type: FieldInt}, {Name: "b", Type: FieldInt}, {Name: "email", Type: FieldString}}})
+	wantCode(t, err, 400)
+	for _, want := range []string{"3 problems", `"a": unknown type`, `"b" declared twice`, `"email" is reserved`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("%v lacks %q", err, want)
+		}
+	}
+	must(t, s.PutDatabase(ctx, Database{ID: 1, Fields: []Field{{Name: "a", Type: FieldInt}, {Name: "b", Type: FieldString}}}))
+	err = s.PutDatabase(ctx, Database{ID: 1, Fields: []Field{{Name: "a", Type: FieldString}, {Name: "b", Type: FieldInt}}})
+	wantCode(t, err, 400)
+	if !strings.Contains(err.Error(), "2 problems") || !strings.Contains(err.Error(), `"a"`) || !strings.Contains(err.Error(), `"b"`) {
+		t.Fatalf("two refused type changes: %v", err)
+	}
+}

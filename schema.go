@@ -204,21 +204,24 @@ func (d Database) check() (Database, error) {
 	if d.PhoneRegion != "" && !KnownPhoneRegion(d.PhoneRegion) {
 		return d, invalidf("phone_region %q is not a region of the phone numbering plan (ISO 3166, such as US or DE)", truncate(d.PhoneRegion))
 	}
+	// Every field's problem is said, not only the first.
+	var problems []error
 	seen := map[string]bool{}
 	for _, f := range d.Fields {
-		if err := checkName("field", f.Name); err != nil {
-			return d, err
-		}
-		if slices.Contains(reservedFieldNames, f.Name) {
-			return d, invalidf("field name %q is reserved for profile data", f.Name)
-		}
-		if seen[f.Name] {
-			return d, invalidf("field %q declared twice", f.Name)
+		switch {
+		case checkName("field", f.Name) != nil:
+			problems = append(problems, checkName("field", f.Name))
+		case slices.Contains(reservedFieldNames, f.Name):
+			problems = append(problems, invalidf("field name %q is reserved for profile data", f.Name))
+		case seen[f.Name]:
+			problems = append(problems, invalidf("field %q declared twice", f.Name))
+		case !f.Type.valid():
+			problems = append(problems, invalidf("field %q: unknown type %q (string, int, float, bool, date, tags)", f.Name, f.Type))
 		}
 		seen[f.Name] = true
-		if !f.Type.valid() {
-			return d, invalidf("field %q: unknown type %q (string, int, float, bool, date, tags)", f.Name, f.Type)
-		}
+	}
+	if len(problems) > 0 {
+		return d, joinProblems(problems)
 	}
 	d.Fields = slices.Clone(d.Fields)
 	d.UITags = slices.Clone(d.UITags)
@@ -497,17 +500,24 @@ func (tx *Tx) putDatabase(d Database) error {
 		if reflect.DeepEqual(*old, d) {
 			return nil
 		}
+		var problems []error // every refused change is said
 		for _, of := range old.Fields {
 			nf, ok := d.Field(of.Name)
 			if ok {
 				if err := fieldChange(of, nf); err != nil {
-					return prefixed(err, fmt.Sprintf("database %d: ", d.ID))
+					problems = append(problems, prefixed(err, fmt.Sprintf("database %d: ", d.ID)))
 				}
 				continue
 			}
 			if err := tx.refuseIfFieldUsed(d.ID, of.Name); err != nil {
-				return err
+				if !isRequestError(err) {
+					return err // a storage failure ends it
+				}
+				problems = append(problems, err)
 			}
+		}
+		if len(problems) > 0 {
+			return joinProblems(problems)
 		}
 	}
 	val, err := record.EncodeDecl(d.decl())
