@@ -93,15 +93,22 @@ func (w *relationWrite) oldWeights() Weights {
 // (with its top lists). Nothing is written if validation fails or if the
 // new relation is byte-identical to the stored one.
 func (tx *Tx) store(w *relationWrite, weights Weights) error {
+	if weights != nil && w.old != nil && sameWeights(w.old.Weights, weights) {
+		return nil // byte-identical: write nothing
+	}
+	created := record.Nanos(tx.now)
+	if w.old != nil {
+		created = w.old.Created
+	}
+	return tx.storeAt(w, weights, created, record.Nanos(tx.now))
+}
+
+// storeAt is store with the relation's times given (RestoreRelation),
+// writing even weights equal to the stored ones.
+func (tx *Tx) storeAt(w *relationWrite, weights Weights, created, updated int64) error {
 	var val []byte
 	if weights != nil {
-		if w.old != nil && sameWeights(w.old.Weights, weights) {
-			return nil // byte-identical: write nothing
-		}
-		rec := &record.Relation{Weights: weights, Created: record.Nanos(tx.now), Updated: record.Nanos(tx.now)}
-		if w.old != nil {
-			rec.Created = w.old.Created
-		}
+		rec := &record.Relation{Weights: weights, Created: created, Updated: updated}
 		var err error
 		if val, err = encodeRelation(rec); err != nil {
 			return err

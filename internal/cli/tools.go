@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,8 +59,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	switch {
+	case fs.NArg() == 1 && *dbID == 0:
+		set := setFlags(fs)
+		for _, name := range []string{"matching", "field", "format", "max-errors", "skip"} {
+			if set[name] {
+				return usagef("-%s goes with -db-id: a whole store's export (relgraph export without -db-id) is restored as it is", name)
+			}
+		}
+		return importWholeStore(ctx, *dbPath, fs.Arg(0), stdout, stderr)
 	case *dbID == 0:
-		return usagef("-db-id is required: the database to import into")
+		return usagef("-db-id is required: the database to import into (or give a whole store's export, which needs none)")
 	case fs.NArg() == 0:
 		return usagef("the file to import is missing")
 	case fs.NArg() > 1:
@@ -144,6 +153,42 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
+// importWholeStore restores a whole store's export into the store at
+// dbPath, creating the store when there is none (the export carries its
+// schema).
+func importWholeStore(ctx context.Context, dbPath, path string, stdout, stderr io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head, _ := bufio.NewReader(f).Peek(1 << 16)
+	if first, _, _ := bytes.Cut(head, []byte("\n")); !isDump(first) {
+		return usagef("%s is not a whole store's export (its first line is no schema line): give -db-id to import profile lines", path)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	var s *relgraph.Store
+	if missingFile(dbPath) {
+		s, err = lockHint(openDB(dbPath, &relgraph.Options{Timeout: toolLockWait}))
+	} else {
+		s, err = openStore(dbPath, false, "")
+	}
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	start := time.Now()
+	n, err := restoreDump(ctx, s, f, stderr)
+	if err != nil {
+		fmt.Fprintf(stdout, "%d lines restored before the error\n", n)
+		return err
+	}
+	fmt.Fprintf(stdout, "%d lines restored (schema, profiles, relations) in %v\n", n, time.Since(start).Round(time.Millisecond))
+	return s.Close()
+}
+
 // errInterrupted ends an import stopped by a signal (exit 1; what was
 // committed is printed).
 var errInterrupted = errors.New("interrupted")
@@ -160,20 +205,21 @@ func (c clearing) Write(p []byte) (int, error) {
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("export", "-db-id N [-db F]", stderr)
+	fs := newFlags("export", "[-db F] [-db-id N]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
-	dbID := fs.Uint("db-id", 0, "database to export (required)")
+	dbID := fs.Uint("db-id", 0, "export only this database's profiles, as import lines (default: the whole store, schema, profiles and relations)")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if *dbID == 0 {
-		return usagef("-db-id is required: the database")
 	}
 	s, err := openStore(*dbPath, true, "")
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if *dbID == 0 {
+		_, err := writeDump(ctx, s, stdout, stderr)
+		return err
+	}
 	w := bufio.NewWriter(stdout)
 	enc := json.NewEncoder(w)
 	err = s.EachProfile(ctx, uint32(*dbID), func(p *relgraph.Profile) error {
@@ -212,6 +258,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	phoneRegion := fs.String("phone-region", "", "region of a phone written without a country code, for a database that declares no phone_region (default: $RELGRAPH_PHONE_REGION)")
 	fs.StringVar(&loc.FieldName, "field", "", "custom field name")
 	value := fs.String("value", "", "custom field value")
+	maxRelations := fs.Int("relations", 20, "relations shown per relation type (their counters are always shown; 0: counters only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -237,9 +284,67 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	out := api.ProfileJSON(p)
+	// Under a name no custom field can take ('_' is reserved) and no
+	// system field has.
+	if out["_relations"], err = profileRelations(ctx, s, p.ID, db.ID, *maxRelations); err != nil {
+		return err
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(api.ProfileJSON(p))
+	return enc.Encode(out)
+}
+
+// profileRelations is what get shows of a profile's relations: for each
+// relation type whose A side is its database, the counter (as
+// relations/get_counter answers it) and the first max relations (as
+// relations/get answers them), with the count shown when there are
+// more. Types where it has no relation are left out.
+func profileRelations(ctx context.Context, s *relgraph.Store, id relgraph.ProfileID, db uint32, max int) ([]any, error) {
+	out := []any{}
+	for _, rt := range s.RelationTypes() {
+		if rt.DatabaseA != db {
+			continue
+		}
+		c, err := s.Counter(ctx, rt.ID, relgraph.Locator{ProfileID: id.String()})
+		if err != nil {
+			return nil, err
+		}
+		if c.Total == 0 {
+			continue
+		}
+		props := map[string]any{}
+		for name, pc := range c.Props {
+			m := map[string]any{"total": pc.Total}
+			if pc.Sum != nil {
+				m["sum"] = pc.Sum
+			}
+			if pc.Top != nil {
+				top := []any{}
+				for _, e := range pc.Top {
+					top = append(top, map[string]any{"profile_id": e.ProfileB.String(), "value": e.Value})
+				}
+				m["top"] = top
+			}
+			props[name] = m
+		}
+		var rels []any
+		if max > 0 {
+			page, err := s.Relations(ctx, relgraph.RelationsQuery{RelationType: rt.ID, A: relgraph.Locator{ProfileID: id.String()}, Limit: min(max, relgraph.MaxRelationsLimit)})
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range page.Items {
+				rels = append(rels, map[string]any{"profile_b": it.ProfileB.String(), "db_b": it.DatabaseB, "weights": it.Weights})
+			}
+		}
+		entry := map[string]any{"rel_id": rt.ID, "name": rt.Name, "counter": map[string]any{"total": c.Total, "props": props}, "relations": rels}
+		if c.Total > int64(len(rels)) {
+			entry["more"] = c.Total - int64(len(rels))
+		}
+		out = append(out, entry)
+	}
+	return out, nil
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,319 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/api"
+)
+
+// A whole store as JSON Lines (docs/spec.md §8, "Export and import of a
+// whole store"): relgraph export without -db-id writes it, relgraph
+// import of a file that starts with its schema line restores it. Every
+// line is one JSON object with a "kind":
+//
+//	{"kind":"schema","format":1,"databases":[…],"relation_types":[…]}
+//	{"kind":"profile","db_id":1,"profile_id":"…","created":"…","updated":"…","data":{…}}
+//	{"kind":"relation","rel_id":3,"profile_a":"…","profile_b":"…","created":"…","updated":"…","weights":{…}}
+//
+// The schema comes first, then every database's profiles in id order,
+// then every relation type's relations by A then B: a restore meets each
+// profile before its relations. Times are RFC 3339 with nanoseconds, in
+// UTC; counters are not written: each relation's restore recomputes
+// them, as any relation write does. Writing the same store twice gives
+// the same bytes.
+
+// dumpFormat is the version of the line format.
+const dumpFormat = 1
+
+type dumpSchema struct {
+	Kind          string                  `json:"kind"`
+	Format        int                     `json:"format"`
+	Databases     []relgraph.Database     `json:"databases"`
+	RelationTypes []relgraph.RelationType `json:"relation_types"`
+}
+
+type dumpProfile struct {
+	Kind      string         `json:"kind"`
+	DB        uint32         `json:"db_id"`
+	ProfileID string         `json:"profile_id"`
+	Created   string         `json:"created"`
+	Updated   string         `json:"updated"`
+	Data      map[string]any `json:"data"`
+}
+
+type dumpRelation struct {
+	Kind    string         `json:"kind"`
+	Rel     uint32         `json:"rel_id"`
+	A       string         `json:"profile_a"`
+	B       string         `json:"profile_b"`
+	Created string         `json:"created"`
+	Updated string         `json:"updated"`
+	Weights map[string]any `json:"weights"`
+}
+
+func dumpTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func nanoTime(n int64) string { return dumpTime(time.Unix(0, n)) }
+
+// writeDump writes the whole store s to w, a line at a time from one
+// snapshot per database and per relation type, and says on progress
+// how many lines it wrote, every 100,000.
+func writeDump(ctx context.Context, s *relgraph.Store, w io.Writer, progress io.Writer) (int, error) {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	enc := json.NewEncoder(bw)
+	lines := 0
+	line := func(v any) error {
+		lines++
+		if progress != nil && lines%100_000 == 0 {
+			fmt.Fprintf(progress, "export: %d lines\n", lines)
+		}
+		return enc.Encode(v)
+	}
+	dbs, rels := s.Databases(), s.RelationTypes()
+	if err := line(dumpSchema{Kind: "schema", Format: dumpFormat, Databases: dbs, RelationTypes: rels}); err != nil {
+		return lines, err
+	}
+	for _, d := range dbs {
+		err := s.EachProfile(ctx, d.ID, func(p *relgraph.Profile) error {
+			data := exportLine(p)
+			delete(data, "profile_id")
+			return line(dumpProfile{Kind: "profile", DB: d.ID, ProfileID: p.ID.String(), Created: dumpTime(p.Created), Updated: dumpTime(p.Updated), Data: data})
+		})
+		if err != nil {
+			return lines, err
+		}
+	}
+	for _, r := range rels {
+		err := s.EachRelation(ctx, r.ID, func(v *relgraph.RelationView) error {
+			return line(dumpRelation{Kind: "relation", Rel: r.ID, A: v.ProfileA.String(), B: v.ProfileB.String(),
+				Created: nanoTime(v.Created), Updated: nanoTime(v.Updated), Weights: v.Weights()})
+		})
+		if err != nil {
+			return lines, err
+		}
+	}
+	return lines, bw.Flush()
+}
+
+// isDump reports whether a file's first line is a whole store's schema
+// line (so import restores it rather than reading profile lines).
+func isDump(first []byte) bool {
+	var head struct{ Kind string }
+	return json.Unmarshal(first, &head) == nil && head.Kind == "schema"
+}
+
+// dumpBatch is how many lines one restore transaction takes.
+const dumpBatch = 2_000
+
+// maxDumpLine bounds one line of a whole store's export.
+const maxDumpLine = 64 << 20
+
+// restoreDump reads a whole store's export from r into s: the schema
+// applied, then its profiles and relations with their ids and times, a
+// transaction per dumpBatch lines. A line that does not restore stops it,
+// naming the line; the lines before it are kept (a restore is resumed by
+// running it again: restoring a line again changes nothing). It returns
+// the lines restored.
+func restoreDump(ctx context.Context, s *relgraph.Store, r io.Reader, progress io.Writer) (int, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	lineNo := 0
+	next := func() ([]byte, error) {
+		b, err := br.ReadSlice('\n')
+		for errors.Is(err, bufio.ErrBufferFull) {
+			var more []byte
+			more, err = br.ReadSlice('\n')
+			b = append(bytes.Clone(b), more...)
+			if len(b) > maxDumpLine {
+				return nil, fmt.Errorf("line %d: longer than %d bytes", lineNo+1, maxDumpLine)
+			}
+		}
+		if err == io.EOF && len(b) > 0 {
+			err = nil
+		}
+		if err == nil {
+			lineNo++
+		}
+		return bytes.TrimSpace(b), err
+	}
+	first, err := next()
+	if err != nil {
+		return 0, fmt.Errorf("line 1: %w", err)
+	}
+	var schema dumpSchema
+	if err := strictJSON(first, &schema); err != nil || schema.Kind != "schema" {
+		return 0, fmt.Errorf("line 1: not the schema line of a whole store's export (%v)", err)
+	}
+	if schema.Format != dumpFormat {
+		return 0, fmt.Errorf("line 1: export format %d; this relgraph reads format %d", schema.Format, dumpFormat)
+	}
+	if err := s.ApplySchema(ctx, schema.Databases, schema.RelationTypes); err != nil {
+		return 0, fmt.Errorf("line 1: the schema: %w", err)
+	}
+	restored := 1
+	var pending [][]byte
+	var pendingFrom int
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		err := s.Update(ctx, func(tx *relgraph.Tx) error {
+			for i, b := range pending {
+				if err := restoreLine(tx, s, b); err != nil {
+					return fmt.Errorf("line %d: %w", pendingFrom+i, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		restored += len(pending)
+		if progress != nil {
+			fmt.Fprintf(progress, "import: %d lines restored\n", restored)
+		}
+		pending = pending[:0]
+		return nil
+	}
+	for {
+		b, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return restored, err
+		}
+		if len(b) == 0 {
+			continue
+		}
+		if len(pending) == 0 {
+			pendingFrom = lineNo
+		}
+		pending = append(pending, bytes.Clone(b))
+		if len(pending) == dumpBatch {
+			if err := flush(); err != nil {
+				return restored, err
+			}
+		}
+	}
+	return restored, flush()
+}
+
+// restoreLine restores one profile or relation line in tx.
+func restoreLine(tx *relgraph.Tx, s *relgraph.Store, b []byte) error {
+	var head struct{ Kind string }
+	if err := json.Unmarshal(b, &head); err != nil {
+		return err
+	}
+	switch head.Kind {
+	case "profile":
+		var p dumpProfile
+		if err := strictJSON(b, &p); err != nil {
+			return err
+		}
+		id, err := relgraph.ParseProfileID(p.ProfileID)
+		if err != nil {
+			return err
+		}
+		created, updated, err := dumpTimes(p.Created, p.Updated)
+		if err != nil {
+			return err
+		}
+		d, err := s.Database(p.DB)
+		if err != nil {
+			return err
+		}
+		data, err := api.ProfileData(p.Data, &d)
+		if err != nil {
+			return err
+		}
+		_, err = tx.RestoreProfileAt(p.DB, id, data, created, updated)
+		return err
+	case "relation":
+		var r dumpRelation
+		if err := strictJSON(b, &r); err != nil {
+			return err
+		}
+		a, err := relgraph.ParseProfileID(r.A)
+		if err != nil {
+			return err
+		}
+		bID, err := relgraph.ParseProfileID(r.B)
+		if err != nil {
+			return err
+		}
+		created, updated, err := dumpTimes(r.Created, r.Updated)
+		if err != nil {
+			return err
+		}
+		rt, err := s.RelationType(r.Rel)
+		if err != nil {
+			return err
+		}
+		weights, err := dumpWeights(rt, r.Weights)
+		if err != nil {
+			return err
+		}
+		return tx.RestoreRelation(r.Rel, a, bID, weights, created, updated)
+	}
+	return fmt.Errorf("kind %q: a line is a profile or a relation (the schema is the first line only)", head.Kind)
+}
+
+// strictJSON decodes b into v, numbers as json.Number, refusing keys v
+// does not have.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func dumpTimes(created, updated string) (time.Time, time.Time, error) {
+	c, err := time.Parse(time.RFC3339Nano, created)
+	if err != nil {
+		return c, c, fmt.Errorf("created: %w", err)
+	}
+	u, err := time.Parse(time.RFC3339Nano, updated)
+	if err != nil {
+		return c, u, fmt.Errorf("updated: %w", err)
+	}
+	return c, u, nil
+}
+
+// dumpWeights reads a relation line's weights by their declared types:
+// a JSON number as the int or float its property is.
+func dumpWeights(rt relgraph.RelationType, in map[string]any) (relgraph.Weights, error) {
+	out := make(relgraph.Weights, len(in))
+	for name, v := range in {
+		p, ok := rt.Property(name)
+		if !ok {
+			return nil, fmt.Errorf("property %q is not declared in relation type %d", name, rt.ID)
+		}
+		n, isNumber := v.(json.Number)
+		switch {
+		case isNumber && p.Type == relgraph.PropInt:
+			x, err := strconv.ParseInt(n.String(), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("property %q: %w", name, err)
+			}
+			out[name] = x
+		case isNumber && p.Type == relgraph.PropFloat:
+			x, err := strconv.ParseFloat(n.String(), 64)
+			if err != nil {
+				return nil, fmt.Errorf("property %q: %w", name, err)
+			}
+			out[name] = x
+		default:
+			out[name] = v // bool and string as they are; the store checks them
+		}
+	}
+	return out, nil
+}
