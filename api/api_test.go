@@ -619,40 +619,15 @@ func TestProfileEndpointsInXML(t *testing.T) {
 	e.want(x("profiles/delete", `<db_id>1</db_id><profile_id>`+id+`</profile_id>`), 404)
 }
 
-// TestHugeFloatSumIsANumber: a float sum beyond float64's range is
-// answered as a number (JSON and XML), not a string or an infinity.
-func TestHugeFloatSumIsANumber(t *testing.T) {
+// TestAdminEndpoints: backup streams a copy that opens as a store
+// holding the data, export the whole store's JSON Lines, check the
+// problems (none), schema the declarations; each takes a read token
+// (in the header or ?token=); other methods are 405, no token 401, a
+// wrong one 403.
+func TestAdminEndpoints(t *testing.T) {
 	e := newEnv(t)
-	if err := e.store.PutRelationType(ctx, relgraph.RelationType{ID: 7, DatabaseA: 1, DatabaseB: 2, Properties: []relgraph.Property{{Name: "amount", Type: relgraph.PropFloat}}}); err != nil {
-		t.Fatal(err)
-	}
-	b2, _, err := e.store.ImportProfile(ctx, 2, relgraph.Locator{}, relgraph.ProfileData{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range []string{profileB, b2.String()} {
-		r := e.post("relations/edit", "application/json", `{"token":"`+writeToken+`","rel_id":7,"profile_a":{"profile_id":"`+profileA+`"},"profile_b":{"profile_id":"`+b+`"},"weights":{"amount":1.7e308}}`)
-		if r.status != 200 {
-			t.Fatalf("edit: %s", r.raw)
-		}
-	}
-	r := e.post("relations/get_counter", "application/json", `{"token":"`+writeToken+`","rel_id":7,"profile_id":"`+profileA+`"}`)
-	if !bytes.Contains(r.raw, []byte(`"sum":3.4e+308`)) {
-		t.Fatalf("JSON answer: %s", r.raw)
-	}
-	r = e.post("relations/get_counter?format=xml", "application/json", `{"token":"`+writeToken+`","rel_id":7,"profile_id":"`+profileA+`"}`)
-	if !bytes.Contains(r.raw, []byte(`<sum>3.4e+308</sum>`)) {
-		t.Fatalf("XML answer: %s", r.raw)
-	}
-}
-
-// TestBackupEndpoint: GET with a write token streams a copy that opens
-// as a store holding the data; other methods are 405, read tokens 403,
-// no token 401.
-func TestBackupEndpoint(t *testing.T) {
-	e := newEnv(t)
-	get := func(method, token string) (*http.Response, []byte) {
-		req, _ := http.NewRequest(method, e.url+BackupPath, nil)
+	get := func(method, path, token string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(method, e.url+path, nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -664,15 +639,17 @@ func TestBackupEndpoint(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp, b
 	}
-	for _, c := range []struct {
-		method, token string
-		status        int
-	}{{"POST", writeToken, 405}, {"GET", readToken, 403}, {"GET", "", 401}, {"GET", "nope", 403}} {
-		if resp, _ := get(c.method, c.token); resp.StatusCode != c.status {
-			t.Errorf("%s with %q: %d, want %d", c.method, c.token, resp.StatusCode, c.status)
+	for _, path := range []string{BackupPath, ExportPath, CheckPath, SchemaPath} {
+		for _, c := range []struct {
+			method, token string
+			status        int
+		}{{"POST", readToken, 405}, {"GET", "", 401}, {"GET", "nope", 403}, {"GET", readToken, 200}, {"GET", writeToken, 200}} {
+			if resp, _ := get(c.method, path, c.token); resp.StatusCode != c.status {
+				t.Errorf("%s %s with %q: %d, want %d", c.method, path, c.token, resp.StatusCode, c.status)
+			}
 		}
 	}
-	resp, b := get("GET", writeToken)
+	resp, b := get("GET", BackupPath, readToken)
 	if resp.StatusCode != 200 {
 		t.Fatalf("backup: %d %s", resp.StatusCode, b)
 	}
@@ -687,6 +664,23 @@ func TestBackupEndpoint(t *testing.T) {
 	defer s.Close()
 	if _, err := s.GetProfile(ctx, 1, relgraph.Locator{ProfileID: profileA}); err != nil {
 		t.Fatalf("the copy lacks profile A: %v", err)
+	}
+	// The export is the store's, line for line.
+	var want bytes.Buffer
+	if _, err := WriteStore(ctx, e.store, &want, nil); err != nil {
+		t.Fatal(err)
+	}
+	resp, b = get("GET", ExportPath+"?token="+readToken, "")
+	if resp.StatusCode != 200 || string(b) != want.String() || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-ndjson") {
+		t.Fatalf("export: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	resp, b = get("GET", CheckPath, readToken)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"problems": []`) {
+		t.Fatalf("check: %d %s", resp.StatusCode, b)
+	}
+	resp, b = get("GET", SchemaPath, readToken)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"relation_types"`) || !strings.Contains(string(b), `"user_like"`) {
+		t.Fatalf("schema: %d %s", resp.StatusCode, b)
 	}
 }
 

@@ -205,13 +205,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.cfg.Observe(endpointLabel(r.URL.Path), status, elapsed)
 		}
 	}()
-	switch cleanPath(r.URL.Path) {
-	case "/healthz":
+	switch p := cleanPath(r.URL.Path); {
+	case p == "/healthz":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 		return
-	case BackupPath:
-		status = h.backup(w, r)
+	case isAdmin(p):
+		status = h.admin(w, r, p)
 		return
 	}
 	var out map[string]any
@@ -226,11 +226,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // endpointLabel names a request's endpoint from a bounded set.
 func endpointLabel(path string) string {
 	p := cleanPath(path)
-	switch p {
-	case "/healthz":
+	if p == "/healthz" {
 		return "healthz"
-	case BackupPath:
-		return "admin/backup"
+	}
+	if label, ok := adminLabels[p]; ok {
+		return label
 	}
 	if name, ok := strings.CutPrefix(p, Prefix); ok {
 		if _, known := endpoints[name]; known {

@@ -186,7 +186,7 @@ func TestToolsNameWhatIsWrong(t *testing.T) {
 	}{
 		{[]string{"import", "-db-id", "1", "in.jsonl"}, 1, "no store at relgraph.db"},
 		{[]string{"export", "-db-id", "1"}, 1, "no store at relgraph.db"},
-		{[]string{"import", "in.jsonl"}, 2, "-db-id is required"},
+		{[]string{"import", "in.jsonl"}, 2, "give -db-id"},
 		{[]string{"import", "-db-id", "1", "-matching", "emial", "in.jsonl"}, 2, `-matching "emial"`},
 		{[]string{"import", "-db-id", "1", "-matching", "custom", "in.jsonl"}, 2, "-matching custom needs -field"},
 		{[]string{"import", "-db-id", "1"}, 2, "the file to import is missing"},

@@ -193,7 +193,7 @@ func openStore(location string, readOnly bool, phoneRegion string) (*relgraph.St
 // lockHint says what to do when a store file is locked by a server.
 func lockHint(s *relgraph.Store, err error) (*relgraph.Store, error) {
 	if err != nil && strings.Contains(err.Error(), "locked by another process") {
-		return nil, fmt.Errorf("%w\n(is 'relgraph serve' running on it? stop it, or use backup -server for a hot copy)", err)
+		return nil, fmt.Errorf("%w\n(is 'relgraph serve' running on it? stop it, or read it through the server: check, get, export and backup take -server URL with a read token)", err)
 	}
 	return s, err
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/api"
+	"github.com/relgraph/relgraph/client"
 	"github.com/relgraph/relgraph/internal/importer"
 )
 
@@ -163,7 +163,7 @@ func importWholeStore(ctx context.Context, dbPath, path string, stdout, stderr i
 	}
 	defer f.Close()
 	head, _ := bufio.NewReader(f).Peek(1 << 16)
-	if first, _, _ := bytes.Cut(head, []byte("\n")); !isDump(first) {
+	if first, _, _ := bytes.Cut(head, []byte("\n")); !api.IsStoreExport(first) {
 		return usagef("%s is not a whole store's export (its first line is no schema line): give -db-id to import profile lines", path)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -180,7 +180,7 @@ func importWholeStore(ctx context.Context, dbPath, path string, stdout, stderr i
 	}
 	defer s.Close()
 	start := time.Now()
-	n, err := restoreDump(ctx, s, f, stderr)
+	n, err := api.RestoreStore(ctx, s, f, stderr)
 	if err != nil {
 		fmt.Fprintf(stdout, "%d lines restored before the error\n", n)
 		return err
@@ -205,11 +205,19 @@ func (c clearing) Write(p []byte) (int, error) {
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("export", "[-db F] [-db-id N]", stderr)
+	fs := newFlags("export", "[-db F | -server URL [-token T]] [-db-id N]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
 	dbID := fs.Uint("db-id", 0, "export only this database's profiles, as import lines (default: the whole store, schema, profiles and relations)")
+	server, token := serverFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *server != "" {
+		c, err := remote(fs, *server, *token)
+		if err != nil {
+			return err
+		}
+		return remoteExport(ctx, c, *dbID, stdout)
 	}
 	s, err := openStore(*dbPath, true, "")
 	if err != nil {
@@ -217,33 +225,18 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer s.Close()
 	if *dbID == 0 {
-		_, err := writeDump(ctx, s, stdout, stderr)
+		_, err := api.WriteStore(ctx, s, stdout, stderr)
 		return err
 	}
 	w := bufio.NewWriter(stdout)
 	enc := json.NewEncoder(w)
 	err = s.EachProfile(ctx, uint32(*dbID), func(p *relgraph.Profile) error {
-		return enc.Encode(exportLine(p))
+		return enc.Encode(api.ExportLine(p))
 	})
 	if err != nil {
 		return err
 	}
 	return w.Flush()
-}
-
-// exportLine is a profile as an import line: profile_id plus its data.
-func exportLine(p *relgraph.Profile) map[string]any {
-	m := api.ProfileJSON(p)
-	m["profile_id"] = m["id"]
-	delete(m, "id")
-	delete(m, "db_id")
-	for _, k := range relgraph.ReadOnlyFields { // computed: an import refuses them
-		delete(m, k)
-	}
-	if m["email"] == nil {
-		delete(m, "email")
-	}
-	return m
 }
 
 func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -259,6 +252,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&loc.FieldName, "field", "", "custom field name")
 	value := fs.String("value", "", "custom field value")
 	maxRelations := fs.Int("relations", 20, "relations shown per relation type (their counters are always shown; 0: counters only)")
+	server, token := serverFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -267,6 +261,13 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if loc.FieldName != "" {
 		loc.FieldValue = *value
+	}
+	if *server != "" {
+		c, err := remote(fs, *server, *token)
+		if err != nil {
+			return err
+		}
+		return remoteGet(ctx, c, uint32(*dbID), loc, *maxRelations, stdout)
 	}
 	s, err := openStore(*dbPath, true, *phoneRegion)
 	if err != nil {
@@ -348,10 +349,18 @@ func profileRelations(ctx context.Context, s *relgraph.Store, id relgraph.Profil
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "[-db F]", stderr)
+	fs := newFlags("check", "[-db F | -server URL [-token T]]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
+	server, token := serverFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *server != "" {
+		c, err := remote(fs, *server, *token)
+		if err != nil {
+			return err
+		}
+		return remoteCheck(ctx, c, stdout)
 	}
 	s, err := openStore(*dbPath, true, "")
 	if err != nil {
@@ -383,24 +392,25 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("backup", "-to OUT ([-db F] | -server URL [-token T])", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file, when it is not being served")
 	to := fs.String("to", "", "file to write (must not exist)")
-	server := fs.String("server", "", "base URL of a running 'relgraph serve', for a hot copy")
-	token := fs.String("token", "", "write token for -server (default: $RELGRAPH_TOKEN)")
+	server, token := serverFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	switch set := setFlags(fs); {
-	case *to == "":
+	if *to == "" {
 		return usagef("-to is required: the file to write")
-	case *server != "" && set["db"]:
-		return usagef("-db and -server exclude each other: copy a file, or a running server")
-	case *server != "" && !strings.HasPrefix(*server, "http://") && !strings.HasPrefix(*server, "https://"):
-		return usagef("-server %q needs its scheme: http://%s", *server, *server)
+	}
+	var c *client.Client
+	if *server != "" {
+		var err error
+		if c, err = remote(fs, *server, *token); err != nil {
+			return err
+		}
 	}
 	out, err := os.OpenFile(*to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	n, err := backupTo(ctx, out, *dbPath, *server, *token)
+	n, err := backupTo(ctx, out, *dbPath, c)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -415,8 +425,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func backupTo(ctx context.Context, out *os.File, dbPath, server, token string) (int64, error) {
-	if server == "" {
+func backupTo(ctx context.Context, out *os.File, dbPath string, c *client.Client) (int64, error) {
+	if c == nil {
 		s, err := openStore(dbPath, true, "")
 		if err != nil {
 			return 0, err
@@ -429,24 +439,7 @@ func backupTo(ctx context.Context, out *os.File, dbPath, server, token string) (
 		}
 		return s.Backup(ctx, out)
 	}
-	if token == "" {
-		token = os.Getenv("RELGRAPH_TOKEN")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(server, "/")+"/admin/backup", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return 0, fmt.Errorf("server answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return io.Copy(out, resp.Body)
+	return c.Backup(ctx, out)
 }
 
 func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,4 +1,4 @@
-package cli
+package api
 
 import (
 	"bufio"
@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/relgraph/relgraph"
-	"github.com/relgraph/relgraph/api"
 )
 
 // A whole store as JSON Lines (docs/spec.md §8, "Export and import of a
-// whole store"): relgraph export without -db-id writes it, relgraph
-// import of a file that starts with its schema line restores it. Every
+// whole store"): WriteStore writes it (relgraph export without -db-id,
+// GET /admin/export), RestoreStore restores it (relgraph import of a
+// file that starts with its schema line). Every
 // line is one JSON object with a "kind":
 //
 //	{"kind":"schema","format":1,"databases":[…],"relation_types":[…]}
@@ -64,10 +64,12 @@ func dumpTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func nanoTime(n int64) string { return dumpTime(time.Unix(0, n)) }
 
-// writeDump writes the whole store s to w, a line at a time from one
-// snapshot per database and per relation type, and says on progress
-// how many lines it wrote, every 100,000.
-func writeDump(ctx context.Context, s *relgraph.Store, w io.Writer, progress io.Writer) (int, error) {
+// WriteStore writes the whole store s to w, a line at a time from one
+// snapshot per database and per relation type (a store written to
+// meanwhile gives lines of different moments; stop writers, or export
+// a backup, for one moment), and says on progress (when not nil) how
+// many lines it wrote, every 100,000. It returns the lines written.
+func WriteStore(ctx context.Context, s *relgraph.Store, w io.Writer, progress io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	enc := json.NewEncoder(bw)
 	lines := 0
@@ -84,7 +86,7 @@ func writeDump(ctx context.Context, s *relgraph.Store, w io.Writer, progress io.
 	}
 	for _, d := range dbs {
 		err := s.EachProfile(ctx, d.ID, func(p *relgraph.Profile) error {
-			data := exportLine(p)
+			data := ExportLine(p)
 			delete(data, "profile_id")
 			return line(dumpProfile{Kind: "profile", DB: d.ID, ProfileID: p.ID.String(), Created: dumpTime(p.Created), Updated: dumpTime(p.Updated), Data: data})
 		})
@@ -104,9 +106,10 @@ func writeDump(ctx context.Context, s *relgraph.Store, w io.Writer, progress io.
 	return lines, bw.Flush()
 }
 
-// isDump reports whether a file's first line is a whole store's schema
-// line (so import restores it rather than reading profile lines).
-func isDump(first []byte) bool {
+// IsStoreExport reports whether a file's first line is the schema line
+// of a whole store's export (so an import restores it rather than
+// reading profile lines).
+func IsStoreExport(first []byte) bool {
 	var head struct{ Kind string }
 	return json.Unmarshal(first, &head) == nil && head.Kind == "schema"
 }
@@ -117,13 +120,13 @@ const dumpBatch = 2_000
 // maxDumpLine bounds one line of a whole store's export.
 const maxDumpLine = 64 << 20
 
-// restoreDump reads a whole store's export from r into s: the schema
+// RestoreStore reads a whole store's export from r into s: the schema
 // applied, then its profiles and relations with their ids and times, a
 // transaction per dumpBatch lines. A line that does not restore stops it,
 // naming the line; the lines before it are kept (a restore is resumed by
 // running it again: restoring a line again changes nothing). It returns
 // the lines restored.
-func restoreDump(ctx context.Context, s *relgraph.Store, r io.Reader, progress io.Writer) (int, error) {
+func RestoreStore(ctx context.Context, s *relgraph.Store, r io.Reader, progress io.Writer) (int, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	lineNo := 0
 	next := func() ([]byte, error) {
@@ -231,7 +234,7 @@ func restoreLine(tx *relgraph.Tx, s *relgraph.Store, b []byte) error {
 		if err != nil {
 			return err
 		}
-		data, err := api.ProfileData(p.Data, &d)
+		data, err := ProfileData(p.Data, &d)
 		if err != nil {
 			return err
 		}
@@ -316,4 +319,20 @@ func dumpWeights(rt relgraph.RelationType, in map[string]any) (relgraph.Weights,
 		}
 	}
 	return out, nil
+}
+
+// ExportLine is a profile as an import line: profile_id plus its data,
+// without the fields an import refuses (those the platform computes).
+func ExportLine(p *relgraph.Profile) map[string]any {
+	m := ProfileJSON(p)
+	m["profile_id"] = m["id"]
+	delete(m, "id")
+	delete(m, "db_id")
+	for _, k := range relgraph.ReadOnlyFields { // computed: an import refuses them
+		delete(m, k)
+	}
+	if m["email"] == nil {
+		delete(m, "email")
+	}
+	return m
 }
