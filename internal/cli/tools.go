@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -55,13 +56,15 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	format := fs.String("format", "", "jsonl or csv (default: by the file's extension)")
 	maxErrors := fs.Int("max-errors", 0, "stop after this many bad lines (0: never stop)")
 	skip := fs.Int("skip", 0, "skip the lines up to line N (numbered as errors report them): how an interrupted import resumes")
+	rejectsPath := fs.String("rejects", "", "write each refused line, with its line number and reason, as JSON Lines to this new file")
+	summaryJSON := fs.Bool("summary-json", false, "end with the summary as one JSON object on stdout instead of a sentence")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() == 1 && *dbID == 0:
 		set := setFlags(fs)
-		for _, name := range []string{"matching", "field", "format", "max-errors", "skip"} {
+		for _, name := range []string{"matching", "field", "format", "max-errors", "skip", "rejects", "summary-json"} {
 			if set[name] {
 				return usagef("-%s goes with -db-id: a whole store's export (relgraph export without -db-id) is restored as it is", name)
 			}
@@ -98,10 +101,6 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	if *format == "" {
 		*format = "jsonl"
 		if strings.HasSuffix(strings.ToLower(path), ".csv") {
@@ -127,30 +126,129 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	opts := importer.Options{DB: uint32(*dbID), Format: importer.Format(*format), Matching: relgraph.Mode(*matching), Field: *field,
 		Errors: stderr, MaxErrors: *maxErrors, Skip: *skip}
+	if *rejectsPath != "" {
+		// A new file: the tool writes over nothing it did not make.
+		rf, err := os.OpenFile(*rejectsPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("-rejects: %w", err)
+		}
+		defer rf.Close()
+		rw := bufio.NewWriter(rf)
+		defer rw.Flush()
+		opts.Rejects = rw
+	}
+	start := time.Now()
+	resume := resumeCommand(fs, path)
 	if out, ok := stdout.(*os.File); ok && term.IsTerminal(int(out.Fd())) {
-		bar := progressbar.NewOptions64(info.Size(), progressbar.OptionSetWriter(stdout), progressbar.OptionSetDescription("importing"),
-			progressbar.OptionShowBytes(true), progressbar.OptionClearOnFinish())
-		opts.Progress = func(n int64) { bar.Set64(n) }
+		// A bar in lines, of the lines the file has (one quick pass to
+		// count them), that ends at 100%.
+		total, err := countLines(path)
+		if err != nil {
+			return err
+		}
+		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(stdout), progressbar.OptionSetDescription("importing"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("lines"),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		opts.Report = func(sum importer.Summary) { bar.Set64(int64(sum.Committed)) }
 		// An error line first clears the bar, so the two never mix.
 		opts.Errors = clearing{bar, stderr}
 		defer bar.Finish()
+	} else {
+		// Without a terminal, a line per committed batch on stderr: where
+		// a killed import resumes.
+		opts.Report = func(sum importer.Summary) {
+			secs := time.Since(start).Seconds()
+			fmt.Fprintf(stderr, "import: lines 1 to %d committed (%d created, %d updated, %d failed), %.0f lines/s; resume after a stop with: %s\n",
+				sum.Committed, sum.Created, sum.Updated, sum.Failed, float64(sum.Committed-*skip)/max(secs, 1e-9), resume(sum.Committed))
+		}
 	}
-	start := time.Now()
 	sum, err := importer.Run(ctx, s, f, opts)
 	took := time.Since(start).Round(time.Millisecond)
+	interrupted := ctx.Err() != nil
+	if *summaryJSON {
+		out := map[string]any{"lines": sum.Lines, "created": sum.Created, "updated": sum.Updated, "failed": sum.Failed, "skipped": sum.Skipped,
+			"committed_through_line": sum.Committed, "seconds": took.Seconds(), "interrupted": interrupted}
+		if err != nil {
+			out["error"] = err.Error()
+			out["resume"] = resume(sum.Committed)
+		}
+		json.NewEncoder(stdout).Encode(out)
+	}
 	switch {
-	case ctx.Err() != nil:
-		fmt.Fprintf(stdout, "interrupted: %s; lines 1 to %d are committed. Resume with: relgraph import -skip %d …\n", sum, sum.Committed, sum.Committed)
+	case interrupted:
+		if !*summaryJSON {
+			fmt.Fprintf(stdout, "interrupted: %s; lines 1 to %d are committed. Resume with:\n  %s\n", sum, sum.Committed, resume(sum.Committed))
+		}
 		return errInterrupted
 	case err != nil:
-		fmt.Fprintf(stdout, "%s; lines 1 to %d are committed\n", sum, sum.Committed)
+		if !*summaryJSON {
+			fmt.Fprintf(stdout, "%s; lines 1 to %d are committed. Resume with:\n  %s\n", sum, sum.Committed, resume(sum.Committed))
+		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s in %v\n", sum, took)
+	if !*summaryJSON {
+		fmt.Fprintf(stdout, "%s in %v\n", sum, took)
+	}
 	if sum.Failed > 0 {
 		return errViolations // the bad lines are reported: exit 1
 	}
 	return nil
+}
+
+// resumeCommand returns the whole import command that resumes after
+// line committed: every flag as given but -skip (and -rejects, whose
+// file exists by then: name a new one), -skip=committed, the file last.
+// Values are quoted for a POSIX shell.
+func resumeCommand(fs *flag.FlagSet, path string) func(committed int) string {
+	var b strings.Builder
+	b.WriteString("relgraph import")
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "skip" && f.Name != "rejects" {
+			fmt.Fprintf(&b, " -%s=%s", f.Name, shellQuote(f.Value.String()))
+		}
+	})
+	head := b.String()
+	return func(committed int) string {
+		return fmt.Sprintf("%s -skip=%d %s", head, committed, shellQuote(path))
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// countLines counts the lines of the file at path (a last line without
+// a newline included).
+func countLines(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	var n int64
+	last := byte('\n')
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+			last = buf[k-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n, nil
 }
 
 // importWholeStore restores a whole store's export into the store at

@@ -61,12 +61,24 @@ type Options struct {
 	// Progress, if set, is called after each batch with the input bytes
 	// consumed so far.
 	Progress func(bytesRead int64)
+	// Report, if set, is called after each batch commits with the
+	// summary so far (its Committed line is done).
+	Report func(Summary)
+	// Rejects, if set, receives each refused line as one JSON object,
+	// {"line": N, "error": "…", "input": "…"} (input: the line as read,
+	// a CSV row as CSV; empty for a line longer than MaxLineBytes), in
+	// line order as each batch commits: the file a user fixes and
+	// imports again.
+	Rejects io.Writer
 }
 
 // Summary counts what an import did: Lines counts the lines that are
 // not blank (errors name lines by their number in the file, blank ones
 // included). Committed is the last line whose
-// outcome is committed (or skipped): every line up to it is done.
+// outcome is committed (or skipped): every line up to it is done. Every
+// count is of committed (or skipped) lines only: an import stopped
+// midway counts nothing of the lines it read but did not commit, which
+// a resume (Skip = Committed) reads, counts and reports again.
 type Summary struct {
 	Lines, Created, Updated, Failed, Skipped int
 	Committed                                int
@@ -89,6 +101,7 @@ func (s Summary) String() string {
 
 type pending struct {
 	line int
+	raw  []byte // the line as read, kept for Options.Rejects
 	item relgraph.ImportItem
 }
 
@@ -114,8 +127,15 @@ func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Sum
 		opts.Errors = io.Discard
 	}
 	run := &run{ctx: ctx, s: s, opts: opts, counted: &countingReader{r: r}, cur: &batch{}}
+	keep := func(raw []byte) []byte {
+		if opts.Rejects == nil {
+			return nil
+		}
+		return raw
+	}
 	in := lines{
-		add: func(line int, fields map[string]any) error {
+		keepRaw: opts.Rejects != nil,
+		add: func(line int, raw []byte, fields map[string]any) error {
 			if run.skipped(line) {
 				return nil
 			}
@@ -124,19 +144,19 @@ func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Sum
 			}
 			item, err := itemFor(fields, &db, opts)
 			if err != nil {
-				return run.failed(line, err)
+				return run.failed(line, keep(raw), err)
 			}
-			run.cur.items = append(run.cur.items, pending{line, item})
+			run.cur.items = append(run.cur.items, pending{line, keep(raw), item})
 			if len(run.cur.items) >= opts.BatchSize {
 				return run.cut()
 			}
 			return nil
 		},
-		bad: func(line int, err error) error {
+		bad: func(line int, raw []byte, err error) error {
 			if run.skipped(line) {
 				return nil
 			}
-			return run.failed(line, err)
+			return run.failed(line, keep(raw), err)
 		},
 	}
 	switch opts.Format {
@@ -189,14 +209,16 @@ type batch struct {
 
 type lineError struct {
 	line int
+	raw  []byte
 	err  error
 }
 
-// skipped counts a line and reports whether -skip skips it.
+// skipped counts a line and reports whether -skip skips it. A line not
+// skipped is counted with its batch, when the batch commits.
 func (r *run) skipped(line int) bool {
-	r.sum.Lines++
 	r.lastLine = line
 	if line <= r.opts.Skip {
+		r.sum.Lines++
 		r.sum.Skipped++
 		r.sum.Committed = line
 		return true
@@ -210,7 +232,7 @@ func (r *run) skipped(line int) bool {
 // bad line waits for it): if its refusals reached the bound, the import
 // stops after it. If this line reaches it, what was read is committed
 // and the import stops.
-func (r *run) failed(line int, err error) error {
+func (r *run) failed(line int, raw []byte, err error) error {
 	if r.opts.MaxErrors > 0 {
 		if err := r.settle(); err != nil {
 			return err
@@ -219,8 +241,7 @@ func (r *run) failed(line int, err error) error {
 			return r.dropAndStop()
 		}
 	}
-	r.sum.Failed++
-	r.cur.errs = append(r.cur.errs, lineError{line, err})
+	r.cur.errs = append(r.cur.errs, lineError{line, raw, err})
 	if !r.overMax() {
 		return nil
 	}
@@ -231,7 +252,11 @@ func (r *run) failed(line int, err error) error {
 	return r.tooMany()
 }
 
-func (r *run) overMax() bool { return r.opts.MaxErrors > 0 && r.sum.Failed >= r.opts.MaxErrors }
+// overMax reports whether the failures so far, committed or in the
+// batch being read, reached Options.MaxErrors.
+func (r *run) overMax() bool {
+	return r.opts.MaxErrors > 0 && r.sum.Failed+len(r.cur.errs) >= r.opts.MaxErrors
+}
 
 func (r *run) tooMany() error {
 	return fmt.Errorf("%w: %d failed (-max-errors %d)", ErrTooManyErrors, r.sum.Failed, r.opts.MaxErrors)
@@ -257,7 +282,6 @@ func (r *run) cut() error {
 // says where to resume). They hold no bad line already counted: a bad
 // line settles the batch in flight before it is counted (failed).
 func (r *run) dropAndStop() error {
-	r.sum.Lines -= r.cur.lines
 	r.cur = &batch{}
 	return r.tooMany()
 }
@@ -296,24 +320,36 @@ func (r *run) settle() error {
 	if b.err != nil {
 		return fmt.Errorf("lines %d to %d: %w", b.items[0].line, b.items[len(b.items)-1].line, b.err)
 	}
+	r.sum.Lines += b.lines
 	for i, res := range b.results {
 		switch {
 		case res.Err != nil:
-			r.sum.Failed++
-			b.errs = append(b.errs, lineError{b.items[i].line, res.Err})
+			b.errs = append(b.errs, lineError{b.items[i].line, b.items[i].raw, res.Err})
 		case res.Created:
 			r.sum.Created++
 		default:
 			r.sum.Updated++
 		}
 	}
+	r.sum.Failed += len(b.errs)
 	slices.SortFunc(b.errs, func(x, y lineError) int { return x.line - y.line })
 	for _, e := range b.errs {
 		fmt.Fprintf(r.opts.Errors, "line %d: %v\n", e.line, e.err)
+		if r.opts.Rejects != nil {
+			rec, _ := json.Marshal(struct {
+				Line  int    `json:"line"`
+				Error string `json:"error"`
+				Input string `json:"input"`
+			}{e.line, e.err.Error(), string(bytes.TrimRight(e.raw, "\r\n"))})
+			r.opts.Rejects.Write(append(rec, '\n'))
+		}
 	}
 	r.sum.Committed = b.endLine
 	if r.opts.Progress != nil {
 		r.opts.Progress(b.bytes)
+	}
+	if r.opts.Report != nil {
+		r.opts.Report(r.sum)
 	}
 	return nil
 }
@@ -325,8 +361,11 @@ const DefaultMaxLineBytes = 16 << 20
 // that has none (a line that cannot be read or parsed). An error from
 // either stops the import.
 type lines struct {
-	add func(line int, fields map[string]any) error
-	bad func(line int, err error) error
+	add func(line int, raw []byte, fields map[string]any) error
+	bad func(line int, raw []byte, err error) error
+	// keepRaw: raw is wanted (Options.Rejects); a CSV row is then
+	// written out again as CSV, which costs, so only then.
+	keepRaw bool
 }
 
 func readJSONL(r io.Reader, limit int, in lines) error {
@@ -340,7 +379,7 @@ func readJSONL(r io.Reader, limit int, in lines) error {
 			return fmt.Errorf("reading input: %w", err)
 		}
 		if tooLong {
-			if err := in.bad(line, fmt.Errorf("longer than %d bytes", limit)); err != nil {
+			if err := in.bad(line, nil, fmt.Errorf("longer than %d bytes", limit)); err != nil {
 				return err
 			}
 			continue
@@ -359,12 +398,12 @@ func readJSONL(r io.Reader, limit int, in lines) error {
 			if err == nil {
 				err = errors.New("data after the object")
 			}
-			if err := in.bad(line, fmt.Errorf("not a JSON object: %w", err)); err != nil {
+			if err := in.bad(line, raw, fmt.Errorf("not a JSON object: %w", err)); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := in.add(line, fields); err != nil {
+		if err := in.add(line, raw, fields); err != nil {
 			return err
 		}
 		if err == io.EOF {
@@ -408,7 +447,7 @@ func readCSV(r io.Reader, in lines) error {
 		if err != nil {
 			var perr *csv.ParseError
 			if errors.As(err, &perr) {
-				if err := in.bad(perr.Line, perr.Err); err != nil {
+				if err := in.bad(perr.Line, nil, perr.Err); err != nil {
 					return err
 				}
 				continue
@@ -417,7 +456,7 @@ func readCSV(r io.Reader, in lines) error {
 		}
 		line, _ := cr.FieldPos(0) // valid only after a successful read
 		if len(row) != len(header) {
-			if err := in.bad(line, fmt.Errorf("%d cells, the header has %d", len(row), len(header))); err != nil {
+			if err := in.bad(line, in.csvRaw(row), fmt.Errorf("%d cells, the header has %d", len(row), len(header))); err != nil {
 				return err
 			}
 			continue
@@ -437,10 +476,23 @@ func readCSV(r io.Reader, in lines) error {
 			}
 			fields[header[i]] = cell
 		}
-		if err := in.add(line, fields); err != nil {
+		if err := in.add(line, in.csvRaw(row), fields); err != nil {
 			return err
 		}
 	}
+}
+
+// csvRaw is a CSV row as a line of CSV (a rejected row, as its input),
+// when raw lines are wanted.
+func (in lines) csvRaw(row []string) []byte {
+	if !in.keepRaw {
+		return nil
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write(row)
+	w.Flush()
+	return b.Bytes()
 }
 
 // itemFor turns one line's fields into an import: the locator by

@@ -120,7 +120,7 @@ func runSequential(ctx context.Context, s *relgraph.Store, r io.Reader, opts Opt
 				switch {
 				case res.Err != nil:
 					sum.Failed++
-					errs = append(errs, lineError{batch[i].line, res.Err})
+					errs = append(errs, lineError{line: batch[i].line, err: res.Err})
 				case res.Created:
 					sum.Created++
 				default:
@@ -147,14 +147,14 @@ func runSequential(ctx context.Context, s *relgraph.Store, r io.Reader, opts Opt
 	}
 	failed := func(line int, err error) error {
 		sum.Failed++
-		errs = append(errs, lineError{line, err})
+		errs = append(errs, lineError{line: line, err: err})
 		if opts.MaxErrors > 0 && sum.Failed >= opts.MaxErrors {
 			return flush()
 		}
 		return nil
 	}
 	in := lines{
-		add: func(line int, fields map[string]any) error {
+		add: func(line int, _ []byte, fields map[string]any) error {
 			if skipped(line) {
 				return nil
 			}
@@ -165,13 +165,13 @@ func runSequential(ctx context.Context, s *relgraph.Store, r io.Reader, opts Opt
 			if err != nil {
 				return failed(line, err)
 			}
-			batch = append(batch, pending{line, item})
+			batch = append(batch, pending{line: line, item: item})
 			if len(batch) >= opts.BatchSize {
 				return flush()
 			}
 			return nil
 		},
-		bad: func(line int, err error) error {
+		bad: func(line int, _ []byte, err error) error {
 			if skipped(line) {
 				return nil
 			}
