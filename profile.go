@@ -336,6 +336,9 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 			return ProfileID{}, false, err
 		}
 	}
+	if at := tx.restoreAt; at != nil {
+		p.Created, p.Updated = at.created, at.updated // an export's times
+	}
 	if val == nil {
 		if val, err = encodeProfile(p); err != nil {
 			return ProfileID{}, false, err
@@ -345,9 +348,11 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 		if bytes.Equal(val, oldBytes) {
 			return p.ID, false, nil // nothing changed: write nothing
 		}
-		p.Updated = tx.now
-		if val, err = encodeProfile(p); err != nil {
-			return ProfileID{}, false, err
+		if tx.restoreAt == nil {
+			p.Updated = tx.now
+			if val, err = encodeProfile(p); err != nil {
+				return ProfileID{}, false, err
+			}
 		}
 	}
 	var del, put []index.Entry

@@ -19,24 +19,13 @@ import (
 // nanosecond), instead of the transaction's. Needs a writable Tx;
 // errors as RestoreProfile.
 func (tx *Tx) RestoreProfileAt(db uint32, id ProfileID, data ProfileData, created, updated time.Time) (bool, error) {
-	isNew, err := tx.RestoreProfile(db, id, data)
-	if err != nil {
-		return false, err
-	}
-	p, _, err := tx.loadProfile(db, id)
-	if err != nil {
-		return false, err
-	}
-	p.Created, p.Updated = created.UTC(), updated.UTC()
-	val, err := encodeProfile(p)
-	if err != nil {
-		return false, err
-	}
-	if err := tx.kv.Put(index.Profiles, index.ProfileKey(db, id), val); err != nil {
-		return false, storageErr("write profile", err)
-	}
-	return isNew, nil
+	tx.restoreAt = &restoreTimes{created.UTC(), updated.UTC()}
+	defer func() { tx.restoreAt = nil }()
+	return tx.RestoreProfile(db, id, data)
 }
+
+// restoreTimes are a restored profile's times (Tx.restoreAt).
+type restoreTimes struct{ created, updated time.Time }
 
 // RestoreRelation sets the relation of type rel from profile a to
 // profile b (found by id) to weights, with the creation and update

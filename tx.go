@@ -23,6 +23,9 @@ type Tx struct {
 	// region is Options.PhoneRegion: the phone region of a database
 	// that declares none (Database.phoneRegion), and of new databases.
 	region string
+	// restoreAt, while RestoreProfileAt runs, are the times putProfile
+	// gives the profile instead of now.
+	restoreAt *restoreTimes
 	// prepared is the import item putProfile is given, normalized ahead
 	// for its creation (importPrep, import.go); nil outside ImportBatch.
 	prepared *preparedItem

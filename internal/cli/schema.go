@@ -179,10 +179,7 @@ func plural(noun string, n int) string {
 
 // count is "1 database", "2 databases".
 func count(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return fmt.Sprintf("%d %s", n, plural(noun, n))
 }
 
 func runSchemaShow(args []string, stdout, stderr io.Writer) error {
