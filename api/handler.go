@@ -50,7 +50,8 @@ type Role int
 // Roles: read tokens may call the reads (relations/get,
 // relations/get_counter, profiles/get, profiles/list,
 // subscriptions/get, databases/list, databases/get,
-// databases/fields_get); write tokens may call everything.
+// databases/fields_get, relgraph's own relations/reverse and admin
+// GETs); write tokens may call everything.
 const (
 	RoleRead Role = iota + 1
 	RoleWrite
@@ -223,6 +224,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status = h.writeEnvelope(w, format, status, out)
 }
 
+// lookupEndpoint finds the endpoint of a cleaned path: the platform's
+// under Prefix, relgraph's own under OwnPrefix.
+func lookupEndpoint(p string) (endpoint, bool) {
+	if name, ok := strings.CutPrefix(p, Prefix); ok {
+		ep, known := endpoints[name]
+		return ep, known
+	}
+	if name, ok := strings.CutPrefix(p, OwnPrefix); ok {
+		ep, known := ownEndpoints[name]
+		return ep, known
+	}
+	return endpoint{}, false
+}
+
 // endpointLabel names a request's endpoint from a bounded set.
 func endpointLabel(path string) string {
 	p := cleanPath(path)
@@ -232,10 +247,11 @@ func endpointLabel(path string) string {
 	if label, ok := adminLabels[p]; ok {
 		return label
 	}
-	if name, ok := strings.CutPrefix(p, Prefix); ok {
-		if _, known := endpoints[name]; known {
+	if _, known := lookupEndpoint(p); known {
+		if name, ok := strings.CutPrefix(p, Prefix); ok {
 			return name
 		}
+		return "relgraph/" + strings.TrimPrefix(p, OwnPrefix)
 	}
 	return "unknown"
 }
@@ -247,9 +263,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	fail := func(code int, text string) (Format, map[string]any, int) {
 		return format, map[string]any{"error": code, "error_text": text}, code
 	}
-	name, ok := strings.CutPrefix(cleanPath(r.URL.Path), Prefix)
-	ep, known := endpoints[name]
-	if !ok || !known {
+	ep, known := lookupEndpoint(cleanPath(r.URL.Path))
+	if !known {
 		return fail(404, "unknown endpoint "+truncate(r.URL.Path))
 	}
 	if r.Method != http.MethodPost {

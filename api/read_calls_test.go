@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -669,4 +670,59 @@ func TestReadCallsReviewFindings(t *testing.T) {
 			t.Fatalf("%v: %s", q, r.raw)
 		}
 	}
+}
+
+// TestRelationsReverseEndpoint: relgraph's own reverse list, outside the
+// platform's paths: who relates to B, in JSON and XML, paged by cursor,
+// with a read token; the platform's paths do not know it.
+func TestRelationsReverseEndpoint(t *testing.T) {
+	e := newEnv(t)
+	var as []string
+	for i := range 5 {
+		r := e.postJSON("profiles/import", map[string]any{"db_id": 1, "data": map[string]any{"email": fmt.Sprintf("a%d@x.io", i)}})
+		e.want(r, 0)
+		as = append(as, r.body["profile_id"].(string))
+		e.want(e.postJSON("relations/edit", map[string]any{"rel_id": 3, "profile_a": map[string]any{"profile_id": as[i]},
+			"profile_b": map[string]any{"profile_id": profileB}, "weights": map[string]any{"user_like": i + 1}}), 0)
+	}
+	slices.Sort(as)
+	own := func(body string, ctype string) response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.url+OwnPrefix+"relations/reverse", strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		return e.do(req)
+	}
+	var got []string
+	cursor := ""
+	for page := 0; page < 5; page++ {
+		r := own(fmt.Sprintf(`{"token":%q,"rel_id":3,"profile_id":%q,"limit":2,"cursor":%q,"count":%v}`, readToken, profileB, cursor, page == 0), "application/json")
+		e.want(r, 0)
+		if page == 0 && scalarText(r.body["total_count"]) != "5" {
+			t.Fatalf("total: %s", r.raw)
+		}
+		for _, it := range asList(r.body["data"]) {
+			m := it.(map[string]any)
+			if m["profile_id_b"] != profileB || m["props"].(map[string]any)["user_like"] == nil {
+				t.Fatalf("item %v", m)
+			}
+			got = append(got, m["profile_id_a"].(string))
+		}
+		next, _ := r.body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if strings.Join(got, ",") != strings.Join(as, ",") {
+		t.Fatalf("reverse list %v, want %v", got, as)
+	}
+	r := own(`<xml><token>`+readToken+`</token><rel_id>3</rel_id><email>nobody@x.io</email></xml>`, "application/xml")
+	e.want(r, 404)
+	r = own(`<xml><token>`+readToken+`</token><rel_id>3</rel_id><profile_id>`+profileB+`</profile_id><limit>1</limit></xml>`, "application/xml")
+	e.want(r, 0)
+	if len(asList(r.body["data"])) != 1 || r.body["next_cursor"] == nil || r.body["total_count"] != nil {
+		t.Fatalf("XML: %s", r.raw)
+	}
+	e.want(e.postJSON("relgraph/v1/relations/reverse", map[string]any{"rel_id": 3}), 404) // not under the platform's prefix
+	e.want(own(`{"token":"`+readToken+`","rel_id":3,"profile_id":"`+profileB+`","offset":1}`, "application/json"), 400)
 }

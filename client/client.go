@@ -65,11 +65,21 @@ func (c *Client) http() *http.Client {
 // "profiles/get") and returns the decoded answer (numbers as
 // json.Number). A non-zero error is an *Error.
 func (c *Client) Call(ctx context.Context, endpoint string, body map[string]any) (map[string]any, error) {
+	return c.post(ctx, api.Prefix+endpoint, body)
+}
+
+// CallOwn is Call for relgraph's own endpoints (under api.OwnPrefix,
+// such as "relations/reverse").
+func (c *Client) CallOwn(ctx context.Context, endpoint string, body map[string]any) (map[string]any, error) {
+	return c.post(ctx, api.OwnPrefix+endpoint, body)
+}
+
+func (c *Client) post(ctx context.Context, path string, body map[string]any) (map[string]any, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+api.Prefix+endpoint, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}

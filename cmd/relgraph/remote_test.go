@@ -44,6 +44,11 @@ func TestReadToolsBesideARunningServer(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"_fname": "Ann"`) || !strings.Contains(out, `"_relations"`) || !strings.Contains(out, `"sum": 5`) {
 		t.Fatalf("get -server: %d %s", code, out)
 	}
+	// Either side: the thing sees who relates to it.
+	out, code = runTool(t, dir, append([]string{"get", "-db-id", "2", "-email", "thing@x.io"}, remote...)...)
+	if code != 0 || !strings.Contains(out, `"_relations_to"`) || !strings.Contains(out, `"total": 1`) || !strings.Contains(out, `"user_like"`) && !strings.Contains(out, `"n"`) {
+		t.Fatalf("get -server of a B: %d %s", code, out)
+	}
 	served, code := runTool(t, dir, append([]string{"export"}, remote...)...)
 	if code != 0 || !strings.HasPrefix(served, `{"kind":"schema"`) || !strings.Contains(served, `"kind":"relation"`) {
 		t.Fatalf("export -server: %d %s", code, served)
@@ -68,6 +73,9 @@ func TestReadToolsBesideARunningServer(t *testing.T) {
 	srv.stop(t)
 	if out, code := runTool(t, dir, "check", "-db", "hot.db"); code != 0 {
 		t.Fatalf("check of the backup: %s", out)
+	}
+	if out, code := runTool(t, dir, "get", "-db-id", "2", "-email", "thing@x.io"); code != 0 || !strings.Contains(out, `"_relations_to"`) || !strings.Contains(out, `"total": 1`) {
+		t.Fatalf("get of a B: %d %s", code, out)
 	}
 	local, _ := runTool(t, dir, "export")
 	if local != served {

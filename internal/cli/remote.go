@@ -98,8 +98,10 @@ func answerAsImportLine(m map[string]any) map[string]any {
 
 // remoteGet is get through the server: the profile (profiles/get), and
 // for each relation type whose A side is its database its counter
-// (relations/get_counter) and first max relations (relations/get).
-func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Locator, max int, stdout io.Writer) error {
+// (relations/get_counter) and first shown relations (relations/get);
+// and for each whose B side it is, the relations pointing to it
+// (relgraph's own relations/reverse).
+func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Locator, shown int, stdout io.Writer) error {
 	req := map[string]any{"db_id": db}
 	for k, v := range map[string]string{"matching": string(loc.Matching), "profile_id": loc.ProfileID, "email": loc.Email, "phone": loc.Phone, "field_name": loc.FieldName} {
 		if v != "" {
@@ -133,8 +135,8 @@ func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Lo
 			continue
 		}
 		entry := map[string]any{"rel_id": rt.ID, "name": rt.Name, "counter": cd}
-		if max > 0 {
-			page, err := c.Call(ctx, "relations/get", map[string]any{"rel_id": rt.ID, "profile_id": id, "limit": min(max, relgraph.MaxRelationsLimit)})
+		if shown > 0 {
+			page, err := c.Call(ctx, "relations/get", map[string]any{"rel_id": rt.ID, "profile_id": id, "limit": min(shown, relgraph.MaxRelationsLimit)})
 			if err != nil {
 				return err
 			}
@@ -143,6 +145,21 @@ func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Lo
 		out = append(out, entry)
 	}
 	profile["_relations"] = out
+	to := []any{}
+	for _, rt := range rels {
+		if rt.DatabaseB != db {
+			continue
+		}
+		page, err := c.CallOwn(ctx, "relations/reverse", map[string]any{"rel_id": rt.ID, "profile_id": id, "count": true, "limit": min(max(shown, 1), relgraph.MaxRelationsLimit)})
+		if err != nil {
+			return err
+		}
+		if total, _ := page["total_count"].(json.Number); total.String() == "0" {
+			continue
+		}
+		to = append(to, map[string]any{"rel_id": rt.ID, "name": rt.Name, "total": page["total_count"], "relations": page["data"]})
+	}
+	profile["_relations_to"] = to
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(profile)

@@ -389,9 +389,45 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if out["_relations"], err = profileRelations(ctx, s, p.ID, db.ID, *maxRelations); err != nil {
 		return err
 	}
+	if out["_relations_to"], err = profileRelationsTo(ctx, s, p.ID, db.ID, *maxRelations); err != nil {
+		return err
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// profileRelationsTo is what get shows of the relations that point to a
+// profile (it is their B): for each relation type whose B side is its
+// database, how many there are and the first max, by A's id. Types
+// where it is no relation's B are left out.
+func profileRelationsTo(ctx context.Context, s *relgraph.Store, id relgraph.ProfileID, db uint32, shown int) ([]any, error) {
+	out := []any{}
+	for _, rt := range s.RelationTypes() {
+		if rt.DatabaseB != db {
+			continue
+		}
+		rels := []any{}
+		total, _, err := s.ScanReverse(ctx, relgraph.ReverseQuery{RelationType: rt.ID, B: relgraph.Locator{ProfileID: id.String()}, Limit: max(1, min(shown, relgraph.MaxRelationsLimit)), Count: true},
+			func(v *relgraph.RelationView) error {
+				if len(rels) < shown {
+					rels = append(rels, map[string]any{"profile_a": v.ProfileA.String(), "db_a": rt.DatabaseA, "weights": v.Weights()})
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+		if total == 0 {
+			continue
+		}
+		entry := map[string]any{"rel_id": rt.ID, "name": rt.Name, "total": total, "relations": rels}
+		if total > int64(len(rels)) {
+			entry["more"] = total - int64(len(rels))
+		}
+		out = append(out, entry)
+	}
+	return out, nil
 }
 
 // profileRelations is what get shows of a profile's relations: for each
