@@ -81,6 +81,7 @@ func (tx *Tx) ScanReverse(q ReverseQuery, fn func(*RelationView) error) (total i
 	var buf [8]record.Weight
 	var view RelationView
 	var lastA ProfileID
+	var edge []byte // the relation's key, rebuilt in place per item
 	n := 0
 	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if n == limit {
@@ -91,7 +92,8 @@ func (tx *Tx) ScanReverse(q ReverseQuery, fn func(*RelationView) error) (total i
 			return 0, "", corruptf("%s: malformed reverse edge key", index.Describe(index.ReverseEdges, k))
 		}
 		lastA = ProfileID(k[len(prefix):])
-		v, err := tx.kv.Get(index.Adjacency, index.EdgeKey(rt.ID, lastA, b))
+		edge = append(append(append(index.AppendUint32(edge[:0], rt.ID), lastA[:]...), index.TagEdge), b[:]...) // index.EdgeKey
+		v, err := tx.kv.Get(index.Adjacency, edge)
 		if err != nil {
 			return 0, "", storageErr("read relation", err)
 		}

@@ -396,3 +396,62 @@ func BenchmarkRelationsPage(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReversePage compares a page of 100 read from either side: the
+// forward list of an A with 1,000 relations (ScanRelations), and the
+// reverse list of a B with 1,000 relations (ScanReverse), reading the
+// same properties of each, in one run.
+func BenchmarkReversePage(b *testing.B) {
+	f := fixture(b, 1000, 1000)
+	err := f.Store.Update(ctx, func(tx *relgraph.Tx) error {
+		for j := range 1000 {
+			if _, err := tx.Attach(f.OverwriteByID(0, j, int64(j))); err != nil { // A0 → every B
+				return err
+			}
+			if j > 0 {
+				if _, err := tx.Attach(f.OverwriteByID(j, 0, int64(j))); err != nil { // every A → B0
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	read := func(n *int, sum *int64) func(v *relgraph.RelationView) error {
+		return func(v *relgraph.RelationView) error {
+			like, _ := v.Int("user_like")
+			*sum += like
+			*n++
+			return nil
+		}
+	}
+	b.Run("Forward", func(b *testing.B) {
+		q := relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: f.A[0].String()}, Limit: 100}
+		for b.Loop() {
+			n, sum := 0, int64(0)
+			if _, _, err := f.Store.ScanRelations(ctx, q, read(&n, &sum)); err != nil || n != 100 {
+				b.Fatalf("page of %d: %v", n, err)
+			}
+		}
+	})
+	b.Run("Reverse", func(b *testing.B) {
+		q := relgraph.ReverseQuery{RelationType: 3, B: relgraph.Locator{ProfileID: f.B[0].String()}, Limit: 100}
+		for b.Loop() {
+			n, sum := 0, int64(0)
+			if _, _, err := f.Store.ScanReverse(ctx, q, read(&n, &sum)); err != nil || n != 100 {
+				b.Fatalf("page of %d: %v", n, err)
+			}
+		}
+	})
+	b.Run("ReverseWithCount", func(b *testing.B) {
+		q := relgraph.ReverseQuery{RelationType: 3, B: relgraph.Locator{ProfileID: f.B[0].String()}, Limit: 100, Count: true}
+		for b.Loop() {
+			n, sum := 0, int64(0)
+			if total, _, err := f.Store.ScanReverse(ctx, q, read(&n, &sum)); err != nil || n != 100 || total != 1000 {
+				b.Fatalf("page of %d of %d: %v", n, total, err)
+			}
+		}
+	})
+}
