@@ -50,6 +50,9 @@ type Error struct {
 	Kind error  // one of the sentinels above
 	Msg  string // what is wrong, for people; may be empty when Err says it
 	Err  error  // the underlying cause, if any (storage errors)
+	// parts are the problems an error listing several holds
+	// (joinProblems), so that lists join flat.
+	parts []error
 }
 
 func (e *Error) Error() string {

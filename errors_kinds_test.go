@@ -53,3 +53,29 @@ func TestASchemaChangeNamesEveryProblem(t *testing.T) {
 		t.Fatalf("two refused type changes: %v", err)
 	}
 }
+
+// TestARelationTypeChangeNamesEveryProblem: every refused property
+// change of a relation type is named, and lists join flat.
+func TestARelationTypeChangeNamesEveryProblem(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	rt, err := s.RelationType(3)
+	must(t, err)
+	for i := range rt.Properties {
+		switch rt.Properties[i].Name {
+		case "user_like":
+			rt.Properties[i].Aggregate = AggCount
+		case "rating":
+			rt.Properties[i].Type = PropInt
+		}
+	}
+	d, err := s.Database(1)
+	must(t, err)
+	d.Fields[0].Type = FieldString // crm_id int → string
+	err = s.ApplySchema(ctx, []Database{d}, []RelationType{rt})
+	wantCode(t, err, 400)
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "3 problems") || strings.Count(msg, "problems") != 1 || !strings.Contains(msg, `"user_like"`) || !strings.Contains(msg, `"rating"`) || !strings.Contains(msg, `"crm_id"`) {
+		t.Fatalf("%v", err)
+	}
+}

@@ -3,6 +3,7 @@ package relgraph
 import (
 	"bytes"
 	"context"
+	"math"
 	"time"
 
 	"github.com/relgraph/relgraph/index"
@@ -19,9 +20,32 @@ import (
 // nanosecond), instead of the transaction's. Needs a writable Tx;
 // errors as RestoreProfile.
 func (tx *Tx) RestoreProfileAt(db uint32, id ProfileID, data ProfileData, created, updated time.Time) (bool, error) {
+	if err := checkTimes(created, updated); err != nil {
+		return false, err
+	}
 	tx.restoreAt = &restoreTimes{created.UTC(), updated.UTC()}
 	defer func() { tx.restoreAt = nil }()
 	return tx.RestoreProfile(db, id, data)
+}
+
+// The times a store keeps: nanoseconds since 1970 in an int64.
+var (
+	minStoredTime = time.Unix(0, math.MinInt64).UTC()
+	maxStoredTime = time.Unix(0, math.MaxInt64).UTC()
+)
+
+// checkTimes refuses restored times the store cannot keep (before
+// 1677-09-21 or after 2262-04-11) and an update before the creation.
+func checkTimes(created, updated time.Time) error {
+	for _, t := range []time.Time{created, updated} {
+		if t.Before(minStoredTime) || t.After(maxStoredTime) {
+			return invalidf("time %s: the store keeps times from %s to %s", t.Format(time.RFC3339Nano), minStoredTime.Format(time.DateOnly), maxStoredTime.Format(time.DateOnly))
+		}
+	}
+	if updated.Before(created) {
+		return invalidf("updated %s is before created %s", updated.Format(time.RFC3339Nano), created.Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // restoreTimes are a restored profile's times (Tx.restoreAt).
@@ -34,6 +58,9 @@ type restoreTimes struct{ created, updated time.Time }
 // checks them (none is a relation without properties). Needs a writable
 // Tx. Errors: 404 unknown type or profile, 400 bad weights.
 func (tx *Tx) RestoreRelation(rel uint32, a, b ProfileID, weights Weights, created, updated time.Time) error {
+	if err := checkTimes(created, updated); err != nil {
+		return err
+	}
 	w, err := tx.resolve(RelationRequest{RelationType: rel, A: Locator{ProfileID: a.String()}, B: Locator{ProfileID: b.String()}})
 	if err != nil {
 		return err

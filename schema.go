@@ -466,8 +466,18 @@ func (s *Store) ApplySchema(ctx context.Context, dbs []Database, rels []Relation
 }
 
 // joinProblems is nil for none, the error itself for one, and for more
-// an error listing them all, of the first one's kind.
+// an error listing them all, of the first one's kind. A problem that is
+// itself such a list is listed item by item.
 func joinProblems(problems []error) error {
+	var flat []error
+	for _, p := range problems {
+		if e, ok := p.(*Error); ok && len(e.parts) > 0 {
+			flat = append(flat, e.parts...)
+		} else {
+			flat = append(flat, p)
+		}
+	}
+	problems = flat
 	switch len(problems) {
 	case 0:
 		return nil
@@ -482,7 +492,7 @@ func joinProblems(problems []error) error {
 		b.WriteString("; ")
 		b.WriteString(p.Error())
 	}
-	return &Error{Kind: first.Kind, Msg: b.String()}
+	return &Error{Kind: first.Kind, Msg: b.String(), parts: problems}
 }
 
 // putDatabase declares a validated database in tx (see PutDatabase).
@@ -564,6 +574,7 @@ func (tx *Tx) putRelationType(r RelationType) error {
 			return nil
 		}
 		structural := old.DatabaseA != r.DatabaseA || old.DatabaseB != r.DatabaseB
+		var problems []error // every refused change is said
 		for _, op := range old.Properties {
 			np, ok := r.Property(op.Name)
 			if !ok {
@@ -571,8 +582,11 @@ func (tx *Tx) putRelationType(r RelationType) error {
 				continue
 			}
 			if err := propertyChange(op, np); err != nil {
-				return prefixed(err, fmt.Sprintf("relation type %d: ", r.ID))
+				problems = append(problems, prefixed(err, fmt.Sprintf("relation type %d: ", r.ID)))
 			}
+		}
+		if len(problems) > 0 {
+			return joinProblems(problems)
 		}
 		if structural {
 			has, err := tx.hasRelations(r.ID)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/relgraph/relgraph"
@@ -131,10 +132,13 @@ func RestoreStore(ctx context.Context, s *relgraph.Store, r io.Reader, progress 
 	lineNo := 0
 	next := func() ([]byte, error) {
 		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			b = bytes.Clone(b) // the reader's buffer is reused by the next read
+		}
 		for errors.Is(err, bufio.ErrBufferFull) {
 			var more []byte
 			more, err = br.ReadSlice('\n')
-			b = append(bytes.Clone(b), more...)
+			b = append(b, more...)
 			if len(b) > maxDumpLine {
 				return nil, fmt.Errorf("line %d: longer than %d bytes", lineNo+1, maxDumpLine)
 			}
@@ -158,6 +162,9 @@ func RestoreStore(ctx context.Context, s *relgraph.Store, r io.Reader, progress 
 	if schema.Format != dumpFormat {
 		return 0, fmt.Errorf("line 1: export format %d; this relgraph reads format %d", schema.Format, dumpFormat)
 	}
+	if err := schemaFits(s, schema); err != nil {
+		return 0, fmt.Errorf("line 1: %w", err)
+	}
 	if err := s.ApplySchema(ctx, schema.Databases, schema.RelationTypes); err != nil {
 		return 0, fmt.Errorf("line 1: the schema: %w", err)
 	}
@@ -168,15 +175,27 @@ func RestoreStore(ctx context.Context, s *relgraph.Store, r io.Reader, progress 
 		if len(pending) == 0 {
 			return nil
 		}
-		err := s.Update(ctx, func(tx *relgraph.Tx) error {
-			for i, b := range pending {
-				if err := restoreLine(tx, s, b); err != nil {
-					return fmt.Errorf("line %d: %w", pendingFrom+i, err)
+		failed := -1 // the index of the line that did not restore
+		restore := func(lines [][]byte) error {
+			return s.Update(ctx, func(tx *relgraph.Tx) error {
+				for i, b := range lines {
+					if err := restoreLine(tx, s, b); err != nil {
+						failed = i
+						return fmt.Errorf("line %d: %w", pendingFrom+i, err)
+					}
+				}
+				return nil
+			})
+		}
+		if err := restore(pending); err != nil {
+			// The lines before the one that failed stay: they are
+			// restored again, in a transaction of their own.
+			if failed > 0 {
+				keep := failed
+				if rerr := restore(pending[:keep]); rerr == nil {
+					restored += keep
 				}
 			}
-			return nil
-		})
-		if err != nil {
 			return err
 		}
 		restored += len(pending)
@@ -208,6 +227,45 @@ func RestoreStore(ctx context.Context, s *relgraph.Store, r io.Reader, progress 
 		}
 	}
 	return restored, flush()
+}
+
+// schemaFits refuses an export whose schema would change a declaration
+// the store already has: restoring an export never rewrites a store's
+// schema (apply a schema with relgraph schema apply, which says what it
+// changes). Declarations the store lacks are created; those it has and
+// the export lacks stay.
+func schemaFits(s *relgraph.Store, schema dumpSchema) error {
+	var differ []string
+	for _, d := range schema.Databases {
+		have, err := s.Database(d.ID)
+		if err != nil {
+			continue // new
+		}
+		if !sameJSON(have, d) {
+			differ = append(differ, fmt.Sprintf("database %d", d.ID))
+		}
+	}
+	for _, r := range schema.RelationTypes {
+		have, err := s.RelationType(r.ID)
+		if err != nil {
+			continue
+		}
+		if !sameJSON(have, r) {
+			differ = append(differ, fmt.Sprintf("relation type %d", r.ID))
+		}
+	}
+	if len(differ) > 0 {
+		return fmt.Errorf("the export declares %s otherwise than this store: restore into a new store, or make the schemas agree first (relgraph schema show, schema apply)", strings.Join(differ, ", "))
+	}
+	return nil
+}
+
+// sameJSON reports whether two declarations write the same JSON, the
+// form an export holds them in.
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 // restoreLine restores one profile or relation line in tx.
@@ -288,7 +346,7 @@ func dumpTimes(created, updated string) (time.Time, time.Time, error) {
 	if err != nil {
 		return c, u, fmt.Errorf("updated: %w", err)
 	}
-	return c, u, nil
+	return c, u, nil // their range is the store's to check (RestoreProfileAt)
 }
 
 // dumpWeights reads a relation line's weights by their declared types:

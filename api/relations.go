@@ -196,6 +196,14 @@ func (h *handler) getCounter(ctx context.Context, p *params) (map[string]any, er
 	if err != nil {
 		return nil, err
 	}
+	return map[string]any{"data": CounterJSON(c), "error_text": "Successful operation"}, nil
+}
+
+// CounterJSON is a counter as relations/get_counter answers it (its
+// data): profile_id, profile_xxh, total, and per property total, sum
+// (null unless a sum property; beyond float64 still a JSON number) and
+// top (null unless a top property).
+func CounterJSON(c *relgraph.Counter) map[string]any {
 	props := map[string]any{}
 	for name, pc := range c.Props {
 		var top any // null unless a top property
@@ -209,12 +217,9 @@ func (h *handler) getCounter(ctx context.Context, p *params) (map[string]any, er
 		props[name] = map[string]any{"total": pc.Total, "sum": wireNumber(pc.Sum), "top": top}
 	}
 	return map[string]any{
-		"data": map[string]any{
-			"profile_id":  c.ProfileA.String(),
-			"profile_xxh": XXH(c.ProfileA),
-			"total":       c.Total,
-			"props":       props,
-		},
-		"error_text": "Successful operation",
-	}, nil
+		"profile_id":  c.ProfileA.String(),
+		"profile_xxh": XXH(c.ProfileA),
+		"total":       c.Total,
+		"props":       props,
+	}
 }

@@ -116,6 +116,9 @@ func (h *handler) abort(what string, err error) {
 	panic(http.ErrAbortHandler)
 }
 
+// RelationItemJSON is one relation as relations/get answers it.
+func RelationItemJSON(it relgraph.RelationItem) map[string]any { return relationItem(it) }
+
 // relationItem is one relation as relations/get answers it.
 func relationItem(it relgraph.RelationItem) map[string]any {
 	props := map[string]any{}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,118 @@ func TestExportImportRoundTripOfAWholeStore(t *testing.T) {
 	}
 	if out, code := runTool(t, dir, "import", "-db", "copy.db", "-matching", "email", "all.jsonl"); code != 2 || !strings.Contains(out, "goes with -db-id") {
 		t.Fatalf("-matching with a whole store's export: %d %s", code, out)
+	}
+}
+
+// TestWholeStoreImportRefusals holds what a review of export and import
+// found, each fixed: a schema line over 64 KiB; times the store cannot
+// keep; a store whose schema the export would change; a failing line
+// keeping the lines before it; a refused new store left behind; the
+// phone region of the environment; a refused import writing a region.
+func TestWholeStoreImportRefusals(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A schema line of about 100 KiB exports and imports.
+	var dbs []string
+	for i := 1; i <= 30; i++ {
+		var fields []string
+		for j := range 60 {
+			fields = append(fields, fmt.Sprintf(`{"name":"field_%d","type":"string"}`, j))
+		}
+		dbs = append(dbs, fmt.Sprintf(`{"id":%d,"name":"db %d","description":%q,"fields":[%s]}`, i, i, strings.Repeat("d", 200), strings.Join(fields, ",")))
+	}
+	write("big.json", `{"tokens":[{"token":"t","role":"write"}],"databases":[`+strings.Join(dbs, ",")+`]}`)
+	if out, code := runTool(t, dir, "schema", "apply", "-db", "big.db", "-config", "big.json"); code != 0 {
+		t.Fatalf("schema apply: %s", out)
+	}
+	big, _ := runTool(t, dir, "export", "-db", "big.db")
+	write("big.jsonl", big)
+	if out, code := runTool(t, dir, "import", "-db", "big2.db", "big.jsonl"); code != 0 {
+		t.Fatalf("import of a %d-byte schema line: %d %s", strings.Index(big, "\n"), code, out)
+	}
+
+	schema := `{"kind":"schema","format":1,"databases":[{"id":1,"name":"people"}],"relation_types":[]}`
+	profile := func(id, created, updated string) string {
+		return fmt.Sprintf(`{"kind":"profile","db_id":1,"profile_id":%q,"created":%q,"updated":%q,"data":{}}`, id, created, updated)
+	}
+	ok := "2024-01-02T03:04:05Z"
+	for _, c := range []struct{ created, updated, named string }{
+		{"1500-01-01T00:00:00Z", ok, "the store keeps times"},
+		{ok, "9999-12-31T23:59:59Z", "the store keeps times"},
+		{"2025-01-01T00:00:00Z", ok, "before created"},
+	} {
+		write("t.jsonl", schema+"\n"+profile("65117f62736a0e15d273faee", c.created, c.updated)+"\n")
+		os.Remove(filepath.Join(dir, "t.db"))
+		os.Remove(filepath.Join(dir, "t.db-wal"))
+		if out, code := runTool(t, dir, "import", "-db", "t.db", "t.jsonl"); code == 0 || !strings.Contains(out, "line 2") || !strings.Contains(out, c.named) {
+			t.Fatalf("times %s %s: %d %s", c.created, c.updated, code, out)
+		}
+	}
+
+	// A failing line keeps the lines before it, even in its batch.
+	write("fail.jsonl", schema+"\n"+profile("65117f62736a0e15d273fae1", ok, ok)+"\n"+profile("65117f62736a0e15d273fae2", ok, ok)+"\n"+`{"kind":"nope"}`+"\n")
+	if out, code := runTool(t, dir, "import", "-db", "f.db", "fail.jsonl"); code == 0 || !strings.Contains(out, "line 4") || !strings.Contains(out, "3 lines restored before the error") {
+		t.Fatalf("a failing line: %d %s", code, out)
+	}
+	if out, _ := runTool(t, dir, "export", "-db", "f.db"); strings.Count(out, `"kind":"profile"`) != 2 {
+		t.Fatalf("the lines before the failing one: %s", out)
+	}
+
+	// A store whose schema the export would change is refused, unchanged.
+	write("other.json", `{"tokens":[{"token":"t","role":"write"}],"databases":[{"id":1,"name":"mine","phone_region":"US"}]}`)
+	if out, code := runTool(t, dir, "schema", "apply", "-db", "mine.db", "-config", "other.json"); code != 0 {
+		t.Fatalf("schema apply: %s", out)
+	}
+	before, _ := runTool(t, dir, "schema", "show", "-db", "mine.db")
+	if out, code := runTool(t, dir, "import", "-db", "mine.db", "fail.jsonl"); code == 0 || !strings.Contains(out, "declares database 1 otherwise") {
+		t.Fatalf("an export over another schema: %d %s", code, out)
+	}
+	if after, _ := runTool(t, dir, "schema", "show", "-db", "mine.db"); after != before {
+		t.Fatalf("the schema changed:\n%s\n%s", before, after)
+	}
+
+	// A refused schema leaves no store file; -phone-region is refused;
+	// the environment's region is not applied.
+	write("bad.jsonl", `{"kind":"schema","format":1,"databases":[{"id":1,"fields":[{"name":"x","type":"nope"}]}],"relation_types":[]}`+"\n")
+	if out, code := runTool(t, dir, "import", "-db", "nb.db", "bad.jsonl"); code == 0 || !strings.Contains(out, "nope") {
+		t.Fatalf("a refused schema: %d %s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nb.db")); !os.IsNotExist(err) {
+		t.Fatalf("a refused schema left a store: %v", err)
+	}
+	if out, code := runTool(t, dir, "import", "-db", "pr.db", "-phone-region", "US", "fail.jsonl"); code != 2 || !strings.Contains(out, "-phone-region goes with -db-id") {
+		t.Fatalf("-phone-region with a whole export: %d %s", code, out)
+	}
+	cmd := exec.Command(binary, "import", "-db", "env.db", "big.jsonl")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "RELGRAPH_PHONE_REGION=US")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import with RELGRAPH_PHONE_REGION: %v %s", err, out)
+	}
+	if again, _ := runTool(t, dir, "export", "-db", "env.db"); again != big {
+		t.Fatal("RELGRAPH_PHONE_REGION changed the restored schema")
+	}
+
+	// A refused profile-line import writes no region.
+	write("p.jsonl", `{"email":"a@x.io"}`+"\n")
+	write("exists.jsonl", "")
+	if out, code := runTool(t, dir, "import", "-db", "big.db", "-db-id", "2", "-phone-region", "us", "-rejects", "exists.jsonl", "p.jsonl"); code == 0 || !strings.Contains(out, "file exists") {
+		t.Fatalf("-rejects over a file: %d %s", code, out)
+	}
+	if out, _ := runTool(t, dir, "schema", "show", "-db", "big.db"); strings.Contains(out, "phone_region") {
+		t.Fatal("a refused import recorded a phone region")
+	}
+	cmd = exec.Command(binary, "import", "-db", "big.db", "-db-id", "2", "-phone-region", "us", "-summary-json", "p.jsonl")
+	cmd.Dir = dir
+	if out, err := cmd.Output(); err != nil || !strings.HasPrefix(string(out), "{") || strings.Count(string(out), "\n") != 1 || !strings.Contains(string(out), `"created":1`) {
+		t.Fatalf("an import with a lowercase region and a JSON summary: stdout %q, %v", out, err)
+	}
+	if out, code := runTool(t, dir, "import", "-db", "big.db", "-db-id", "1", "big.jsonl"); code != 2 || !strings.Contains(out, "import it without -db-id") {
+		t.Fatalf("a whole export with -db-id: %d %s", code, out)
 	}
 }

@@ -56,6 +56,7 @@ func openDB(location string, opts *relgraph.Options) (*relgraph.Store, error) {
 	if o.PhoneRegion == "" {
 		o.PhoneRegion = os.Getenv("RELGRAPH_PHONE_REGION")
 	}
+	o.PhoneRegion = strings.ToUpper(o.PhoneRegion) // "us" is US
 	s, err := relgraph.Open(location, &o)
 	if errors.Is(err, kv.ErrNoEngine) && strings.HasPrefix(location, "etcd://") {
 		return nil, fmt.Errorf("%w\n(the build in kv/etcd/cmd/relgraph opens etcd:// stores)", err)

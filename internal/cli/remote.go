@@ -134,15 +134,15 @@ func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Lo
 		if total, _ := cd["total"].(json.Number); total.String() == "0" {
 			continue
 		}
-		entry := map[string]any{"rel_id": rt.ID, "name": rt.Name, "counter": cd}
+		page := []any{}
 		if shown > 0 {
-			page, err := c.Call(ctx, "relations/get", map[string]any{"rel_id": rt.ID, "profile_id": id, "limit": min(shown, relgraph.MaxRelationsLimit)})
+			ans, err := c.Call(ctx, "relations/get", map[string]any{"rel_id": rt.ID, "profile_id": id, "limit": min(shown, relgraph.MaxRelationsLimit)})
 			if err != nil {
 				return err
 			}
-			entry["relations"] = page["data"]
+			page, _ = ans["data"].([]any)
 		}
-		out = append(out, entry)
+		out = append(out, relationsEntry(rt, "counter", cd, page))
 	}
 	profile["_relations"] = out
 	to := []any{}
@@ -150,14 +150,19 @@ func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Lo
 		if rt.DatabaseB != db {
 			continue
 		}
-		page, err := c.CallOwn(ctx, "relations/reverse", map[string]any{"rel_id": rt.ID, "profile_id": id, "count": true, "limit": min(max(shown, 1), relgraph.MaxRelationsLimit)})
+		ans, err := c.CallOwn(ctx, "relations/reverse", map[string]any{"rel_id": rt.ID, "profile_id": id, "count": true, "limit": min(max(shown, 1), relgraph.MaxRelationsLimit)})
 		if err != nil {
 			return err
 		}
-		if total, _ := page["total_count"].(json.Number); total.String() == "0" {
+		total, _ := ans["total_count"].(json.Number)
+		if total.String() == "0" {
 			continue
 		}
-		to = append(to, map[string]any{"rel_id": rt.ID, "name": rt.Name, "total": page["total_count"], "relations": page["data"]})
+		page, _ := ans["data"].([]any)
+		if len(page) > shown {
+			page = page[:shown]
+		}
+		to = append(to, relationsEntry(rt, "total", total, page))
 	}
 	profile["_relations_to"] = to
 	enc := json.NewEncoder(stdout)

@@ -28,28 +28,43 @@ import (
 // the flag: a database that declares no region gets this one (said on
 // out); one that declares another is refused, since its stored phones
 // were read in that one.
-func recordPhoneRegion(ctx context.Context, s *relgraph.Store, db relgraph.Database, flag string, out io.Writer) (relgraph.Database, error) {
+//
+// It is in two steps: phoneRegionToRecord checks (before anything is
+// written), recordPhoneRegion writes.
+func recordPhoneRegion(ctx context.Context, s *relgraph.Store, db relgraph.Database, region string, out io.Writer) error {
+	if region == "" {
+		return nil
+	}
+	db.PhoneRegion = region
+	if err := s.PutDatabase(ctx, db); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "database %d: phones without a country code are read in region %s (now part of its schema)\n", db.ID, db.PhoneRegion)
+	return nil
+}
+
+// phoneRegionToRecord returns the region an import records in db ("":
+// none), or why it is refused.
+func phoneRegionToRecord(db relgraph.Database, flag string) (string, error) {
 	if flag == "" {
 		flag = os.Getenv("RELGRAPH_PHONE_REGION")
 	}
+	flag = strings.ToUpper(flag)
 	switch {
-	case flag == "" || strings.EqualFold(flag, db.PhoneRegion):
-		return db, nil
+	case flag == "" || flag == db.PhoneRegion:
+		return "", nil
 	case db.PhoneRegion != "":
-		return db, usagef("database %d reads phones in region %s, not %s: declare its phone_region in the schema to change it", db.ID, db.PhoneRegion, flag)
+		return "", usagef("database %d reads phones in region %s, not %s: declare its phone_region in the schema to change it", db.ID, db.PhoneRegion, flag)
+	case !relgraph.KnownPhoneRegion(flag):
+		return "", usagef("-phone-region %q is not a region of the phone numbering plan (ISO 3166, such as US or DE)", flag)
 	}
-	db.PhoneRegion = strings.ToUpper(flag)
-	if err := s.PutDatabase(ctx, db); err != nil {
-		return db, err
-	}
-	fmt.Fprintf(out, "database %d: phones without a country code are read in region %s (now part of its schema)\n", db.ID, db.PhoneRegion)
-	return db, nil
+	return flag, nil
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("import", "-db-id N [-db F] [-matching M [-field NAME]] [-format jsonl|csv] FILE", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file")
-	dbID := fs.Uint("db-id", 0, "database to import into (required)")
+	dbID := fs.Uint("db-id", 0, "database to import profile lines into (required, but for a whole store's export, which carries its databases)")
 	matching := fs.String("matching", "", "locator taken from each line: email, email_profile, email_sub, phone, phone_sub, profile_id or custom (with -field); empty: profile_id if the line has one, else create")
 	phoneRegion := fs.String("phone-region", "", "region (ISO 3166, such as US) of phone numbers written without a country code, recorded as the database's phone_region if it has none (default: $RELGRAPH_PHONE_REGION)")
 	field := fs.String("field", "", "custom field to match on with -matching custom")
@@ -64,7 +79,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	switch {
 	case fs.NArg() == 1 && *dbID == 0:
 		set := setFlags(fs)
-		for _, name := range []string{"matching", "field", "format", "max-errors", "skip", "rejects", "summary-json"} {
+		for _, name := range []string{"matching", "field", "format", "max-errors", "skip", "rejects", "summary-json", "phone-region"} {
 			if set[name] {
 				return usagef("-%s goes with -db-id: a whole store's export (relgraph export without -db-id) is restored as it is", name)
 			}
@@ -116,13 +131,19 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if db, err = recordPhoneRegion(ctx, s, db, *phoneRegion, stdout); err != nil {
-		return err
-	}
 	if *field != "" {
 		if f, ok := db.Field(*field); !ok || f.Unindexed {
 			return usagef("-field %q is not an indexed field of database %d", *field, *dbID)
 		}
+	}
+	region, err := phoneRegionToRecord(db, *phoneRegion)
+	if err != nil {
+		return err
+	}
+	if export, err := isStoreExportFile(f); err != nil {
+		return err
+	} else if export {
+		return usagef("%s is a whole store's export: import it without -db-id (it carries its databases)", path)
 	}
 	opts := importer.Options{DB: uint32(*dbID), Format: importer.Format(*format), Matching: relgraph.Mode(*matching), Field: *field,
 		Errors: stderr, MaxErrors: *maxErrors, Skip: *skip}
@@ -136,6 +157,11 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		rw := bufio.NewWriter(rf)
 		defer rw.Flush()
 		opts.Rejects = rw
+	}
+	// Last of the checks, as it writes: the import's phone region
+	// becomes the database's (said on stderr: stdout is the summary's).
+	if err := recordPhoneRegion(ctx, s, db, region, stderr); err != nil {
+		return err
 	}
 	start := time.Now()
 	resume := resumeCommand(fs, path)
@@ -177,12 +203,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	switch {
 	case interrupted:
 		if !*summaryJSON {
-			fmt.Fprintf(stdout, "interrupted: %s; lines 1 to %d are committed. Resume with:\n  %s\n", sum, sum.Committed, resume(sum.Committed))
+			fmt.Fprintf(stdout, "interrupted: %s; lines 1 to %d are committed. Resume with:\n  %s\n%s", sum, sum.Committed, resume(sum.Committed), rejectsNote(*rejectsPath))
 		}
 		return errInterrupted
 	case err != nil:
 		if !*summaryJSON {
-			fmt.Fprintf(stdout, "%s; lines 1 to %d are committed. Resume with:\n  %s\n", sum, sum.Committed, resume(sum.Committed))
+			fmt.Fprintf(stdout, "%s; lines 1 to %d are committed. Resume with:\n  %s\n%s", sum, sum.Committed, resume(sum.Committed), rejectsNote(*rejectsPath))
 		}
 		return err
 	}
@@ -197,7 +223,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // resumeCommand returns the whole import command that resumes after
 // line committed: every flag as given but -skip (and -rejects, whose
-// file exists by then: name a new one), -skip=committed, the file last.
+// file exists by then: the caller says to name a new one),
+// -skip=committed, the file last.
 // Values are quoted for a POSIX shell.
 func resumeCommand(fs *flag.FlagSet, path string) func(committed int) string {
 	var b strings.Builder
@@ -208,9 +235,22 @@ func resumeCommand(fs *flag.FlagSet, path string) func(committed int) string {
 		}
 	})
 	head := b.String()
-	return func(committed int) string {
-		return fmt.Sprintf("%s -skip=%d %s", head, committed, shellQuote(path))
+	file := shellQuote(path)
+	if strings.HasPrefix(path, "-") {
+		file = "-- " + file // not a flag
 	}
+	return func(committed int) string {
+		return fmt.Sprintf("%s -skip=%d %s", head, committed, file)
+	}
+}
+
+// rejectsNote reminds, when -rejects was given, that the resumed run
+// needs a new rejects file (the first one holds this run's).
+func rejectsNote(path string) string {
+	if path == "" {
+		return ""
+	}
+	return fmt.Sprintf("  (add -rejects with a new file: %s holds this run's refused lines)\n", path)
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
@@ -260,19 +300,15 @@ func importWholeStore(ctx context.Context, dbPath, path string, stdout, stderr i
 		return err
 	}
 	defer f.Close()
-	head, _ := bufio.NewReader(f).Peek(1 << 16)
-	if first, _, _ := bytes.Cut(head, []byte("\n")); !api.IsStoreExport(first) {
+	if export, err := isStoreExportFile(f); err != nil {
+		return err
+	} else if !export {
 		return usagef("%s is not a whole store's export (its first line is no schema line): give -db-id to import profile lines", path)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	var s *relgraph.Store
-	if missingFile(dbPath) {
-		s, err = lockHint(openDB(dbPath, &relgraph.Options{Timeout: toolLockWait}))
-	} else {
-		s, err = openStore(dbPath, false, "")
-	}
+	// The store is opened as the export's schema says, not by
+	// RELGRAPH_PHONE_REGION: each database carries its own region.
+	created := missingFile(dbPath)
+	s, err := lockHint(relgraph.Open(dbPath, &relgraph.Options{Timeout: toolLockWait}))
 	if err != nil {
 		return err
 	}
@@ -280,11 +316,38 @@ func importWholeStore(ctx context.Context, dbPath, path string, stdout, stderr i
 	start := time.Now()
 	n, err := api.RestoreStore(ctx, s, f, stderr)
 	if err != nil {
-		fmt.Fprintf(stdout, "%d lines restored before the error\n", n)
+		if n == 0 && created {
+			// Its schema refused: the store file this import made goes,
+			// as a refused schema apply leaves none.
+			s.Close()
+			os.Remove(dbPath)
+			os.Remove(dbPath + "-wal")
+			return err
+		}
+		fmt.Fprintf(stdout, "%d lines restored before the error; restoring a line again changes nothing, so running the import again resumes it\n", n)
 		return err
 	}
 	fmt.Fprintf(stdout, "%d lines restored (schema, profiles, relations) in %v\n", n, time.Since(start).Round(time.Millisecond))
 	return s.Close()
+}
+
+// isStoreExportFile reports whether f's first line is a whole store's
+// schema line (however long), and rewinds f.
+func isStoreExportFile(f *os.File) (bool, error) {
+	br := bufio.NewReaderSize(f, 1<<16)
+	var first []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		first = append(first, chunk...)
+		if err == bufio.ErrBufferFull && len(first) <= 64<<20 {
+			continue
+		}
+		break
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false, err
+	}
+	return api.IsStoreExport(bytes.TrimSpace(first)), nil
 }
 
 // errInterrupted ends an import stopped by a signal (exit 1; what was
@@ -399,8 +462,10 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // profileRelationsTo is what get shows of the relations that point to a
 // profile (it is their B): for each relation type whose B side is its
-// database, how many there are and the first max, by A's id. Types
-// where it is no relation's B are left out.
+// database, how many there are ("total") and the first shown, by A's id,
+// each as relations/get answers it; "more" when there are more. Types
+// where it is no relation's B are left out. get -server shows the same,
+// through relgraph's own relations/reverse.
 func profileRelationsTo(ctx context.Context, s *relgraph.Store, id relgraph.ProfileID, db uint32, shown int) ([]any, error) {
 	out := []any{}
 	for _, rt := range s.RelationTypes() {
@@ -411,7 +476,7 @@ func profileRelationsTo(ctx context.Context, s *relgraph.Store, id relgraph.Prof
 		total, _, err := s.ScanReverse(ctx, relgraph.ReverseQuery{RelationType: rt.ID, B: relgraph.Locator{ProfileID: id.String()}, Limit: max(1, min(shown, relgraph.MaxRelationsLimit)), Count: true},
 			func(v *relgraph.RelationView) error {
 				if len(rels) < shown {
-					rels = append(rels, map[string]any{"profile_a": v.ProfileA.String(), "db_a": rt.DatabaseA, "weights": v.Weights()})
+					rels = append(rels, api.RelationItemJSON(v.Item()))
 				}
 				return nil
 			})
@@ -421,21 +486,37 @@ func profileRelationsTo(ctx context.Context, s *relgraph.Store, id relgraph.Prof
 		if total == 0 {
 			continue
 		}
-		entry := map[string]any{"rel_id": rt.ID, "name": rt.Name, "total": total, "relations": rels}
-		if total > int64(len(rels)) {
-			entry["more"] = total - int64(len(rels))
-		}
-		out = append(out, entry)
+		out = append(out, relationsEntry(rt, "total", total, rels))
 	}
 	return out, nil
 }
 
+// relationsEntry is one relation type's part of get's answer.
+func relationsEntry(rt relgraph.RelationType, key string, value any, rels []any) map[string]any {
+	entry := map[string]any{"rel_id": rt.ID, "name": rt.Name, key: value, "relations": rels}
+	if m, isCounter := value.(map[string]any); isCounter {
+		value = m["total"] // a counter: its total
+	}
+	var n int64
+	switch v := value.(type) {
+	case int64:
+		n = v
+	case json.Number: // read from a server
+		n, _ = v.Int64()
+	}
+	if n > int64(len(rels)) {
+		entry["more"] = n - int64(len(rels))
+	}
+	return entry
+}
+
 // profileRelations is what get shows of a profile's relations: for each
 // relation type whose A side is its database, the counter (as
-// relations/get_counter answers it) and the first max relations (as
-// relations/get answers them), with the count shown when there are
-// more. Types where it has no relation are left out.
-func profileRelations(ctx context.Context, s *relgraph.Store, id relgraph.ProfileID, db uint32, max int) ([]any, error) {
+// relations/get_counter answers it) and the first shown relations (as
+// relations/get answers them), "more" when there are more. Types where
+// it has no relation are left out. get -server shows the same, through
+// those two calls.
+func profileRelations(ctx context.Context, s *relgraph.Store, id relgraph.ProfileID, db uint32, shown int) ([]any, error) {
 	out := []any{}
 	for _, rt := range s.RelationTypes() {
 		if rt.DatabaseA != db {
@@ -448,36 +529,17 @@ func profileRelations(ctx context.Context, s *relgraph.Store, id relgraph.Profil
 		if c.Total == 0 {
 			continue
 		}
-		props := map[string]any{}
-		for name, pc := range c.Props {
-			m := map[string]any{"total": pc.Total}
-			if pc.Sum != nil {
-				m["sum"] = pc.Sum
-			}
-			if pc.Top != nil {
-				top := []any{}
-				for _, e := range pc.Top {
-					top = append(top, map[string]any{"profile_id": e.ProfileB.String(), "value": e.Value})
-				}
-				m["top"] = top
-			}
-			props[name] = m
-		}
-		var rels []any
-		if max > 0 {
-			page, err := s.Relations(ctx, relgraph.RelationsQuery{RelationType: rt.ID, A: relgraph.Locator{ProfileID: id.String()}, Limit: min(max, relgraph.MaxRelationsLimit)})
+		rels := []any{}
+		if shown > 0 {
+			page, err := s.Relations(ctx, relgraph.RelationsQuery{RelationType: rt.ID, A: relgraph.Locator{ProfileID: id.String()}, Limit: min(shown, relgraph.MaxRelationsLimit)})
 			if err != nil {
 				return nil, err
 			}
 			for _, it := range page.Items {
-				rels = append(rels, map[string]any{"profile_b": it.ProfileB.String(), "db_b": it.DatabaseB, "weights": it.Weights})
+				rels = append(rels, api.RelationItemJSON(it))
 			}
 		}
-		entry := map[string]any{"rel_id": rt.ID, "name": rt.Name, "counter": map[string]any{"total": c.Total, "props": props}, "relations": rels}
-		if c.Total > int64(len(rels)) {
-			entry["more"] = c.Total - int64(len(rels))
-		}
-		out = append(out, entry)
+		out = append(out, relationsEntry(rt, "counter", api.CounterJSON(c), rels))
 	}
 	return out, nil
 }
