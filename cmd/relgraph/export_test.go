@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
