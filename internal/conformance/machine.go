@@ -701,6 +701,48 @@ func (mc *machine) relationWrite(t *rapid.T, op string) {
 	}
 }
 
+// compareReverse walks B's reverse list in pages of two against the
+// model: the A profiles relating to b, by id, with their properties, and
+// the count of them.
+func (mc *machine) compareReverse(t *rapid.T, rel uint32, b ProfileID) {
+	type item struct {
+		a ProfileID
+		w Weights
+	}
+	var want []item
+	for k, w := range mc.m.edges {
+		if k.rel == rel && k.b == b {
+			want = append(want, item{k.a, w})
+		}
+	}
+	sort.Slice(want, func(i, j int) bool { return want[i].a.String() < want[j].a.String() })
+	var got []item
+	cursor := ""
+	for page := 0; ; page++ {
+		total, next, err := mc.s.ScanReverse(ctx, ReverseQuery{RelationType: rel, B: idLoc(b), Limit: 2, Cursor: cursor, Count: page == 0}, func(v *RelationView) error {
+			got = append(got, item{v.ProfileA, v.Weights()})
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("reverse: %v", err)
+		}
+		if page == 0 && total != int64(len(want)) {
+			t.Fatalf("reverse total %d, want %d", total, len(want))
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("reverse list of %s: %d items, want %d", b, len(got), len(want))
+	}
+	for i := range got {
+		if got[i].a != want[i].a || !reflect.DeepEqual(map[string]any(got[i].w), map[string]any(want[i].w)) {
+			t.Fatalf("reverse relation %d: got %v %v, want %v %v", i, got[i].a, got[i].w, want[i].a, want[i].w)
+		}
+	}
+}
+
 func (mc *machine) compareRelations(t *rapid.T, rel uint32, a ProfileID) {
 	type item struct {
 		b ProfileID
@@ -853,7 +895,7 @@ type Backend func(t *testing.T) (open func() (*Store, error))
 
 // Actions lists every action and outcome RunStateMachine counts.
 var Actions = []string{"import", "update", "restore", "delete", "match", "get", "overwrite", "modify", "attach", "detach",
-	"relations", "reopen", "import-ok", "update-ok", "restore-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok",
+	"relations", "reverse", "reopen", "import-ok", "update-ok", "restore-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok",
 	"detach-ok", "sum-beyond-int64", "match-0", "match-404", "match-409", "match-400"}
 
 // RunStateMachine runs rapid's checks of the state machine on stores of
@@ -923,6 +965,13 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 				rel := rapid.SampledFrom([]uint32{3, 4}).Draw(t, "rel")
 				if a, ok := mc.pickProfile(t, 1, "a"); ok {
 					mc.compareRelations(t, rel, a)
+				}
+			}),
+			"reverse": act("reverse", func(t *rapid.T) {
+				rel := rapid.SampledFrom([]uint32{3, 4}).Draw(t, "rel")
+				dbB := map[uint32]uint32{3: 2, 4: 1}[rel]
+				if b, ok := mc.pickProfile(t, dbB, "b"); ok {
+					mc.compareReverse(t, rel, b)
 				}
 			}),
 			"reopen": act("reopen", func(t *rapid.T) {
