@@ -83,12 +83,9 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 	if err != nil {
 		return 0, "", err
 	}
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultRelationsLimit
-	case limit < 0 || limit > MaxRelationsLimit:
-		return 0, "", invalidf("limit %d: must be 1 to %d", limit, MaxRelationsLimit)
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return 0, "", err
 	}
 	if q.Offset < 0 {
 		return 0, "", invalidf("offset %d: must be >= 0", q.Offset)
@@ -109,14 +106,9 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 		return 0, "", err
 	}
 	prefix := index.EdgePrefix(rt.ID, a)
-	start := prefix
-	if q.Cursor != "" {
-		after, err := hex.DecodeString(q.Cursor)
-		if err != nil || len(after) != index.IDLen {
-			return 0, "", invalidf("cursor %q is not one this store returned", truncate(q.Cursor))
-		}
-		// Seek just past the cursor's B.
-		start = append(append(bytes.Clone(prefix), after...), 0)
+	start, err := pageStart(prefix, q.Cursor)
+	if err != nil {
+		return 0, "", err
 	}
 	c, err := tx.kv.Cursor(index.Adjacency)
 	if err != nil {
@@ -153,6 +145,32 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 		return 0, "", err
 	}
 	return counter.Total, nextCursor, nil
+}
+
+// pageLimit is a page's size: limit, or the default for 0; out of range
+// is a 400.
+func pageLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return DefaultRelationsLimit, nil
+	case limit < 0 || limit > MaxRelationsLimit:
+		return 0, invalidf("limit %d: must be 1 to %d", limit, MaxRelationsLimit)
+	}
+	return limit, nil
+}
+
+// pageStart is the key a page of the list under prefix starts at: the
+// prefix, or just past the id a cursor names (a cursor not of this
+// store is a 400).
+func pageStart(prefix []byte, cursor string) ([]byte, error) {
+	if cursor == "" {
+		return prefix, nil
+	}
+	after, err := hex.DecodeString(cursor)
+	if err != nil || len(after) != index.IDLen {
+		return nil, invalidf("cursor %q is not one this store returned", truncate(cursor))
+	}
+	return append(append(bytes.Clone(prefix), after...), 0), nil
 }
 
 // Relations runs Tx.Relations in a snapshot.

@@ -3,7 +3,6 @@ package relgraph
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/internal/record"
@@ -44,12 +43,9 @@ func (tx *Tx) ScanReverse(q ReverseQuery, fn func(*RelationView) error) (total i
 	if err != nil {
 		return 0, "", err
 	}
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultRelationsLimit
-	case limit < 0 || limit > MaxRelationsLimit:
-		return 0, "", invalidf("limit %d: must be 1 to %d", limit, MaxRelationsLimit)
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return 0, "", err
 	}
 	dbB, err := tx.schema.db(rt.DatabaseB)
 	if err != nil {
@@ -60,13 +56,9 @@ func (tx *Tx) ScanReverse(q ReverseQuery, fn func(*RelationView) error) (total i
 		return 0, "", err
 	}
 	prefix := index.ReverseEdgePrefix(rt.ID, b)
-	start := prefix
-	if q.Cursor != "" {
-		after, err := hex.DecodeString(q.Cursor)
-		if err != nil || len(after) != index.IDLen {
-			return 0, "", invalidf("cursor %q is not one this store returned", truncate(q.Cursor))
-		}
-		start = append(append(bytes.Clone(prefix), after...), 0)
+	start, err := pageStart(prefix, q.Cursor)
+	if err != nil {
+		return 0, "", err
 	}
 	total = -1
 	if q.Count {

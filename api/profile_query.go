@@ -45,13 +45,8 @@ func compileAll(q map[string]any, d *relgraph.Database, path string, depth int) 
 	if depth > maxQueryDepth {
 		return nil, invalidf("parameter %s: nested more than %d deep", path, maxQueryDepth)
 	}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // errors name the first problem the same way every time
 	var tests []profileQuery
-	for _, k := range keys {
+	for _, k := range sortedKeys(q) { // errors name the first problem the same way every time
 		var t profileQuery
 		var err error
 		switch k {
@@ -68,14 +63,7 @@ func compileAll(q map[string]any, d *relgraph.Database, path string, depth int) 
 		}
 		tests = append(tests, t)
 	}
-	return func(p *relgraph.Profile) bool {
-		for _, t := range tests {
-			if !t(p) {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return allOf(tests), nil
 }
 
 func compileLogic(op string, v any, d *relgraph.Database, path string, depth int) (profileQuery, error) {
@@ -106,6 +94,28 @@ func compileLogic(op string, v any, d *relgraph.Database, path string, depth int
 		return func(p *relgraph.Profile) bool { return some(tests, func(t profileQuery) bool { return t(p) }) }, nil
 	}
 	return func(p *relgraph.Profile) bool { return !some(tests, func(t profileQuery) bool { return t(p) }) }, nil
+}
+
+// allOf is the test that every one of tests passes.
+func allOf(tests []profileQuery) profileQuery {
+	return func(p *relgraph.Profile) bool {
+		for _, t := range tests {
+			if !t(p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// sortedKeys are m's keys in order.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // queryField is a field a query can test: how to read a value for it
@@ -195,27 +205,15 @@ func compileField(name string, cond any, d *relgraph.Database, path string) (pro
 	if len(ops) == 0 {
 		return nil, invalidf("parameter %s: an empty condition", path)
 	}
-	keys := make([]string, 0, len(ops))
-	for k := range ops {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	tests := make([]profileQuery, 0, len(keys))
-	for _, op := range keys {
+	var tests []profileQuery
+	for _, op := range sortedKeys(ops) {
 		t, err := f.compileOp(op, ops[op], path+"."+op)
 		if err != nil {
 			return nil, err
 		}
 		tests = append(tests, t)
 	}
-	return func(p *relgraph.Profile) bool {
-		for _, t := range tests {
-			if !t(p) {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return allOf(tests), nil
 }
 
 func (f queryField) compileOp(op string, v any, path string) (profileQuery, error) {
