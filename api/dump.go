@@ -255,7 +255,7 @@ func schemaFits(s *relgraph.Store, schema dumpSchema) error {
 		}
 	}
 	if len(differ) > 0 {
-		return fmt.Errorf("the export declares %s otherwise than this store: restore into a new store, or make the schemas agree first (relgraph schema show, schema apply)", strings.Join(differ, ", "))
+		return fmt.Errorf("the export declares %s differently from this store: restore into a new store, or make the schemas agree first (relgraph schema show, schema apply)", strings.Join(differ, " and "))
 	}
 	return nil
 }

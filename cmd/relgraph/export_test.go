@@ -175,7 +175,7 @@ func TestWholeStoreImportRefusals(t *testing.T) {
 		t.Fatalf("schema apply: %s", out)
 	}
 	before, _ := runTool(t, dir, "schema", "show", "-db", "mine.db")
-	if out, code := runTool(t, dir, "import", "-db", "mine.db", "fail.jsonl"); code == 0 || !strings.Contains(out, "declares database 1 otherwise") {
+	if out, code := runTool(t, dir, "import", "-db", "mine.db", "fail.jsonl"); code == 0 || !strings.Contains(out, "declares database 1 differently") {
 		t.Fatalf("an export over another schema: %d %s", code, out)
 	}
 	if after, _ := runTool(t, dir, "schema", "show", "-db", "mine.db"); after != before {

@@ -285,3 +285,30 @@ func TestFailedStartsRemoveNothing(t *testing.T) {
 		t.Fatalf("serve -db '': %d %s", code, out)
 	}
 }
+
+// TestExampleRefusesAUsersStore: serve -example on a store of one's own
+// (the first run's relgraph.db, the default -db) is refused and leaves
+// it as it was: the example's placeholder write tokens and its
+// databases never reach a user's data.
+func TestExampleRefusesAUsersStore(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "c.json"), []byte(`{"tokens":[{"token":"t","role":"write"}],"databases":[{"id":1,"name":"customers","fields":[{"name":"CRM_ID","type":"int"}]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := runTool(t, dir, "schema", "apply", "-config", "c.json"); code != 0 {
+		t.Fatalf("schema apply: %s", out)
+	}
+	before, _ := runTool(t, dir, "schema", "show")
+	out, code := runTool(t, dir, "serve", "-example", "-addr", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(out, "not an example store") {
+		t.Fatalf("serve -example on the user's store: %d %s", code, out)
+	}
+	if after, _ := runTool(t, dir, "schema", "show"); after != before {
+		t.Fatalf("the store changed:\n%s\n%s", before, after)
+	}
+	// Its own file, made and opened again, is served.
+	srv := startServer(t, dir, "-example", "-db", "example.db")
+	srv.stop(t)
+	srv = startServer(t, dir, "-example", "-db", "example.db")
+	srv.stop(t)
+}

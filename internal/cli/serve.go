@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,11 +172,40 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // setUp applies the config's schema, and the example's profiles.
 func setUp(ctx context.Context, store *relgraph.Store, cfg *config, example bool) error {
+	if example {
+		if err := onlyExample(store, cfg); err != nil {
+			return err
+		}
+	}
 	if err := cfg.apply(ctx, store); err != nil {
 		return err
 	}
 	if example {
 		return exampleProfiles(ctx, store)
+	}
+	return nil
+}
+
+// onlyExample refuses to set the example up in a store that holds
+// anything else: -example accepts the documentation's placeholder
+// tokens as write tokens and adds its databases, fields and profiles,
+// which must never happen to a user's own store (serve -example without
+// -db would otherwise open relgraph.db, the first run's store).
+func onlyExample(store *relgraph.Store, cfg *config) error {
+	refuse := func(what string) error {
+		return fmt.Errorf("-example: this store holds %s, which the example does not declare: it is not an example store; give the example its own file (serve -example -db example.db)", what)
+	}
+	for _, d := range store.Databases() {
+		i := slices.IndexFunc(cfg.Databases, func(e relgraph.Database) bool { return e.ID == d.ID })
+		if i < 0 || cfg.Databases[i].Name != d.Name || !slices.Equal(cfg.Databases[i].Fields, d.Fields) {
+			return refuse(fmt.Sprintf("database %d %q", d.ID, d.Name))
+		}
+	}
+	for _, r := range store.RelationTypes() {
+		i := slices.IndexFunc(cfg.RelationTypes, func(e relgraph.RelationType) bool { return e.ID == r.ID })
+		if i < 0 || cfg.RelationTypes[i].Name != r.Name {
+			return refuse(fmt.Sprintf("relation type %d %q", r.ID, r.Name))
+		}
 	}
 	return nil
 }

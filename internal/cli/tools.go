@@ -324,10 +324,10 @@ func importWholeStore(ctx context.Context, dbPath, path string, stdout, stderr i
 			os.Remove(dbPath + "-wal")
 			return err
 		}
-		fmt.Fprintf(stdout, "%d lines restored before the error; restoring a line again changes nothing, so running the import again resumes it\n", n)
+		fmt.Fprintf(stdout, "%s restored before the error (restoring a line again changes nothing: after an interruption, running the import again resumes it)\n", count(n, "line"))
 		return err
 	}
-	fmt.Fprintf(stdout, "%d lines restored (schema, profiles, relations) in %v\n", n, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%s restored (schema, profiles, relations) in %v\n", count(n, "line"), time.Since(start).Round(time.Millisecond))
 	return s.Close()
 }
 
