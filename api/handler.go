@@ -38,6 +38,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -486,19 +487,31 @@ func cleanPath(p string) string {
 // writeEnvelope encodes the answer, then sends it with its status. An
 // answer that cannot be encoded is logged and sent as a 500. It returns
 // the status sent.
+// envelopes pools the buffers answers are encoded into; one that grew
+// past maxPooledEnvelope (a large page) is left to the collector.
+var envelopes = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledEnvelope = 1 << 20
+
 func (h *handler) writeEnvelope(w http.ResponseWriter, f Format, status int, body map[string]any) int {
-	var buf bytes.Buffer
+	buf := envelopes.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledEnvelope {
+			buf.Reset()
+			envelopes.Put(buf)
+		}
+	}()
 	encode := encodeJSON
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if f == XML {
 		encode = encodeXML
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	}
-	if err := encode(&buf, body); err != nil {
+	if err := encode(buf, body); err != nil {
 		h.log.Error("encoding the answer", "error", err)
 		buf.Reset()
 		status = 500
-		encode(&buf, map[string]any{"error": 500, "error_text": "internal error"})
+		encode(buf, map[string]any{"error": 500, "error_text": "internal error"})
 	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())

@@ -281,7 +281,13 @@ func encodeJSON(w io.Writer, v map[string]any) error {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	b := append(make([]byte, 0, 1024), '{')
+	size := 1024
+	for _, x := range v {
+		if r, ok := x.(rawJSON); ok {
+			size += len(r)
+		}
+	}
+	b := append(make([]byte, 0, size), '{')
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
