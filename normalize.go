@@ -83,7 +83,7 @@ func NormalizePhone(s, region string) (string, error) {
 	if !strings.HasPrefix(t, "+") && region == "" {
 		return "", invalidf("phone %q has no country code: write it as +<country code><number>, or set the store's phone region (Options.PhoneRegion; the relgraph command: -phone-region or RELGRAPH_PHONE_REGION)", truncate(s))
 	}
-	if e, ok := phoneFast(t); ok {
+	if e, ok := phoneFast(t, region); ok {
 		return e, nil
 	}
 	return parsePhone(s, t, region)
@@ -91,11 +91,16 @@ func NormalizePhone(s, region string) (string, error) {
 
 // phoneFast is the fast path: a number written as E.164, or as E.164
 // with the separators people put in it ("+1 617-658 7472", "+7 (955)
-// 701.57.64"), which Parse drops before it reads the digits. ok false
-// leaves the number to the parse.
-func phoneFast(t string) (string, bool) {
+// 701.57.64"), which Parse drops before it reads the digits; and in the
+// US and CA regions a national number of the North American plan,
+// "(617) 658-7472" or "1 617 658 7472" (nanpFast). ok false leaves the
+// number to the parse.
+func phoneFast(t, region string) (string, bool) {
 	if e, ok := e164Fast(t); ok {
 		return e, true
+	}
+	if len(t) > 0 && t[0] != '+' {
+		return nanpFast(t, region)
 	}
 	if len(t) < 2 || len(t) > 64 || t[0] != '+' {
 		return "", false // longer: NormalizePhone refuses it (and Parse reads no more than 250 bytes)
@@ -112,6 +117,42 @@ func phoneFast(t string) (string, bool) {
 		}
 	}
 	return e164Fast(string(b))
+}
+
+// nanpFast reads a national number of the North American numbering plan
+// in a region of it (US, CA): ten digits whose area code and exchange
+// begin with 2 to 9, or those ten after a leading 1 (the trunk prefix),
+// with the separators " .-()" only, which is +1 and the ten digits, as
+// Parse reads them. Anything else (seven digits, a leading 0 or 011,
+// letters, an extension) is left to the parse. The agreement test and
+// fuzz target hold it to libphonenumber.
+func nanpFast(t, region string) (string, bool) {
+	if (region != "US" && region != "CA") || len(t) > 32 {
+		return "", false
+	}
+	var d [11]byte
+	n := 0
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c >= '0' && c <= '9':
+			if n == len(d) {
+				return "", false
+			}
+			d[n] = c
+			n++
+		case c == ' ' || c == '.' || c == '-' || c == '(' || c == ')':
+		default:
+			return "", false
+		}
+	}
+	digits := d[:n]
+	if n == 11 && digits[0] == '1' {
+		digits = digits[1:]
+	}
+	if len(digits) != 10 || digits[0] < '2' || digits[3] < '2' {
+		return "", false
+	}
+	return e164Fast("+1" + string(digits))
 }
 
 // parsePhone is NormalizePhone's general case: libphonenumber's Parse

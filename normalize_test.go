@@ -85,20 +85,23 @@ func TestNormalizationExamples(t *testing.T) {
 	}
 }
 
-// fastAgrees checks one input: when e164Fast answers, libphonenumber's
-// parse (in every region given) answers the same number, without error.
+// fastAgrees checks one input: in every region given, when the fast
+// path answers, libphonenumber's parse answers the same number, without
+// error. It reports whether the fast path answered in any.
 func fastAgrees(t interface{ Fatalf(string, ...any) }, in string, regions ...string) bool {
-	got, ok := phoneFast(in)
-	if !ok {
-		return false
-	}
+	answered := false
 	for _, region := range regions {
+		got, ok := phoneFast(in, region)
+		if !ok {
+			continue
+		}
+		answered = true
 		want, err := parsePhone(in, in, region)
 		if err != nil || want != got {
 			t.Fatalf("%q (region %q): fast path %q, libphonenumber %q, %v", in, region, got, want, err)
 		}
 	}
-	return true
+	return answered
 }
 
 // TestPhoneFastPathAgreesWithLibphonenumber: every calling code, every
@@ -111,6 +114,7 @@ func TestPhoneFastPathAgreesWithLibphonenumber(t *testing.T) {
 	for cc := range phonenumbers.GetSupportedCallingCodes() {
 		codes = append(codes, cc)
 	}
+	nationalFast := 0
 	rapid.Check(t, func(t *rapid.T) {
 		var cc string
 		if rapid.Bool().Draw(t, "known") {
@@ -130,7 +134,23 @@ func TestPhoneFastPathAgreesWithLibphonenumber(t *testing.T) {
 			written += string(c)
 		}
 		fastAgrees(t, written, region)
+		// A national number as written in the North American plan's
+		// regions (and others, where the fast path must decline).
+		digits := rapid.StringMatching(`1?[0-9]{6,12}`).Draw(t, "nanp")
+		local := ""
+		for i, c := range digits {
+			if i > 0 && rapid.IntRange(0, 2).Draw(t, "sep?") == 0 {
+				local += rapid.SampledFrom([]string{" ", ".", "-", "(", ")", " (", ") "}).Draw(t, "sep")
+			}
+			local += string(c)
+		}
+		if fastAgrees(t, local, "US", "CA", "GB", "DE", "") {
+			nationalFast++
+		}
 	})
+	if nationalFast == 0 {
+		t.Fatal("the fast path never read a national number")
+	}
 
 	examples, fast := 0, 0
 	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
@@ -187,8 +207,11 @@ func FuzzPhoneFastPath(f *testing.F) {
 		"+1 617-658 7472", "+44 (0)20 7946 0958", "+7 (955) 701.57.64", "+49 30 1234567", "+1..2"} {
 		f.Add(s)
 	}
+	for _, s := range []string{"(617) 658-7472", "1 617 658 7472", "617.658.7472", "(011) 658-7472", "1 (800) 555 0100"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
-		fastAgrees(t, in, "", "US")
+		fastAgrees(t, in, "", "US", "CA")
 	})
 }
 
