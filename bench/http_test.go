@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -50,6 +51,39 @@ func BenchmarkHTTPOverwrite32Clients(b *testing.B) {
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
 				b.Error(fmt.Errorf("status %d: %s", resp.StatusCode, out))
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkHandlerOverwrite32 is relations/edit through the handler
+// alone, 32 goroutines, no network (httptest.NewRecorder): the server's
+// own cost per request — reading, decoding, the write, encoding —
+// beside BenchmarkOverwrite32Writers (the library) and
+// BenchmarkHTTPOverwrite32Clients (with loopback and a client) in one run:
+//
+//	go test -run '^$' -bench 'Overwrite32Writers$|HandlerOverwrite32|HTTPOverwrite' ./bench
+func BenchmarkHandlerOverwrite32(b *testing.B) {
+	f := fixture(b, 1000, 1000)
+	h := api.New(f.Store, api.Config{
+		Tokens: map[string]api.Role{"bench": api.RoleWrite},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	var n atomic.Int64
+	b.SetParallelism((32 + 1) / 2)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1))
+			body := fmt.Sprintf(`{"token":"bench","rel_id":3,"profile_a":{"profile_id":%q},"profile_b":{"profile_id":%q},"weights":{"user_like":%d,"donate":%d,"is_online":%v}}`,
+				f.A[i%len(f.A)], f.B[(i*7)%len(f.B)], i, i%1000, i%2 == 0)
+			req := httptest.NewRequest("POST", api.Prefix+"relations/edit", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Error(fmt.Errorf("status %d: %s", rec.Code, rec.Body))
 				return
 			}
 		}
