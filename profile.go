@@ -513,15 +513,11 @@ func (s *Store) GetProfile(ctx context.Context, db uint32, loc Locator) (p *Prof
 }
 
 // EachProfile calls fn with every profile of database db in id order,
-// in one read snapshot, stopping at fn's first error. A record that does
-// not decode stops it with ErrCorrupt.
+// in one read snapshot, stopping at fn's first error: ScanProfiles from
+// the first profile. A record that does not decode stops it with
+// ErrCorrupt.
 func (s *Store) EachProfile(ctx context.Context, db uint32, fn func(p *Profile) error) error {
-	return s.View(ctx, func(tx *Tx) error {
-		if _, err := tx.schema.db(db); err != nil {
-			return err
-		}
-		return tx.scanProfiles(db, fn)
-	})
+	return s.ScanProfiles(ctx, db, ProfileID{}, fn)
 }
 
 // ErrStopScan, returned by a ScanProfiles callback, ends the scan

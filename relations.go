@@ -132,8 +132,7 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 			return 0, "", corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
 		}
 		lastB = ProfileID(k[len(prefix):])
-		view = RelationView{ProfileA: a, ProfileB: lastB, DatabaseB: rt.DatabaseB}
-		if view.weights, err = readRelation(rt, a, lastB, v, &view.Created, &view.Updated, buf[:0]); err != nil {
+		if err := view.read(rt, a, lastB, v, buf[:0]); err != nil {
 			return 0, "", err
 		}
 		if err := fn(&view); err != nil {
@@ -204,6 +203,14 @@ type RelationView struct {
 	Created   int64 // Unix nanoseconds
 	Updated   int64 // Unix nanoseconds
 	weights   []record.Weight
+}
+
+// read points v at the relation a→b of type rt stored as val: its times,
+// and its properties read in place into buf (no allocation).
+func (v *RelationView) read(rt *RelationType, a, b ProfileID, val []byte, buf []record.Weight) (err error) {
+	*v = RelationView{ProfileA: a, ProfileB: b, DatabaseB: rt.DatabaseB}
+	v.weights, err = readRelation(rt, a, b, val, &v.Created, &v.Updated, buf)
+	return err
 }
 
 // weight finds property name among the relation's set properties, if

@@ -102,8 +102,7 @@ func (s *Store) EachRelation(ctx context.Context, rel uint32, fn func(*RelationV
 				return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
 			}
 			a, b := ProfileID(k[4:4+index.IDLen]), ProfileID(k[4+index.IDLen+1:])
-			view = RelationView{ProfileA: a, ProfileB: b, DatabaseB: rt.DatabaseB}
-			if view.weights, err = readRelation(rt, a, b, v, &view.Created, &view.Updated, buf[:0]); err != nil {
+			if err := view.read(rt, a, b, v, buf[:0]); err != nil {
 				return err
 			}
 			if err := fn(&view); err != nil {

@@ -84,7 +84,7 @@ func (tx *Tx) ScanReverse(q ReverseQuery, fn func(*RelationView) error) (total i
 			return 0, "", corruptf("%s: malformed reverse edge key", index.Describe(index.ReverseEdges, k))
 		}
 		lastA = ProfileID(k[len(prefix):])
-		edge = append(append(append(index.AppendUint32(edge[:0], rt.ID), lastA[:]...), index.TagEdge), b[:]...) // index.EdgeKey
+		edge = index.AppendEdgeKey(edge[:0], rt.ID, lastA, b)
 		v, err := tx.kv.Get(index.Adjacency, edge)
 		if err != nil {
 			return 0, "", storageErr("read relation", err)
@@ -92,8 +92,7 @@ func (tx *Tx) ScanReverse(q ReverseQuery, fn func(*RelationView) error) (total i
 		if v == nil {
 			return 0, "", corruptf("%s has no relation", index.Describe(index.ReverseEdges, k))
 		}
-		view = RelationView{ProfileA: lastA, ProfileB: b, DatabaseB: rt.DatabaseB}
-		if view.weights, err = readRelation(rt, lastA, b, v, &view.Created, &view.Updated, buf[:0]); err != nil {
+		if err := view.read(rt, lastA, b, v, buf[:0]); err != nil {
 			return 0, "", err
 		}
 		if err := fn(&view); err != nil {

@@ -327,6 +327,12 @@ func EdgePrefix(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel,
 // EdgeKey is rel ‖ A ‖ 0x01 ‖ B.
 func EdgeKey(rel uint32, a, b [IDLen]byte) []byte { return append(EdgePrefix(rel, a), b[:]...) }
 
+// AppendEdgeKey appends EdgeKey(rel, a, b) to dst: a loop that reads
+// many relations builds their keys in one buffer.
+func AppendEdgeKey(dst []byte, rel uint32, a, b [IDLen]byte) []byte {
+	return append(append(append(AppendUint32(dst, rel), a[:]...), TagEdge), b[:]...)
+}
+
 // ReverseEdgePrefix is rel ‖ B in ReverseEdges: every A holding a
 // relation of type rel with B.
 func ReverseEdgePrefix(rel uint32, b [IDLen]byte) []byte {
