@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -107,12 +106,17 @@ func WriteStore(ctx context.Context, s *relgraph.Store, w io.Writer, progress io
 	return lines, bw.Flush()
 }
 
-// IsStoreExport reports whether a file's first line is the schema line
-// of a whole store's export (so an import restores it rather than
-// reading profile lines).
-func IsStoreExport(first []byte) bool {
+// IsStoreExport reports whether r's first line (of any length up to
+// what a restore reads) is the schema line of a whole store's export,
+// so an import restores it rather than reading profile lines. It reads
+// r past that line.
+func IsStoreExport(r io.Reader) bool {
+	lines := exportLines(r)
+	if !lines.Scan() {
+		return false
+	}
 	var head struct{ Kind string }
-	return json.Unmarshal(first, &head) == nil && head.Kind == "schema"
+	return json.Unmarshal(lines.Bytes(), &head) == nil && head.Kind == "schema"
 }
 
 // dumpBatch is how many lines one restore transaction takes.
@@ -128,33 +132,11 @@ const maxDumpLine = 64 << 20
 // running it again: restoring a line again changes nothing). It returns
 // the lines restored.
 func RestoreStore(ctx context.Context, s *relgraph.Store, r io.Reader, progress io.Writer) (int, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	lineNo := 0
-	next := func() ([]byte, error) {
-		b, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			b = bytes.Clone(b) // the reader's buffer is reused by the next read
-		}
-		for errors.Is(err, bufio.ErrBufferFull) {
-			var more []byte
-			more, err = br.ReadSlice('\n')
-			b = append(b, more...)
-			if len(b) > maxDumpLine {
-				return nil, fmt.Errorf("line %d: longer than %d bytes", lineNo+1, maxDumpLine)
-			}
-		}
-		if err == io.EOF && len(b) > 0 {
-			err = nil
-		}
-		if err == nil {
-			lineNo++
-		}
-		return bytes.TrimSpace(b), err
+	lines := exportLines(r)
+	if !lines.Scan() {
+		return 0, fmt.Errorf("line 1: %w", orEOF(lines.Err()))
 	}
-	first, err := next()
-	if err != nil {
-		return 0, fmt.Errorf("line 1: %w", err)
-	}
+	first := bytes.TrimSpace(lines.Bytes())
 	var schema dumpSchema
 	if err := strictJSON(first, &schema); err != nil || schema.Kind != "schema" {
 		return 0, fmt.Errorf("line 1: not the schema line of a whole store's export (%v)", err)
@@ -169,19 +151,22 @@ func RestoreStore(ctx context.Context, s *relgraph.Store, r io.Reader, progress 
 		return 0, fmt.Errorf("line 1: the schema: %w", err)
 	}
 	restored := 1
-	var pending [][]byte
-	var pendingFrom int
+	type line struct {
+		no   int // its number in the file
+		text []byte
+	}
+	var pending []line
 	flush := func() error {
 		if len(pending) == 0 {
 			return nil
 		}
 		failed := -1 // the index of the line that did not restore
-		restore := func(lines [][]byte) error {
+		restore := func(lines []line) error {
 			return s.Update(ctx, func(tx *relgraph.Tx) error {
-				for i, b := range lines {
-					if err := restoreLine(tx, s, b); err != nil {
+				for i, l := range lines {
+					if err := restoreLine(tx, s, l.text); err != nil {
 						failed = i
-						return fmt.Errorf("line %d: %w", pendingFrom+i, err)
+						return fmt.Errorf("line %d: %w", l.no, err)
 					}
 				}
 				return nil
@@ -205,28 +190,39 @@ func RestoreStore(ctx context.Context, s *relgraph.Store, r io.Reader, progress 
 		pending = pending[:0]
 		return nil
 	}
-	for {
-		b, err := next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return restored, err
-		}
+	for no := 2; lines.Scan(); no++ {
+		b := bytes.TrimSpace(lines.Bytes())
 		if len(b) == 0 {
 			continue
 		}
-		if len(pending) == 0 {
-			pendingFrom = lineNo
-		}
-		pending = append(pending, bytes.Clone(b))
+		pending = append(pending, line{no, bytes.Clone(b)})
 		if len(pending) == dumpBatch {
 			if err := flush(); err != nil {
 				return restored, err
 			}
 		}
 	}
+	if err := lines.Err(); err != nil {
+		flush() // the lines read before it stay
+		return restored, fmt.Errorf("reading the export: %w", err)
+	}
 	return restored, flush()
+}
+
+// exportLines reads an export a line at a time, a line up to
+// maxDumpLine bytes (a longer one is bufio.ErrTooLong).
+func exportLines(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), maxDumpLine)
+	return sc
+}
+
+// orEOF is err, or io.EOF for an input that ended without one.
+func orEOF(err error) error {
+	if err == nil {
+		return io.EOF
+	}
+	return err
 }
 
 // schemaFits refuses an export whose schema would change a declaration
@@ -379,10 +375,14 @@ func dumpWeights(rt relgraph.RelationType, in map[string]any) (relgraph.Weights,
 	return out, nil
 }
 
-// ExportLine is a profile as an import line: profile_id plus its data,
-// without the fields an import refuses (those the platform computes).
-func ExportLine(p *relgraph.Profile) map[string]any {
-	m := ProfileJSON(p)
+// ExportLine is a profile as an import line: ImportLine of its answer.
+func ExportLine(p *relgraph.Profile) map[string]any { return ImportLine(ProfileJSON(p)) }
+
+// ImportLine turns a profile answer (ProfileJSON's, or profiles/list's
+// read from a server) into an import line, in place: profile_id plus
+// its data, without db_id and the fields an import refuses (those the
+// platform computes).
+func ImportLine(m map[string]any) map[string]any {
 	m["profile_id"] = m["id"]
 	delete(m, "id")
 	delete(m, "db_id")

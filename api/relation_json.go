@@ -101,9 +101,10 @@ func appendViewJSON(b []byte, v *relgraph.RelationView) ([]byte, error) {
 // relationsJSON reads a page of relations in place and returns its
 // "data" array as JSON, the total and the next page's cursor.
 func (h *handler) relationsJSON(ctx context.Context, q relgraph.RelationsQuery) (rawJSON, int64, string, error) {
-	// About 230 bytes a relation of three properties: sized once for
-	// the page rather than grown (and copied) four times.
-	limit := q.Limit
+	// About 230 bytes a relation of three properties: sized for a page
+	// of the default size rather than grown (and copied) four times; a
+	// larger page grows from there (its A may hold few relations).
+	limit := min(q.Limit, relgraph.DefaultRelationsLimit)
 	if limit <= 0 {
 		limit = relgraph.DefaultRelationsLimit
 	}

@@ -45,7 +45,7 @@ func TestRelationJSONMatchesEncodingJSON(t *testing.T) {
 		for i := range rapid.IntRange(0, 6).Draw(t, "n") {
 			it.Weights[text.Draw(t, fmt.Sprint("name", i))] = value.Draw(t, fmt.Sprint("value", i))
 		}
-		want := encodeAnswer(t, relationItem(it))
+		want := encodeAnswer(t, RelationItemJSON(it))
 		line, err := appendRelationJSON(nil, it)
 		if err != nil || !bytes.Equal(append(line, '\n'), want) {
 			t.Fatalf("streamed:\n%s\nencoding/json:\n%s", line, want)
@@ -115,7 +115,7 @@ func TestRelationsPageAsBytesMatchesTheMaps(t *testing.T) {
 			}
 			items := []any{}
 			for _, it := range page.Items {
-				items = append(items, relationItem(it))
+				items = append(items, RelationItemJSON(it))
 			}
 			want := map[string]any{"data": items, "total_count": page.Total, "error_text": "Successful operation", "error": 0}
 			if page.NextCursor != "" {

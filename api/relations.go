@@ -164,7 +164,7 @@ func (h *handler) relationsGet(ctx context.Context, p *params) (map[string]any, 
 	}
 	items := make([]any, 0, len(page.Items))
 	for _, it := range page.Items {
-		items = append(items, relationItem(it))
+		items = append(items, RelationItemJSON(it))
 	}
 	out := map[string]any{"data": items, "total_count": page.Total, "error_text": "Successful operation"}
 	if page.NextCursor != "" {

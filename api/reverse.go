@@ -17,15 +17,6 @@ var ownEndpoints = map[string]endpoint{
 	"relations/reverse": {RoleRead, (*handler).relationsReverse},
 }
 
-// relationDBA is relation type rel's database_a (0 if unknown: the
-// scan has refused it by then).
-func (h *handler) relationDBA(rel uint32) uint32 {
-	if rt, _, _ := h.relationType(rel); rt != nil {
-		return rt.DatabaseA
-	}
-	return 0
-}
-
 // relationsReverse answers who relates to a profile: the relations of
 // rel_id whose B is the profile the top-level locator finds (in the
 // type's database_b), a page at a time ordered by A's id (limit,
@@ -53,7 +44,7 @@ func (h *handler) relationsReverse(ctx context.Context, p *params) (map[string]a
 	if err := p.unknown(); err != nil {
 		return nil, err
 	}
-	_, _, dbB := h.relationType(q.RelationType)
+	rt, _, dbB := h.relationType(q.RelationType)
 	if err := locatorValue(dbB, &q.B, ""); err != nil {
 		return nil, err
 	}
@@ -73,7 +64,7 @@ func (h *handler) relationsReverse(ctx context.Context, p *params) (map[string]a
 			raw, err = appendViewJSON(raw, v)
 			return err
 		}
-		data = append(data, relationItem(v.Item()))
+		data = append(data, RelationItemJSON(v.Item()))
 		return nil
 	})
 	if err != nil {
@@ -81,7 +72,7 @@ func (h *handler) relationsReverse(ctx context.Context, p *params) (map[string]a
 	}
 	// Every item is relations/get's (db_b is the profile asked about);
 	// db_a says the database of the profiles listed.
-	out := map[string]any{"error_text": "Successful operation", "db_a": h.relationDBA(q.RelationType)}
+	out := map[string]any{"error_text": "Successful operation", "db_a": rt.DatabaseA} // rt is known: the scan found it
 	if p.answer == JSON {
 		out["data"] = rawJSON(append(raw, ']'))
 	} else {

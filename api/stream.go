@@ -69,7 +69,7 @@ func (h *handler) writeStream(ctx context.Context, w http.ResponseWriter, f Form
 			var err error
 			if f == XML {
 				var b bytes.Buffer
-				if err = writeXMLValue(&b, "data", relationItem(it), 1); err == nil {
+				if err = writeXMLValue(&b, "data", RelationItemJSON(it), 1); err == nil {
 					bw.Write(b.Bytes())
 					bw.WriteByte('\n')
 				}
@@ -117,10 +117,7 @@ func (h *handler) abort(what string, err error) {
 }
 
 // RelationItemJSON is one relation as relations/get answers it.
-func RelationItemJSON(it relgraph.RelationItem) map[string]any { return relationItem(it) }
-
-// relationItem is one relation as relations/get answers it.
-func relationItem(it relgraph.RelationItem) map[string]any {
+func RelationItemJSON(it relgraph.RelationItem) map[string]any {
 	props := map[string]any{}
 	for k, v := range it.Weights {
 		props[k] = map[string]any{"value": v}

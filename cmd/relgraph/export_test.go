@@ -168,6 +168,12 @@ func TestWholeStoreImportRefusals(t *testing.T) {
 	if out, _ := runTool(t, dir, "export", "-db", "f.db"); strings.Count(out, `"kind":"profile"`) != 2 {
 		t.Fatalf("the lines before the failing one: %s", out)
 	}
+	// A blank line counts in the numbering: the failing line is named
+	// by its number in the file.
+	write("blank.jsonl", schema+"\n"+profile("65117f62736a0e15d273fae3", ok, ok)+"\n\n"+`{"kind":"nope"}`+"\n")
+	if out, code := runTool(t, dir, "import", "-db", "b.db", "blank.jsonl"); code == 0 || !strings.Contains(out, "line 4:") {
+		t.Fatalf("a failing line after a blank one: %d %s", code, out)
+	}
 
 	// A store whose schema the export would change is refused, unchanged.
 	write("other.json", `{"tokens":[{"token":"t","role":"write"}],"databases":[{"id":1,"name":"mine","phone_region":"US"}]}`)

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/api"
 	"github.com/relgraph/relgraph/client"
 )
 
@@ -74,26 +75,12 @@ func remoteExport(ctx context.Context, c *client.Client, db uint, stdout io.Writ
 		}
 		for _, item := range data {
 			m, _ := item.(map[string]any)
-			if err := enc.Encode(answerAsImportLine(m)); err != nil {
+			if err := enc.Encode(api.ImportLine(m)); err != nil {
 				return err
 			}
 		}
 		from, _ = ans["next_from_id"].(string)
 	}
-}
-
-// answerAsImportLine is a profile answer as api.ExportLine makes one.
-func answerAsImportLine(m map[string]any) map[string]any {
-	m["profile_id"] = m["id"]
-	delete(m, "id")
-	delete(m, "db_id")
-	for _, k := range relgraph.ReadOnlyFields {
-		delete(m, k)
-	}
-	if m["email"] == nil {
-		delete(m, "email")
-	}
-	return m
 }
 
 // remoteGet is get through the server: the profile (profiles/get), and
@@ -131,7 +118,9 @@ func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Lo
 			return err
 		}
 		cd, _ := counter["data"].(map[string]any)
-		if total, _ := cd["total"].(json.Number); total.String() == "0" {
+		total, _ := cd["total"].(json.Number)
+		n, _ := total.Int64()
+		if n == 0 {
 			continue
 		}
 		page := []any{}
@@ -142,7 +131,7 @@ func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Lo
 			}
 			page, _ = ans["data"].([]any)
 		}
-		out = append(out, relationsEntry(rt, "counter", cd, page))
+		out = append(out, relationsEntry(rt, "counter", cd, n, page))
 	}
 	profile["_relations"] = out
 	to := []any{}
@@ -155,14 +144,15 @@ func remoteGet(ctx context.Context, c *client.Client, db uint32, loc relgraph.Lo
 			return err
 		}
 		total, _ := ans["total_count"].(json.Number)
-		if total.String() == "0" {
+		n, _ := total.Int64()
+		if n == 0 {
 			continue
 		}
 		page, _ := ans["data"].([]any)
 		if len(page) > shown {
 			page = page[:shown]
 		}
-		to = append(to, relationsEntry(rt, "total", total, page))
+		to = append(to, relationsEntry(rt, "total", total, n, page))
 	}
 	profile["_relations_to"] = to
 	enc := json.NewEncoder(stdout)

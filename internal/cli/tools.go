@@ -331,23 +331,11 @@ func importWholeStore(ctx context.Context, dbPath, path string, stdout, stderr i
 	return s.Close()
 }
 
-// isStoreExportFile reports whether f's first line is a whole store's
-// schema line (however long), and rewinds f.
+// isStoreExportFile is api.IsStoreExport of f, which it rewinds.
 func isStoreExportFile(f *os.File) (bool, error) {
-	br := bufio.NewReaderSize(f, 1<<16)
-	var first []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		first = append(first, chunk...)
-		if err == bufio.ErrBufferFull && len(first) <= 64<<20 {
-			continue
-		}
-		break
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return false, err
-	}
-	return api.IsStoreExport(bytes.TrimSpace(first)), nil
+	export := api.IsStoreExport(f)
+	_, err := f.Seek(0, io.SeekStart)
+	return export, err
 }
 
 // errInterrupted ends an import stopped by a signal (exit 1; what was
@@ -486,26 +474,18 @@ func profileRelationsTo(ctx context.Context, s *relgraph.Store, id relgraph.Prof
 		if total == 0 {
 			continue
 		}
-		out = append(out, relationsEntry(rt, "total", total, rels))
+		out = append(out, relationsEntry(rt, "total", total, total, rels))
 	}
 	return out, nil
 }
 
-// relationsEntry is one relation type's part of get's answer.
-func relationsEntry(rt relgraph.RelationType, key string, value any, rels []any) map[string]any {
+// relationsEntry is one relation type's part of get's answer: value
+// under key (the counter, or the count), the relations shown, and how
+// many more of its total there are.
+func relationsEntry(rt relgraph.RelationType, key string, value any, total int64, rels []any) map[string]any {
 	entry := map[string]any{"rel_id": rt.ID, "name": rt.Name, key: value, "relations": rels}
-	if m, isCounter := value.(map[string]any); isCounter {
-		value = m["total"] // a counter: its total
-	}
-	var n int64
-	switch v := value.(type) {
-	case int64:
-		n = v
-	case json.Number: // read from a server
-		n, _ = v.Int64()
-	}
-	if n > int64(len(rels)) {
-		entry["more"] = n - int64(len(rels))
+	if total > int64(len(rels)) {
+		entry["more"] = total - int64(len(rels))
 	}
 	return entry
 }
@@ -539,7 +519,7 @@ func profileRelations(ctx context.Context, s *relgraph.Store, id relgraph.Profil
 				rels = append(rels, api.RelationItemJSON(it))
 			}
 		}
-		out = append(out, relationsEntry(rt, "counter", api.CounterJSON(c), rels))
+		out = append(out, relationsEntry(rt, "counter", api.CounterJSON(c), c.Total, rels))
 	}
 	return out, nil
 }
