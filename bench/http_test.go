@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -22,11 +21,7 @@ import (
 //	go test -run '^$' -bench 'Overwrite32|HTTPOverwrite' ./bench
 func BenchmarkHTTPOverwrite32Clients(b *testing.B) {
 	f := fixture(b, 1000, 1000)
-	h := api.New(f.Store, api.Config{
-		Tokens: map[string]api.Role{"bench": api.RoleWrite},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(benchHandler(f))
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	url := srv.URL + api.Prefix + "relations/edit"
@@ -35,14 +30,7 @@ func BenchmarkHTTPOverwrite32Clients(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := int(n.Add(1))
-			body, _ := json.Marshal(map[string]any{
-				"token": "bench", "rel_id": 3,
-				"profile_a": map[string]any{"profile_id": f.A[i%len(f.A)].String()},
-				"profile_b": map[string]any{"profile_id": f.B[(i*7)%len(f.B)].String()},
-				"weights":   map[string]any{"user_like": i, "donate": i % 1000, "is_online": i%2 == 0},
-			})
-			resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+			resp, err := client.Post(url, "application/json", bytes.NewReader(editBody(f, int(n.Add(1)))))
 			if err != nil {
 				b.Error(err)
 				return
@@ -66,19 +54,13 @@ func BenchmarkHTTPOverwrite32Clients(b *testing.B) {
 //	go test -run '^$' -bench 'Overwrite32Writers$|HandlerOverwrite32|HTTPOverwrite' ./bench
 func BenchmarkHandlerOverwrite32(b *testing.B) {
 	f := fixture(b, 1000, 1000)
-	h := api.New(f.Store, api.Config{
-		Tokens: map[string]api.Role{"bench": api.RoleWrite},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	h := benchHandler(f)
 	var n atomic.Int64
 	b.SetParallelism((32 + 1) / 2)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := int(n.Add(1))
-			body := fmt.Sprintf(`{"token":"bench","rel_id":3,"profile_a":{"profile_id":%q},"profile_b":{"profile_id":%q},"weights":{"user_like":%d,"donate":%d,"is_online":%v}}`,
-				f.A[i%len(f.A)], f.B[(i*7)%len(f.B)], i, i%1000, i%2 == 0)
-			req := httptest.NewRequest("POST", api.Prefix+"relations/edit", strings.NewReader(body))
+			req := httptest.NewRequest("POST", api.Prefix+"relations/edit", bytes.NewReader(editBody(f, int(n.Add(1)))))
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
@@ -88,4 +70,25 @@ func BenchmarkHandlerOverwrite32(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchHandler is the API handler over f's store, with the token
+// "bench" for writes and no request log.
+func benchHandler(f *Fixture) http.Handler {
+	return api.New(f.Store, api.Config{
+		Tokens: map[string]api.Role{"bench": api.RoleWrite},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+}
+
+// editBody is the i-th relations/edit request of the HTTP benchmarks:
+// A and B by id, the three properties set.
+func editBody(f *Fixture, i int) []byte {
+	body, _ := json.Marshal(map[string]any{
+		"token": "bench", "rel_id": 3,
+		"profile_a": map[string]any{"profile_id": f.A[i%len(f.A)].String()},
+		"profile_b": map[string]any{"profile_id": f.B[(i*7)%len(f.B)].String()},
+		"weights":   map[string]any{"user_like": i, "donate": i % 1000, "is_online": i%2 == 0},
+	})
+	return body
 }
