@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/relgraph/relgraph"
@@ -95,9 +96,11 @@ func (h *handler) profilesList(ctx context.Context, p *params) (map[string]any, 
 	return map[string]any{"data": data, "next_from_id": next, "error_text": "Successful operation"}, nil
 }
 
-// profileAnswerKeys are the keys of ProfileJSON that are no field of the
-// database: what "fields" may name besides the fields.
-var profileAnswerKeys = []string{"id", "_id", "db_id", "email", "phones", "subscriptions", "_createtime", "_updatetime", "_xxh", "_md5", "_emaildomain"}
+// profileAnswerKeys are the keys ProfileJSON writes besides the
+// database's fields (read off an answer with every one of them, so the
+// two cannot drift apart), and "_id": what "fields" may name besides
+// the fields.
+var profileAnswerKeys = append(slices.Collect(maps.Keys(ProfileJSON(&relgraph.Profile{Email: "e@x.io"}))), "_id")
 
 // projection returns what cuts a profile answer to fields (all of it
 // when fields is empty). "_id" names the id; the id is always answered.
