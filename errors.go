@@ -41,6 +41,10 @@ var (
 	// nothing is wrong with the disk: stop the other process, or reach
 	// the store through it.
 	ErrLocked = errors.New("store is locked by another process")
+	// ErrChangesDropped: the changes a feed consumer asked for were
+	// dropped by retention (or by turning the feed off), so it cannot
+	// resume without a gap. The message names the oldest change kept.
+	ErrChangesDropped = errors.New("changes dropped")
 )
 
 // Error is a relgraph error: its kind (one of the sentinels above), a

@@ -40,6 +40,10 @@ type Store struct {
 	noImportPrep bool
 
 	stats *statCounters
+	// feed wakes readers of the change feed after each durable batch
+	// that appended to it; trimStop and trimDone stop its retention.
+	feed               feedSignal
+	trimStop, trimDone chan struct{}
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
@@ -104,6 +108,10 @@ func openStore(e kv.Engine, o Options) (*Store, error) {
 	s.queue = make(chan *writeRequest, o.MaxBatch)
 	s.done = make(chan struct{})
 	go s.commitLoop()
+	if !o.ReadOnly {
+		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
+		go s.trimLoop(s.trimStop, s.trimDone)
+	}
 	return s, nil
 }
 
@@ -116,6 +124,12 @@ func (s *Store) Close() error {
 		return closedf("close: store already closed")
 	}
 	s.closed = true
+	s.mu.Unlock()
+	if s.trimStop != nil {
+		close(s.trimStop) // its last write finishes before the queue closes
+		<-s.trimDone
+	}
+	s.mu.Lock()
 	close(s.queue)
 	s.mu.Unlock()
 	<-s.done

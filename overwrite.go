@@ -39,16 +39,18 @@ type relationWrite struct {
 	a, b     ProfileID
 	old      *record.Relation // nil: no relation yet
 	oldBytes []byte
-	edge     []byte // the relation's key
+	edge     []byte   // the relation's key
+	op       ChangeOp // the operation, for the change feed
 }
 
-// resolve finds A and B and loads the relation between them.
-func (tx *Tx) resolve(req RelationRequest) (*relationWrite, error) {
+// resolve finds A and B and loads the relation between them, for a
+// write by operation op.
+func (tx *Tx) resolve(req RelationRequest, op ChangeOp) (*relationWrite, error) {
 	rt, err := tx.schema.rel(req.RelationType)
 	if err != nil {
 		return nil, err
 	}
-	w := &relationWrite{rt: rt}
+	w := &relationWrite{rt: rt, op: op}
 	dbA, err := tx.schema.db(rt.DatabaseA)
 	if err != nil {
 		return nil, corruptf("relation type %d: database_a %d missing", rt.ID, rt.DatabaseA)
@@ -136,7 +138,10 @@ func (tx *Tx) storeAt(w *relationWrite, weights Weights, created, updated int64)
 			}
 		}
 	}
-	return change.write(tx)
+	if err := change.write(tx); err != nil {
+		return err
+	}
+	return tx.relationChange(w, val)
 }
 
 // Overwrite is relations/edit (docs/spec.md §4): each property sent replaces its
@@ -152,7 +157,7 @@ func (tx *Tx) Overwrite(req RelationRequest) (RelationResult, error) {
 	if len(req.Weights) == 0 {
 		return RelationResult{}, invalidf("weights: required and must not be empty")
 	}
-	w, err := tx.resolve(req)
+	w, err := tx.resolve(req, OpOverwrite)
 	if err != nil {
 		return RelationResult{}, err
 	}
@@ -188,7 +193,7 @@ func (tx *Tx) Modify(req RelationRequest) (RelationResult, error) {
 	if len(req.Weights) == 0 {
 		return RelationResult{}, invalidf("weights: required and must not be empty")
 	}
-	w, err := tx.resolve(req)
+	w, err := tx.resolve(req, OpStrengthen)
 	if err != nil {
 		return RelationResult{}, err
 	}
@@ -230,7 +235,7 @@ func (tx *Tx) Modify(req RelationRequest) (RelationResult, error) {
 // given weights (which may be empty) if it is absent; if present it
 // changes nothing and succeeds with Created false. Errors as Overwrite.
 func (tx *Tx) Attach(req RelationRequest) (RelationResult, error) {
-	w, err := tx.resolve(req)
+	w, err := tx.resolve(req, OpAttach)
 	if err != nil {
 		return RelationResult{}, err
 	}
@@ -251,7 +256,7 @@ func (tx *Tx) Attach(req RelationRequest) (RelationResult, error) {
 // its reverse edge, and takes it out of A's counter and top lists.
 // An absent relation is a 404 and changes nothing. Weights are ignored.
 func (tx *Tx) Detach(req RelationRequest) (RelationResult, error) {
-	w, err := tx.resolve(req)
+	w, err := tx.resolve(req, OpDetach)
 	if err != nil {
 		return RelationResult{}, err
 	}
@@ -288,22 +293,27 @@ func (tx *Tx) deleteRelationsOf(db uint32, id ProfileID) error {
 // keyspace (counter, relations) and the reverse edges of its
 // relations.
 func (tx *Tx) deleteAsA(rt *RelationType, a ProfileID) error {
-	keys, err := tx.keysWithPrefix(index.Adjacency, index.AdjPrefix(rt.ID, a))
+	keys, vals, err := tx.entriesWithPrefix(index.Adjacency, index.AdjPrefix(rt.ID, a))
 	if err != nil {
 		return err
 	}
 	edges := index.EdgePrefix(rt.ID, a)
-	for _, k := range keys {
-		if bytes.HasPrefix(k, edges) {
-			if len(k) != len(edges)+index.IDLen {
-				return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
-			}
-			if err := tx.kv.Delete(index.ReverseEdges, index.ReverseEdgeKey(rt.ID, ProfileID(k[len(edges):]), a)); err != nil {
-				return storageErr("delete reverse relation", err)
-			}
-		}
+	for i, k := range keys {
 		if err := tx.kv.Delete(index.Adjacency, k); err != nil {
 			return storageErr("delete relation data", err)
+		}
+		if !bytes.HasPrefix(k, edges) {
+			continue // the counter
+		}
+		if len(k) != len(edges)+index.IDLen {
+			return corruptf("%s: malformed relation key", index.Describe(index.Adjacency, k))
+		}
+		b := ProfileID(k[len(edges):])
+		if err := tx.kv.Delete(index.ReverseEdges, index.ReverseEdgeKey(rt.ID, b, a)); err != nil {
+			return storageErr("delete reverse relation", err)
+		}
+		if err := tx.relationChange(&relationWrite{rt: rt, a: a, b: b, oldBytes: vals[i], op: OpCascade}, nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -321,7 +331,7 @@ func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
 		if len(k) != len(prefix)+index.IDLen {
 			return corruptf("%s: malformed reverse edge key", index.Describe(index.ReverseEdges, k))
 		}
-		w := &relationWrite{rt: rt, a: ProfileID(k[len(prefix):]), b: b}
+		w := &relationWrite{rt: rt, a: ProfileID(k[len(prefix):]), b: b, op: OpCascade}
 		w.edge = index.EdgeKey(rt.ID, w.a, b)
 		v, err := tx.kv.Get(index.Adjacency, w.edge)
 		if err != nil {
@@ -344,15 +354,27 @@ func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
 // keysWithPrefix copies every key under prefix, so they can be deleted
 // after the cursor is done.
 func (tx *Tx) keysWithPrefix(ks kv.Keyspace, prefix []byte) ([][]byte, error) {
+	keys, _, err := tx.entries(ks, prefix, false)
+	return keys, err
+}
+
+// entriesWithPrefix is keysWithPrefix with the values, copied too.
+func (tx *Tx) entriesWithPrefix(ks kv.Keyspace, prefix []byte) (keys, vals [][]byte, err error) {
+	return tx.entries(ks, prefix, true)
+}
+
+func (tx *Tx) entries(ks kv.Keyspace, prefix []byte, withValues bool) (keys, vals [][]byte, err error) {
 	c, err := tx.kv.Cursor(ks)
 	if err != nil {
-		return nil, storageErr("cursor", err)
+		return nil, nil, storageErr("cursor", err)
 	}
-	var keys [][]byte
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		keys = append(keys, bytes.Clone(k))
+		if withValues {
+			vals = append(vals, bytes.Clone(v))
+		}
 	}
-	return keys, cursorErr(c)
+	return keys, vals, cursorErr(c)
 }
 
 // Overwrite runs Tx.Overwrite in its own write.

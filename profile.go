@@ -243,6 +243,11 @@ const (
 	createWithID                 // create with the locator's profile id
 )
 
+// op is the operation a putProfile of this kind is, for the feed.
+func (c creation) op() ChangeOp {
+	return [...]ChangeOp{updateOnly: OpUpdate, createNew: OpImport, createWithID: OpRestore}[c]
+}
+
 // buildProfile applies data to p in place: data normalized against
 // database d, its field updates resolved against p, the subscription
 // limit checked. An error names what is wrong; p is then not to be used.
@@ -370,6 +375,9 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	if err := tx.kv.Put(index.Profiles, index.ProfileKey(d.ID, p.ID), val); err != nil {
 		return ProfileID{}, false, storageErr("write profile", err)
 	}
+	if err := tx.profileChange(how.op(), d.ID, p.ID, oldBytes, val); err != nil {
+		return ProfileID{}, false, err
+	}
 	return p.ID, created, nil
 }
 
@@ -417,7 +425,7 @@ func (tx *Tx) DeleteProfile(db uint32, loc Locator) (ProfileID, error) {
 	if err != nil {
 		return ProfileID{}, err
 	}
-	p, _, err := tx.loadProfile(d.ID, id)
+	p, before, err := tx.loadProfile(d.ID, id)
 	if err != nil {
 		return ProfileID{}, err
 	}
@@ -429,6 +437,9 @@ func (tx *Tx) DeleteProfile(db uint32, loc Locator) (ProfileID, error) {
 	}
 	if err := tx.kv.Delete(index.Profiles, index.ProfileKey(d.ID, id)); err != nil {
 		return ProfileID{}, storageErr("delete profile", err)
+	}
+	if err := tx.profileChange(OpDelete, d.ID, id, before, nil); err != nil {
+		return ProfileID{}, err
 	}
 	return id, nil
 }

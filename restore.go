@@ -61,7 +61,7 @@ func (tx *Tx) RestoreRelation(rel uint32, a, b ProfileID, weights Weights, creat
 	if err := checkTimes(created, updated); err != nil {
 		return err
 	}
-	w, err := tx.resolve(RelationRequest{RelationType: rel, A: Locator{ProfileID: a.String()}, B: Locator{ProfileID: b.String()}})
+	w, err := tx.resolve(RelationRequest{RelationType: rel, A: Locator{ProfileID: a.String()}, B: Locator{ProfileID: b.String()}}, OpRestore)
 	if err != nil {
 		return err
 	}

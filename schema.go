@@ -343,6 +343,8 @@ func (r *RelationType) Property(name string) (Property, bool) {
 type schema struct {
 	dbs  map[uint32]*Database
 	rels map[uint32]*RelationType
+	// feed is the change feed's configuration (feed.go).
+	feed record.FeedConfig
 }
 
 func (s *schema) db(id uint32) (*Database, error) {
@@ -362,7 +364,7 @@ func (s *schema) rel(id uint32) (*RelationType, error) {
 }
 
 func (s *schema) with(db *Database, rel *RelationType) *schema {
-	n := &schema{dbs: make(map[uint32]*Database, len(s.dbs)+1), rels: make(map[uint32]*RelationType, len(s.rels)+1)}
+	n := &schema{dbs: make(map[uint32]*Database, len(s.dbs)+1), rels: make(map[uint32]*RelationType, len(s.rels)+1), feed: s.feed}
 	for k, v := range s.dbs {
 		n.dbs[k] = v
 	}
@@ -715,6 +717,10 @@ func loadSchema(tx kv.Tx) (*schema, error) {
 				return nil, corruptf("meta %q: stored relation type is not valid: %v", k, err)
 			}
 			sc.rels[r.ID] = &checked
+		case bytes.Equal(k, index.FeedConfigKey):
+			if sc.feed, err = record.DecodeFeedConfig(v); err != nil {
+				return nil, corruptf("meta %q: %v", k, err)
+			}
 		}
 	}
 	if err := cursorErr(c); err != nil {

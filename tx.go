@@ -32,6 +32,9 @@ type Tx struct {
 	// ids is a block of generated ids checked free (profile_id.go);
 	// nil outside ImportBatch.
 	ids *idBlock
+	// feedLast is the sequence number of the last change this
+	// transaction appended to the feed (feed.go); 0 if none.
+	feedLast uint64
 }
 
 // newTx is a transaction of s over an engine transaction, with schema
@@ -143,5 +146,6 @@ func (tx *Tx) savepoint(fn func(tx *Tx) error) (fnErr, undoErr error) {
 		tx.newSchema = inner.newSchema
 	}
 	tx.topRefills += inner.topRefills
+	tx.feedLast = max(tx.feedLast, inner.feedLast)
 	return nil, nil
 }

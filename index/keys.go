@@ -37,6 +37,9 @@ const (
 	Adjacency kv.Keyspace = "adj"
 	// ReverseEdges: rel ‖ B ‖ A → ∅, the reverse edges: who relates to B.
 	ReverseEdges kv.Keyspace = "edge_b"
+	// Changes: seq (8 bytes, big-endian) → change record: the change
+	// feed, in commit order (record.Change).
+	Changes kv.Keyspace = "change"
 )
 
 // Keys of the Meta keyspace.
@@ -46,7 +49,24 @@ var (
 	// IDGenKey holds the profile id generator's state: the last id it
 	// handed out (record.EncodeIDGen).
 	IDGenKey = []byte("idgen")
+	// FeedStateKey holds the change feed's bookkeeping: the first and
+	// last sequence numbers kept and their bytes (record.FeedState).
+	FeedStateKey = []byte("feed")
+	// FeedConfigKey holds the change feed's configuration: on or off,
+	// and its retention (record.FeedConfig).
+	FeedConfigKey = []byte("feedcfg")
 )
+
+// ChangeKey is the key of change seq in Changes.
+func ChangeKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
+
+// ParseChangeKey reads a Changes key; false if it is not 8 bytes.
+func ParseChangeKey(k []byte) (uint64, bool) {
+	if len(k) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k), true
+}
 
 // Meta key prefixes of the schema's declarations.
 var (
@@ -79,7 +99,7 @@ const (
 )
 
 // All lists every keyspace, in the order Check and dumps walk them.
-var All = []kv.Keyspace{Meta, Profiles, Emails, Phones, Subs, Fields, Tags, Adjacency, ReverseEdges}
+var All = []kv.Keyspace{Meta, Profiles, Emails, Phones, Subs, Fields, Tags, Adjacency, ReverseEdges, Changes}
 
 // IndexKeyspaces are the secondary indexes derived from profile records.
 var IndexKeyspaces = []kv.Keyspace{Emails, Phones, Subs, Fields, Tags}
