@@ -102,6 +102,7 @@ func (c *checker) run() {
 	c.profiles = map[string]bool{}
 	c.checkProfiles()
 	c.checkRelations()
+	c.checkFeed()
 	for _, ks := range []kv.Keyspace{index.Emails, index.Phones, index.Subs, index.Fields, index.Tags, index.ReverseEdges} {
 		c.compareKeyspace(ks)
 	}
@@ -132,6 +133,11 @@ func (c *checker) checkMeta() {
 			if _, _, err := decodeIDGen(v); err != nil {
 				c.report(index.Meta, k, "%v", err)
 			}
+		case bytes.Equal(k, index.FeedStateKey):
+			if _, err := record.DecodeFeedState(v); err != nil {
+				c.report(index.Meta, k, "%v", err)
+			}
+		case bytes.Equal(k, index.FeedConfigKey): // checked by loadSchema
 		case index.IsDatabaseKey(k) && len(k) == len(index.DatabaseKey(0)):
 		case index.IsRelationTypeKey(k) && len(k) == len(index.RelationTypeKey(0)):
 		default:
@@ -393,4 +399,62 @@ func summarize(problems []Problem) string {
 		b.WriteString(p.String())
 	}
 	return b.String()
+}
+
+// checkFeed holds the change feed to its state: every kept number
+// First..Last present, nothing past Last, their bytes summed as the
+// state says, every record a change of a known kind. Changes below
+// First are dropped ones retention has not deleted yet.
+func (c *checker) checkFeed() {
+	v, err := c.tx.Get(index.Meta, index.FeedStateKey)
+	if err != nil {
+		c.report(index.Meta, index.FeedStateKey, "cannot read: %v", err)
+		return
+	}
+	st := record.FeedState{First: 1}
+	if v != nil {
+		if st, err = record.DecodeFeedState(v); err != nil {
+			return // reported by checkMeta
+		}
+	}
+	if !c.schema.feed.On && st.First != st.Last+1 {
+		c.report(index.Meta, index.FeedStateKey, "the feed is off but keeps changes %d to %d", st.First, st.Last)
+	}
+	cur := c.cursor(index.Changes)
+	if cur == nil {
+		return
+	}
+	defer c.walked(index.Changes, cur)
+	want, bytesKept := st.First, uint64(0)
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		seq, ok := index.ParseChangeKey(k)
+		switch {
+		case !ok:
+			c.report(index.Changes, k, "not a change key")
+			continue
+		case seq > st.Last:
+			c.report(index.Changes, k, "change %d is past the feed's last, %d", seq, st.Last)
+			continue
+		case seq >= st.First && seq != want:
+			c.report(index.Changes, k, "changes %d to %d are missing", want, seq-1)
+		}
+		if seq >= st.First {
+			want = seq + 1
+			bytesKept += uint64(len(v))
+		}
+		rc, err := record.DecodeChange(v)
+		if err != nil {
+			c.report(index.Changes, k, "%v", err)
+			continue
+		}
+		if int(rc.Kind) >= len(kindCodes) || rc.Kind == 0 || int(rc.Op) >= len(opCodes) || rc.Op == 0 {
+			c.report(index.Changes, k, "unknown kind %d or operation %d", rc.Kind, rc.Op)
+		}
+	}
+	if want <= st.Last {
+		c.report(index.Changes, index.ChangeKey(want), "changes %d to %d are missing", want, st.Last)
+	}
+	if bytesKept != st.Bytes {
+		c.report(index.Meta, index.FeedStateKey, "the state counts %d bytes of changes, the kept ones hold %d", st.Bytes, bytesKept)
+	}
 }

@@ -90,6 +90,8 @@ type completion struct {
 	commit  time.Time // its commit began
 	live    int
 	refills uint64
+	// fed: the batch appended to the change feed.
+	fed bool
 }
 
 // completeLoop answers the batches the committer hands over, in order,
@@ -100,7 +102,7 @@ func (s *Store) completeLoop(in <-chan completion, done chan<- struct{}) {
 		if err := c.wait(); err != nil {
 			fail(c.batch, storageErr("commit", err))
 		} else {
-			s.stats.committed(c.started, c.commit, c.live, c.refills)
+			s.committed(&c)
 		}
 		for _, r := range c.batch {
 			close(r.done)
@@ -213,7 +215,16 @@ func (s *Store) finishNow(c *completion) {
 		fail(c.batch, storageErr("commit", err))
 		return
 	}
+	s.committed(c)
+}
+
+// committed accounts for a durable batch and wakes the feed's readers
+// if it appended to the feed.
+func (s *Store) committed(c *completion) {
 	s.stats.committed(c.started, c.commit, c.live, c.refills)
+	if c.fed {
+		s.feed.notify()
+	}
 }
 
 // fail gives err to every request of batch that has no outcome yet.
@@ -268,7 +279,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	}
 	sc := s.schema.Load()
 	now := s.clock()
-	anyOK := false
+	anyOK, fed := false, false
 	var refills uint64
 	for _, r := range live {
 		tx := s.newTx(txn, sc, now)
@@ -300,6 +311,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		sc = tx.schemaNow()
 		anyOK = true
 		refills += tx.topRefills
+		fed = fed || tx.feedLast > 0
 	}
 	if !anyOK {
 		return nil, nil
@@ -309,7 +321,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 			return nil, corruptf("strict mode: commit refused, it would leave %d violation(s): %s", len(problems), summarize(problems))
 		}
 	}
-	c := &completion{batch: batch, started: batchStart, commit: time.Now(), live: len(live), refills: refills}
+	c := &completion{batch: batch, started: batchStart, commit: time.Now(), live: len(live), refills: refills, fed: fed}
 	if async, ok := txn.(kv.AsyncCommitter); ok && sc == s.schema.Load() {
 		if c.wait, err = async.CommitAsync(); err != nil {
 			return nil, storageErr("commit", err)
@@ -323,7 +335,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		return nil, storageErr("commit", err)
 	}
 	s.schema.Store(sc)
-	s.stats.committed(c.started, c.commit, c.live, c.refills)
+	s.committed(c)
 	return nil, nil
 }
 

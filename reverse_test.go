@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -95,6 +96,7 @@ func TestReverseTotalsAgreeWithCountersUnderWrites(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	var written atomic.Int64
 	for w := range 3 {
 		wg.Add(1)
 		go func() {
@@ -112,11 +114,14 @@ func TestReverseTotalsAgreeWithCountersUnderWrites(t *testing.T) {
 				} else {
 					s.Attach(ctx, req)
 				}
+				written.Add(1)
 			}
 		}()
 	}
 	seen := int64(0) // the most relations a snapshot held: the test compares something
-	for range 50 {
+	// At least 50 snapshots, and on until the writers made 300 writes:
+	// a fast reader could otherwise finish before the first commit.
+	for i := 0; i < 50 || written.Load() < 300; i++ {
 		must(t, s.View(ctx, func(tx *Tx) error {
 			var forward, reverse int64
 			for _, a := range as {

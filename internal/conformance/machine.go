@@ -48,7 +48,10 @@ type edgeKey struct {
 
 type model struct {
 	profiles map[uint32]map[ProfileID]*mProfile
-	edges    map[edgeKey]Weights
+	// changes are the change feed the committed writes imply, in
+	// order, as feedLine writes them (feed.go).
+	changes []string
+	edges   map[edgeKey]Weights
 }
 
 var (
@@ -515,6 +518,13 @@ func (mc *machine) putProfile(t *rapid.T, how string) {
 		t.Fatalf("put profile: got id %s created=%v, want %s created=%v", gotID, gotCreated, id, created)
 	}
 	mc.fired[how+"-ok"]++
+	op := map[string]ChangeOp{"import": OpImport, "update": OpUpdate, "restore": OpRestore}[how]
+	switch {
+	case created:
+		mc.m.changes = append(mc.m.changes, profileLine(ProfileCreated, op, db, gotID, nil, next))
+	case !sameProfile(base, next):
+		mc.m.changes = append(mc.m.changes, profileLine(ProfileUpdated, op, db, gotID, base, next))
+	}
 	mc.m.profiles[db][gotID] = next
 	mc.compareProfile(t, db, gotID) // what was just written, at once: "get" samples only
 }
@@ -699,6 +709,15 @@ func (mc *machine) relationWrite(t *rapid.T, op string) {
 		t.Fatalf("%s: result %+v, want A=%s B=%s created=%v", op, res, a, b, !exists)
 	}
 	mc.fired[op+"-ok"]++
+	changeOp := map[string]ChangeOp{"overwrite": OpOverwrite, "modify": OpStrengthen, "attach": OpAttach, "detach": OpDetach}[op]
+	switch {
+	case next == nil:
+		mc.m.changes = append(mc.m.changes, relationLine(RelationDeleted, changeOp, key, old, nil))
+	case !exists:
+		mc.m.changes = append(mc.m.changes, relationLine(RelationCreated, changeOp, key, nil, next))
+	case !reflect.DeepEqual(old, next):
+		mc.m.changes = append(mc.m.changes, relationLine(RelationUpdated, changeOp, key, old, next))
+	}
 	if next == nil {
 		delete(mc.m.edges, key)
 	} else {
@@ -920,7 +939,7 @@ type Backend func(t *testing.T) (open func() (*Store, error))
 // match-N outcomes count locators the store resolved with outcome N and
 // the model checked: in match, delete and the relation writes.
 var Actions = []string{"import", "update", "restore", "delete", "match", "get", "overwrite", "modify", "attach", "detach",
-	"relations", "reverse", "reopen", "import-ok", "update-ok", "restore-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok",
+	"relations", "reverse", "feed", "reopen", "import-ok", "update-ok", "restore-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok",
 	"detach-ok", "sum-beyond-int64", "match-0", "match-404", "match-409", "match-400"}
 
 // RunStateMachine runs rapid's checks of the state machine on stores of
@@ -941,6 +960,9 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 		if err := Schema(s); err != nil {
 			rt.Fatal(err)
 		}
+		if err := s.SetChangeFeed(ctx, FeedConfig{On: true}); err != nil {
+			rt.Fatal(err)
+		}
 		act := func(name string, fn func(*rapid.T)) func(*rapid.T) {
 			return func(t *rapid.T) { fired[name]++; fn(t) }
 		}
@@ -959,12 +981,7 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 				}
 				if err == nil {
 					fired["delete-ok"]++
-					delete(mc.m.profiles[db], id)
-					for k := range mc.m.edges {
-						if (machineRels[k.rel][0] == db && k.a == id) || (machineRels[k.rel][1] == db && k.b == id) {
-							delete(mc.m.edges, k)
-						}
-					}
+					mc.m.cascade(db, id)
 				}
 			}),
 			"match": act("match", func(t *rapid.T) {
@@ -992,6 +1009,10 @@ func RunStateMachine(t *testing.T, backend Backend) map[string]int {
 				if a, ok := mc.pickProfile(t, 1, "a"); ok {
 					mc.compareRelations(t, rel, a)
 				}
+			}),
+			"feed": act("feed", func(t *rapid.T) {
+				since := rapid.IntRange(0, len(mc.m.changes)).Draw(t, "since")
+				mc.compareFeed(t, uint64(since))
 			}),
 			"reverse": act("reverse", func(t *rapid.T) {
 				rel := rapid.SampledFrom([]uint32{3, 4}).Draw(t, "rel")
