@@ -409,11 +409,11 @@ const feedPoll = time.Second
 // restart, or the store's, from the last Seq it processed.
 func (s *Store) Changes(ctx context.Context, since uint64) iter.Seq2[*Change, error] {
 	return func(yield func(*Change, error) bool) {
-		poll := time.NewTimer(feedPoll)
-		defer poll.Stop()
 		for {
-			wake := s.feed.wait() // before reading, so no commit is missed
 			page, err := s.ReadChanges(ctx, since, 1000)
+			if err == nil && len(page) == 0 {
+				err = s.WaitChanges(ctx, since)
+			}
 			if err != nil {
 				yield(nil, err)
 				return
@@ -424,17 +424,29 @@ func (s *Store) Changes(ctx context.Context, since uint64) iter.Seq2[*Change, er
 				}
 				since = page[i].Seq
 			}
-			if len(page) > 0 {
-				continue
-			}
-			poll.Reset(feedPoll)
-			select {
-			case <-ctx.Done():
-				yield(nil, ctx.Err())
-				return
-			case <-wake:
-			case <-poll.C:
-			}
+		}
+	}
+}
+
+// WaitChanges returns once the feed holds a change after since (one
+// whose write is durable), or is off, or ctx ends (its error). It
+// wakes at this store's commits, and reads the feed's state again
+// every second for the commits of other stores on one etcd cluster.
+func (s *Store) WaitChanges(ctx context.Context, since uint64) error {
+	poll := time.NewTimer(feedPoll)
+	defer poll.Stop()
+	for {
+		wake := s.feed.wait() // before reading, so no commit is missed
+		info, err := s.FeedInfo(ctx)
+		if err != nil || info.Newest > since || !info.Config.On {
+			return err
+		}
+		poll.Reset(feedPoll)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		case <-poll.C:
 		}
 	}
 }

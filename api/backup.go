@@ -107,12 +107,17 @@ func writeAdminJSON(w http.ResponseWriter, v any) {
 // deadlineWriter pushes the connection's write deadline back before
 // each write, so a long stream is cut only when it stalls.
 type deadlineWriter struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration // how long one write may take; 0: backupStall
 }
 
 func (d *deadlineWriter) Write(p []byte) (int, error) {
-	if err := d.rc.SetWriteDeadline(time.Now().Add(backupStall)); err != nil && err != http.ErrNotSupported {
+	stall := d.stall
+	if stall == 0 {
+		stall = backupStall
+	}
+	if err := d.rc.SetWriteDeadline(time.Now().Add(stall)); err != nil && err != http.ErrNotSupported {
 		return 0, err
 	}
 	return d.w.Write(p)

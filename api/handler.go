@@ -114,6 +114,16 @@ type Config struct {
 	// bounded set, fit for a metric's label), the status, the time
 	// taken. It must be safe for concurrent use.
 	Observe func(endpoint string, status int, elapsed time.Duration)
+	// MaxFeedClients bounds the change streams (ChangesPath) open at
+	// once; more are answered 503. Default DefaultMaxFeedClients.
+	MaxFeedClients int
+	// FeedIdle ends a following change stream after this long without
+	// a change (the client resumes). Default DefaultFeedIdle.
+	FeedIdle time.Duration
+	// Done, when closed, ends every open change stream: a server closes
+	// it as it shuts down (http.Server.RegisterOnShutdown), since
+	// Shutdown waits for the requests under way.
+	Done <-chan struct{}
 }
 
 // Prefix is the path prefix of every API endpoint.
@@ -149,6 +159,8 @@ type handler struct {
 	tokens []tokenRole
 	log    *slog.Logger
 	limits *limits
+	// feedSlots holds a token per open change stream.
+	feedSlots chan struct{}
 }
 
 type tokenRole struct {
@@ -172,7 +184,14 @@ func New(store *relgraph.Store, cfg Config) http.Handler {
 	if cfg.MaxValues <= 0 {
 		cfg.MaxValues = DefaultMaxValues
 	}
-	h := &handler{store: store, cfg: cfg, log: cfg.Logger, limits: newLimits(cfg.BodyMemory, cfg.BusyWait)}
+	if cfg.MaxFeedClients <= 0 {
+		cfg.MaxFeedClients = DefaultMaxFeedClients
+	}
+	if cfg.FeedIdle <= 0 {
+		cfg.FeedIdle = DefaultFeedIdle
+	}
+	h := &handler{store: store, cfg: cfg, log: cfg.Logger, limits: newLimits(cfg.BodyMemory, cfg.BusyWait),
+		feedSlots: make(chan struct{}, cfg.MaxFeedClients)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -215,6 +234,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isAdmin(p):
 		status = h.admin(w, r, p)
 		return
+	case p == ChangesPath:
+		status = h.changes(w, r)
+		return
 	}
 	var out map[string]any
 	format, out, status = h.serve(w, r)
@@ -247,6 +269,9 @@ func endpointLabel(path string) string {
 	}
 	if label, ok := adminLabels[p]; ok {
 		return label
+	}
+	if p == ChangesPath {
+		return "relgraph/changes"
 	}
 	if _, known := lookupEndpoint(p); known {
 		if name, ok := strings.CutPrefix(p, Prefix); ok {

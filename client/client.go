@@ -10,6 +10,7 @@
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/relgraph/relgraph"
@@ -180,4 +182,45 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 		return errors.New("an answer that is not the expected JSON: " + err.Error())
 	}
 	return nil
+}
+
+// Changes reads the server's change feed (api.ChangesPath, a read
+// token) after since (-1: from the oldest change kept), calling fn with each change, decoded, and its line
+// as sent, in order, until the stream ends: with follow, when the server
+// ended it (idle, shutting down, the client stalled), otherwise after
+// what the feed keeps. It returns the last seq read (since, if none):
+// to resume, call again from it. A refused request is an *Error (410:
+// the changes after since were dropped by retention). fn's error stops
+// the read and is returned.
+func (c *Client) Changes(ctx context.Context, since int64, follow bool, fn func(ch api.ChangeJSON, line []byte) error) (int64, error) {
+	q := url.Values{"follow": {strconv.FormatBool(follow)}}
+	if since >= 0 {
+		q.Set("since", strconv.FormatInt(since, 10))
+	}
+	resp, err := c.get(ctx, api.ChangesPath+"?"+q.Encode())
+	if err != nil {
+		return since, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 64<<20) // a line holds two profiles at most
+	for sc.Scan() {
+		var ch api.ChangeJSON
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.UseNumber()
+		if err := dec.Decode(&ch); err != nil {
+			return since, fmt.Errorf("change after %d: %w", since, err)
+		}
+		if since >= 0 && ch.Seq != uint64(since)+1 {
+			return since, fmt.Errorf("change %d after %d: the stream skipped changes", ch.Seq, since)
+		}
+		if err := fn(ch, sc.Bytes()); err != nil {
+			return int64(ch.Seq), err
+		}
+		since = int64(ch.Seq)
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return since, err
+	}
+	return since, ctx.Err()
 }

@@ -42,6 +42,8 @@ var commands = []command{
 	{"compact", "write a compacted copy of a store", runCompact},
 	{"migrate", "copy a store into a new one, on another engine too, and verify the copy", runMigrate},
 	{"schema", "apply a config's databases and relation types to a store, or show them", runSchema},
+	{"feed", "show a store's change feed, or turn it on or off and set its retention", runFeed},
+	{"changes", "print the change feed as JSON lines; with -server, follow it as writes commit", runChanges},
 	{"version", "print the module version and the commit it was built from", runVersion},
 }
 

@@ -117,7 +117,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "%s\nEXAMPLE MODE: the documentation's placeholder tokens\n  %s\nare accepted as WRITE tokens. Never use -example with real data.\n%s\n",
 			strings.Repeat("!", 72), strings.Join(exampleTokens, "\n  "), strings.Repeat("!", 72))
 	}
-	apiCfg := api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger}
+	streamsDone := make(chan struct{}) // closed as the server shuts down
+	apiCfg := api.Config{Tokens: tokens, MaxBodyBytes: *maxBody, Logger: logger, Done: streamsDone}
 	var handler http.Handler
 	if *withMetrics {
 		m := metrics.New(store)
@@ -136,6 +137,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig:         tlsConfig,
 	}
+	srv.RegisterOnShutdown(func() { close(streamsDone) })
 	// ctx ends on SIGINT or SIGTERM (Run catches them before the address
 	// is announced, so a stop sent as soon as the server is up is a
 	// clean shutdown).
