@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/api"
@@ -20,6 +21,33 @@ type config struct {
 	Tokens        []tokenConfig           `json:"tokens"`
 	Databases     []relgraph.Database     `json:"databases"`
 	RelationTypes []relgraph.RelationType `json:"relation_types"`
+	// ChangeFeed, when present, sets the store's change feed; absent,
+	// the store keeps the one it has.
+	ChangeFeed *feedConfig `json:"change_feed"`
+}
+
+// feedConfig is relgraph.FeedConfig in a config file: max_age a Go
+// duration such as "168h".
+type feedConfig struct {
+	On         bool   `json:"on"`
+	MaxChanges int64  `json:"max_changes"`
+	MaxBytes   int64  `json:"max_bytes"`
+	MaxAge     string `json:"max_age"`
+}
+
+func (f *feedConfig) feed() (relgraph.FeedConfig, error) {
+	cfg := relgraph.FeedConfig{On: f.On, MaxChanges: f.MaxChanges, MaxBytes: f.MaxBytes}
+	if f.MaxAge != "" {
+		d, err := time.ParseDuration(f.MaxAge)
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("change_feed.max_age: a duration such as \"168h\", not %q", f.MaxAge)
+		}
+		cfg.MaxAge = d
+	}
+	if f.MaxChanges < 0 || f.MaxBytes < 0 {
+		return cfg, fmt.Errorf("change_feed: max_changes and max_bytes must not be negative")
+	}
+	return cfg, nil
 }
 
 type tokenConfig struct {
@@ -51,6 +79,11 @@ func parseConfig(b []byte) (*config, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("config: %s: data after the JSON object", position(b, dec.InputOffset()))
+	}
+	if c.ChangeFeed != nil {
+		if _, err := c.ChangeFeed.feed(); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
 	}
 	for i, t := range c.Tokens {
 		if t.Token == "" {
@@ -141,6 +174,12 @@ func (c *config) apply(ctx context.Context, s *relgraph.Store) error {
 	if err := s.ApplySchema(ctx, c.Databases, c.RelationTypes); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	if c.ChangeFeed != nil {
+		cfg, _ := c.ChangeFeed.feed() // checked by parseConfig
+		if err := s.SetChangeFeed(ctx, cfg); err != nil {
+			return fmt.Errorf("config: change_feed: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -165,6 +204,9 @@ var (
 func exampleConfig() *config {
 	counters := []relgraph.Field{{Name: "checks", Type: relgraph.FieldInt}, {Name: "returns", Type: relgraph.FieldInt}}
 	c := &config{
+		// The example keeps its last 100,000 changes: relgraph changes
+		// -server shows the example's writes.
+		ChangeFeed: &feedConfig{On: true, MaxChanges: 100_000},
 		Databases: []relgraph.Database{
 			{ID: 1, Name: "customers", Description: "May contain info", Fields: append([]relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags},
 				{Name: "custom_id", Type: relgraph.FieldString}, {Name: "category", Type: relgraph.FieldTags}}, counters...)},

@@ -170,10 +170,16 @@ func runChanges(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func remoteChanges(ctx context.Context, c *client.Client, since int64, follow bool, print func([]byte) error) error {
 	from := since // -1: from the oldest kept
 	for {
-		last, err := c.Changes(ctx, from, follow, func(_ api.ChangeJSON, line []byte) error { return print(line) })
+		var printErr error // the limit, or stdout gone: the end
+		last, err := c.Changes(ctx, from, follow, func(_ api.ChangeJSON, line []byte) error {
+			printErr = print(line)
+			return printErr
+		})
 		from = last
 		var refused *client.Error
 		switch {
+		case printErr != nil:
+			return printErr
 		case err == nil && !follow:
 			return nil
 		case err == nil:
