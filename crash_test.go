@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -25,7 +26,9 @@ import (
 // it with SIGKILL at a random moment, reopens the file, and checks that
 // it opens, passes bbolt's check and Check, and holds every acknowledged
 // operation: each worker's state is exactly what its acknowledged
-// operations made, or that plus its one operation in flight.
+// operations made, or that plus its one operation in flight. The
+// change feed is on, and must hold exactly the changes of the writes the
+// store holds: dense from 1, each worker's in the order it wrote them.
 //
 //	go test -run TestCrash -crash.iterations 500 .   # the long run
 
@@ -102,6 +105,7 @@ type crashModel struct {
 	rels     map[int]map[string]int64 // A_k – B weights
 	inflight []string                 // the started operation's fields
 	everK    map[int]bool
+	events   []string // the feed's changes these operations wrote, in order (see feedEvent)
 }
 
 func newCrashModel() *crashModel {
@@ -122,6 +126,7 @@ func (m *crashModel) clone() *crashModel {
 	for k := range m.everK {
 		c.everK[k] = true
 	}
+	c.events = slices.Clone(m.events)
 	return c
 }
 
@@ -135,21 +140,52 @@ func (m *crashModel) apply(op []string) {
 		}
 		return m.rels[k]
 	}
+	// A relation write's change: created or updated, with its weights.
+	relEvent := func(existed bool) {
+		kind := "rel~"
+		if !existed {
+			kind = "rel+"
+		}
+		m.events = append(m.events, feedEvent(kind, k, m.rels[k]))
+	}
 	switch op[0] {
 	case "ia":
 		m.profiles[k] = true
+		m.events = append(m.events, feedEvent("+p", k, nil))
 	case "st":
 		d, _ := strconv.ParseInt(op[2], 10, 64)
+		existed := m.rels[k] != nil
 		rel()["user_like"] += d
+		relEvent(existed)
 	case "ow":
 		v, _ := strconv.ParseInt(op[2], 10, 64)
+		existed := m.rels[k] != nil
+		if old, ok := m.rels[k]["donate"]; existed && ok && old == v {
+			return // byte-identical: nothing written, no change
+		}
 		rel()["donate"] = v
+		relEvent(existed)
 	case "dt":
 		delete(m.rels, k)
+		m.events = append(m.events, feedEvent("rel-", k, nil))
 	case "dl":
+		if m.rels[k] != nil {
+			m.events = append(m.events, feedEvent("rel-", k, nil))
+		}
 		delete(m.profiles, k)
 		delete(m.rels, k)
+		m.events = append(m.events, feedEvent("-p", k, nil))
 	}
+}
+
+// feedEvent is a change as the crash test compares it: its kind, the
+// worker's profile number k, and a relation's weights after it.
+func feedEvent(kind string, k int, weights map[string]int64) string {
+	e := kind + " " + strconv.Itoa(k)
+	for _, p := range slices.Sorted(maps.Keys(weights)) {
+		e += fmt.Sprintf(" %s=%d", p, weights[p])
+	}
+	return e
 }
 
 // applyCrashLine reads "S w op k [n]" (started) or "A w" (acknowledged)
@@ -204,6 +240,103 @@ func verifyCrashStore(t *testing.T, path string, models map[int]*crashModel, ite
 		}
 		t.Fatalf("iteration %d: worker %d: store has %v %v, acknowledged %v %v (in flight %v)",
 			iter, w, got.profiles, got.rels, m.profiles, m.rels, m.inflight)
+	}
+	verifyCrashFeed(t, s, models, iter)
+}
+
+// verifyCrashFeed reads the whole feed and holds it to the models (each
+// already decided on its operation in flight): numbers dense from 1,
+// and each worker's changes exactly the ones its writes made, in order,
+// after the creation of its B. A worker killed before its first line
+// may have created its B or not.
+func verifyCrashFeed(t *testing.T, s *Store, models map[int]*crashModel, iter int) {
+	t.Helper()
+	type who struct{ w, k int }
+	as := map[ProfileID]who{}
+	bs := map[ProfileID]int{}
+	got := map[int][]string{}
+	want := uint64(1)
+	for {
+		page, err := s.ReadChanges(ctx, want-1, MaxChangesPage)
+		if err != nil {
+			t.Fatalf("iteration %d: read the feed from %d: %v", iter, want-1, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, c := range page {
+			if c.Seq != want {
+				t.Fatalf("iteration %d: the feed gives change %d where %d is next", iter, c.Seq, want)
+			}
+			want++
+			var w int
+			var e string
+			switch c.Kind {
+			case ProfileCreated, ProfileDeleted:
+				p := c.Profile.After
+				if p == nil {
+					p = c.Profile.Before
+				}
+				var k int
+				switch {
+				case c.Profile.DatabaseID == 1 && c.Kind == ProfileCreated:
+					if _, err := fmt.Sscanf(p.Email, "w%d-a%d@x.io", &w, &k); err != nil {
+						t.Fatalf("iteration %d: change %d creates %q", iter, c.Seq, p.Email)
+					}
+					as[p.ID] = who{w, k}
+					e = feedEvent("+p", k, nil)
+				case c.Profile.DatabaseID == 1:
+					a, ok := as[p.ID]
+					if !ok {
+						t.Fatalf("iteration %d: change %d deletes a profile no change created", iter, c.Seq)
+					}
+					w, e = a.w, feedEvent("-p", a.k, nil)
+				case c.Kind == ProfileCreated:
+					if _, err := fmt.Sscanf(p.Fields["sku"].(string), "w%d", &w); err != nil {
+						t.Fatalf("iteration %d: change %d creates %v", iter, c.Seq, p.Fields)
+					}
+					bs[p.ID] = w
+					e = "+b"
+				default:
+					t.Fatalf("iteration %d: change %d deletes a B profile", iter, c.Seq)
+				}
+			case RelationCreated, RelationUpdated, RelationDeleted:
+				r := c.Relation
+				a, okA := as[r.A]
+				bw, okB := bs[r.B]
+				if !okA || !okB || a.w != bw {
+					t.Fatalf("iteration %d: change %d is a relation between %s and %s, not a worker's A and B", iter, c.Seq, r.A, r.B)
+				}
+				w = a.w
+				switch c.Kind {
+				case RelationDeleted:
+					e = feedEvent("rel-", a.k, nil)
+				default:
+					weights := map[string]int64{}
+					for p, v := range r.After.Weights {
+						weights[p] = v.(int64)
+					}
+					kind := "rel~"
+					if c.Kind == RelationCreated {
+						kind = "rel+"
+					}
+					e = feedEvent(kind, a.k, weights)
+				}
+			default:
+				t.Fatalf("iteration %d: change %d is a %s", iter, c.Seq, c.Kind)
+			}
+			got[w] = append(got[w], e)
+		}
+	}
+	for w, m := range models {
+		if !slices.Equal(got[w], append([]string{"+b"}, m.events...)) {
+			t.Fatalf("iteration %d: worker %d: the feed holds %q, its writes made %q", iter, w, got[w], append([]string{"+b"}, m.events...))
+		}
+	}
+	for w, events := range got {
+		if models[w] == nil && !slices.Equal(events, []string{"+b"}) {
+			t.Fatalf("iteration %d: worker %d wrote nothing it acknowledged, the feed holds %q", iter, w, events)
+		}
 	}
 }
 
@@ -279,6 +412,10 @@ func TestCrashChild(t *testing.T) {
 		os.Exit(3)
 	}
 	testSchema(t, s)
+	if err := s.SetChangeFeed(ctx, FeedConfig{On: true}); err != nil {
+		fmt.Fprintln(os.Stderr, "child: feed on:", err)
+		os.Exit(3)
+	}
 	var out sync.Mutex
 	say := func(line string) {
 		out.Lock()
