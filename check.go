@@ -84,18 +84,22 @@ func (c *checker) expect(ks kv.Keyspace, key []byte, val []byte) {
 }
 
 func (c *checker) run() {
-	v, err := c.tx.Get(index.Meta, index.FormatKey)
-	switch {
-	case err != nil:
+	format, err := c.tx.Get(index.Meta, index.FormatKey)
+	if err != nil {
 		c.report(index.Meta, index.FormatKey, "cannot read: %v", err)
-	case string(v) != FormatVersion:
-		c.report(index.Meta, index.FormatKey, "format version is %q, want %q", v, FormatVersion)
 	}
 	c.checkMeta()
 	sc, err := loadSchema(c.tx)
 	if err != nil {
 		c.report(index.Meta, nil, "schema: %v", err)
 		return // nothing else can be judged without the schema
+	}
+	want := FormatVersion
+	if sc.feed.On {
+		want = FormatVersionFeed // older builds must refuse the store
+	}
+	if format != nil && string(format) != want {
+		c.report(index.Meta, index.FormatKey, "format version is %q, want %q (the change feed is on: %v)", format, want, sc.feed.On)
 	}
 	c.schema = sc
 	c.expected = map[string]string{}

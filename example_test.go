@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/relgraph/relgraph"
 )
@@ -224,4 +225,92 @@ func ExampleStore_ScanRelations() {
 	// user_like 1 donate set: false
 	// user_like 2 donate set: false
 	// page sum 3 of 3 relations; more: true
+}
+
+// ScanReverse lists a relation type from its B side: who relates to a
+// profile, by A's id, a page at a time.
+func ExampleStore_ScanReverse() {
+	s, done := openExample()
+	defer done()
+	ctx := context.Background()
+	s.ImportProfile(ctx, 2, relgraph.Locator{Email: "bob@example.com"}, relgraph.ProfileData{})
+	for i, fan := range []string{"ann", "cy", "dee"} {
+		s.ImportProfile(ctx, 1, relgraph.Locator{Email: fan + "@example.com"}, relgraph.ProfileData{})
+		s.Overwrite(ctx, relgraph.RelationRequest{
+			RelationType: 3,
+			A:            relgraph.Locator{Email: fan + "@example.com"},
+			B:            relgraph.Locator{Email: "bob@example.com"},
+			Weights:      map[string]any{"user_like": i + 1},
+		})
+	}
+	q := relgraph.ReverseQuery{RelationType: 3, B: relgraph.Locator{Email: "bob@example.com"}, Limit: 2, Count: true}
+	likes := int64(0)
+	for page := 1; ; page++ {
+		total, next, err := s.ScanReverse(ctx, q, func(v *relgraph.RelationView) error {
+			n, _ := v.Int("user_like")
+			likes += n
+			return nil
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("page", page, "of", total, "fans; more:", next != "")
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	fmt.Println("likes bob received:", likes)
+	// Output:
+	// page 1 of 3 fans; more: true
+	// page 2 of 3 fans; more: false
+	// likes bob received: 6
+}
+
+// Changes follows the change feed: every write, in commit order, each
+// once; a consumer keeps the last Seq it processed and resumes after it.
+// The iterator waits for new changes until its context ends.
+func ExampleStore_Changes() {
+	s, done := openExample()
+	defer done()
+	ctx := context.Background()
+	if err := s.SetChangeFeed(ctx, relgraph.FeedConfig{On: true, MaxAge: 7 * 24 * time.Hour}); err != nil {
+		log.Fatal(err)
+	}
+	s.ImportProfile(ctx, 1, relgraph.Locator{Email: "ann@example.com"}, relgraph.ProfileData{})
+	s.ImportProfile(ctx, 2, relgraph.Locator{Email: "bob@example.com"}, relgraph.ProfileData{})
+	req := relgraph.RelationRequest{RelationType: 3,
+		A: relgraph.Locator{Email: "ann@example.com"}, B: relgraph.Locator{Email: "bob@example.com"},
+		Weights: map[string]any{"user_like": 1}}
+	s.Overwrite(ctx, req)
+	s.Modify(ctx, req)
+
+	follow, stop := context.WithCancel(ctx)
+	defer stop()
+	var last uint64 // a consumer's saved position: 0 reads from the first change
+	for c, err := range s.Changes(follow, last) {
+		if follow.Err() != nil {
+			break // stopped: the iterator's last yield is the context's error
+		}
+		if err != nil {
+			log.Fatal(err) // ErrChangesDropped: retention passed our position
+		}
+		switch {
+		case c.Relation != nil:
+			fmt.Println(c.Seq, c.Kind, c.Op, "user_like:", c.Relation.After.Weights["user_like"])
+		default:
+			fmt.Println(c.Seq, c.Kind, c.Op, c.Profile.After.Email)
+		}
+		last = c.Seq
+		if last == 4 {
+			stop() // a real consumer would go on, waiting for the next write
+		}
+	}
+	fmt.Println("resume after", last)
+	// Output:
+	// 1 profile.create import ann@example.com
+	// 2 profile.create import bob@example.com
+	// 3 relation.create overwrite user_like: 1
+	// 4 relation.update strengthen user_like: 2
+	// resume after 4
 }

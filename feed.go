@@ -211,7 +211,9 @@ func (tx *Tx) profileChange(op ChangeOp, db uint32, id ProfileID, before, after 
 // says so with ErrChangesDropped); turning it on again leaves a gap of
 // one number, so a consumer that read the feed before gets
 // ErrChangesDropped rather than missing the writes made while it was
-// off. Negative bounds are ErrInvalid.
+// off. While the feed is on, the store's format is FormatVersionFeed:
+// a relgraph built before the feed refuses to open it, since it would
+// write without appending changes. Negative bounds are ErrInvalid.
 func (s *Store) SetChangeFeed(ctx context.Context, cfg FeedConfig) error {
 	if cfg.MaxChanges < 0 || cfg.MaxBytes < 0 || cfg.MaxAge < 0 {
 		return invalidf("change feed: retention bounds must not be negative (max changes %d, max bytes %d, max age %s)", cfg.MaxChanges, cfg.MaxBytes, cfg.MaxAge)
@@ -238,6 +240,13 @@ func (s *Store) SetChangeFeed(ctx context.Context, cfg FeedConfig) error {
 		}
 		if err := tx.kv.Put(index.Meta, index.FeedConfigKey, record.EncodeFeedConfig(next)); err != nil {
 			return storageErr("write feed configuration", err)
+		}
+		format := FormatVersion
+		if next.On {
+			format = FormatVersionFeed
+		}
+		if err := tx.kv.Put(index.Meta, index.FormatKey, []byte(format)); err != nil {
+			return storageErr("write format", err)
 		}
 		n := *sc
 		n.feed = next

@@ -1,13 +1,18 @@
 package relgraph
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/relgraph/relgraph/index"
+	"github.com/relgraph/relgraph/kv"
 )
 
 // feedSummary is a change as a line: seq kind op, the ids, and what
@@ -331,4 +336,51 @@ func TestChangesWaitsForNewChanges(t *testing.T) {
 	if !errors.Is(consumerErr, context.Canceled) || len(got) != 0 {
 		t.Fatalf("consumer ended with %v, %d more", consumerErr, len(got))
 	}
+}
+
+// While the feed is on, the store's format says so, and a relgraph
+// built before the feed (which reads exactly "relgraph/3") refuses it:
+// it would write without appending changes. Off again, the format is
+// the plain one. Check holds the format to the feed.
+func TestFeedFormatVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "feed.db")
+	s, err := Open(path, &Options{StrictMode: true, NoSync: true})
+	must(t, err)
+	defer func() { s.Close() }()
+	testSchema(t, s)
+	format := func() string {
+		t.Helper()
+		var v []byte
+		must(t, s.View(ctx, func(tx *Tx) error {
+			got, err := tx.kv.Get(index.Meta, index.FormatKey)
+			v = bytes.Clone(got)
+			return err
+		}))
+		return string(v)
+	}
+	if got := format(); got != "relgraph/3" {
+		t.Fatalf("a new store's format is %q", got)
+	}
+	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true}))
+	if got := format(); got != "relgraph/3+feed" || got == "relgraph/3" {
+		t.Fatalf("with the feed on, the format is %q", got)
+	}
+	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true, MaxChanges: 5})) // retention only: still on
+	if got := format(); got != FormatVersionFeed {
+		t.Fatalf("after a retention change, the format is %q", got)
+	}
+	must(t, s.Close())
+	s, err = Open(path, &Options{StrictMode: true, NoSync: true})
+	must(t, err)
+	mustCheck(t, s)
+	corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Meta, index.FormatKey, []byte(FormatVersion))) })
+	if problems, err := s.Check(ctx); err != nil || len(problems) != 1 || !strings.Contains(problems[0].String(), "relgraph/3+feed") {
+		t.Fatalf("a feed store marked plain: check says %v, %v", problems, err)
+	}
+	corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Meta, index.FormatKey, []byte(FormatVersionFeed))) })
+	must(t, s.SetChangeFeed(ctx, FeedConfig{}))
+	if got := format(); got != "relgraph/3" {
+		t.Fatalf("with the feed off again, the format is %q", got)
+	}
+	mustCheck(t, s)
 }

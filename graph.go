@@ -185,8 +185,13 @@ func (s *Store) updateSchema(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 // FormatVersion is written into every store. Open refuses a store with
-// another version (see record.Version).
+// another version (see record.Version), except FormatVersionFeed.
 const FormatVersion = record.Version
+
+// FormatVersionFeed is the version of a store while its change feed is
+// on (see record.VersionFeed): relgraph builds older than the feed
+// refuse it.
+const FormatVersionFeed = record.VersionFeed
 
 // init checks the format version (writing it into a new store) and loads
 // the schema.
@@ -205,8 +210,8 @@ func (s *Store) init() (*schema, error) {
 	}
 	var sc *schema
 	if err == nil && v != nil {
-		if string(v) != FormatVersion {
-			err = formatf("store format %q, this relgraph reads %q: open it with the relgraph that wrote it (export its profiles, or serve it), or start a new store", truncate(string(v)), FormatVersion)
+		if string(v) != FormatVersion && string(v) != FormatVersionFeed {
+			err = formatf("store format %q, this relgraph reads %q and %q: open it with the relgraph that wrote it (export its profiles, or serve it), or start a new store", truncate(string(v)), FormatVersion, FormatVersionFeed)
 		} else {
 			sc, err = loadSchema(txn)
 		}

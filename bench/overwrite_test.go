@@ -1,7 +1,11 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,6 +16,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/api"
 	"github.com/relgraph/relgraph/kv/wal"
 )
 
@@ -453,5 +458,140 @@ func BenchmarkReversePage(b *testing.B) {
 				b.Fatalf("page of %d of %d: %v", n, total, err)
 			}
 		}
+	})
+}
+
+// BenchmarkFeedOverwrite32Writers is Overwrite32Writers with the change
+// feed off, on, and on with retention trimming it in the background
+// (kept to 10,000 changes), side by side in one run:
+//
+//	for i in 1 2 3; do go test -run '^$' -bench FeedOverwrite32Writers -benchtime 2s -benchmem .; done
+//
+// (a loop, not -count 3, which runs each sub-benchmark three times in a
+// row: the loop alternates them, so drift on a shared machine falls on
+// all three alike).
+func BenchmarkFeedOverwrite32Writers(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		cfg  relgraph.FeedConfig
+	}{
+		{"feed=off", relgraph.FeedConfig{}},
+		{"feed=on", relgraph.FeedConfig{On: true}},
+		{"feed=on,max=10000", relgraph.FeedConfig{On: true, MaxChanges: 10000}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f := populated(b)
+			if err := f.Store.SetChangeFeed(ctx, c.cfg); err != nil {
+				b.Fatal(err)
+			}
+			run32(b, f, func(i int) relgraph.RelationRequest {
+				return f.OverwriteByID(Scatter(i), Scatter(i*7)%PopulatedB, int64(i))
+			})
+			info, err := f.Store.FeedInfo(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if c.cfg.On && info.Newest < uint64(b.N) {
+				b.Fatalf("%d overwrites wrote %d changes", b.N, info.Newest)
+			}
+		})
+	}
+}
+
+// BenchmarkFeedRead reads a feed of 100,000 relation changes (each an
+// overwrite of a relation with three properties, before and after)
+// from its start: by pages of 1,000 (ReadChanges), through the
+// blocking iterator (Changes) a consumer uses, and as the HTTP stream
+// (GET /relgraph/v1/changes?follow=false over 127.0.0.1, every line
+// decoded as a client would). Reported per change.
+//
+//	go test -run '^$' -bench FeedRead -benchmem .
+func BenchmarkFeedRead(b *testing.B) {
+	const n = 100_000
+	f := fixture(b, 1000, 1000)
+	if err := f.Store.SetChangeFeed(ctx, relgraph.FeedConfig{On: true}); err != nil {
+		b.Fatal(err)
+	}
+	for start := 0; start < n; start += 1000 {
+		err := f.Store.Update(ctx, func(tx *relgraph.Tx) error {
+			for i := start; i < start+1000; i++ {
+				if _, err := tx.Overwrite(f.OverwriteByID(Scatter(i), Scatter(i*7), int64(i))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("ReadChanges", func(b *testing.B) {
+		for b.Loop() {
+			got := 0
+			for since := uint64(0); ; {
+				page, err := f.Store.ReadChanges(ctx, since, 1000)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				got += len(page)
+				since = page[len(page)-1].Seq
+			}
+			if got != n {
+				b.Fatalf("read %d changes of %d", got, n)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/change")
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "changes/s")
+	})
+	b.Run("Changes", func(b *testing.B) {
+		for b.Loop() {
+			got := 0
+			for c, err := range f.Store.Changes(ctx, 0) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				got++
+				if c.Seq == n {
+					break
+				}
+			}
+			if got != n {
+				b.Fatalf("read %d changes of %d", got, n)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/change")
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "changes/s")
+	})
+	b.Run("HTTP", func(b *testing.B) {
+		srv := httptest.NewServer(benchHandler(f))
+		defer srv.Close()
+		for b.Loop() {
+			req, _ := http.NewRequest("GET", srv.URL+api.ChangesPath+"?since=0&follow=false", nil)
+			req.Header.Set("Authorization", "Bearer bench")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatalf("%v %v", resp, err)
+			}
+			got := 0
+			dec := json.NewDecoder(resp.Body)
+			for {
+				var c api.ChangeJSON
+				if err := dec.Decode(&c); err == io.EOF {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+				got++
+			}
+			resp.Body.Close()
+			if got != n {
+				b.Fatalf("read %d changes of %d", got, n)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/change")
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "changes/s")
 	})
 }

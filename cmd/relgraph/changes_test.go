@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,76 @@ func TestChangesFollowARunningServer(t *testing.T) {
 	text, code = runTool(t, dir, "changes", "-db", "relgraph.db", "-since", "0")
 	if code != 1 || !strings.Contains(text, "change feed is off") {
 		t.Fatalf("changes of a feed turned off: %d %s", code, text)
+	}
+}
+
+// TestREADMEBothEndsAndChanges runs the README's "Relations from both
+// ends" commands as written, after its relations/edit, on the example
+// server: the reverse list finds the edit's A, and the feed read from
+// change 11, by curl and by relgraph changes, is the edit's change.
+func TestREADMEBothEndsAndChanges(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	dir := t.TempDir()
+	srv := startServer(t, dir, "-example", "-db", "example.db")
+	defer srv.stop(t)
+	if out, err := exec.Command("bash", "-c", readmeCurl(t, srv.url)).Output(); err != nil || !strings.Contains(string(out), `"created":true`) {
+		t.Fatalf("the README's relations/edit: %v %s", err, out)
+	}
+	var outputs []string
+	for _, line := range strings.Split(strings.TrimSpace(readmeBlock(t, "## Relations from both ends", "sh")), "\n") {
+		line = strings.ReplaceAll(line, "http://127.0.0.1:8080", srv.url)
+		var out []byte
+		var err error
+		switch args := strings.Fields(line); args[0] {
+		case "curl":
+			out, err = exec.Command("bash", "-c", line).Output()
+		case "relgraph":
+			cmd := exec.Command(binary, args[1:]...)
+			cmd.Dir = dir
+			out, err = cmd.Output()
+		default:
+			t.Fatalf("a line that is neither curl nor relgraph: %q", line)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+		outputs = append(outputs, strings.TrimSpace(string(out)))
+	}
+	if len(outputs) != 3 {
+		t.Fatalf("the README's block has %d commands, the test knows 3", len(outputs))
+	}
+	var reverse struct {
+		Data []struct {
+			A string `json:"profile_id_a"`
+		}
+		Total int `json:"total_count"`
+	}
+	if err := json.Unmarshal([]byte(outputs[0]), &reverse); err != nil || reverse.Total != 1 || len(reverse.Data) != 1 || reverse.Data[0].A != exampleA {
+		t.Fatalf("the reverse list: %v %s", err, outputs[0])
+	}
+	for _, out := range outputs[1:] {
+		var c struct {
+			Seq      int
+			Kind, Op string
+			A        string `json:"profile_a"`
+			After    struct{ Weights map[string]any }
+		}
+		if strings.Count(out, "\n") != 0 {
+			t.Fatalf("more than the edit's change: %s", out)
+		}
+		if err := json.Unmarshal([]byte(out), &c); err != nil || c.Seq != 12 || c.Kind != "relation.create" || c.Op != "overwrite" || c.A != exampleA || c.After.Weights["donate"] != 343.0 {
+			t.Fatalf("the feed after 11: %v %s", err, out)
+		}
+	}
+	// The README's answers are these, up to the times.
+	want := strings.Split(strings.TrimSpace(readmeBlock(t, "## Relations from both ends", "json")), "\n")
+	if want[0] != outputs[0] {
+		t.Fatalf("the README shows\n%s\nthe server answers\n%s", want[0], outputs[0])
+	}
+	times := regexp.MustCompile(`"(time|created|updated)":"[^"]*"`)
+	if got := times.ReplaceAllString(outputs[1], `"$1":"…"`); got != want[1] {
+		t.Fatalf("the README shows\n%s\nthe feed gives\n%s", want[1], got)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,12 +43,17 @@ func loadSpec(t *testing.T) *openapi3.T {
 }
 
 // specSchema is the schema of an endpoint's request (status 0) or of
-// its answer with the given status, in the given format.
+// its answer with the given status, in the given format. endpoint is
+// a platform call ("relations/get") or a whole path ("/relgraph/v1/…").
 func specSchema(t *testing.T, endpoint string, status int, xmlBody bool) *openapi3.Schema {
 	t.Helper()
-	item := loadSpec(t).Paths.Find("/api/v1.1/" + endpoint)
+	path := "/api/v1.1/" + endpoint
+	if strings.HasPrefix(endpoint, "/") {
+		path = endpoint // relgraph's own, named by its whole path
+	}
+	item := loadSpec(t).Paths.Find(path)
 	if item == nil || item.Post == nil {
-		t.Fatalf("docs/openapi.yaml has no POST /api/v1.1/%s", endpoint)
+		t.Fatalf("docs/openapi.yaml has no POST %s", path)
 	}
 	ctype := "application/json"
 	if xmlBody {
@@ -286,4 +293,129 @@ func TestOpenAPIRefusesWhatTheServerRefuses(t *testing.T) {
 func specCheckedExample(t *testing.T, endpoint, file string, status int) {
 	t.Helper()
 	checkSpec(t, fmt.Sprintf("documented %s", file), endpoint, status, readExample(t, file))
+}
+
+// TestOpenAPIOwnEndpoints holds relgraph's own endpoints to the
+// document, on a real server: the reverse list's requests and answers
+// (JSON and XML, a page with a cursor, an error), and the change
+// stream's every line (relation and profile changes, creations,
+// updates and deletions) and its refusals.
+func TestOpenAPIOwnEndpoints(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "-example")
+	defer srv.stop(t)
+	const token = "abcdefghijklmnqrstuvwxyz"
+	// Writes of every kind of change, on the example's profiles.
+	for _, w := range []struct {
+		endpoint string
+		body     map[string]any
+	}{
+		{"relations/edit", map[string]any{"rel_id": 3, "profile_a": map[string]any{"profile_id": exampleA}, "profile_b": map[string]any{"profile_id": exampleB}, "weights": map[string]any{"user_like": 2, "is_online": true}}},
+		{"relations/strengthen", map[string]any{"rel_id": 3, "profile_a": map[string]any{"profile_id": exampleA}, "profile_b": map[string]any{"profile_id": exampleB}, "weights": map[string]any{"user_like": 1}}},
+		{"profiles/import", map[string]any{"db_id": 1, "email": "new@x.io", "data": map[string]any{"_fname": "New", "CRM_ID": 7}}},
+		{"profiles/update", map[string]any{"db_id": 1, "email": "new@x.io", "data": map[string]any{"_fname": "Newer"}}},
+		{"relations/attach", map[string]any{"rel_id": 3, "profile_a": map[string]any{"email": "new@x.io"}, "profile_b": map[string]any{"profile_id": exampleB}}},
+		{"profiles/delete", map[string]any{"db_id": 1, "email": "new@x.io"}},
+		{"relations/detach", map[string]any{"rel_id": 3, "profile_a": map[string]any{"profile_id": exampleA}, "profile_b": map[string]any{"profile_id": exampleB}}},
+	} {
+		w.body["token"] = token
+		if code, ans, err := call(srv.url, w.endpoint, w.body); err != nil || code != 200 {
+			t.Fatalf("%s: %d %v %v", w.endpoint, code, ans, err)
+		}
+	}
+
+	// The change stream: every line fits components/schemas/Change.
+	change := loadSpec(t).Components.Schemas["Change"].Value
+	get := func(query string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.url+"/relgraph/v1/changes?"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp, raw
+	}
+	resp, raw := get("since=0&follow=false")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("changes: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	kinds := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var v any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if err := change.VisitJSON(v); err != nil {
+			t.Errorf("a change line does not fit docs/openapi.yaml: %v\n%s", err, line)
+		}
+		kinds[v.(map[string]any)["kind"].(string)] = true
+	}
+	for _, k := range []string{"relation.create", "relation.update", "relation.delete", "profile.create", "profile.update", "profile.delete"} {
+		if !kinds[k] {
+			t.Errorf("the stream has no %s to check", k)
+		}
+	}
+	if err := change.VisitJSON(map[string]any{"seq": 1, "time": "2026-01-01T00:00:00Z", "kind": "relation.create", "op": "import", "rel_id": 3,
+		"profile_a": exampleA, "profile_b": exampleB, "before": nil, "after": nil}); err == nil {
+		t.Error("Change accepts a relation change made by a profile import")
+	}
+	if err := change.VisitJSON(map[string]any{"seq": 2, "time": "2026-01-01T00:00:00Z", "kind": "profile.create", "op": "import", "db_id": 1,
+		"profile_id": exampleA, "before": nil, "after": map[string]any{"email": "a@x.io"}}); err == nil {
+		t.Error("Change accepts a profile without its id and times")
+	}
+	errSchema := loadSpec(t).Paths.Find("/relgraph/v1/changes").Get.Responses.Default().Value.Content.Get("application/json").Schema.Value
+	for _, q := range []string{"since=x", "since=99999", "limit=0", "follow=maybe"} {
+		resp, raw := get(q)
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil || resp.StatusCode != 400 {
+			t.Fatalf("changes?%s: %d %s", q, resp.StatusCode, raw)
+		}
+		if err := errSchema.VisitJSON(v); err != nil {
+			t.Errorf("changes?%s: the refusal does not fit docs/openapi.yaml: %v\n%s", q, err, raw)
+		}
+	}
+
+	// The reverse list: requests and answers, JSON and XML.
+	reverse := func(body string, ctype string) (int, []byte) {
+		t.Helper()
+		checkSpec(t, "reverse request "+body, "/relgraph/v1/relations/reverse", 0, []byte(body))
+		req, _ := http.NewRequest("POST", srv.url+"/relgraph/v1/relations/reverse", strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		checkSpec(t, "reverse answer to "+body, "/relgraph/v1/relations/reverse", resp.StatusCode, raw)
+		return resp.StatusCode, raw
+	}
+	for _, a := range []string{"new1@x.io", "new2@x.io", "new3@x.io"} {
+		if code, ans, err := call(srv.url, "profiles/import", map[string]any{"token": token, "db_id": 1, "email": a, "data": map[string]any{}}); err != nil || code != 200 {
+			t.Fatalf("import %s: %d %v %v", a, code, ans, err)
+		}
+		if code, ans, err := call(srv.url, "relations/edit", map[string]any{"token": token, "rel_id": 3, "profile_a": map[string]any{"email": a},
+			"profile_b": map[string]any{"profile_id": exampleB}, "weights": map[string]any{"donate": 5}}); err != nil || code != 200 {
+			t.Fatalf("edit: %d %v %v", code, ans, err)
+		}
+	}
+	code, raw := reverse(`{"token":"`+token+`","rel_id":3,"profile_id":"`+exampleB+`","limit":2,"count":true}`, "application/json")
+	var page struct {
+		Next  string `json:"next_cursor"`
+		Total int    `json:"total_count"`
+	}
+	if err := json.Unmarshal(raw, &page); err != nil || code != 200 || page.Next == "" || page.Total != 3 {
+		t.Fatalf("reverse page 1: %d %s", code, raw)
+	}
+	if code, raw := reverse(`{"token":"`+token+`","rel_id":3,"profile_id":"`+exampleB+`","limit":2,"cursor":"`+page.Next+`"}`, "application/json"); code != 200 {
+		t.Fatalf("reverse page 2: %d %s", code, raw)
+	}
+	if code, raw := reverse(`<xml><token>`+token+`</token><rel_id>3</rel_id><profile_id>`+exampleB+`</profile_id><count>true</count></xml>`, "application/xml"); code != 200 || !strings.Contains(string(raw), "<total_count>3</total_count>") {
+		t.Fatalf("reverse in XML: %d %s", code, raw)
+	}
+	if code, raw := reverse(`{"token":"`+token+`","rel_id":3,"email":"nobody@x.io"}`, "application/json"); code != 404 {
+		t.Fatalf("reverse of nobody: %d %s", code, raw)
+	}
 }

@@ -93,7 +93,7 @@ func runChanges(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("changes", "[-db F | -server URL [-token T]] [-since N] [-follow=false] [-limit N]", stderr)
 	dbPath := fs.String("db", "relgraph.db", "store file (or URL): prints the changes it keeps")
 	server, token := serverFlags(fs)
-	since := fs.Int64("since", -1, "print the changes after this sequence number (default: from the oldest kept)")
+	since := fs.Int64("since", -1, "print the changes after this sequence number (-1: from the oldest kept)")
 	follow := fs.Bool("follow", true, "with -server: go on printing changes as they commit, until interrupted")
 	limit := fs.Int64("limit", 0, "stop after this many changes (0: no limit)")
 	if err := parse(fs, args); err != nil {
