@@ -7,11 +7,16 @@ import (
 	"testing"
 
 	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/internal/conformance"
+	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/bolt"
 )
 
-// The state machine of internal/conformance, on bbolt, in strict mode
-// (Check inside every commit as well as between steps).
+// The state machine of internal/conformance, on a store file (the log
+// engine in front of bbolt, as Open gives it), in strict mode (Check
+// inside every commit as well as between steps). TestStateMachineOnBbolt
+// runs it on bbolt alone, kv/etcd on three etcd members.
 func TestStateMachine(t *testing.T) {
 	fired := conformance.RunStateMachine(t, func(t *testing.T) func() (*relgraph.Store, error) {
 		path := filepath.Join(t.TempDir(), "machine.db")
@@ -25,6 +30,30 @@ func TestStateMachine(t *testing.T) {
 		}
 	}
 	t.Logf("actions: %v", fired)
+}
+
+// TestStateMachineOnBbolt: the same machine on bbolt without the log
+// (kv/bolt through OpenEngine, durable commits off).
+func TestStateMachineOnBbolt(t *testing.T) {
+	fired := conformance.RunStateMachine(t, func(t *testing.T) func() (*relgraph.Store, error) {
+		path := filepath.Join(t.TempDir(), "machine.db")
+		return func() (*relgraph.Store, error) {
+			e, err := bolt.Open(path, index.All, kv.Options{NoSync: true})
+			if err != nil {
+				return nil, err
+			}
+			s, err := relgraph.OpenEngine(e, &relgraph.Options{StrictMode: true})
+			if err != nil {
+				e.Close()
+			}
+			return s, err
+		}
+	})
+	for _, name := range []string{"import-ok", "update-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok", "detach-ok", "reopen", "feed", "reverse", "match-0", "match-404"} {
+		if fired[name] == 0 {
+			t.Errorf("%q never fired: %v", name, fired)
+		}
+	}
 }
 
 func TestMain(m *testing.M) {

@@ -30,7 +30,7 @@ func TestStateMachineOnThreeMembers(t *testing.T) {
 			return s, err
 		}
 	})
-	for _, name := range []string{"import-ok", "update-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok", "detach-ok", "reopen", "match-0", "match-404", "match-400"} {
+	for _, name := range []string{"import-ok", "update-ok", "delete-ok", "overwrite-ok", "modify-ok", "attach-ok", "detach-ok", "reopen", "feed", "reverse", "match-0", "match-404", "match-400"} {
 		if fired[name] == 0 {
 			t.Errorf("%q never fired: %v", name, fired)
 		}
