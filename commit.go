@@ -32,7 +32,9 @@ const (
 )
 
 type writeRequest struct {
-	fn        func(tx *Tx) error
+	fn func(tx *Tx) error
+	// call, when set, is the body instead of fn (relationWrite).
+	call      *relationCall
 	exclusive bool
 	// validatesFirst marks relgraph's own operations, which validate
 	// everything before their first write: they run without an undo log
@@ -285,14 +287,14 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		tx := s.newTx(txn, sc, now)
 		switch {
 		case len(live) == 1:
-			if r.err = runSafely(r.fn, tx); r.err != nil {
+			if r.err = runSafely(r, tx); r.err != nil {
 				r.finished = true
 				return nil, nil
 			}
 		case r.validatesFirst:
 			counted := &countingTx{Tx: txn}
 			tx.kv = counted
-			if r.err = runSafely(r.fn, tx); r.err != nil {
+			if r.err = runSafely(r, tx); r.err != nil {
 				if counted.writes > 0 {
 					r.finished = true
 					return nil, errSpoiled
@@ -301,7 +303,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 			}
 		default:
 			var undoErr error
-			if r.err, undoErr = tx.savepoint(r.fn); undoErr != nil {
+			if r.err, undoErr = tx.savepoint(r); undoErr != nil {
 				return nil, undoErr
 			}
 			if r.err != nil {
@@ -357,11 +359,21 @@ func (c *countingTx) Delete(ks kv.Keyspace, key []byte) error {
 
 // runSafely turns a panic in fn into an error, so one bad write cannot
 // take the committer (and every other writer) down.
-func runSafely(fn func(*Tx) error, tx *Tx) (err error) {
+func runSafely(r *writeRequest, tx *Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = newError(ErrStorage, nil, "write panicked: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return fn(tx)
+	return r.run(tx)
+}
+
+// run is the request's body.
+func (r *writeRequest) run(tx *Tx) error {
+	if c := r.call; c != nil {
+		res, err := c.op(tx, c.req)
+		c.res = res
+		return err
+	}
+	return r.fn(tx)
 }

@@ -37,7 +37,7 @@ func decodeCounter(rel uint32, a ProfileID, v []byte) (*record.Counter, error) {
 }
 
 func (tx *Tx) loadCounter(rel uint32, a ProfileID) (*record.Counter, error) {
-	v, err := tx.kv.Get(index.Adjacency, index.CounterKey(rel, a))
+	v, err := tx.kv.Get(index.Adjacency, index.AppendCounterKey(tx.getKey(), rel, a))
 	if err != nil {
 		return nil, storageErr("read counter", err)
 	}

@@ -160,7 +160,7 @@ func (tx *Tx) match(d *Database, loc Locator, side string) (ProfileID, error) {
 	// general path, which says what is wrong).
 	if mode, err := loc.mode(); err == nil && mode == ModeProfileID {
 		if id, err := ParseProfileID(loc.ProfileID); err == nil {
-			v, err := tx.kv.Get(index.Profiles, index.ProfileKey(d.ID, id))
+			v, err := tx.kv.Get(index.Profiles, index.AppendProfileKey(tx.getKey(), d.ID, id))
 			if err != nil {
 				return ProfileID{}, withSide(side, storageErr("read profile", err))
 			}

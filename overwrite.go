@@ -377,38 +377,41 @@ func (tx *Tx) entries(ks kv.Keyspace, prefix []byte, withValues bool) (keys, val
 	return keys, vals, cursorErr(c)
 }
 
+// relationCall is a relation write of the Store's own methods queued
+// with its request and its result in one allocation (a closure over
+// them took three: the closure, the result and the error).
+type relationCall struct {
+	writeRequest
+	op  func(*Tx, RelationRequest) (RelationResult, error)
+	req RelationRequest
+	res RelationResult
+}
+
+// relationWrite runs op(tx, req) in its own write.
+func (s *Store) relationWrite(ctx context.Context, op func(*Tx, RelationRequest) (RelationResult, error), req RelationRequest) (RelationResult, error) {
+	c := &relationCall{op: op, req: req}
+	c.validatesFirst = true
+	c.call = c
+	err := s.submit(ctx, &c.writeRequest)
+	return c.res, err
+}
+
 // Overwrite runs Tx.Overwrite in its own write.
-func (s *Store) Overwrite(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err = tx.Overwrite(req)
-		return err
-	})
-	return res, err
+func (s *Store) Overwrite(ctx context.Context, req RelationRequest) (RelationResult, error) {
+	return s.relationWrite(ctx, (*Tx).Overwrite, req)
 }
 
 // Modify runs Tx.Modify in its own write.
-func (s *Store) Modify(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err = tx.Modify(req)
-		return err
-	})
-	return res, err
+func (s *Store) Modify(ctx context.Context, req RelationRequest) (RelationResult, error) {
+	return s.relationWrite(ctx, (*Tx).Modify, req)
 }
 
 // Attach runs Tx.Attach in its own write.
-func (s *Store) Attach(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err = tx.Attach(req)
-		return err
-	})
-	return res, err
+func (s *Store) Attach(ctx context.Context, req RelationRequest) (RelationResult, error) {
+	return s.relationWrite(ctx, (*Tx).Attach, req)
 }
 
 // Detach runs Tx.Detach in its own write.
-func (s *Store) Detach(ctx context.Context, req RelationRequest) (res RelationResult, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err = tx.Detach(req)
-		return err
-	})
-	return res, err
+func (s *Store) Detach(ctx context.Context, req RelationRequest) (RelationResult, error) {
+	return s.relationWrite(ctx, (*Tx).Detach, req)
 }

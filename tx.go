@@ -35,7 +35,15 @@ type Tx struct {
 	// feedLast is the sequence number of the last change this
 	// transaction appended to the feed (feed.go); 0 if none.
 	feedLast uint64
+	// scratch holds the key of a Get (getKey): engines keep no Get key,
+	// so one buffer serves every point read without an allocation.
+	scratch [64]byte
 }
+
+// getKey is a buffer for building the key of one Get (never of a Put or
+// Delete, whose keys the engine may keep until the commit); the next
+// getKey overwrites it.
+func (tx *Tx) getKey() []byte { return tx.scratch[:0] }
 
 // newTx is a transaction of s over an engine transaction, with schema
 // sc and the time now.
@@ -127,16 +135,16 @@ func (u *undoTx) undo() error {
 	return nil
 }
 
-// savepoint runs fn inside tx so that, if fn fails (or panics), exactly
-// fn's writes are undone and tx goes on as before it. It keeps an undo
-// log: one extra read per write. What fn's transaction records beyond
-// its writes (a schema change, top-list refills) is kept only if fn
-// succeeds. undoErr is set if the undo itself failed; tx must then be
+// savepoint runs r's body inside tx so that, if it fails (or panics),
+// exactly its writes are undone and tx goes on as before it. It keeps an
+// undo log: one extra read per write. What r's transaction records
+// beyond its writes (a schema change, top-list refills) is kept only if
+// r succeeds. undoErr is set if the undo itself failed; tx must then be
 // abandoned.
-func (tx *Tx) savepoint(fn func(tx *Tx) error) (fnErr, undoErr error) {
+func (tx *Tx) savepoint(r *writeRequest) (fnErr, undoErr error) {
 	u := &undoTx{Tx: tx.kv}
 	inner := tx.over(u)
-	if fnErr = runSafely(fn, inner); fnErr != nil {
+	if fnErr = runSafely(r, inner); fnErr != nil {
 		if err := u.undo(); err != nil {
 			return fnErr, storageErr("undo a failed write", err)
 		}

@@ -125,6 +125,11 @@ func ProfileKey(db uint32, pid [IDLen]byte) []byte {
 	return append(DB(db), pid[:]...)
 }
 
+// AppendProfileKey appends ProfileKey(db, pid) to dst.
+func AppendProfileKey(dst []byte, db uint32, pid [IDLen]byte) []byte {
+	return append(AppendUint32(dst, db), pid[:]...)
+}
+
 // EmailKey is db ‖ ordered(email).
 func EmailKey(db uint32, email string) []byte {
 	return AppendOrderedString(DB(db), email)
@@ -340,6 +345,11 @@ func AdjPrefix(rel uint32, a [IDLen]byte) []byte {
 
 // CounterKey is rel ‖ A ‖ 0x00.
 func CounterKey(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel, a), TagCounter) }
+
+// AppendCounterKey appends CounterKey(rel, a) to dst.
+func AppendCounterKey(dst []byte, rel uint32, a [IDLen]byte) []byte {
+	return append(append(AppendUint32(dst, rel), a[:]...), TagCounter)
+}
 
 // EdgePrefix is rel ‖ A ‖ 0x01: A's relations, ordered by B.
 func EdgePrefix(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel, a), TagEdge) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/relgraph/relgraph/kv"
 )
@@ -230,10 +231,13 @@ func apply(w kv.Txn, v *overlay, applied uint64) error {
 			return true
 		}
 		ks, key, _ := cutKey(en.key)
+		// The key's bytes, not a copy: bbolt keeps a Put's key until
+		// its commit and never writes to it, and an entry never changes.
+		k := unsafe.Slice(unsafe.StringData(key), len(key))
 		if en.deleted {
-			err = w.Delete(kv.Keyspace(ks), []byte(key))
+			err = w.Delete(kv.Keyspace(ks), k)
 		} else {
-			err = w.Put(kv.Keyspace(ks), []byte(key), en.val)
+			err = w.Put(kv.Keyspace(ks), k, en.val)
 		}
 		return err == nil
 	})

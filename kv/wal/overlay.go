@@ -46,10 +46,6 @@ func newOverlay() *overlay {
 // nodes shared).
 func (o *overlay) copy() *overlay { return &overlay{t: o.t.Copy()} }
 
-func overlayKey(ks kv.Keyspace, key []byte) string {
-	return string(ks) + "\x00" + string(key)
-}
-
 // probe is a transaction's scratch space for lookups: the key sought,
 // which the tree does not keep.
 type probe struct {

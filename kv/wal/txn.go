@@ -1,6 +1,8 @@
 package wal
 
 import (
+	"unsafe"
+
 	"github.com/relgraph/relgraph/kv"
 )
 
@@ -65,6 +67,24 @@ type writeTxn struct {
 	own   *overlay // its writes, newest per key
 	bulk  kv.Txn   // once it is bulk: the store file's write transaction
 	ended bool
+	// slab is where its next overlay entries come from (newEntry).
+	slab []entry
+}
+
+// entrySlab is how many overlay entries a transaction allocates at a
+// time: one allocation per that many writes instead of one per write.
+const entrySlab = 32
+
+// newEntry is a zeroed entry from the transaction's slab. An entry a
+// later write of the same key replaces stays in the slab, unused, until
+// every entry of its slab has left the overlay.
+func (t *writeTxn) newEntry() *entry {
+	if len(t.slab) == 0 {
+		t.slab = make([]entry, entrySlab)
+	}
+	e := &t.slab[0]
+	t.slab = t.slab[1:]
+	return e
 }
 
 func (t *writeTxn) Writable() bool { return true }
@@ -85,11 +105,23 @@ func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error 
 		}
 		return t.write(ks, key, value, deleted)
 	}
-	var val []byte
+	// The overlay key (keyspace ‖ 0x00 ‖ key) and the value, copied (the
+	// caller may reuse both), share one allocation; nothing writes to
+	// it afterwards, so the key can be a string over its bytes.
+	n := len(ks) + 1 + len(key)
+	size := n
 	if !deleted {
-		val = append(make([]byte, 0, len(value)), value...) // the caller may reuse value
+		size += len(value)
 	}
-	t.own.set(&entry{key: overlayKey(ks, key), val: val, deleted: deleted, seq: t.seq})
+	buf := make([]byte, size)
+	copy(buf[copy(buf, ks)+1:], key)
+	e := t.newEntry()
+	*e = entry{key: unsafe.String(&buf[0], n), deleted: deleted, seq: t.seq}
+	if !deleted {
+		copy(buf[n:], value)
+		e.val = buf[n:size:size]
+	}
+	t.own.set(e)
 	return nil
 }
 
