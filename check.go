@@ -309,7 +309,7 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 			c.report(index.Adjacency, key, "counter of a profile with no relations")
 			continue
 		}
-		got, err := decodeCounter(0, ProfileID(key[4:4+index.IDLen]), v)
+		got, err := decodeCounter(0, nil, ProfileID(key[4:4+index.IDLen]), v)
 		if err != nil {
 			c.report(index.Adjacency, key, "%v", err)
 			continue

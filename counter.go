@@ -28,23 +28,30 @@ func sumOf(pc record.PropCounter, t PropertyType) any {
 	return pc.SumFloat.Value()
 }
 
-func decodeCounter(rel uint32, a ProfileID, v []byte) (*record.Counter, error) {
-	c, err := record.DecodeCounter(v)
+// decodeCounter decodes A's counter of relation type rel, its
+// property names the schema's strings when rt (which may be nil) is
+// given.
+func decodeCounter(rel uint32, rt *RelationType, a ProfileID, v []byte) (*record.Counter, error) {
+	var lookup record.Lookup
+	if rt != nil {
+		lookup = rt.lookup
+	}
+	c, err := record.DecodeCounterNames(v, lookup)
 	if err != nil {
 		return nil, corruptf("counter of relation type %d for %s: %v", rel, a, err)
 	}
 	return c, nil
 }
 
-func (tx *Tx) loadCounter(rel uint32, a ProfileID) (*record.Counter, error) {
-	v, err := tx.kv.Get(index.Adjacency, index.AppendCounterKey(tx.getKey(), rel, a))
+func (tx *Tx) loadCounter(rt *RelationType, a ProfileID) (*record.Counter, error) {
+	v, err := tx.kv.Get(index.Adjacency, index.AppendCounterKey(tx.getKey(), rt.ID, a))
 	if err != nil {
 		return nil, storageErr("read counter", err)
 	}
 	if v == nil {
 		return &record.Counter{}, nil
 	}
-	return decodeCounter(rel, a, v)
+	return decodeCounter(rt.ID, rt, a, v)
 }
 
 // counts reports whether a property value counts toward its total: it is
@@ -72,7 +79,7 @@ type counterChange struct {
 // relations (ErrCorrupt): sums are exact and cannot overflow. When a
 // top list runs short it reads A's relations to refill it (see refillTop).
 func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*counterChange, error) {
-	c, err := tx.loadCounter(rt.ID, a)
+	c, err := tx.loadCounter(rt, a)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +246,7 @@ func (tx *Tx) Counter(rel uint32, loc Locator) (*Counter, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := tx.loadCounter(rt.ID, a)
+	rec, err := tx.loadCounter(rt, a)
 	if err != nil {
 		return nil, err
 	}

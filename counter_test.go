@@ -243,7 +243,7 @@ func testTopLists(t *testing.T, typ PropertyType) {
 					rt.Fatalf("total %d, want %d", c.Total, len(related))
 				}
 				err = s.View(ctx, func(tx *Tx) error {
-					rec, err := tx.loadCounter(5, a)
+					rec, err := tx.loadCounter(tx.schema.rels[5], a)
 					longest = max(longest, uint64(len(rec.Props["score"].Top)))
 					return err
 				})

@@ -101,7 +101,7 @@ func (tx *Tx) ScanRelations(q RelationsQuery, fn func(*RelationView) error) (tot
 	if err != nil {
 		return 0, "", err
 	}
-	counter, err := tx.loadCounter(rt.ID, a)
+	counter, err := tx.loadCounter(rt, a)
 	if err != nil {
 		return 0, "", err
 	}

@@ -125,7 +125,7 @@ func TestReverseTotalsAgreeWithCountersUnderWrites(t *testing.T) {
 		must(t, s.View(ctx, func(tx *Tx) error {
 			var forward, reverse int64
 			for _, a := range as {
-				c, err := tx.loadCounter(3, a)
+				c, err := tx.loadCounter(tx.schema.rels[3], a)
 				if err != nil {
 					return err
 				}

@@ -50,6 +50,16 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+func appendMapLen(b []byte, n int) []byte {
+	switch {
+	case n < 16:
+		return append(b, msgpcode.FixedMapLow|byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, msgpcode.Map16), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, msgpcode.Map32), uint32(n))
+}
+
 // appendBinLen starts a bin of n bytes (never nil): the caller appends
 // them.
 func appendBinLen(b []byte, n int) []byte {

@@ -114,7 +114,8 @@ func (e TopEntry) Decode(t Type) (value any, b [index.IDLen]byte) {
 // (empty for properties without a top aggregate). The bytes are
 // msgpack's (bytes_codec.go).
 func EncodeCounter(c *Counter) ([]byte, error) {
-	names := SortedKeys(c.Props)
+	var keys [MaxProperties]string
+	names := AppendSortedKeys(keys[:0], c.Props)
 	size := 16
 	for _, k := range names {
 		size += 64 + len(k) + len(c.Props[k].Top)*TopEntryLen
@@ -144,13 +145,18 @@ var errCounterShape = errors.New("counter record: unexpected shape")
 
 // DecodeCounter decodes stored bytes: sealed, one record in exactly the
 // form EncodeCounter writes, a total that is not negative.
-func DecodeCounter(b []byte) (*Counter, error) {
+func DecodeCounter(b []byte) (*Counter, error) { return DecodeCounterNames(b, nil) }
+
+// DecodeCounterNames is DecodeCounter with the schema's names: a
+// property name lookup knows is keyed by lookup's string, not a new one
+// (a counter is decoded on every relation write). lookup may be nil.
+func DecodeCounterNames(b []byte, lookup Lookup) (*Counter, error) {
 	body, err := Unseal(b)
 	if err != nil {
 		return nil, err
 	}
 	var c Counter
-	if err := c.decode(&byteReader{b: body}); err != nil {
+	if err := c.decode(&byteReader{b: body}, lookup); err != nil {
 		return nil, fmt.Errorf("does not decode: %w", err)
 	}
 	if c.Total < 0 {
@@ -159,7 +165,7 @@ func DecodeCounter(b []byte) (*Counter, error) {
 	return &c, nil
 }
 
-func (c *Counter) decode(r *byteReader) error {
+func (c *Counter) decode(r *byteReader, lookup Lookup) error {
 	if r.arrayLen() != 2 {
 		return errors.Join(errCounterShape, r.err)
 	}
@@ -196,7 +202,14 @@ func (c *Counter) decode(r *byteReader) error {
 		if p.Top, err = decodeTop(top); err != nil {
 			return err
 		}
-		c.Props[string(name)] = p
+		key, ok := "", false
+		if lookup != nil {
+			key, _, ok = lookup(name)
+		}
+		if !ok {
+			key = string(name)
+		}
+		c.Props[key] = p
 	}
 	return r.end()
 }

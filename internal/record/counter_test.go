@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"pgregory.net/rapid"
@@ -151,5 +152,34 @@ func TestCounterDecodeRefusesOtherForms(t *testing.T) {
 		if c, err := DecodeCounter(Seal(body)); err == nil {
 			t.Errorf("%s: decoded %+v", name, c)
 		}
+	}
+}
+
+// DecodeCounterNames keys properties by the strings its lookup gives
+// (the schema's, so a decode allocates no name) and by new strings for
+// names the lookup does not know.
+func TestDecodeCounterNamesUsesTheLookupsStrings(t *testing.T) {
+	b, err := EncodeCounter(&Counter{Total: 1, Props: map[string]PropCounter{"known": {Total: 1}, "other": {Total: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := strings.Clone("known")
+	lookup := func(name []byte) (string, Type, bool) {
+		if string(name) == known {
+			return known, TypeInt, true
+		}
+		return "", "", false
+	}
+	c, err := DecodeCounterNames(b, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range c.Props {
+		if k == "known" && unsafe.StringData(k) != unsafe.StringData(known) {
+			t.Error("a known name was copied, not the lookup's string")
+		}
+	}
+	if len(c.Props) != 2 || c.Props["other"].Total != 1 || c.Props["known"].Total != 1 {
+		t.Fatalf("decoded %+v", c)
 	}
 }

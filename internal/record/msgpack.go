@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -139,6 +140,17 @@ func (w *writer) strs(ss []string) *writer {
 		w.str(s)
 	}
 	return w
+}
+
+// AppendSortedKeys appends m's keys to dst and sorts what it appended:
+// a caller with room on its stack (an array) sorts without allocating.
+func AppendSortedKeys[V any](dst []string, m map[string]V) []string {
+	n := len(dst)
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst[n:])
+	return dst
 }
 
 // SortedKeys returns m's keys in order: records write maps sorted.
