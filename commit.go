@@ -283,8 +283,12 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	now := s.clock()
 	anyOK, fed := false, false
 	var refills uint64
+	// One Tx and one write counter serve the batch's requests in turn
+	// (a request must not keep its Tx): two allocations a batch, not
+	// two a request.
+	tx, counted := new(Tx), new(countingTx)
 	for _, r := range live {
-		tx := s.newTx(txn, sc, now)
+		s.resetTx(tx, txn, sc, now)
 		switch {
 		case len(live) == 1:
 			if r.err = runSafely(r, tx); r.err != nil {
@@ -292,7 +296,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 				return nil, nil
 			}
 		case r.validatesFirst:
-			counted := &countingTx{Tx: txn}
+			*counted = countingTx{Tx: txn}
 			tx.kv = counted
 			if r.err = runSafely(r, tx); r.err != nil {
 				if counted.writes > 0 {

@@ -48,7 +48,14 @@ func (tx *Tx) getKey() []byte { return tx.scratch[:0] }
 // newTx is a transaction of s over an engine transaction, with schema
 // sc and the time now.
 func (s *Store) newTx(k kv.Tx, sc *schema, now time.Time) *Tx {
-	return &Tx{kv: k, schema: sc, now: now, region: s.opts.PhoneRegion}
+	tx := new(Tx)
+	s.resetTx(tx, k, sc, now)
+	return tx
+}
+
+// resetTx makes tx a fresh transaction, as newTx would, in place.
+func (s *Store) resetTx(tx *Tx, k kv.Tx, sc *schema, now time.Time) {
+	*tx = Tx{kv: k, schema: sc, now: now, region: s.opts.PhoneRegion}
 }
 
 // over is a transaction like tx (its schema, time and phone region)

@@ -70,12 +70,14 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	if t.own.len() == 0 {
 		return noWait, nil
 	}
-	writes := make([]entry, 0, t.own.len())
+	writes := e.writes[:0]
 	t.own.t.Scan(func(en *entry) bool {
 		writes = append(writes, *en)
 		return true
 	})
-	frame := encodeWrites(newFrame(writesSize(writes)), writes)
+	frame := encodeWrites(e.reuseFrame(writesSize(writes)), writes)
+	clear(writes) // keep no key or value alive past this commit
+	e.writes = writes[:0]
 	n := len(frame) - frameHeaderSize
 	if max := int(e.cfg.RegionSize - pageSize - frameHeaderSize); n > max {
 		return nil, fmt.Errorf("%w: a record of %d bytes, the log's regions hold %d", kv.ErrTooLarge, n, max)
@@ -94,7 +96,11 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	if err := e.prepareLog(t.seq, n); err != nil {
 		return nil, e.failWrite(err)
 	}
-	if err := e.log.write(t.seq, frame); err != nil {
+	err = e.log.write(t.seq, frame)
+	if cap(frame) <= maxReusedFrame {
+		e.frame = frame // written: the next commit may build on it
+	}
+	if err != nil {
 		return nil, e.failWrite(err)
 	}
 	e.lastIn[e.log.active] = t.seq
@@ -113,6 +119,20 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	}
 	seq := t.seq
 	return func() error { return e.waitDurable(seq) }, nil
+}
+
+// maxReusedFrame bounds the record buffer a store keeps between
+// commits: a bulk-sized record's buffer is let go.
+const maxReusedFrame = 1 << 20
+
+// reuseFrame is newFrame(n) on the last commit's buffer when it is big
+// enough (sealFrame zeroes the padding, so what it held does not leak).
+// It needs wmu.
+func (e *Engine) reuseFrame(n int) []byte {
+	if int64(cap(e.frame)) >= frameLen(n) {
+		return e.frame[:frameHeaderSize]
+	}
+	return newFrame(n)
 }
 
 // prepareLog readies the log for record seq of n payload bytes: the

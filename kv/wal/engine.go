@@ -137,6 +137,11 @@ type Engine struct {
 	nextSeq uint64     // the record the next write transaction becomes
 	lastIn  [2]uint64  // the last record written to each region in this session
 	codec   codec      // the store's page sealing
+	// frame and writes are the last commit's record and entry list,
+	// reused by the next (commit.go): written and done with before the
+	// writer lets go of wmu.
+	frame  []byte
+	writes []entry
 
 	// syncMu is held by the one sync of the log at a time, by the
 	// publication of what it made durable, and by checkpointAll, so that
