@@ -167,7 +167,7 @@ func (tx *Tx) appendChange(kind ChangeKind, op ChangeOp, c *record.Change) error
 		return err
 	}
 	c.Kind, c.Op, c.Time = changeCode(kindCodes, kind), changeCode(opCodes, op), record.Nanos(tx.now)
-	val := record.AppendChange(nil, c)
+	val := record.AppendChange(make([]byte, 0, record.ChangeLen(c)), c)
 	st.Last++
 	st.Bytes += uint64(len(val))
 	if err := tx.kv.Put(index.Changes, index.ChangeKey(st.Last), val); err != nil {
@@ -531,7 +531,10 @@ func (s *Store) trimOnce(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	more := false
-	err := s.Update(ctx, func(tx *Tx) error {
+	// trimChanges reads all it needs before its first write, so it runs
+	// as the store's own writes do, without an undo log (a read per
+	// deleted change) in a shared batch.
+	err := s.write(ctx, func(tx *Tx) error {
 		var err error
 		more, err = tx.trimChanges(true)
 		return err

@@ -37,6 +37,25 @@ type Change struct {
 // MaxChangeCode bounds Kind and Op: codes past it are damage.
 const MaxChangeCode = 63
 
+// ChangeLen is the length of c's sealed record (AppendChange): a
+// buffer of this capacity takes it without growing.
+func ChangeLen(c *Change) int {
+	n := 1 + 4*9 + 2*(2+index.IDLen) + 4
+	for _, v := range [][]byte{c.Before, c.After} {
+		switch {
+		case v == nil:
+			n++ // nil
+		case len(v) < 256:
+			n += 2 + len(v) // bin 8
+		case len(v) <= math.MaxUint16:
+			n += 3 + len(v) // bin 16
+		default:
+			n += 5 + len(v) // bin 32
+		}
+	}
+	return n
+}
+
 // AppendChange appends c's sealed record to b.
 func AppendChange(b []byte, c *Change) []byte {
 	start := len(b)
