@@ -110,7 +110,7 @@ func FuzzDecodeChange(f *testing.F) {
 // impossible states are errors.
 func TestFeedStateAndConfigRecords(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		last := rapid.Uint64Max(1 << 62).Draw(t, "last")
+		last := rapid.Uint64Max(1<<62).Draw(t, "last")
 		s := FeedState{First: rapid.Uint64Range(1, last+1).Draw(t, "first"), Last: last, Bytes: rapid.Uint64().Draw(t, "bytes")}
 		if got, err := DecodeFeedState(EncodeFeedState(s)); err != nil || got != s {
 			t.Fatalf("state %+v read back as %+v, %v", s, got, err)
