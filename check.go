@@ -98,7 +98,7 @@ func (c *checker) run() {
 	if sc.feed.On {
 		want = FormatVersionFeed // older builds must refuse the store
 	}
-	if format != nil && string(format) != want {
+	if err == nil && string(format) != want {
 		c.report(index.Meta, index.FormatKey, "format version is %q, want %q (the change feed is on: %v)", format, want, sc.feed.On)
 	}
 	c.schema = sc
@@ -309,7 +309,7 @@ func (c *checker) compareCounters(want map[string]*expectedCounter, stored map[s
 			c.report(index.Adjacency, key, "counter of a profile with no relations")
 			continue
 		}
-		got, err := decodeCounter(0, nil, ProfileID(key[4:4+index.IDLen]), v)
+		got, err := decodeCounter(nil, ProfileID(key[4:4+index.IDLen]), v)
 		if err != nil {
 			c.report(index.Adjacency, key, "%v", err)
 			continue

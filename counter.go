@@ -28,15 +28,16 @@ func sumOf(pc record.PropCounter, t PropertyType) any {
 	return pc.SumFloat.Value()
 }
 
-// decodeCounter decodes A's counter of relation type rel, its
-// property names the schema's strings when rt (which may be nil) is
-// given.
-func decodeCounter(rel uint32, rt *RelationType, a ProfileID, v []byte) (*record.Counter, error) {
+// decodeCounter decodes A's counter of relation type rt, its property
+// names the schema's strings. rt is nil where the type is not known
+// (Check, which reads counters by key).
+func decodeCounter(rt *RelationType, a ProfileID, v []byte) (*record.Counter, error) {
 	var lookup record.Lookup
+	var rel uint32
 	if rt != nil {
-		lookup = rt.lookup
+		lookup, rel = rt.lookup, rt.ID
 	}
-	c, err := record.DecodeCounterNames(v, lookup)
+	c, err := record.DecodeCounter(v, lookup)
 	if err != nil {
 		return nil, corruptf("counter of relation type %d for %s: %v", rel, a, err)
 	}
@@ -51,7 +52,7 @@ func (tx *Tx) loadCounter(rt *RelationType, a ProfileID) (*record.Counter, error
 	if v == nil {
 		return &record.Counter{}, nil
 	}
-	return decodeCounter(rt.ID, rt, a, v)
+	return decodeCounter(rt, a, v)
 }
 
 // counts reports whether a property value counts toward its total: it is

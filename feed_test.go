@@ -362,7 +362,7 @@ func TestFeedFormatVersion(t *testing.T) {
 		t.Fatalf("a new store's format is %q", got)
 	}
 	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true}))
-	if got := format(); got != "relgraph/3+feed" || got == "relgraph/3" {
+	if got := format(); got != "relgraph/3+feed" {
 		t.Fatalf("with the feed on, the format is %q", got)
 	}
 	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true, MaxChanges: 5})) // retention only: still on
@@ -376,6 +376,10 @@ func TestFeedFormatVersion(t *testing.T) {
 	corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Meta, index.FormatKey, []byte(FormatVersion))) })
 	if problems, err := s.Check(ctx); err != nil || len(problems) != 1 || !strings.Contains(problems[0].String(), "relgraph/3+feed") {
 		t.Fatalf("a feed store marked plain: check says %v, %v", problems, err)
+	}
+	corrupt(t, s, func(tx kv.Txn) { must(t, tx.Delete(index.Meta, index.FormatKey)) })
+	if problems, err := s.Check(ctx); err != nil || len(problems) != 1 || !strings.Contains(problems[0].String(), "format version") {
+		t.Fatalf("a store without its format: check says %v, %v", problems, err)
 	}
 	corrupt(t, s, func(tx kv.Txn) { must(t, tx.Put(index.Meta, index.FormatKey, []byte(FormatVersionFeed))) })
 	must(t, s.SetChangeFeed(ctx, FeedConfig{}))

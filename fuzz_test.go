@@ -92,8 +92,8 @@ func FuzzDecodeCounter(f *testing.F) {
 	_, _, c, _, _ := sampleRecords(f)
 	f.Add(c)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		decodeCounter(3, nil, ProfileID{1}, b)
-		decodeCounter(3, nil, ProfileID{1}, record.Seal(append([]byte{}, b...)))
+		decodeCounter(nil, ProfileID{1}, b)
+		decodeCounter(nil, ProfileID{1}, record.Seal(append([]byte{}, b...)))
 	})
 }
 

@@ -122,7 +122,7 @@ func DB(db uint32) []byte { return AppendUint32(make([]byte, 0, 64), db) }
 
 // ProfileKey is db ‖ pid.
 func ProfileKey(db uint32, pid [IDLen]byte) []byte {
-	return append(DB(db), pid[:]...)
+	return AppendProfileKey(make([]byte, 0, 4+IDLen), db, pid)
 }
 
 // AppendProfileKey appends ProfileKey(db, pid) to dst.
@@ -344,7 +344,9 @@ func AdjPrefix(rel uint32, a [IDLen]byte) []byte {
 }
 
 // CounterKey is rel ‖ A ‖ 0x00.
-func CounterKey(rel uint32, a [IDLen]byte) []byte { return append(AdjPrefix(rel, a), TagCounter) }
+func CounterKey(rel uint32, a [IDLen]byte) []byte {
+	return AppendCounterKey(make([]byte, 0, 4+IDLen+1), rel, a)
+}
 
 // AppendCounterKey appends CounterKey(rel, a) to dst.
 func AppendCounterKey(dst []byte, rel uint32, a [IDLen]byte) []byte {

@@ -17,13 +17,23 @@ import (
 // it); the reader takes those forms only, so a record has one encoding.
 
 func appendArrayLen(b []byte, n int) []byte {
+	return appendLen(b, n, msgpcode.FixedArrayLow, msgpcode.Array16, msgpcode.Array32)
+}
+
+func appendMapLen(b []byte, n int) []byte {
+	return appendLen(b, n, msgpcode.FixedMapLow, msgpcode.Map16, msgpcode.Map32)
+}
+
+// appendLen writes an array's or a map's length in its shortest form,
+// as msgpack.Encoder does: fixed below 16, then 16 or 32 bits.
+func appendLen(b []byte, n int, fixed, c16, c32 byte) []byte {
 	switch {
 	case n < 16:
-		return append(b, msgpcode.FixedArrayLow|byte(n))
+		return append(b, fixed|byte(n))
 	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, msgpcode.Array16), uint16(n))
+		return binary.BigEndian.AppendUint16(append(b, c16), uint16(n))
 	}
-	return binary.BigEndian.AppendUint32(append(b, msgpcode.Array32), uint32(n))
+	return binary.BigEndian.AppendUint32(append(b, c32), uint32(n))
 }
 
 // appendInt64 writes n as EncodeInt64 does: always 0xd3 and 8 bytes.
@@ -48,16 +58,6 @@ func appendStr(b []byte, s string) []byte {
 		b = binary.BigEndian.AppendUint32(append(b, msgpcode.Str32), uint32(n))
 	}
 	return append(b, s...)
-}
-
-func appendMapLen(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, msgpcode.FixedMapLow|byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, msgpcode.Map16), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, msgpcode.Map32), uint32(n))
 }
 
 // appendBinLen starts a bin of n bytes (never nil): the caller appends

@@ -144,13 +144,10 @@ func EncodeCounter(c *Counter) ([]byte, error) {
 var errCounterShape = errors.New("counter record: unexpected shape")
 
 // DecodeCounter decodes stored bytes: sealed, one record in exactly the
-// form EncodeCounter writes, a total that is not negative.
-func DecodeCounter(b []byte) (*Counter, error) { return DecodeCounterNames(b, nil) }
-
-// DecodeCounterNames is DecodeCounter with the schema's names: a
-// property name lookup knows is keyed by lookup's string, not a new one
-// (a counter is decoded on every relation write). lookup may be nil.
-func DecodeCounterNames(b []byte, lookup Lookup) (*Counter, error) {
+// form EncodeCounter writes, a total that is not negative. A property
+// name lookup (which may be nil) knows is keyed by lookup's string, the
+// schema's, not a new one: a counter is decoded on every relation write.
+func DecodeCounter(b []byte, lookup Lookup) (*Counter, error) {
 	body, err := Unseal(b)
 	if err != nil {
 		return nil, err

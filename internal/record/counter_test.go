@@ -91,7 +91,7 @@ func TestCounterCodecMatchesMsgpack(t *testing.T) {
 		if want := msgpackCounter(t, c); !bytes.Equal(got, want) {
 			t.Fatalf("encoded %x\nmsgpack wrote %x", got, want)
 		}
-		back, err := DecodeCounter(got)
+		back, err := DecodeCounter(got, nil)
 		if err != nil {
 			t.Fatalf("decoding what was encoded: %v", err)
 		}
@@ -128,7 +128,7 @@ func FuzzCounterDecode(f *testing.F) {
 	f.Add(Seal([]byte{0x92, 0xd3, 0, 0, 0, 0, 0, 0, 0, 1, 0xdc, 0, 1}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, in := range [][]byte{b, Seal(append([]byte{}, b...))} {
-			c, err := DecodeCounter(in)
+			c, err := DecodeCounter(in, nil)
 			if err != nil {
 				continue
 			}
@@ -149,16 +149,16 @@ func TestCounterDecodeRefusesOtherForms(t *testing.T) {
 		"huge property list": {0x92, 0xd3, 0, 0, 0, 0, 0, 0, 0, 0, 0xdd, 0x7f, 0xff, 0xff, 0xff},
 		"negative total":     {0x92, 0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x90},
 	} {
-		if c, err := DecodeCounter(Seal(body)); err == nil {
+		if c, err := DecodeCounter(Seal(body), nil); err == nil {
 			t.Errorf("%s: decoded %+v", name, c)
 		}
 	}
 }
 
-// DecodeCounterNames keys properties by the strings its lookup gives
+// DecodeCounter keys properties by the strings its lookup gives
 // (the schema's, so a decode allocates no name) and by new strings for
 // names the lookup does not know.
-func TestDecodeCounterNamesUsesTheLookupsStrings(t *testing.T) {
+func TestDecodeCounterUsesTheLookupsStrings(t *testing.T) {
 	b, err := EncodeCounter(&Counter{Total: 1, Props: map[string]PropCounter{"known": {Total: 1}, "other": {Total: 1}}})
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestDecodeCounterNamesUsesTheLookupsStrings(t *testing.T) {
 		}
 		return "", "", false
 	}
-	c, err := DecodeCounterNames(b, lookup)
+	c, err := DecodeCounter(b, lookup)
 	if err != nil {
 		t.Fatal(err)
 	}

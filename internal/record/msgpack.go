@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -155,12 +154,7 @@ func AppendSortedKeys[V any](dst []string, m map[string]V) []string {
 
 // SortedKeys returns m's keys in order: records write maps sorted.
 func SortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return AppendSortedKeys(make([]string, 0, len(m)), m)
 }
 
 // Truncate cuts a stored string for a message (text.Truncate).
