@@ -228,10 +228,17 @@ func (s *Store) SetChangeFeed(ctx context.Context, cfg FeedConfig) error {
 		if err != nil {
 			return err
 		}
+		// The feed was on before when its state is stored (SetChangeFeed
+		// writes it whenever it turns the feed on); a consumer may then
+		// hold a position, even 0 from an empty feed.
+		wasOn, err := tx.kv.Get(index.Meta, index.FeedStateKey)
+		if err != nil {
+			return storageErr("read feed state", err)
+		}
 		switch {
 		case sc.feed.On && !next.On:
 			st.First, st.Bytes = st.Last+1, 0 // retention deletes the records
-		case !sc.feed.On && next.On && st.Last > 0:
+		case !sc.feed.On && next.On && wasOn != nil:
 			st.Last++ // a number no change takes: the gap
 			st.First, st.Bytes = st.Last+1, 0
 		}

@@ -388,3 +388,74 @@ func TestFeedFormatVersion(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+// A restore run again changes no byte, so it writes no change (found by
+// review: relations wrote one each time).
+func TestFeedRestoreAgainWritesNoChange(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	a, _, err := s.ImportProfile(ctx, 1, Locator{Email: "a@x.io"}, ProfileData{})
+	must(t, err)
+	b, _, err := s.ImportProfile(ctx, 2, Locator{Email: "b@x.io"}, ProfileData{})
+	must(t, err)
+	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true}))
+	at := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
+	restore := func() {
+		must(t, s.Update(ctx, func(tx *Tx) error {
+			if _, err := tx.RestoreProfileAt(1, a, ProfileData{}, at, at); err != nil {
+				return err
+			}
+			return tx.RestoreRelation(3, a, b, Weights{"user_like": int64(2)}, at, at)
+		}))
+	}
+	restore()
+	first := readAll(t, s, 0)
+	restore()
+	if again := readAll(t, s, 0); len(again) != len(first) {
+		t.Fatalf("the same restore again appended %v", again[len(first):])
+	}
+	mustCheck(t, s)
+}
+
+// An ImportBatch wakes the feed's waiters when it commits, as every
+// other write does, not at their next poll (found by review: its items
+// ran on a transaction whose feed number never reached the batch's).
+// The committer wakes them before it answers the write, so the signal
+// taken before the batch must be given once it returns.
+func TestFeedImportBatchWakesWaiters(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true}))
+	woken := s.feed.wait()
+	res, err := s.ImportBatch(ctx, 1, []ImportItem{{Locator: Locator{Email: "batch@x.io"}}})
+	must(t, err)
+	must(t, res[0].Err)
+	select {
+	case <-woken:
+	default:
+		t.Fatal("an ImportBatch committed changes without waking the feed's waiters")
+	}
+}
+
+// Off and on again leaves a gap even when the feed was empty: a
+// consumer that read it at 0 is told its position is gone, rather than
+// missing the writes made while it was off (found by review).
+func TestFeedOffOnWhileEmptyLeavesAGap(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true}))
+	page, err := s.ReadChanges(ctx, 0, 10)
+	must(t, err)
+	if len(page) != 0 {
+		t.Fatal(page)
+	}
+	must(t, s.SetChangeFeed(ctx, FeedConfig{}))
+	_, _, err = s.ImportProfile(ctx, 1, Locator{Email: "while-off@x.io"}, ProfileData{})
+	must(t, err)
+	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true}))
+	_, _, err = s.ImportProfile(ctx, 1, Locator{Email: "after@x.io"}, ProfileData{})
+	must(t, err)
+	if _, err := s.ReadChanges(ctx, 0, 10); !errors.Is(err, ErrChangesDropped) {
+		t.Fatalf("a consumer at 0 after off and on: %v, want ErrChangesDropped", err)
+	}
+}

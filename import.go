@@ -224,6 +224,7 @@ func (s *Store) ImportBatch(ctx context.Context, db uint32, items []ImportItem) 
 			}
 			results[i].Err = err
 		}
+		tx.absorb(itemTx)
 		return itemTx.flushIDs()
 	})
 	if err != nil {

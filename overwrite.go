@@ -115,6 +115,9 @@ func (tx *Tx) storeAt(w *relationWrite, weights Weights, created, updated int64)
 		if val, err = encodeRelation(rec); err != nil {
 			return err
 		}
+		if bytes.Equal(val, w.oldBytes) {
+			return nil // the same bytes (a restore run again): nothing to write, no change
+		}
 	}
 	change, err := tx.planCounter(w.rt, w.a, w.b, w.oldWeights(), weights)
 	if err != nil {

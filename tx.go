@@ -60,8 +60,20 @@ func (s *Store) resetTx(tx *Tx, k kv.Tx, sc *schema, now time.Time) {
 
 // over is a transaction like tx (its schema, time and phone region)
 // over another engine transaction: an undo log's, an import's counter.
+// What it records beyond its writes reaches tx by absorb.
 func (tx *Tx) over(k kv.Tx) *Tx {
 	return &Tx{kv: k, schema: tx.schema, now: tx.now, region: tx.region}
+}
+
+// absorb takes into tx what inner, a transaction of over whose writes
+// are kept, recorded beyond its writes: a schema change, top-list
+// refills, the feed's last number (which wakes the feed's readers).
+func (tx *Tx) absorb(inner *Tx) {
+	if inner.newSchema != nil {
+		tx.newSchema = inner.newSchema
+	}
+	tx.topRefills += inner.topRefills
+	tx.feedLast = max(tx.feedLast, inner.feedLast)
 }
 
 // schemaNow is the schema as this transaction has changed it so far.
@@ -157,10 +169,6 @@ func (tx *Tx) savepoint(r *writeRequest) (fnErr, undoErr error) {
 		}
 		return fnErr, nil
 	}
-	if inner.newSchema != nil {
-		tx.newSchema = inner.newSchema
-	}
-	tx.topRefills += inner.topRefills
-	tx.feedLast = max(tx.feedLast, inner.feedLast)
+	tx.absorb(inner)
 	return nil, nil
 }
