@@ -25,11 +25,11 @@ import (
 //
 // Errors come before the stream, as {"error": code, "error_text": …}:
 // 400 a bad parameter, a since past the newest change, or a feed that
-// is off; 410 changes after since were dropped by retention (the text
+// is off; 401 no token, 403 a wrong one; 410 changes after since were dropped by retention (the text
 // names the oldest kept); 503 with Retry-After when Config.MaxFeedClients
 // streams are open. A following stream ends, with the lines it sent
 // whole, after Config.FeedIdle without a change, when the server shuts
-// down, or when a client stalls a line for FeedStall: the client
+// down, or when a client stalls a line for Config.FeedStall: the client
 // resumes with since set to the last seq it read. Lines are flushed as
 // soon as no more changes are at hand.
 const ChangesPath = OwnPrefix + "changes"
@@ -38,9 +38,7 @@ const ChangesPath = OwnPrefix + "changes"
 const (
 	DefaultMaxFeedClients = 64
 	DefaultFeedIdle       = 5 * time.Minute
-	// FeedStall is how long one write of the stream may take before the
-	// connection is cut: a client that stops reading is let go.
-	FeedStall = 30 * time.Second
+	DefaultFeedStall      = 30 * time.Second
 )
 
 // ChangeJSON is one line of the change stream: a relgraph.Change with
@@ -164,7 +162,7 @@ func (h *handler) changes(w http.ResponseWriter, r *http.Request) int {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	bw := bufio.NewWriterSize(&deadlineWriter{w: w, rc: rc, stall: FeedStall}, 64<<10)
+	bw := bufio.NewWriterSize(&deadlineWriter{w: w, rc: rc, stall: h.cfg.FeedStall}, 64<<10)
 	enc := json.NewEncoder(bw)
 	sent := uint64(0)
 	idle := time.Now()
@@ -190,6 +188,12 @@ func (h *handler) changes(w http.ResponseWriter, r *http.Request) int {
 		rc.Flush()
 		if len(page) == 0 {
 			if !follow {
+				break
+			}
+			// Nothing is being written while the stream waits: the last
+			// write's deadline goes (HTTP/2 resets a stream whose write
+			// deadline passes even with no write pending).
+			if err := rc.SetWriteDeadline(time.Time{}); err != nil && err != http.ErrNotSupported {
 				break
 			}
 			wctx, cancel := context.WithDeadline(ctx, idle.Add(h.cfg.FeedIdle))

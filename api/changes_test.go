@@ -3,7 +3,10 @@ package api
 import (
 	"bufio"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +210,48 @@ func TestChangeStreamEndsAtShutdown(t *testing.T) {
 		t.Fatal("the stream outlived the server's shutdown")
 	}
 	resp.Body.Close()
+}
+
+// An idle following stream over HTTP/2 stays open past the write stall
+// limit and ends only at FeedIdle: the last write's deadline is cleared
+// while the stream waits (found by review: HTTP/2 reset the stream
+// when a past write's deadline expired, 30 s into any idle wait).
+func TestChangeStreamIdleOverHTTP2OutlivesTheStallLimit(t *testing.T) {
+	e := newEnv(t)
+	if err := e.store.SetChangeFeed(ctx, relgraph.FeedConfig{On: true}); err != nil {
+		t.Fatal(err)
+	}
+	const stall = 200 * time.Millisecond
+	srv := httptest.NewUnstartedServer(New(e.store, Config{
+		Tokens:    map[string]Role{readToken: RoleRead},
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		FeedStall: stall,
+		FeedIdle:  10 * stall,
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+ChangesPath+"?since=0", nil)
+	req.Header.Set("Authorization", "Bearer "+readToken)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+		t.Fatalf("%s %s", resp.Proto, resp.Status)
+	}
+	if _, _, err := e.store.ImportProfile(ctx, 1, relgraph.Locator{Email: "one@x.io"}, relgraph.ProfileData{}); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	// Idle from here: the stream must end cleanly (EOF), at FeedIdle,
+	// not with a reset a stall limit after the last write.
+	rest, err := io.ReadAll(br)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("an idle HTTP/2 stream ended with %v (%q); want a clean end at FeedIdle", err, rest)
+	}
 }

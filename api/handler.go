@@ -120,6 +120,10 @@ type Config struct {
 	// FeedIdle ends a following change stream after this long without
 	// a change (the client resumes). Default DefaultFeedIdle.
 	FeedIdle time.Duration
+	// FeedStall is how long one write of a change stream may take before
+	// the connection is cut: a client that stops reading is let go.
+	// Default DefaultFeedStall.
+	FeedStall time.Duration
 	// Done, when closed, ends every open change stream: a server closes
 	// it as it shuts down (http.Server.RegisterOnShutdown), since
 	// Shutdown waits for the requests under way.
@@ -186,6 +190,9 @@ func New(store *relgraph.Store, cfg Config) http.Handler {
 	}
 	if cfg.MaxFeedClients <= 0 {
 		cfg.MaxFeedClients = DefaultMaxFeedClients
+	}
+	if cfg.FeedStall <= 0 {
+		cfg.FeedStall = DefaultFeedStall
 	}
 	if cfg.FeedIdle <= 0 {
 		cfg.FeedIdle = DefaultFeedIdle

@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/api"
@@ -52,6 +53,8 @@ func New(base, token string) (*Client, error) {
 type Error struct {
 	Status int
 	Text   string
+	// RetryAfter is the wait a busy server (503) asked for; 0 if none.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("server answered %d: %s", e.Status, e.Text) }
@@ -120,7 +123,11 @@ func (c *Client) get(ctx context.Context, path string) (*http.Response, error) {
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return nil, &Error{Status: resp.StatusCode, Text: strings.TrimSpace(string(msg))}
+		e := &Error{Status: resp.StatusCode, Text: strings.TrimSpace(string(msg))}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return nil, e
 	}
 	return resp, nil
 }

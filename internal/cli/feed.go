@@ -29,8 +29,8 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	set := setFlags(fs)
-	if *on && *off {
-		return usagef("-on and -off exclude each other")
+	if set["on"] && set["off"] && *on == *off {
+		return usagef("-on=%v and -off=%v contradict each other: give one", *on, *off)
 	}
 	changing := set["on"] || set["off"] || set["max-changes"] || set["max-bytes"] || set["max-age"]
 	if missingFile(*dbPath) {
@@ -47,8 +47,11 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if changing {
 		cfg := info.Config
-		if set["on"] || set["off"] {
+		switch {
+		case set["on"]:
 			cfg.On = *on
+		case set["off"]:
+			cfg.On = !*off
 		}
 		if set["max-changes"] {
 			cfg.MaxChanges = *maxChanges
@@ -118,7 +121,7 @@ func runChanges(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		err = remoteChanges(ctx, c, *since, *follow, print)
+		err = remoteChanges(ctx, c, *since, *follow, print, stderr)
 		if errors.Is(err, done) || (*follow && ctx.Err() != nil) {
 			return nil // interrupted while following: the way it ends
 		}
@@ -167,7 +170,7 @@ func runChanges(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // remoteChanges prints a server's feed; following, it reconnects from
 // the last change it printed whenever the server ends the stream (idle
 // streams end), after a pause when the server was unreachable.
-func remoteChanges(ctx context.Context, c *client.Client, since int64, follow bool, print func([]byte) error) error {
+func remoteChanges(ctx context.Context, c *client.Client, since int64, follow bool, print func([]byte) error, stderr io.Writer) error {
 	from := since // -1: from the oldest kept
 	for {
 		var printErr error // the limit, or stdout gone: the end
@@ -177,6 +180,7 @@ func remoteChanges(ctx context.Context, c *client.Client, since int64, follow bo
 		})
 		from = last
 		var refused *client.Error
+		wait := time.Second // a dropped connection: try again shortly
 		switch {
 		case printErr != nil:
 			return printErr
@@ -184,13 +188,18 @@ func remoteChanges(ctx context.Context, c *client.Client, since int64, follow bo
 			return nil
 		case err == nil:
 			continue // the server ended an idle stream
-		case errors.As(err, &refused), ctx.Err() != nil, !follow:
+		case ctx.Err() != nil, !follow:
+			return err
+		case errors.As(err, &refused) && refused.Status == 503:
+			wait = max(refused.RetryAfter, time.Second) // streams are full: wait as asked
+			fmt.Fprintf(stderr, "relgraph changes: %v; trying again in %s\n", err, wait)
+		case errors.As(err, &refused):
 			return err
 		}
-		select { // a dropped connection: try again shortly
+		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
 	}
 }
