@@ -380,7 +380,7 @@ func (tx *Tx) refillTop(rt *RelationType, a, b ProfileID, w Weights, props []Pro
 			continue
 		}
 		var created, updated int64
-		ws, err := readRelation(rt, a, other, v, &created, &updated, buf[:0])
+		ws, err := readRelation(rt, rt.lookup, a, other, v, &created, &updated, buf[:0])
 		if err != nil {
 			return err
 		}

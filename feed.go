@@ -396,7 +396,7 @@ func (tx *Tx) decodeChange(seq uint64, v []byte) (*Change, error) {
 			out **RelationItem
 		}{{rc.Before, &r.Before}, {rc.After, &r.After}} {
 			if side.v != nil {
-				rec, err := decodeRelation(rt, rc.A, rc.B, side.v)
+				rec, err := decodeStoredRelation(rt, rc.A, rc.B, side.v) // as written then: the type may have changed since
 				if err != nil {
 					return nil, err
 				}

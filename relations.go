@@ -209,7 +209,7 @@ type RelationView struct {
 // and its properties read in place into buf (no allocation).
 func (v *RelationView) read(rt *RelationType, a, b ProfileID, val []byte, buf []record.Weight) (err error) {
 	*v = RelationView{ProfileA: a, ProfileB: b, DatabaseB: rt.DatabaseB}
-	v.weights, err = readRelation(rt, a, b, val, &v.Created, &v.Updated, buf)
+	v.weights, err = readRelation(rt, rt.lookup, a, b, val, &v.Created, &v.Updated, buf)
 	return err
 }
 
@@ -294,9 +294,20 @@ func encodeRelation(r *record.Relation) ([]byte, error) {
 // decodeRelation decodes stored bytes and checks every weight against
 // the relation type; anything else is ErrCorrupt.
 func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*record.Relation, error) {
+	return decodeRelationBy(rt, rt.lookup, a, b, v)
+}
+
+// decodeStoredRelation decodes a record written under an earlier form
+// of rt (a change the feed keeps): its properties as the record holds
+// them, declared now or not.
+func decodeStoredRelation(rt *RelationType, a, b ProfileID, v []byte) (*record.Relation, error) {
+	return decodeRelationBy(rt, rt.lookupStored, a, b, v)
+}
+
+func decodeRelationBy(rt *RelationType, lookup record.Lookup, a, b ProfileID, v []byte) (*record.Relation, error) {
 	var buf [8]record.Weight
 	var r record.Relation
-	ws, err := readRelation(rt, a, b, v, &r.Created, &r.Updated, buf[:0])
+	ws, err := readRelation(rt, lookup, a, b, v, &r.Created, &r.Updated, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -307,9 +318,10 @@ func decodeRelation(rt *RelationType, a, b ProfileID, v []byte) (*record.Relatio
 // readRelation reads a sealed relation record in place: created and
 // updated, and the weights appended to ws (names from the schema,
 // strings pointing into v). Every weight is checked against the
-// relation type; anything else is ErrCorrupt.
-func readRelation(rt *RelationType, a, b ProfileID, v []byte, created, updated *int64, ws []record.Weight) ([]record.Weight, error) {
-	ws, err := record.ParseRelation(v, rt.lookup, created, updated, ws)
+// relation type (by lookup: rt.lookup, or rt.lookupStored for past
+// records); anything else is ErrCorrupt.
+func readRelation(rt *RelationType, lookup record.Lookup, a, b ProfileID, v []byte, created, updated *int64, ws []record.Weight) ([]record.Weight, error) {
+	ws, err := record.ParseRelation(v, lookup, created, updated, ws)
 	if err != nil {
 		return nil, corruptf("relation %d %s→%s: %v", rt.ID, b, a, err)
 	}
@@ -321,6 +333,16 @@ func readRelation(rt *RelationType, a, b ProfileID, v []byte, created, updated *
 func (r *RelationType) lookup(name []byte) (string, record.Type, bool) {
 	p, ok := r.Property(string(name)) // no allocation: the conversion is only compared
 	return p.Name, record.Type(p.Type), ok
+}
+
+// lookupStored is lookup for records written under an earlier form of
+// the type (the change feed's): every name is taken, with the type its
+// record holds, the schema's copy of the name where it still has it.
+func (r *RelationType) lookupStored(name []byte) (string, record.Type, bool) {
+	if p, ok := r.Property(string(name)); ok {
+		return p.Name, record.TypeStored, true
+	}
+	return string(name), record.TypeStored, true
 }
 
 // weightsOf builds the map of ws.

@@ -28,6 +28,10 @@ const (
 	TypeFloat  Type = "float"
 	TypeBool   Type = "bool"
 	TypeString Type = "string"
+	// TypeStored, from a Lookup, takes a property as the record holds
+	// it, whatever its declaration says now (a change feed's past
+	// records).
+	TypeStored Type = "stored"
 )
 
 // Relation is a relation as stored: its weights by property name, and
@@ -219,7 +223,7 @@ func ParseRelation(v []byte, lookup Lookup, created, updated *int64, ws []Weight
 			}
 			w.Type, w.Str, b = TypeString, s, rest
 		}
-		if w.Type != declared {
+		if declared != TypeStored && w.Type != declared {
 			return nil, fmt.Errorf("stored property %q is %s, declared %s", name, w.Type, declared)
 		}
 		ws = append(ws, w)
