@@ -2,12 +2,14 @@ package relgraph
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"sync"
 	"time"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/internal/record"
+	"github.com/relgraph/relgraph/kv"
 )
 
 // The change feed (docs/spec.md §9): while it is on, every write that
@@ -494,7 +496,8 @@ func (f *feedSignal) notify() {
 }
 
 // Retention: the store's trimmer deletes expired changes about once a
-// second, at most trimBatch of them per transaction.
+// second, at most trimBatch of them per transaction (fewer when the
+// engine refuses a transaction that large: etcd's --max-txn-ops).
 const (
 	trimInterval = time.Second
 	trimBatch    = 1000
@@ -505,6 +508,7 @@ func (s *Store) trimLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(trimInterval)
 	defer tick.Stop()
+	limit := trimBatch
 	for {
 		select {
 		case <-stop:
@@ -518,21 +522,25 @@ func (s *Store) trimLoop(stop <-chan struct{}, done chan<- struct{}) {
 			default:
 			}
 			var err error
-			if more, err = s.trimOnce(context.Background()); err != nil {
-				break // a failing store: try again at the next tick
+			more, err = s.trimOnce(context.Background(), limit)
+			switch {
+			case errors.Is(err, kv.ErrTooLarge) && limit > 1:
+				limit, more = limit/2, true // over the engine's limits: smaller batches, from now on
+			case err != nil:
+				more = false // a failing store: try again at the next tick
 			}
 		}
 	}
 }
 
-// trimOnce deletes up to trimBatch changes past the retention bounds,
+// trimOnce deletes up to limit changes past the retention bounds,
 // reporting whether more may be due. It writes only when something is
 // due: a tick of an idle store costs one read snapshot.
-func (s *Store) trimOnce(ctx context.Context) (bool, error) {
+func (s *Store) trimOnce(ctx context.Context, limit int) (bool, error) {
 	due := false
 	if err := s.View(ctx, func(tx *Tx) error {
 		var err error
-		due, err = tx.trimChanges(false)
+		due, err = tx.trimChanges(false, limit)
 		return err
 	}); err != nil || !due {
 		return false, err
@@ -543,17 +551,17 @@ func (s *Store) trimOnce(ctx context.Context) (bool, error) {
 	// deleted change) in a shared batch.
 	err := s.write(ctx, func(tx *Tx) error {
 		var err error
-		more, err = tx.trimChanges(true)
+		more, err = tx.trimChanges(true, limit)
 		return err
 	})
 	return more, err
 }
 
 // trimChanges walks the oldest changes and, when write is set, deletes
-// up to trimBatch of those the retention bounds (or a feed turned off)
+// up to limit of those the retention bounds (or a feed turned off)
 // no longer keep. It reports whether any (write false) or more (write
 // true) are due.
-func (tx *Tx) trimChanges(write bool) (bool, error) {
+func (tx *Tx) trimChanges(write bool, limit int) (bool, error) {
 	cfg := tx.schemaNow().feed
 	st, err := tx.feedState()
 	if err != nil {
@@ -567,7 +575,7 @@ func (tx *Tx) trimChanges(write bool) (bool, error) {
 	var drop [][]byte
 	next := st
 	k, v := c.First()
-	for ; k != nil && len(drop) < trimBatch; k, v = c.Next() {
+	for ; k != nil && len(drop) < limit; k, v = c.Next() {
 		seq, ok := index.ParseChangeKey(k)
 		if !ok {
 			return false, corruptf("%s: not a change key", index.Describe(index.Changes, k))
@@ -599,5 +607,5 @@ func (tx *Tx) trimChanges(write bool) (bool, error) {
 			return false, err
 		}
 	}
-	return len(drop) == trimBatch, nil
+	return len(drop) == limit, nil
 }

@@ -189,7 +189,7 @@ func TestFeedOffOnAndRetention(t *testing.T) {
 		must(t, err)
 	}
 	for more := true; more; {
-		more, err = s.trimOnce(ctx)
+		more, err = s.trimOnce(ctx, trimBatch)
 		must(t, err)
 	}
 	info, err := s.FeedInfo(ctx)
@@ -208,7 +208,7 @@ func TestFeedOffOnAndRetention(t *testing.T) {
 	// By bytes: keep what fits.
 	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true, MaxBytes: info.Bytes / 2}))
 	for more := true; more; {
-		more, err = s.trimOnce(ctx)
+		more, err = s.trimOnce(ctx, trimBatch)
 		must(t, err)
 	}
 	if info2, _ := s.FeedInfo(ctx); info2.Bytes > info.Bytes/2 || info2.Newest != 12 || info2.Oldest <= 8 {
@@ -218,7 +218,7 @@ func TestFeedOffOnAndRetention(t *testing.T) {
 	s.clock = func() time.Time { return time.Now().Add(time.Hour) }
 	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true, MaxAge: time.Minute}))
 	for more := true; more; {
-		more, err = s.trimOnce(ctx)
+		more, err = s.trimOnce(ctx, trimBatch)
 		must(t, err)
 	}
 	if info3, _ := s.FeedInfo(ctx); info3.Oldest != 13 || info3.Newest != 12 || info3.Bytes != 0 {
