@@ -114,7 +114,6 @@ func TestPhoneFastPathAgreesWithLibphonenumber(t *testing.T) {
 	for cc := range phonenumbers.GetSupportedCallingCodes() {
 		codes = append(codes, cc)
 	}
-	nationalFast := 0
 	rapid.Check(t, func(t *rapid.T) {
 		var cc string
 		if rapid.Bool().Draw(t, "known") {
@@ -144,12 +143,15 @@ func TestPhoneFastPathAgreesWithLibphonenumber(t *testing.T) {
 			}
 			local += string(c)
 		}
-		if fastAgrees(t, local, "US", "CA", "GB", "DE", "") {
-			nationalFast++
-		}
+		fastAgrees(t, local, "US", "CA", "GB", "DE", "")
 	})
-	if nationalFast == 0 {
-		t.Fatal("the fast path never read a national number")
+	// The fast path reads national numbers as people write them: shown
+	// on these, not left to rapid's draws (which missed them one run in
+	// a few hundred and failed the test by chance).
+	for _, in := range []string{"(617) 658-7472", "617.658.7472", "617-658-7472", "1 617 658 7472", "6176587472"} {
+		if !fastAgrees(t, in, "US", "CA") {
+			t.Errorf("the fast path declined the national number %q", in)
+		}
 	}
 
 	examples, fast := 0, 0
