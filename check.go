@@ -142,6 +142,10 @@ func (c *checker) checkMeta() {
 				c.report(index.Meta, k, "%v", err)
 			}
 		case bytes.Equal(k, index.FeedConfigKey): // checked by loadSchema
+		case bytes.Equal(k, index.SchemaGenKey):
+			if len(v) != 8 {
+				c.report(index.Meta, k, "schema generation of %d bytes, want 8", len(v))
+			}
 		case index.IsDatabaseKey(k) && len(k) == len(index.DatabaseKey(0)):
 		case index.IsRelationTypeKey(k) && len(k) == len(index.RelationTypeKey(0)):
 		default:

@@ -279,7 +279,11 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 			live = append(live, r)
 		}
 	}
-	sc := s.schema.Load()
+	start, err := s.currentSchema(txn)
+	if err != nil {
+		return nil, err
+	}
+	sc := start
 	now := s.clock()
 	anyOK, fed := false, false
 	var refills uint64
@@ -327,8 +331,13 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 			return nil, corruptf("strict mode: commit refused, it would leave %d violation(s): %s", len(problems), summarize(problems))
 		}
 	}
+	if sc != start {
+		if err := s.schemaChanged(txn, start, sc); err != nil {
+			return nil, err
+		}
+	}
 	c := &completion{batch: batch, started: batchStart, commit: time.Now(), live: len(live), refills: refills, fed: fed}
-	if async, ok := txn.(kv.AsyncCommitter); ok && sc == s.schema.Load() {
+	if async, ok := txn.(kv.AsyncCommitter); ok && sc == start {
 		if c.wait, err = async.CommitAsync(); err != nil {
 			return nil, storageErr("commit", err)
 		}

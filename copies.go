@@ -224,6 +224,9 @@ func copyKeyspace(ctx context.Context, src kv.Tx, dst kv.Engine, ks kv.Keyspace)
 func (s *Store) reloadSchema(ctx context.Context) error {
 	return s.View(ctx, func(tx *Tx) error {
 		sc, err := loadSchema(tx.kv)
+		if err == nil && s.shared() {
+			sc.gen, err = readSchemaGen(tx.kv)
+		}
 		if err == nil {
 			s.schema.Store(sc)
 		}

@@ -151,7 +151,11 @@ func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
 		return beginErr(err)
 	}
 	defer txn.Rollback()
-	return fn(s.newTx(txn, s.schema.Load(), s.clock()))
+	sc, err := s.currentSchema(txn)
+	if err != nil {
+		return err
+	}
+	return fn(s.newTx(txn, sc, s.clock()))
 }
 
 // Update runs fn as one atomic write: everything it changes commits, or
@@ -214,6 +218,9 @@ func (s *Store) init() (*schema, error) {
 			err = formatf("store format %q, this relgraph reads %q and %q: open it with the relgraph that wrote it (export its profiles, or serve it), or start a new store", truncate(string(v)), FormatVersion, FormatVersionFeed)
 		} else {
 			sc, err = loadSchema(txn)
+		}
+		if err == nil && s.shared() {
+			sc.gen, err = readSchemaGen(txn)
 		}
 	}
 	txn.Rollback()

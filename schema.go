@@ -345,6 +345,9 @@ type schema struct {
 	rels map[uint32]*RelationType
 	// feed is the change feed's configuration (feed.go).
 	feed record.FeedConfig
+	// gen is the stored generation this schema was read at, on a shared
+	// engine (schema_shared.go); 0 elsewhere.
+	gen uint64
 }
 
 func (s *schema) db(id uint32) (*Database, error) {

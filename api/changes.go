@@ -18,9 +18,11 @@ import (
 // the platform's paths. Query parameters:
 //
 //	since   the last sequence number the client processed (0: from the
-//	        first change); absent: from the oldest change kept
+//	        first change); absent: from the oldest change kept, even
+//	        when retention drops it while the stream starts
 //	follow  true (default): after what is kept, wait for new changes;
-//	        false: end after what is kept
+//	        false: end after the newest change kept when the request
+//	        came, however fast changes come after it
 //	limit   end after this many changes (default: no limit)
 //
 // Errors come before the stream, as {"error": code, "error_text": …}:
@@ -33,6 +35,13 @@ import (
 // resumes with since set to the last seq it read. Lines are flushed as
 // soon as no more changes are at hand.
 const ChangesPath = OwnPrefix + "changes"
+
+// ChangesSinceHeader is the header of a change stream's answer that
+// says where the stream starts: the since it was given, or, without
+// one, the sequence number before the oldest change kept. A client that
+// read nothing resumes from it, so a change written and dropped by
+// retention before it reconnects is a 410, not a silent skip.
+const ChangesSinceHeader = "Relgraph-Since"
 
 // Defaults of the change stream's limits (Config).
 const (
@@ -130,12 +139,18 @@ func (h *handler) changes(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("Retry-After", "5")
 		return h.feedError(w, 503, "too many change streams open ("+strconv.Itoa(cap(h.feedSlots))+"): try again later")
 	}
-	if !hasSince {
+	// end is the newest change when the stream starts: where a stream
+	// that does not follow stops, however fast changes come after it.
+	var end uint64
+	if !hasSince || !follow {
 		info, err := h.store.FeedInfo(ctx)
 		if err != nil {
 			return h.feedError(w, statusOf(err), err.Error())
 		}
-		since = info.Oldest - 1
+		if !hasSince {
+			since = info.Oldest - 1
+		}
+		end = info.Newest
 	}
 	if h.cfg.Done != nil {
 		var cancel context.CancelFunc
@@ -155,9 +170,19 @@ func (h *handler) changes(w http.ResponseWriter, r *http.Request) int {
 	}
 	// The first page answers the errors before the stream starts.
 	page, err := h.store.ReadChanges(ctx, since, first)
+	for tries := 0; !hasSince && errors.Is(err, relgraph.ErrChangesDropped) && tries < 5; tries++ {
+		// "From the oldest kept", and retention dropped it between the
+		// two reads: the oldest kept is now a later one.
+		var info relgraph.FeedInfo
+		if info, err = h.store.FeedInfo(ctx); err == nil {
+			since = info.Oldest - 1
+			page, err = h.store.ReadChanges(ctx, since, first)
+		}
+	}
 	if err != nil {
 		return h.feedError(w, feedStatus(err), err.Error())
 	}
+	w.Header().Set(ChangesSinceHeader, strconv.FormatUint(since, 10))
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
@@ -167,6 +192,11 @@ func (h *handler) changes(w http.ResponseWriter, r *http.Request) int {
 	sent := uint64(0)
 	idle := time.Now()
 	for {
+		if !follow {
+			for len(page) > 0 && page[len(page)-1].Seq > end {
+				page = page[:len(page)-1]
+			}
+		}
 		for i := range page {
 			if err := enc.Encode(ChangeLine(&page[i])); err != nil {
 				h.log.Info("change stream cut", "sent", sent, "error", err)
@@ -186,6 +216,9 @@ func (h *handler) changes(w http.ResponseWriter, r *http.Request) int {
 			return http.StatusOK
 		}
 		rc.Flush()
+		if !follow && since >= end {
+			break
+		}
 		if len(page) == 0 {
 			if !follow {
 				break

@@ -255,3 +255,63 @@ func TestChangeStreamIdleOverHTTP2OutlivesTheStallLimit(t *testing.T) {
 		t.Fatalf("an idle HTTP/2 stream ended with %v (%q); want a clean end at FeedIdle", err, rest)
 	}
 }
+
+// A stream with follow=false ends at the newest change kept when it
+// was asked for, while a writer goes on appending (found by review: it
+// read page after page as long as the writer kept up). The writer runs
+// for the whole read, so with the old rule the stream would chase it;
+// the newest change read after the answer's headers arrived bounds
+// what the stream may hold.
+func TestChangeStreamWithoutFollowEndsAtTheNewestAtItsStart(t *testing.T) {
+	e := newEnv(t)
+	if err := e.store.SetChangeFeed(ctx, relgraph.FeedConfig{On: true}); err != nil {
+		t.Fatal(err)
+	}
+	items := make([]relgraph.ImportItem, 500)
+	for range 5 {
+		if _, err := e.store.ImportBatch(ctx, 1, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	writerDone := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				writerDone <- nil
+				return
+			default:
+			}
+			if _, err := e.store.ImportBatch(ctx, 1, items[:50]); err != nil {
+				writerDone <- err
+				return
+			}
+		}
+	}()
+	resp := e.feedGet("since=0&follow=false")
+	info, err := e.store.FeedInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var c ChangeJSON
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if c.Seq != last+1 {
+			t.Fatalf("seq %d after %d", c.Seq, last)
+		}
+		last = c.Seq
+	}
+	resp.Body.Close()
+	close(stop)
+	if err := <-writerDone; err != nil {
+		t.Fatal(err)
+	}
+	if last < 2500 || last > info.Newest {
+		t.Fatalf("the stream ended at %d; 2,500 changes were kept before it, and %d when its headers came", last, info.Newest)
+	}
+}

@@ -195,8 +195,9 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 // token) after since (-1: from the oldest change kept), calling fn with each change, decoded, and its line
 // as sent, in order, until the stream ends: with follow, when the server
 // ended it (idle, shutting down, the client stalled), otherwise after
-// what the feed keeps. It returns the last seq read (since, if none):
-// to resume, call again from it. A refused request is an *Error (410:
+// what the feed keeps. It returns the last seq read (if none, since, or
+// with since -1 where the server started the stream): to resume, call
+// again from it. A refused request is an *Error (410:
 // the changes after since were dropped by retention). fn's error stops
 // the read and is returned.
 func (c *Client) Changes(ctx context.Context, since int64, follow bool, fn func(ch api.ChangeJSON, line []byte) error) (int64, error) {
@@ -209,6 +210,13 @@ func (c *Client) Changes(ctx context.Context, since int64, follow bool, fn func(
 		return since, err
 	}
 	defer resp.Body.Close()
+	if since < 0 {
+		// Where "the oldest kept" put the stream: a stream that sends
+		// nothing still gives the caller a position to resume from.
+		if from, err := strconv.ParseInt(resp.Header.Get(api.ChangesSinceHeader), 10, 64); err == nil && from >= 0 {
+			since = from
+		}
+	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 64<<20) // a line holds two profiles at most
 	for sc.Scan() {

@@ -55,6 +55,11 @@ var (
 	// FeedConfigKey holds the change feed's configuration: on or off,
 	// and its retention (record.FeedConfig).
 	FeedConfigKey = []byte("feedcfg")
+	// SchemaGenKey holds the schema's generation on engines other
+	// processes share (kv.Shared): 8 bytes, big-endian, one more after
+	// every transaction that changed the schema or the feed's
+	// configuration. Absent is generation 0.
+	SchemaGenKey = []byte("schemagen")
 )
 
 // ChangeKey is the key of change seq in Changes.

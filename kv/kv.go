@@ -18,7 +18,8 @@
 // copy to a writer), Compacter (a compacted copy to a new file),
 // FileChecker (a check of the engine's own file structure), BatchSizer
 // (the group-commit batch it prefers), Metered (counters of its own, for
-// the store's metrics) and, for transactions, AsyncCommitter (a commit
+// the store's metrics), Shared (other processes write it too) and, for
+// transactions, AsyncCommitter (a commit
 // whose durability can be waited for apart). Engines make themselves
 // known to Open by a URL scheme with Register; what only one engine
 // knows it takes as its own Config (Options.Config).
@@ -171,4 +172,13 @@ type AsyncCommitter interface {
 // options set one.
 type BatchSizer interface {
 	MaxBatch() int
+}
+
+// Shared is an engine that other processes can write while this one has
+// it open (etcd), unlike a store file, which one process holds under a
+// lock. What a store caches between transactions (its schema) can then
+// change under it: the store re-validates it in every transaction, at
+// the cost of one read there.
+type Shared interface {
+	SharedWriters() bool
 }

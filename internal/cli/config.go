@@ -27,16 +27,20 @@ type config struct {
 }
 
 // feedConfig is relgraph.FeedConfig in a config file: max_age a Go
-// duration such as "168h".
+// duration such as "168h". on is required: a change_feed that only sets
+// retention would otherwise turn the feed off at every start.
 type feedConfig struct {
-	On         bool   `json:"on"`
+	On         *bool  `json:"on"`
 	MaxChanges int64  `json:"max_changes"`
 	MaxBytes   int64  `json:"max_bytes"`
 	MaxAge     string `json:"max_age"`
 }
 
 func (f *feedConfig) feed() (relgraph.FeedConfig, error) {
-	cfg := relgraph.FeedConfig{On: f.On, MaxChanges: f.MaxChanges, MaxBytes: f.MaxBytes}
+	if f.On == nil {
+		return relgraph.FeedConfig{}, fmt.Errorf("change_feed.on: required, true or false (without it the feed would be turned off at every start)")
+	}
+	cfg := relgraph.FeedConfig{On: *f.On, MaxChanges: f.MaxChanges, MaxBytes: f.MaxBytes}
 	if f.MaxAge != "" {
 		d, err := time.ParseDuration(f.MaxAge)
 		if err != nil || d < 0 {
@@ -206,7 +210,7 @@ func exampleConfig() *config {
 	c := &config{
 		// The example keeps its last 100,000 changes: relgraph changes
 		// -server shows the example's writes.
-		ChangeFeed: &feedConfig{On: true, MaxChanges: 100_000},
+		ChangeFeed: &feedConfig{On: new(true), MaxChanges: 100_000},
 		Databases: []relgraph.Database{
 			{ID: 1, Name: "customers", Description: "May contain info", Fields: append([]relgraph.Field{{Name: "CRM_ID", Type: relgraph.FieldInt}, {Name: "interests", Type: relgraph.FieldTags},
 				{Name: "custom_id", Type: relgraph.FieldString}, {Name: "category", Type: relgraph.FieldTags}}, counters...)},

@@ -65,3 +65,19 @@ func TestChangesFollowerWaitsOutA503(t *testing.T) {
 		t.Errorf("follower against a busy server: exit %d, %d line(s), stderr %q; want it to wait Retry-After and go on", code, strings.Count(stdout.String(), "\n"), strings.TrimSpace(stderr.String()))
 	}
 }
+
+// A change_feed in the config must say on or off: one that only sets
+// retention would turn the feed off at every start (found by review).
+func TestConfigChangeFeedNeedsOn(t *testing.T) {
+	_, err := parseConfig([]byte(`{"change_feed":{"max_changes":10}}`))
+	if err == nil || !strings.Contains(err.Error(), "change_feed.on: required") {
+		t.Fatalf("change_feed without on: %v", err)
+	}
+	c, err := parseConfig([]byte(`{"change_feed":{"on":false,"max_changes":10}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := c.ChangeFeed.feed(); err != nil || cfg.On || cfg.MaxChanges != 10 {
+		t.Fatalf("on false: %+v %v", cfg, err)
+	}
+}

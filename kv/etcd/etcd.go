@@ -102,6 +102,10 @@ func (e *Engine) bounds(ks kv.Keyspace) (string, string) {
 // (kv.BatchSizer).
 func (e *Engine) MaxBatch() int { return DefaultMaxBatch }
 
+// SharedWriters reports true (kv.Shared): other processes may write the
+// same prefix.
+func (e *Engine) SharedWriters() bool { return true }
+
 // Begin starts a transaction. Nothing is sent until the first read;
 // ctx bounds every request the transaction sends (its reads and its
 // commit), each also bounded by Timeout.
