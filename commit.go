@@ -190,11 +190,13 @@ func (s *Store) runBatch(batch []*writeRequest) *completion {
 			continue
 		}
 		if errors.Is(err, kv.ErrTooLarge) && countLive(batch) > 1 {
-			// Too big for one engine transaction: one per request, each
-			// waited for here.
-			for _, r := range batch {
-				if !r.finished {
-					if c := s.runBatch([]*writeRequest{r}); c != nil {
+			// Too big for one engine transaction: each half in its own,
+			// in order, each waited for here (halving again as needed,
+			// down to one request).
+			half := len(batch) / 2
+			for _, part := range [][]*writeRequest{batch[:half], batch[half:]} {
+				if countLive(part) > 0 {
+					if c := s.runBatch(part); c != nil {
 						s.finishNow(c)
 					}
 				}
@@ -296,6 +298,10 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		switch {
 		case len(live) == 1:
 			if r.err = runSafely(r, tx); r.err != nil {
+				if err := validateReads(txn); err != nil {
+					r.err = nil
+					return nil, err
+				}
 				r.finished = true
 				return nil, nil
 			}
@@ -304,6 +310,10 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 			tx.kv = counted
 			if r.err = runSafely(r, tx); r.err != nil {
 				if counted.writes > 0 {
+					if err := validateReads(txn); err != nil {
+						r.err = nil
+						return nil, err
+					}
 					r.finished = true
 					return nil, errSpoiled
 				}
@@ -324,7 +334,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		fed = fed || tx.feedLast > 0
 	}
 	if !anyOK {
-		return nil, nil
+		return nil, validateReads(txn)
 	}
 	if s.opts.StrictMode {
 		if problems := checkTx(txn); len(problems) > 0 {
@@ -352,6 +362,22 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	s.schema.Store(sc)
 	s.committed(c)
 	return nil, nil
+}
+
+// validateReads is what a batch that will not commit checks before its
+// requests' failures are reported: on an engine whose reads may come
+// from a cache (kv.Validator), a failure may stem from a stale entry,
+// and is then kv.ErrConflict, for the batch to run again.
+func validateReads(txn kv.Txn) error {
+	if v, ok := txn.(kv.Validator); ok {
+		if err := v.Validate(); err != nil {
+			if errors.Is(err, kv.ErrConflict) {
+				return err
+			}
+			return storageErr("validate reads", err)
+		}
+	}
+	return nil
 }
 
 // countingTx counts the writes that reach the engine.

@@ -19,7 +19,7 @@
 // FileChecker (a check of the engine's own file structure), BatchSizer
 // (the group-commit batch it prefers), Metered (counters of its own, for
 // the store's metrics), Shared (other processes write it too) and, for
-// transactions, AsyncCommitter (a commit
+// transactions, AsyncCommitter and Validator (a commit
 // whose durability can be waited for apart). Engines make themselves
 // known to Open by a URL scheme with Register; what only one engine
 // knows it takes as its own Config (Options.Config).
@@ -42,8 +42,8 @@ var ErrConflict = errors.New("kv: transaction conflict")
 
 // ErrTooLarge is returned by Commit when the transaction is over the
 // engine's size limits (etcd's --max-txn-ops, --max-request-bytes).
-// Nothing was written. relgraph's committer then commits the batch's
-// requests one by one.
+// Nothing was written. relgraph's committer then commits the batch in
+// halves, halving again down to single requests.
 var ErrTooLarge = errors.New("kv: transaction over the engine's size limits")
 
 // ErrCorrupt is wrapped by the errors of engine calls that found the
@@ -165,6 +165,16 @@ type FileChecker interface {
 // relgraph's group commit does on kv/wal.
 type AsyncCommitter interface {
 	CommitAsync() (wait func() error, err error)
+}
+
+// Validator is a writable transaction that may answer reads from a
+// cache its commit validates (etcd's read cache), so that what it read
+// is known to have been current together only once it commits. A
+// transaction that will not commit (its work failed, or wrote nothing)
+// calls Validate before it reports what it found: kv.ErrConflict means
+// something it read was stale, and the work must run again.
+type Validator interface {
+	Validate() error
 }
 
 // BatchSizer is an engine that prefers a bound on how many writes one

@@ -32,6 +32,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -45,8 +46,37 @@ import (
 const Timeout = 10 * time.Second
 
 // DefaultMaxBatch is the group-commit batch the engine asks for
-// (kv.BatchSizer): small, to keep commits within etcd's limits.
+// (kv.BatchSizer) at etcd's default --max-txn-ops (128).
 const DefaultMaxBatch = 16
+
+// DefaultMaxTxnOps is etcd's default --max-txn-ops.
+const DefaultMaxTxnOps = 128
+
+// opsPerWrite is about what one relgraph write adds to a commit: the
+// compares of the keys it read and its puts (an overwrite reads about
+// six keys and writes four; some, like the schema generation, are
+// shared by the batch).
+const opsPerWrite = 8
+
+// maxMaxBatch bounds the batch however high the cluster's limit: a
+// conflict re-runs the whole batch.
+const maxMaxBatch = 256
+
+// DefaultCacheBytes bounds the read cache unless Options say otherwise.
+const DefaultCacheBytes = 64 << 20
+
+// Options tune an Engine; the zero value suits a cluster run with
+// etcd's defaults.
+type Options struct {
+	// MaxTxnOps is the cluster's --max-txn-ops (0: etcd's default, 128).
+	// etcd does not tell its clients, so it is said here; group commits
+	// are sized to fit it (MaxBatch), and one refused as too large is
+	// split.
+	MaxTxnOps int
+	// CacheBytes bounds the read cache of writable transactions (0:
+	// DefaultCacheBytes; negative: no cache). See readCache.
+	CacheBytes int64
+}
 
 // pageSize is how many keys a cursor fetches at once.
 const pageSize = 128
@@ -57,26 +87,55 @@ type Engine struct {
 	prefix    string
 	keyspaces map[kv.Keyspace]bool
 	own       bool
+	maxBatch  int
+	cache     *readCache // nil: off
+	count     counters
 }
 
-// Open uses cli for the keyspaces under prefix. Close does not close a
-// client passed in; see Dial.
+// counters are the engine's own metrics (Metrics).
+type counters struct {
+	roundTrips, commits, conflicts, cacheHits, cacheMisses atomic.Uint64
+}
+
+// Open uses cli for the keyspaces under prefix, with default Options.
+// Close does not close a client passed in; see Dial.
 func Open(cli *clientv3.Client, prefix string, keyspaces []kv.Keyspace) *Engine {
+	return OpenWith(cli, prefix, keyspaces, Options{})
+}
+
+// OpenWith is Open with opts.
+func OpenWith(cli *clientv3.Client, prefix string, keyspaces []kv.Keyspace, opts Options) *Engine {
 	e := &Engine{cli: cli, prefix: prefix, keyspaces: map[kv.Keyspace]bool{}}
 	for _, ks := range keyspaces {
 		e.keyspaces[ks] = true
 	}
+	ops := opts.MaxTxnOps
+	if ops <= 0 {
+		ops = DefaultMaxTxnOps
+	}
+	e.maxBatch = min(max(DefaultMaxBatch, ops/opsPerWrite), maxMaxBatch)
+	switch {
+	case opts.CacheBytes == 0:
+		e.cache = newReadCache(DefaultCacheBytes)
+	case opts.CacheBytes > 0:
+		e.cache = newReadCache(opts.CacheBytes)
+	}
 	return e
 }
 
-// Dial connects to the endpoints and opens the keyspaces under prefix;
-// Close closes the connection.
+// Dial connects to the endpoints and opens the keyspaces under prefix,
+// with default Options; Close closes the connection.
 func Dial(endpoints []string, prefix string, keyspaces []kv.Keyspace) (*Engine, error) {
+	return DialWith(endpoints, prefix, keyspaces, Options{})
+}
+
+// DialWith is Dial with opts.
+func DialWith(endpoints []string, prefix string, keyspaces []kv.Keyspace, opts Options) (*Engine, error) {
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
 	}
-	e := Open(cli, prefix, keyspaces)
+	e := OpenWith(cli, prefix, keyspaces, opts)
 	e.own = true
 	return e, nil
 }
@@ -99,8 +158,25 @@ func (e *Engine) bounds(ks kv.Keyspace) (string, string) {
 }
 
 // MaxBatch is the group-commit batch the engine asks for
-// (kv.BatchSizer).
-func (e *Engine) MaxBatch() int { return DefaultMaxBatch }
+// (kv.BatchSizer): what fits Options.MaxTxnOps, from DefaultMaxBatch to
+// 256.
+func (e *Engine) MaxBatch() int { return e.maxBatch }
+
+// Metrics are the engine's counters (kv.Metered): requests sent to
+// etcd (round trips), commits and the conflicts among them, and the
+// read cache's hits, misses and size.
+func (e *Engine) Metrics() []kv.Metric {
+	bytes, entries := e.cache.size()
+	return []kv.Metric{
+		{Name: "etcd_round_trips_total", Help: "Requests sent to etcd: reads, cursor pages, commits.", Counter: true, Value: float64(e.count.roundTrips.Load())},
+		{Name: "etcd_commits_total", Help: "etcd transactions sent to commit writes or validate reads.", Counter: true, Value: float64(e.count.commits.Load())},
+		{Name: "etcd_conflicts_total", Help: "Commits refused because a key read had changed (the batch runs again).", Counter: true, Value: float64(e.count.conflicts.Load())},
+		{Name: "etcd_cache_hits_total", Help: "Reads of writable transactions answered by the read cache.", Counter: true, Value: float64(e.count.cacheHits.Load())},
+		{Name: "etcd_cache_misses_total", Help: "Reads of writable transactions sent to etcd.", Counter: true, Value: float64(e.count.cacheMisses.Load())},
+		{Name: "etcd_cache_bytes", Help: "Bytes the read cache holds.", Value: float64(bytes)},
+		{Name: "etcd_cache_entries", Help: "Keys the read cache holds.", Value: float64(entries)},
+	}
+}
 
 // SharedWriters reports true (kv.Shared): other processes may write the
 // same prefix.
@@ -113,7 +189,8 @@ func (e *Engine) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &txn{e: e, ctx: ctx, writable: writable, writes: map[string][]byte{}, deletes: map[string]bool{}, reads: map[string]int64{}}, nil
+	return &txn{e: e, ctx: ctx, writable: writable, writes: map[string][]byte{}, deletes: map[string]bool{},
+		reads: map[string]int64{}, values: map[string][]byte{}}, nil
 }
 
 type txn struct {
@@ -124,8 +201,15 @@ type txn struct {
 	rev      int64 // the snapshot; 0 until the first read
 	writes   map[string][]byte
 	deletes  map[string]bool
-	reads    map[string]int64 // key → mod revision seen (0: absent)
-	ranges   [][2]string      // scanned [from, to)
+	reads    map[string]int64  // key → mod revision seen (0: absent)
+	values   map[string][]byte // key → value read by Get (nil: absent)
+	ranges   [][2]string       // scanned [from, to)
+	// cachedReads counts the reads the cache answered: with any, the
+	// transaction's view may mix revisions until its compares hold.
+	cachedReads int
+	// stale: a key was seen at two revisions (the cache's and a
+	// cursor's); the transaction cannot commit.
+	stale bool
 }
 
 // requestCtx bounds one request: the transaction's context, and Timeout.
@@ -150,6 +234,7 @@ func (t *txn) get(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse,
 	}
 	c, cancel := t.requestCtx()
 	defer cancel()
+	t.e.count.roundTrips.Add(1)
 	resp, err := t.e.cli.Get(c, key, opts...)
 	if err != nil {
 		if errors.Is(err, rpctypes.ErrCompacted) {
@@ -174,19 +259,34 @@ func (t *txn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if t.deletes[k] {
 		return nil, nil
 	}
+	if v, ok := t.values[k]; ok {
+		return v, nil
+	}
+	if _, scanned := t.reads[k]; !scanned && t.writable && t.e.cache != nil {
+		// (A key a cursor already read is read again at the snapshot,
+		// so the transaction sees it at one revision.)
+		if c, ok := t.e.cache.get(k); ok {
+			t.e.count.cacheHits.Add(1)
+			t.cachedReads++
+			t.reads[k], t.values[k] = c.rev, c.val
+			return c.val, nil
+		}
+		t.e.count.cacheMisses.Add(1)
+	}
 	resp, err := t.get(k)
 	if err != nil {
 		return nil, err
 	}
-	if len(resp.Kvs) == 0 {
-		t.reads[k] = 0
-		return nil, nil
+	var v []byte
+	var rev int64
+	if len(resp.Kvs) > 0 {
+		v, rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
+		if v == nil {
+			v = []byte{}
+		}
 	}
-	t.reads[k] = resp.Kvs[0].ModRevision
-	v := resp.Kvs[0].Value
-	if v == nil {
-		v = []byte{}
-	}
+	t.reads[k], t.values[k] = rev, v
+	t.e.cache.put(k, v, rev, t.rev)
 	return v, nil
 }
 
@@ -235,42 +335,130 @@ func (t *txn) Rollback() error {
 }
 
 // Commit applies the buffered writes if nothing read has changed since
-// the snapshot; otherwise kv.ErrConflict and nothing is applied.
+// it was read; otherwise kv.ErrConflict and nothing is applied. A
+// transaction without writes sends nothing, unless the cache answered
+// some of its reads: then its reads are validated (see Validate).
 func (t *txn) Commit() error {
 	if t.closed {
 		return kv.ErrTxClosed
 	}
-	t.closed = true
 	if len(t.writes) == 0 && len(t.deletes) == 0 {
+		err := t.Validate()
+		t.closed = true
+		return err
+	}
+	t.closed = true
+	return t.send(true)
+}
+
+// Validate reports kv.ErrConflict if the transaction's reads may not
+// all have been current together: when the cache answered some of them
+// and one has changed since (checked by a compare-only etcd
+// transaction), or a key was seen at two revisions. A transaction that
+// read only its snapshot is consistent and sends nothing. It is the
+// check a writable transaction's failure needs before it is reported:
+// a failure caused by a stale entry is a conflict, to run again.
+func (t *txn) Validate() error {
+	if t.closed {
+		return kv.ErrTxClosed
+	}
+	if t.stale {
+		t.conflicted()
+		return kv.ErrConflict
+	}
+	if t.cachedReads == 0 {
 		return nil
 	}
-	var cmps []clientv3.Cmp
+	return t.send(false)
+}
+
+// send commits the writes (with write) or only checks the reads under
+// one etcd transaction of compares.
+func (t *txn) send(write bool) error {
+	if t.stale {
+		t.conflicted()
+		return kv.ErrConflict
+	}
+	cmps := make([]clientv3.Cmp, 0, len(t.reads)+len(t.ranges))
 	for k, rev := range t.reads {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", rev))
 	}
 	for _, r := range t.ranges {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(r[0]).WithRange(r[1]), "<", t.rev+1))
 	}
-	ops := make([]clientv3.Op, 0, len(t.writes)+len(t.deletes))
-	for k, v := range t.writes {
-		ops = append(ops, clientv3.OpPut(k, string(v)))
-	}
-	for k := range t.deletes {
-		ops = append(ops, clientv3.OpDelete(k))
+	var ops []clientv3.Op
+	if write {
+		ops = make([]clientv3.Op, 0, len(t.writes)+len(t.deletes))
+		for k, v := range t.writes {
+			ops = append(ops, clientv3.OpPut(k, string(v)))
+		}
+		for k := range t.deletes {
+			ops = append(ops, clientv3.OpDelete(k))
+		}
 	}
 	c, cancel := t.requestCtx()
 	defer cancel()
+	t.e.count.roundTrips.Add(1)
+	t.e.count.commits.Add(1)
 	resp, err := t.e.cli.Txn(c).If(cmps...).Then(ops...).Commit()
 	if err != nil {
+		if write {
+			t.forgetWrites() // whether they applied is unknown
+		}
 		if errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge) {
 			return fmt.Errorf("%w: etcd commit of %d writes and %d compares (raise the cluster's --max-txn-ops / --max-request-bytes): %v", kv.ErrTooLarge, len(ops), len(cmps), err)
 		}
 		return fmt.Errorf("etcd commit: %w", err)
 	}
 	if !resp.Succeeded {
+		t.conflicted()
 		return kv.ErrConflict
 	}
+	if write {
+		t.remember(resp.Header.Revision)
+	}
 	return nil
+}
+
+// conflicted counts a conflict and forgets every key the transaction
+// read: one of them changed, and the cache does not know which.
+func (t *txn) conflicted() {
+	t.e.count.conflicts.Add(1)
+	for k := range t.reads {
+		t.e.cache.drop(k)
+	}
+}
+
+// remember keeps in the cache what a committed transaction wrote at
+// rev: the keys it also read (a relation, a counter, the feed's state:
+// what the next write will read again); the others are forgotten, so no
+// entry outlives the commit that changed its key.
+func (t *txn) remember(rev int64) {
+	for k, v := range t.writes {
+		if _, read := t.reads[k]; read {
+			t.e.cache.put(k, v, rev, rev)
+		} else {
+			t.e.cache.drop(k)
+		}
+	}
+	for k := range t.deletes {
+		if _, read := t.reads[k]; read {
+			t.e.cache.put(k, nil, 0, rev)
+		} else {
+			t.e.cache.drop(k)
+		}
+	}
+}
+
+// forgetWrites drops the cache's entries for every key written: after
+// a commit whose outcome is unknown.
+func (t *txn) forgetWrites() {
+	for k := range t.writes {
+		t.e.cache.drop(k)
+	}
+	for k := range t.deletes {
+		t.e.cache.drop(k)
+	}
 }
 
 // cursor walks one keyspace: etcd's keys at the snapshot, merged with
@@ -319,6 +507,9 @@ func (c *cursor) fill(from string) error {
 		k := string(kvp.Key)
 		if string(kvp.Key) >= hi {
 			break
+		}
+		if seen, ok := c.t.reads[k]; ok && seen != kvp.ModRevision {
+			c.t.stale = true // the cache's entry was stale: run again
 		}
 		c.t.reads[k] = kvp.ModRevision
 		if c.t.deletes[k] {

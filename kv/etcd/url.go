@@ -3,6 +3,7 @@ package etcd
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/relgraph/relgraph/kv"
@@ -11,11 +12,14 @@ import (
 func init() { kv.Register("etcd", OpenURL) }
 
 // OpenURL opens the keyspaces of a store named
-// etcd://host:port[,host:port…]/prefix (the prefix defaults to
-// "relgraph"); the engine owns its connection. It is the opener of the
-// etcd:// scheme (kv.Register). Of kv.Options, none applies to etcd:
-// ReadOnly is refused (etcd has no shared lock to take), and so is a
-// Config (etcd takes none); LockTimeout and NoSync are ignored.
+// etcd://host:port[,host:port…]/prefix[?max-txn-ops=N&cache-mb=M]
+// (the prefix defaults to "relgraph"); the engine owns its connection.
+// max-txn-ops is the cluster's --max-txn-ops (Options.MaxTxnOps), and
+// cache-mb bounds the read cache in MiB (Options.CacheBytes; 0 turns it
+// off). It is the opener of the etcd:// scheme (kv.Register). Of
+// kv.Options, none applies to etcd: ReadOnly is refused (etcd has no
+// shared lock to take), and so is a Config (its options are the URL's);
+// LockTimeout and NoSync are ignored.
 func OpenURL(location string, keyspaces []kv.Keyspace, opts kv.Options) (kv.Engine, error) {
 	u, err := url.Parse(location)
 	if err != nil || u.Scheme != "etcd" || u.Host == "" {
@@ -35,5 +39,21 @@ func OpenURL(location string, keyspaces []kv.Keyspace, opts kv.Options) (kv.Engi
 	if prefix == "" {
 		prefix = "relgraph"
 	}
-	return Dial(endpoints, prefix+"/", keyspaces)
+	var o Options
+	for name, vs := range u.Query() {
+		n, err := strconv.ParseInt(vs[0], 10, 64)
+		switch {
+		case name != "max-txn-ops" && name != "cache-mb":
+			return nil, fmt.Errorf("%s: %w: unknown parameter %q (max-txn-ops, cache-mb)", location, kv.ErrConfig, name)
+		case err != nil || n < 0 || len(vs) > 1:
+			return nil, fmt.Errorf("%s: %w: %s takes one non-negative integer, not %q", location, kv.ErrConfig, name, strings.Join(vs, ","))
+		case name == "max-txn-ops":
+			o.MaxTxnOps = int(min(n, 1<<30))
+		case n == 0:
+			o.CacheBytes = -1
+		default:
+			o.CacheBytes = min(n, 1<<20) << 20
+		}
+	}
+	return DialWith(endpoints, prefix+"/", keyspaces, o)
 }

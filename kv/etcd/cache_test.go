@@ -1,0 +1,197 @@
+package etcd
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/relgraph/relgraph"
+	"github.com/relgraph/relgraph/kv"
+	"github.com/relgraph/relgraph/kv/kvtest"
+)
+
+const ks = kv.Keyspace("a")
+
+// begin starts a writable transaction on e, failing the test on error.
+func begin(t *testing.T, e *Engine) kv.Txn {
+	t.Helper()
+	txn, err := e.Begin(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return txn
+}
+
+func get(t *testing.T, tx kv.Tx, key string) string {
+	t.Helper()
+	v, err := tx.Get(ks, []byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(v)
+}
+
+func metric(e *Engine, name string) float64 {
+	for _, m := range e.Metrics() {
+		if m.Name == name {
+			return m.Value
+		}
+	}
+	return -1
+}
+
+// A stale cache entry never answers a committed write: a second client
+// (another process) changes a key between the cached read and the
+// commit, and the commit fails as a conflict; the entry is then
+// dropped, and the transaction run again reads the new value.
+func TestStaleCacheEntryNeverAnswersACommit(t *testing.T) {
+	c := startCluster(t, 1)
+	prefix := newPrefix()
+	e, err := Dial(c.clients, prefix, kvtest.Keyspaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	other, err := DialWith(c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	put := func(eng *Engine, key, val string) {
+		t.Helper()
+		txn := begin(t, eng)
+		if err := txn.Put(ks, []byte(key), []byte(val)); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// e reads k (absent) and writes it: the cache holds k = 1.
+	txn := begin(t, e)
+	if v := get(t, txn, "k"); v != "" {
+		t.Fatalf("k = %q before any write", v)
+	}
+	txn.Put(ks, []byte("k"), []byte("1"))
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	hits := metric(e, "etcd_cache_hits_total")
+	txn = begin(t, e)
+	if v := get(t, txn, "k"); v != "1" || metric(e, "etcd_cache_hits_total") != hits+1 {
+		t.Fatalf("k = %q, cache hits %v → %v: the committed write should be cached", v, hits, metric(e, "etcd_cache_hits_total"))
+	}
+	txn.Rollback()
+
+	// Another process sets k = 2; e's entry is stale.
+	put(other, "k", "2")
+	txn = begin(t, e)
+	if v := get(t, txn, "k"); v != "1" {
+		t.Fatalf("k = %q: the test needs the stale entry", v)
+	}
+	txn.Put(ks, []byte("j"), []byte("derived from 1"))
+	if err := txn.Commit(); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("a write derived from a stale entry committed: %v", err)
+	}
+	check := begin(t, other)
+	if v := get(t, check, "j"); v != "" {
+		t.Fatalf("j = %q after the conflict", v)
+	}
+	check.Rollback()
+	txn = begin(t, e)
+	if v := get(t, txn, "k"); v != "2" {
+		t.Fatalf("after the conflict k = %q, want 2", v)
+	}
+	txn.Rollback()
+
+	// A transaction that writes nothing, with a stale read: Commit and
+	// Validate say so, where a snapshot read would need no check.
+	put(other, "k", "3")
+	txn = begin(t, e)
+	get(t, txn, "k") // the cached 2
+	if err := txn.(kv.Validator).Validate(); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("validate after a stale read: %v", err)
+	}
+	if err := txn.Commit(); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("commit without writes after a stale read: %v", err)
+	}
+
+	// A cursor that meets the key at another revision than the cache
+	// gave ends the transaction as a conflict.
+	txn = begin(t, e)
+	get(t, txn, "k") // 3, now cached
+	txn.Rollback()
+	put(other, "k", "4")
+	txn = begin(t, e)
+	if v := get(t, txn, "k"); v != "3" {
+		t.Fatalf("k = %q: the test needs the stale entry", v)
+	}
+	cur, err := txn.Cursor(ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if string(k) == "k" && string(v) != "4" {
+			t.Fatalf("the cursor read k = %q", v)
+		}
+	}
+	txn.Put(ks, []byte("j"), []byte("x"))
+	if err := txn.Commit(); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("a commit after seeing k at two revisions: %v", err)
+	}
+	// The stale write, the Validate and the Commit after it, the cursor.
+	if metric(e, "etcd_conflicts_total") != 4 {
+		t.Fatalf("conflicts counted: %v, want 4", metric(e, "etcd_conflicts_total"))
+	}
+}
+
+// Two stores on one prefix, each with its cache: a write each one
+// bases on a relation the other changed meanwhile still counts what the
+// other wrote (Modify adds to the stored weight, not the cached one).
+func TestCachedStoresSeeEachOthersWrites(t *testing.T) {
+	c := startCluster(t, 1)
+	prefix := newPrefix()
+	s1 := openStore(t, c.clients, prefix)
+	defer s1.Close()
+	schema(t, s1)
+	s2 := openStore(t, c.clients, prefix)
+	defer s2.Close()
+	a, _, err := s1.ImportProfile(ctx, 1, relgraph.Locator{Email: "a@x.io"}, relgraph.ProfileData{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := s1.ImportProfile(ctx, 2, relgraph.Locator{Email: "b@x.io"}, relgraph.ProfileData{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func(like int) relgraph.RelationRequest {
+		return relgraph.RelationRequest{RelationType: 3, A: relgraph.Locator{Email: "a@x.io"}, B: relgraph.Locator{ProfileID: b.String()},
+			Weights: map[string]any{"user_like": like}}
+	}
+	for i, step := range []struct {
+		s      *relgraph.Store
+		modify bool
+		like   int
+		want   int64
+	}{
+		{s1, false, 1, 1}, {s2, false, 5, 5}, {s1, true, 1, 6}, {s2, true, 10, 16}, {s1, false, 2, 2}, {s2, true, 1, 3},
+	} {
+		op := step.s.Overwrite
+		if step.modify {
+			op = step.s.Modify
+		}
+		if _, err := op(ctx, req(step.like)); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		for _, s := range []*relgraph.Store{s1, s2} {
+			page, err := s.Relations(ctx, relgraph.RelationsQuery{RelationType: 3, A: relgraph.Locator{ProfileID: a.String()}})
+			if err != nil || len(page.Items) != 1 {
+				t.Fatalf("step %d: %+v %v", i, page, err)
+			}
+			if got := page.Items[0].Weights["user_like"]; got != step.want {
+				t.Fatalf("step %d: user_like %v, want %d", i, got, step.want)
+			}
+		}
+	}
+	check(t, s1)
+}

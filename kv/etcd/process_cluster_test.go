@@ -1,0 +1,110 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// etcdBinary is the real etcd server (go.etcd.io/etcd/server/v3's main
+// package, the version this module requires), built once per test
+// binary run.
+var etcdBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func buildEtcd(t testing.TB) string {
+	etcdBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "relgraph-etcd-bin")
+		if err != nil {
+			etcdBinary.err = err
+			return
+		}
+		etcdBinary.path = filepath.Join(dir, "etcd")
+		out, err := exec.Command("go", "build", "-o", etcdBinary.path, "go.etcd.io/etcd/server/v3").CombinedOutput()
+		if err != nil {
+			etcdBinary.err = fmt.Errorf("go build etcd: %v\n%s", err, out)
+		}
+	})
+	if etcdBinary.err != nil {
+		t.Fatal(etcdBinary.err)
+	}
+	return etcdBinary.path
+}
+
+// startProcessCluster runs n etcd members as separate processes on
+// 127.0.0.1, a deployment as users run it: each its own data directory,
+// fsyncing its WAL, with room for relgraph's transactions
+// (--max-txn-ops maxTxnOps, --max-request-bytes 32 MiB). They are
+// stopped (SIGTERM, then killed) when the test ends. It returns the
+// client URLs.
+func startProcessCluster(t testing.TB, n int, maxTxnOps int) []string {
+	t.Helper()
+	bin := buildEtcd(t)
+	var peers, clients []string
+	names := make([]string, n)
+	peerURLs := make([]string, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("p%d", i)
+		peerURLs[i] = fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+		peers = append(peers, names[i]+"="+peerURLs[i])
+		clients = append(clients, fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
+	}
+	var procs []*exec.Cmd
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGTERM)
+		}
+		for _, p := range procs {
+			done := make(chan struct{})
+			go func() { p.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				p.Process.Kill()
+				<-done
+			}
+		}
+	})
+	for i := range n {
+		dir := t.TempDir()
+		cmd := exec.Command(bin,
+			"--name", names[i], "--data-dir", filepath.Join(dir, "data"),
+			"--listen-client-urls", clients[i], "--advertise-client-urls", clients[i],
+			"--listen-peer-urls", peerURLs[i], "--initial-advertise-peer-urls", peerURLs[i],
+			"--initial-cluster", strings.Join(peers, ","), "--initial-cluster-state", "new",
+			"--max-txn-ops", fmt.Sprint(maxTxnOps), "--max-request-bytes", fmt.Sprint(32<<20),
+			"--log-level", "error", "--log-outputs", filepath.Join(dir, "log"))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: clients, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := cli.Put(c, "relgraph-bench-ready", "1")
+		cancel()
+		if err == nil {
+			return clients
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd processes not ready after a minute: %v", err)
+		}
+	}
+}
