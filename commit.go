@@ -289,6 +289,9 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	now := s.clock()
 	anyOK, fed := false, false
 	var refills uint64
+	if err := s.prefetch(txn, sc, live); err != nil {
+		return nil, err
+	}
 	// One Tx and one write counter serve the batch's requests in turn
 	// (a request must not keep its Tx): two allocations a batch, not
 	// two a request.
@@ -338,6 +341,9 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	}
 	if s.opts.StrictMode {
 		if problems := checkTx(txn); len(problems) > 0 {
+			if err := validateReads(txn); err != nil {
+				return nil, err // what it checked was stale: run again
+			}
 			return nil, corruptf("strict mode: commit refused, it would leave %d violation(s): %s", len(problems), summarize(problems))
 		}
 	}

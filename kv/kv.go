@@ -19,7 +19,7 @@
 // FileChecker (a check of the engine's own file structure), BatchSizer
 // (the group-commit batch it prefers), Metered (counters of its own, for
 // the store's metrics), Shared (other processes write it too) and, for
-// transactions, AsyncCommitter and Validator (a commit
+// transactions, AsyncCommitter, Validator and Prefetcher (a commit
 // whose durability can be waited for apart). Engines make themselves
 // known to Open by a URL scheme with Register; what only one engine
 // knows it takes as its own Config (Options.Config).
@@ -175,6 +175,22 @@ type AsyncCommitter interface {
 // something it read was stale, and the work must run again.
 type Validator interface {
 	Validate() error
+}
+
+// Prefetcher is a transaction that can read many keys in one request.
+// On a remote engine every Get is a round trip; Prefetch reads, in one,
+// the given keys the transaction has not read yet, at its snapshot, so
+// the Gets of them that follow are answered locally. It is a hint: what
+// it does not fetch, Get still reads. Local engines, whose reads are
+// memory and page cache, do not implement it.
+type Prefetcher interface {
+	Prefetch(keys []Key) error
+}
+
+// Key names one key of one keyspace.
+type Key struct {
+	Keyspace Keyspace
+	Key      []byte
 }
 
 // BatchSizer is an engine that prefers a bound on how many writes one

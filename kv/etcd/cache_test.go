@@ -195,3 +195,100 @@ func TestCachedStoresSeeEachOthersWrites(t *testing.T) {
 	}
 	check(t, s1)
 }
+
+// Prefetch reads, in one request, the keys not yet read: the Gets that
+// follow cost no round trip, see the same values Get would (absent
+// ones too, and the transaction's own writes over them), and join the
+// commit's compares, so a key another client changes after the
+// prefetch fails the commit.
+func TestPrefetch(t *testing.T) {
+	c := startCluster(t, 1)
+	prefix := newPrefix()
+	e, err := DialWith(c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	txn := begin(t, e)
+	for _, k := range []string{"x", "y"} {
+		txn.Put(ks, []byte(k), []byte("v"+k))
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	txn = begin(t, e)
+	txn.Put(ks, []byte("y"), []byte("mine"))
+	trips := metric(e, "etcd_round_trips_total")
+	keys := []kv.Key{{Keyspace: ks, Key: []byte("x")}, {Keyspace: ks, Key: []byte("y")}, {Keyspace: ks, Key: []byte("absent")}, {Keyspace: ks, Key: []byte("x")}}
+	if err := txn.(kv.Prefetcher).Prefetch(keys); err != nil {
+		t.Fatal(err)
+	}
+	if got := metric(e, "etcd_round_trips_total") - trips; got != 1 {
+		t.Fatalf("prefetch of 3 keys took %v round trips", got)
+	}
+	for k, want := range map[string]string{"x": "vx", "y": "mine", "absent": ""} {
+		if v := get(t, txn, k); v != want {
+			t.Fatalf("%s = %q after prefetch, want %q", k, v, want)
+		}
+	}
+	if got := metric(e, "etcd_round_trips_total") - trips; got != 1 {
+		t.Fatalf("gets after the prefetch took %v more round trips", got-1)
+	}
+	if err := txn.(kv.Prefetcher).Prefetch([]kv.Key{{Keyspace: "nope", Key: []byte("x")}}); err == nil {
+		t.Fatal("prefetch from an unknown keyspace succeeded")
+	}
+
+	other, err := Dial(c.clients, prefix, kvtest.Keyspaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	o := begin(t, other)
+	o.Put(ks, []byte("absent"), []byte("now here"))
+	if err := o.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("commit after a prefetched key changed: %v", err)
+	}
+}
+
+// A writable transaction reads from whichever member the client talks
+// to, which may be behind (etcd's serializable reads): one that will
+// not commit still has those reads checked by Validate, so a failure
+// found in a stale view is a conflict to run again, never an answer.
+func TestLocalReadsAreValidated(t *testing.T) {
+	c := startCluster(t, 1)
+	prefix := newPrefix()
+	e, err := DialWith(c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	txn := begin(t, e)
+	if v := get(t, txn, "k"); v != "" {
+		t.Fatalf("k = %q", v)
+	}
+	o := begin(t, e)
+	o.Put(ks, []byte("k"), []byte("1"))
+	if err := o.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.(kv.Validator).Validate(); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("validate after k changed: %v", err)
+	}
+	// Read-only transactions read confirmed snapshots: nothing to check.
+	r, err := e.Begin(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := get(t, r, "k"); v != "1" {
+		t.Fatalf("k = %q", v)
+	}
+	trips := metric(e, "etcd_round_trips_total")
+	if err := r.(kv.Validator).Validate(); err != nil || metric(e, "etcd_round_trips_total") != trips {
+		t.Fatalf("validate of a read-only transaction: %v, %v round trips", err, metric(e, "etcd_round_trips_total")-trips)
+	}
+	r.Rollback()
+}

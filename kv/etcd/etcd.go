@@ -35,8 +35,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/relgraph/relgraph/kv"
 )
@@ -87,6 +89,7 @@ type Engine struct {
 	prefix    string
 	keyspaces map[kv.Keyspace]bool
 	own       bool
+	maxTxnOps int
 	maxBatch  int
 	cache     *readCache // nil: off
 	count     counters
@@ -113,6 +116,7 @@ func OpenWith(cli *clientv3.Client, prefix string, keyspaces []kv.Keyspace, opts
 	if ops <= 0 {
 		ops = DefaultMaxTxnOps
 	}
+	e.maxTxnOps = ops
 	e.maxBatch = min(max(DefaultMaxBatch, ops/opsPerWrite), maxMaxBatch)
 	switch {
 	case opts.CacheBytes == 0:
@@ -131,7 +135,16 @@ func Dial(endpoints []string, prefix string, keyspaces []kv.Keyspace) (*Engine, 
 
 // DialWith is Dial with opts.
 func DialWith(endpoints []string, prefix string, keyspaces []kv.Keyspace, opts Options) (*Engine, error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	// The client's own log at errors only: it warns of every refused
+	// request, and the engine answers some refusals itself (a member
+	// behind the snapshot, see txn.get) and returns the others.
+	logCfg := zap.NewProductionConfig()
+	logCfg.Level = zap.NewAtomicLevelAt(zap.ErrorLevel)
+	logger, err := logCfg.Build()
+	if err != nil {
+		return nil, fmt.Errorf("etcd client log: %w", err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
 	}
@@ -204,9 +217,12 @@ type txn struct {
 	reads    map[string]int64  // key → mod revision seen (0: absent)
 	values   map[string][]byte // key → value read by Get (nil: absent)
 	ranges   [][2]string       // scanned [from, to)
-	// cachedReads counts the reads the cache answered: with any, the
-	// transaction's view may mix revisions until its compares hold.
-	cachedReads int
+	// cachedReads counts the reads the cache answered, localReads those
+	// a member answered without asking the leader (a writable
+	// transaction's, etcd's serializable reads): with any, what the
+	// transaction saw may be behind, or mix revisions, until its
+	// compares hold.
+	cachedReads, localReads int
 	// stale: a key was seen at two revisions (the cache's and a
 	// cursor's); the transaction cannot commit.
 	stale bool
@@ -229,23 +245,37 @@ func (t *txn) check(ks kv.Keyspace) error {
 
 // get reads from etcd at the snapshot revision, fixing it on first use.
 func (t *txn) get(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	if t.rev != 0 {
-		opts = append(opts, clientv3.WithRev(t.rev))
-	}
-	c, cancel := t.requestCtx()
-	defer cancel()
-	t.e.count.roundTrips.Add(1)
-	resp, err := t.e.cli.Get(c, key, opts...)
-	if err != nil {
-		if errors.Is(err, rpctypes.ErrCompacted) {
-			return nil, kv.ErrConflict // the snapshot is gone: run again
+	local := t.writable
+	for {
+		o := slices.Clip(opts)
+		if t.rev != 0 {
+			o = append(o, clientv3.WithRev(t.rev))
 		}
-		return nil, fmt.Errorf("etcd get: %w", err)
+		if local {
+			o = append(o, clientv3.WithSerializable())
+		}
+		c, cancel := t.requestCtx()
+		t.e.count.roundTrips.Add(1)
+		resp, err := t.e.cli.Get(c, key, o...)
+		cancel()
+		if local && errors.Is(err, rpctypes.ErrFutureRev) {
+			local = false // this member is behind the snapshot: ask the leader
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, rpctypes.ErrCompacted) {
+				return nil, kv.ErrConflict // the snapshot is gone: run again
+			}
+			return nil, fmt.Errorf("etcd get: %w", err)
+		}
+		if t.rev == 0 {
+			t.rev = resp.Header.Revision
+		}
+		if local {
+			t.localReads++
+		}
+		return resp, nil
 	}
-	if t.rev == 0 {
-		t.rev = resp.Header.Revision
-	}
-	return resp, nil
 }
 
 func (t *txn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
@@ -262,32 +292,142 @@ func (t *txn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if v, ok := t.values[k]; ok {
 		return v, nil
 	}
-	if _, scanned := t.reads[k]; !scanned && t.writable && t.e.cache != nil {
-		// (A key a cursor already read is read again at the snapshot,
-		// so the transaction sees it at one revision.)
-		if c, ok := t.e.cache.get(k); ok {
-			t.e.count.cacheHits.Add(1)
-			t.cachedReads++
-			t.reads[k], t.values[k] = c.rev, c.val
-			return c.val, nil
-		}
-		t.e.count.cacheMisses.Add(1)
+	if v, ok := t.fromCache(k); ok {
+		return v, nil
 	}
 	resp, err := t.get(k)
 	if err != nil {
 		return nil, err
 	}
+	return t.keep(k, resp.Kvs), nil
+}
+
+// fromCache answers a read of key k from the cache, for a writable
+// transaction, and counts the hit or miss.
+func (t *txn) fromCache(k string) ([]byte, bool) {
+	if !t.writable || t.e.cache == nil {
+		return nil, false
+	}
+	if _, scanned := t.reads[k]; scanned {
+		// A key a cursor already read is read again at the snapshot,
+		// so the transaction sees it at one revision.
+		return nil, false
+	}
+	c, ok := t.e.cache.get(k)
+	if !ok {
+		t.e.count.cacheMisses.Add(1)
+		return nil, false
+	}
+	t.e.count.cacheHits.Add(1)
+	t.cachedReads++
+	t.reads[k], t.values[k] = c.rev, c.val
+	return c.val, true
+}
+
+// keep records what etcd answered for key k at the snapshot (kvs: none
+// or the key) as read, and caches it; it returns the value (nil:
+// absent).
+func (t *txn) keep(k string, kvs []*mvccpb.KeyValue) []byte {
 	var v []byte
 	var rev int64
-	if len(resp.Kvs) > 0 {
-		v, rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
+	if len(kvs) > 0 {
+		v, rev = kvs[0].Value, kvs[0].ModRevision
 		if v == nil {
 			v = []byte{}
 		}
 	}
 	t.reads[k], t.values[k] = rev, v
 	t.e.cache.put(k, v, rev, t.rev)
-	return v, nil
+	return v
+}
+
+// Prefetch reads the keys the transaction has not read, and the cache
+// does not hold, in one etcd request per --max-txn-ops of them
+// (kv.Prefetcher), at the snapshot.
+func (t *txn) Prefetch(keys []kv.Key) error {
+	if t.closed {
+		return kv.ErrTxClosed
+	}
+	var todo []string
+	seen := make(map[string]bool, len(keys))
+	for _, key := range keys {
+		if err := t.check(key.Keyspace); err != nil {
+			return err
+		}
+		k := t.e.key(key.Keyspace, key.Key)
+		if _, ok := t.writes[k]; ok || t.deletes[k] {
+			continue
+		}
+		if _, ok := t.values[k]; ok || seen[k] {
+			continue
+		}
+		if _, ok := t.fromCache(k); ok {
+			continue
+		}
+		seen[k] = true
+		todo = append(todo, k)
+	}
+	for len(todo) > 0 {
+		n := min(len(todo), t.e.maxTxnOps)
+		if err := t.fetch(todo[:n]); err != nil {
+			return err
+		}
+		todo = todo[n:]
+	}
+	return nil
+}
+
+// fetch reads keys in one etcd transaction of gets (local ones for a
+// writable transaction, as get).
+func (t *txn) fetch(keys []string) error {
+	local := t.writable
+	var resp *clientv3.TxnResponse
+	for {
+		ops := make([]clientv3.Op, len(keys))
+		for i, k := range keys {
+			var o []clientv3.OpOption
+			if t.rev != 0 {
+				o = append(o, clientv3.WithRev(t.rev))
+			}
+			if local {
+				o = append(o, clientv3.WithSerializable())
+			}
+			ops[i] = clientv3.OpGet(k, o...)
+		}
+		c, cancel := t.requestCtx()
+		t.e.count.roundTrips.Add(1)
+		var err error
+		resp, err = t.e.cli.Txn(c).Then(ops...).Commit()
+		cancel()
+		if local && errors.Is(err, rpctypes.ErrFutureRev) {
+			local = false
+			continue
+		}
+		if err == nil {
+			if local {
+				t.localReads++
+			}
+			break
+		}
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			return kv.ErrConflict // the snapshot is gone: run again
+		}
+		return fmt.Errorf("etcd get: %w", err)
+	}
+	if t.rev == 0 {
+		t.rev = resp.Header.Revision
+	}
+	if len(resp.Responses) != len(keys) {
+		return fmt.Errorf("etcd get: %d answers to %d reads", len(resp.Responses), len(keys))
+	}
+	for i, r := range resp.Responses {
+		rr := r.GetResponseRange()
+		if rr == nil {
+			return fmt.Errorf("etcd get: answer %d is not a read", i)
+		}
+		t.keep(keys[i], rr.Kvs)
+	}
+	return nil
 }
 
 func (t *txn) Put(ks kv.Keyspace, key, value []byte) error {
@@ -352,10 +492,11 @@ func (t *txn) Commit() error {
 }
 
 // Validate reports kv.ErrConflict if the transaction's reads may not
-// all have been current together: when the cache answered some of them
-// and one has changed since (checked by a compare-only etcd
-// transaction), or a key was seen at two revisions. A transaction that
-// read only its snapshot is consistent and sends nothing. It is the
+// all have been current together: when the cache or a member that may
+// be behind answered some of them and one has changed since (checked by
+// a compare-only etcd transaction, which the leader answers), or a key
+// was seen at two revisions. A transaction that read nothing but
+// confirmed snapshots sends nothing. It is the
 // check a writable transaction's failure needs before it is reported:
 // a failure caused by a stale entry is a conflict, to run again.
 func (t *txn) Validate() error {
@@ -366,7 +507,7 @@ func (t *txn) Validate() error {
 		t.conflicted()
 		return kv.ErrConflict
 	}
-	if t.cachedReads == 0 {
+	if t.cachedReads == 0 && t.localReads == 0 {
 		return nil
 	}
 	return t.send(false)
