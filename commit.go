@@ -122,6 +122,11 @@ func (s *Store) commitLoop() {
 		close(s.done)
 	}()
 	var held *writeRequest // an exclusive request that ends a batch
+	var linger time.Duration
+	if g, ok := s.engine.(kv.BatchGatherer); ok {
+		linger = g.BatchLinger()
+	}
+	lastSize := 0
 	for {
 		first := held
 		held = nil
@@ -135,25 +140,50 @@ func (s *Store) commitLoop() {
 			}
 		}
 		batch := []*writeRequest{first}
+		var lingerEnd time.Time
 	gather:
 		for !first.exclusive && len(batch) < s.opts.MaxBatch {
+			var r *writeRequest
+			var ok bool
 			select {
-			case r, ok := <-s.queue:
-				if !ok {
-					break gather
-				}
-				if !r.take() {
-					continue
-				}
-				if r.exclusive {
-					held = r
-					break gather
-				}
-				batch = append(batch, r)
+			case r, ok = <-s.queue:
 			default:
+				// Nothing queued. On an engine whose commit is a long
+				// round trip, while many write (the last batch carried
+				// more than one), the writers the last batch answered
+				// are on their way back: wait a little for them, as long
+				// as they keep coming, so that one commit carries them.
+				if linger == 0 || lastSize < 2 {
+					break gather
+				}
+				if lingerEnd.IsZero() {
+					lingerEnd = time.Now().Add(linger)
+				}
+				wait := min(time.Until(lingerEnd), linger/lingerGaps)
+				if wait <= 0 {
+					break gather
+				}
+				timer := time.NewTimer(wait)
+				select {
+				case r, ok = <-s.queue:
+					timer.Stop()
+				case <-timer.C:
+					break gather
+				}
+			}
+			if !ok {
 				break gather
 			}
+			if !r.take() {
+				continue
+			}
+			if r.exclusive {
+				held = r
+				break gather
+			}
+			batch = append(batch, r)
 		}
+		lastSize = len(batch)
 		if c := s.runBatch(batch); c != nil {
 			completions <- *c
 			continue
@@ -163,6 +193,11 @@ func (s *Store) commitLoop() {
 		}
 	}
 }
+
+// lingerGaps divides an engine's batch linger (kv.BatchGatherer): the
+// committer stops waiting for more writers when none came for that
+// part of it.
+const lingerGaps = 4
 
 // maxAttempts bounds re-runs of a batch: on an optimistic engine's
 // conflict, or after a write failed midway without an undo log.

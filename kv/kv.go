@@ -17,7 +17,8 @@
 // does with its drivers' optional interfaces: Snapshotter (a consistent
 // copy to a writer), Compacter (a compacted copy to a new file),
 // FileChecker (a check of the engine's own file structure), BatchSizer
-// (the group-commit batch it prefers), Metered (counters of its own, for
+// (the group-commit batch it prefers), BatchGatherer (how long a batch
+// may wait for more writers), Metered (counters of its own, for
 // the store's metrics), Shared (other processes write it too) and, for
 // transactions, AsyncCommitter, Validator and Prefetcher (a commit
 // whose durability can be waited for apart). Engines make themselves
@@ -29,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Keyspace names one ordered byte map. Engines create every keyspace
@@ -175,6 +177,16 @@ type AsyncCommitter interface {
 // something it read was stale, and the work must run again.
 type Validator interface {
 	Validate() error
+}
+
+// BatchGatherer is an engine whose commit is a long round trip (etcd:
+// a consensus round and the members' fsyncs), of which one carrying
+// many writes costs little more than one carrying few. While writes
+// come from many writers, the group commit then waits up to
+// BatchLinger for more of them to join a batch, as long as they keep
+// arriving (each within a quarter of it); a lone writer never waits.
+type BatchGatherer interface {
+	BatchLinger() time.Duration
 }
 
 // Prefetcher is a transaction that can read many keys in one request.

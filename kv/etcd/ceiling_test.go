@@ -19,14 +19,14 @@ import (
 //
 //	cd kv/etcd && go test -run '^$' -bench ClusterCeiling -benchtime 3s .
 func BenchmarkClusterCeiling(b *testing.B) {
-	endpoints := startProcessCluster(b, 3, 100000)
+	endpoints, _ := startProcessCluster(b, 3, 100000)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cli.Close()
 	val := string(make([]byte, 100))
-	for _, batch := range []int{16, 64} {
+	for _, batch := range []int{16, 32, 64} {
 		for _, clients := range []int{1, 4} {
 			b.Run(fmt.Sprintf("batch=%d/clients=%d", batch, clients), func(b *testing.B) {
 				var next atomic.Int64

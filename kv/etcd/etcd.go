@@ -78,6 +78,10 @@ type Options struct {
 	// CacheBytes bounds the read cache of writable transactions (0:
 	// DefaultCacheBytes; negative: no cache). See readCache.
 	CacheBytes int64
+	// BatchLinger is how long a group commit may wait for more writers
+	// to join it while many write (kv.BatchGatherer; 0:
+	// DefaultBatchLinger; negative: none).
+	BatchLinger time.Duration
 }
 
 // pageSize is how many keys a cursor fetches at once.
@@ -91,6 +95,7 @@ type Engine struct {
 	own       bool
 	maxTxnOps int
 	maxBatch  int
+	linger    time.Duration
 	cache     *readCache // nil: off
 	count     counters
 }
@@ -117,6 +122,12 @@ func OpenWith(cli *clientv3.Client, prefix string, keyspaces []kv.Keyspace, opts
 		ops = DefaultMaxTxnOps
 	}
 	e.maxTxnOps = ops
+	switch {
+	case opts.BatchLinger == 0:
+		e.linger = DefaultBatchLinger
+	case opts.BatchLinger > 0:
+		e.linger = opts.BatchLinger
+	}
 	e.maxBatch = min(max(DefaultMaxBatch, ops/opsPerWrite), maxMaxBatch)
 	switch {
 	case opts.CacheBytes == 0:
@@ -174,6 +185,15 @@ func (e *Engine) bounds(ks kv.Keyspace) (string, string) {
 // (kv.BatchSizer): what fits Options.MaxTxnOps, from DefaultMaxBatch to
 // 256.
 func (e *Engine) MaxBatch() int { return e.maxBatch }
+
+// DefaultBatchLinger is how long a group commit may wait for more
+// writers (kv.BatchGatherer) unless Options say otherwise: a fraction
+// of a commit's few milliseconds (measured in BenchmarkOverwrite).
+const DefaultBatchLinger = 2 * time.Millisecond
+
+// BatchLinger is how long a group commit may wait for more writers
+// (kv.BatchGatherer): Options.BatchLinger.
+func (e *Engine) BatchLinger() time.Duration { return e.linger }
 
 // Metrics are the engine's counters (kv.Metered): requests sent to
 // etcd (round trips), commits and the conflicts among them, and the

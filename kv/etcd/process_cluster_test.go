@@ -47,12 +47,12 @@ func buildEtcd(t testing.TB) string {
 // 127.0.0.1, a deployment as users run it: each its own data directory,
 // fsyncing its WAL, with room for relgraph's transactions
 // (--max-txn-ops maxTxnOps, --max-request-bytes 32 MiB). They are
-// stopped (SIGTERM, then killed) when the test ends. It returns the
-// client URLs.
-func startProcessCluster(t testing.TB, n int, maxTxnOps int) []string {
+// stopped (SIGTERM, then killed) by stop, or when the test ends. It
+// returns the client URLs.
+func startProcessCluster(t testing.TB, n int, maxTxnOps int) (clients []string, stop func()) {
 	t.Helper()
 	bin := buildEtcd(t)
-	var peers, clients []string
+	var peers []string
 	names := make([]string, n)
 	peerURLs := make([]string, n)
 	for i := range n {
@@ -62,21 +62,9 @@ func startProcessCluster(t testing.TB, n int, maxTxnOps int) []string {
 		clients = append(clients, fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
 	}
 	var procs []*exec.Cmd
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.Process.Signal(syscall.SIGTERM)
-		}
-		for _, p := range procs {
-			done := make(chan struct{})
-			go func() { p.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				p.Process.Kill()
-				<-done
-			}
-		}
-	})
+	var once sync.Once
+	stop = func() { once.Do(func() { stopProcesses(procs) }) }
+	t.Cleanup(stop)
 	for i := range n {
 		dir := t.TempDir()
 		cmd := exec.Command(bin,
@@ -101,10 +89,27 @@ func startProcessCluster(t testing.TB, n int, maxTxnOps int) []string {
 		_, err := cli.Put(c, "relgraph-bench-ready", "1")
 		cancel()
 		if err == nil {
-			return clients
+			return clients, stop
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("etcd processes not ready after a minute: %v", err)
+		}
+	}
+}
+
+// stopProcesses ends the members: SIGTERM, then a kill after 10 s.
+func stopProcesses(procs []*exec.Cmd) {
+	for _, p := range procs {
+		p.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range procs {
+		done := make(chan struct{})
+		go func() { p.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			p.Process.Kill()
+			<-done
 		}
 	}
 }
