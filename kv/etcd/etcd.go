@@ -11,13 +11,24 @@
 // committer answers by running the batch again: transactions are
 // serializable, as on bbolt.
 //
+// Round trips are what an operation costs on etcd, so a writable
+// transaction reads its keys from a cache validated by the commit
+// (readCache: a cached read is one more compare, and a stale one a
+// conflict), from the member the client reaches (serializable reads,
+// validated the same way), and many at once when relgraph knows them
+// ahead (kv.Prefetcher); relgraph's group commit waits a little for
+// more writers while many write (kv.BatchGatherer). Read-only
+// transactions read confirmed snapshots and no cache. The engine counts
+// its round trips, conflicts and cache hits (kv.Metered).
+//
 // Limits: one commit is one etcd Txn, bounded by the cluster's
 // --max-txn-ops (default 128, counting compares and writes separately)
 // and --max-request-bytes (1.5 MiB). A transaction over them fails with
 // an error that says so; relgraph operations that touch many keys (a
 // cascade delete of a profile with many relations) and large group
-// commits need a cluster configured with room (thousands of ops). The
-// engine asks relgraph for small group commits (kv.BatchSizer: 16).
+// commits need a cluster configured with room (thousands of ops), and
+// Options.MaxTxnOps saying so: the engine asks relgraph for group
+// commits that fit it (kv.BatchSizer: 16 at etcd's default).
 //
 // Importing the package registers the etcd:// scheme with kv.Register,
 // so relgraph.Open("etcd://host:2379[,host:2379…]/prefix", nil) opens a
