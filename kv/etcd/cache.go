@@ -10,8 +10,9 @@ import (
 // value may be stale (another process changed the key); it is never
 // trusted: the transaction that used it puts the revision in its
 // commit's compares like any read, so a stale entry fails the commit
-// (kv.ErrConflict) instead of answering it, and the entries that
-// transaction used are dropped before it runs again. Read-only
+// (kv.ErrConflict) instead of answering it, and the failed commit's
+// answer (its Else branch: the keys it read, as they are now) replaces
+// the entries before the transaction runs again. Read-only
 // transactions, whose answers no commit validates, do not read it.
 //
 // Bounded by bytes (keys and values), least recently used out first.

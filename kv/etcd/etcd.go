@@ -552,8 +552,22 @@ func (t *txn) send(write bool) error {
 		return kv.ErrConflict
 	}
 	cmps := make([]clientv3.Cmp, 0, len(t.reads)+len(t.ranges))
+	// On a failed compare, etcd answers the Else branch: the keys read,
+	// as they are now, so the cache is mended in the same round trip
+	// and the batch run again reads no key anew (within the cluster's
+	// --max-txn-ops; past it the keys read are forgotten instead).
+	var refresh []string
+	var elseOps []clientv3.Op
+	if t.e.cache != nil && len(t.reads) <= t.e.maxTxnOps {
+		refresh = make([]string, 0, len(t.reads))
+		elseOps = make([]clientv3.Op, 0, len(t.reads))
+	}
 	for k, rev := range t.reads {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", rev))
+		if refresh != nil {
+			refresh = append(refresh, k)
+			elseOps = append(elseOps, clientv3.OpGet(k))
+		}
 	}
 	for _, r := range t.ranges {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(r[0]).WithRange(r[1]), "<", t.rev+1))
@@ -572,7 +586,7 @@ func (t *txn) send(write bool) error {
 	defer cancel()
 	t.e.count.roundTrips.Add(1)
 	t.e.count.commits.Add(1)
-	resp, err := t.e.cli.Txn(c).If(cmps...).Then(ops...).Commit()
+	resp, err := t.e.cli.Txn(c).If(cmps...).Then(ops...).Else(elseOps...).Commit()
 	if err != nil {
 		if write {
 			t.forgetWrites() // whether they applied is unknown
@@ -583,7 +597,11 @@ func (t *txn) send(write bool) error {
 		return fmt.Errorf("etcd commit: %w", err)
 	}
 	if !resp.Succeeded {
-		t.conflicted()
+		if refresh == nil || !t.mend(refresh, resp) {
+			t.conflicted()
+		} else {
+			t.e.count.conflicts.Add(1)
+		}
 		return kv.ErrConflict
 	}
 	if write {
@@ -599,6 +617,31 @@ func (t *txn) conflicted() {
 	for k := range t.reads {
 		t.e.cache.drop(k)
 	}
+}
+
+// mend puts into the cache the keys a failed commit read, as its Else
+// branch found them (current at the answer's revision); false if the
+// answer is not that.
+func (t *txn) mend(keys []string, resp *clientv3.TxnResponse) bool {
+	if len(resp.Responses) != len(keys) {
+		return false
+	}
+	for i, r := range resp.Responses {
+		rr := r.GetResponseRange()
+		if rr == nil {
+			return false
+		}
+		var v []byte
+		var rev int64
+		if len(rr.Kvs) > 0 {
+			v, rev = rr.Kvs[0].Value, rr.Kvs[0].ModRevision
+			if v == nil {
+				v = []byte{}
+			}
+		}
+		t.e.cache.put(keys[i], v, rev, resp.Header.Revision)
+	}
+	return true
 }
 
 // remember keeps in the cache what a committed transaction wrote at
