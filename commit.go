@@ -400,7 +400,9 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		}
 		return nil, storageErr("commit", err)
 	}
-	s.schema.Store(sc)
+	if sc != start {
+		s.keepSchema(sc)
+	}
 	s.committed(c)
 	return nil, nil
 }

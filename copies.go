@@ -110,8 +110,9 @@ const (
 // CopyTo copies every key of every keyspace, from one snapshot of s,
 // into dst, a new store (on any engine) that holds nothing yet and that
 // nothing else writes to meanwhile. It writes through dst's engine in
-// chunks that fit etcd's limits, then loads dst's schema, compares the
-// two stores' digests and runs Check on dst: an error says what differs.
+// chunks that fit etcd's limits, then compares the two stores'
+// digests, loads dst's schema and runs Check on dst: an error says what
+// differs.
 // It returns the keys copied. Writers of s go on meanwhile.
 func (s *Store) CopyTo(ctx context.Context, dst *Store) (int, error) {
 	if err := dst.refuseUnlessEmpty(ctx); err != nil {
@@ -134,15 +135,17 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) (int, error) {
 	if err != nil {
 		return total, err
 	}
-	if err := dst.reloadSchema(ctx); err != nil {
-		return total, err
-	}
 	got, err := dst.Digest(ctx)
 	if err != nil {
 		return total, err
 	}
 	if got != want {
 		return total, corruptf("copy: the copy's digest %s differs from the source's %s", got, want)
+	}
+	// After the digest: on a shared engine it bumps the schema's
+	// generation, a key the source may not have.
+	if err := dst.reloadSchema(ctx); err != nil {
+		return total, err
 	}
 	problems, err := dst.Check(ctx)
 	if err != nil {
@@ -220,15 +223,14 @@ func copyKeyspace(ctx context.Context, src kv.Tx, dst kv.Engine, ks kv.Keyspace)
 }
 
 // reloadSchema loads the schema from the engine, after a copy wrote it
-// beneath the store.
+// beneath the store, and installs it as a schema change: on a shared
+// engine that bumps the stored generation, so processes already open on
+// the copy's prefix read it too.
 func (s *Store) reloadSchema(ctx context.Context) error {
-	return s.View(ctx, func(tx *Tx) error {
+	return s.updateSchema(ctx, func(tx *Tx) error {
 		sc, err := loadSchema(tx.kv)
-		if err == nil && s.shared() {
-			sc.gen, err = readSchemaGen(tx.kv)
-		}
 		if err == nil {
-			s.schema.Store(sc)
+			tx.newSchema = sc
 		}
 		return err
 	})

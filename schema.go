@@ -626,8 +626,11 @@ func (tx *Tx) hasRelations(rel uint32) (bool, error) {
 }
 
 // Database returns the declaration of database id, or a 404 error.
+// These accessors read the schema the store keeps in memory; on an
+// engine other processes share (etcd) they first read its stored
+// generation, one round trip, and the schema again if it moved.
 func (s *Store) Database(id uint32) (Database, error) {
-	d, err := s.schema.Load().db(id)
+	d, err := s.latestSchema().db(id)
 	if err != nil {
 		return Database{}, err
 	}
@@ -639,7 +642,7 @@ func (s *Store) Database(id uint32) (Database, error) {
 // without one ("" when neither is set: phones need their country code).
 // An unknown database is a 404 error.
 func (s *Store) PhoneRegion(db uint32) (string, error) {
-	d, err := s.schema.Load().db(db)
+	d, err := s.latestSchema().db(db)
 	if err != nil {
 		return "", err
 	}
@@ -648,7 +651,7 @@ func (s *Store) PhoneRegion(db uint32) (string, error) {
 
 // Databases returns every database, by id.
 func (s *Store) Databases() []Database {
-	sc := s.schema.Load()
+	sc := s.latestSchema()
 	out := make([]Database, 0, len(sc.dbs))
 	for _, d := range sc.dbs {
 		out = append(out, cloneDatabase(*d))
@@ -660,7 +663,7 @@ func (s *Store) Databases() []Database {
 // RelationType returns the declaration of relation type id, or a 404
 // error.
 func (s *Store) RelationType(id uint32) (RelationType, error) {
-	r, err := s.schema.Load().rel(id)
+	r, err := s.latestSchema().rel(id)
 	if err != nil {
 		return RelationType{}, err
 	}
@@ -669,7 +672,7 @@ func (s *Store) RelationType(id uint32) (RelationType, error) {
 
 // RelationTypes returns every relation type, by id.
 func (s *Store) RelationTypes() []RelationType {
-	sc := s.schema.Load()
+	sc := s.latestSchema()
 	out := make([]RelationType, 0, len(sc.rels))
 	for _, r := range sc.rels {
 		out = append(out, cloneRelationType(*r))

@@ -1,7 +1,9 @@
 package relgraph
 
 import (
+	"context"
 	"encoding/binary"
+	"time"
 
 	"github.com/relgraph/relgraph/index"
 	"github.com/relgraph/relgraph/kv"
@@ -65,15 +67,46 @@ func (s *Store) currentSchema(txn kv.Tx) (*schema, error) {
 		return nil, err
 	}
 	fresh.gen = gen
-	// Keep the newer of what this read and what another transaction
-	// may have kept meanwhile (generations only grow).
+	s.keepSchema(fresh)
+	return fresh, nil
+}
+
+// keepSchema installs sc as the store's schema. On a shared engine it
+// keeps the newer of sc and what another transaction may have kept
+// meanwhile (generations only grow), so a transaction that ran under an
+// older generation never puts it back.
+func (s *Store) keepSchema(sc *schema) {
+	if !s.shared() {
+		s.schema.Store(sc)
+		return
+	}
 	for {
 		kept := s.schema.Load()
-		if kept.gen >= gen || s.schema.CompareAndSwap(kept, fresh) {
-			return fresh, nil
+		if kept.gen >= sc.gen || s.schema.CompareAndSwap(kept, sc) {
+			return
 		}
 	}
 }
+
+// latestSchema is the schema for the accessors that run no transaction
+// of their own (Database, RelationTypes, …): the one kept, checked on a
+// shared engine against the stored generation (one read; when the
+// engine cannot be reached, the kept one answers).
+func (s *Store) latestSchema() *schema {
+	if !s.shared() {
+		return s.schema.Load()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), accessorTimeout)
+	defer cancel()
+	var sc *schema
+	if err := s.View(ctx, func(tx *Tx) error { sc = tx.schema; return nil }); err != nil {
+		return s.schema.Load()
+	}
+	return sc
+}
+
+// accessorTimeout bounds latestSchema's read.
+const accessorTimeout = 10 * time.Second
 
 // schemaChanged is called by a transaction that changed the schema from
 // was to now, before it commits: on a shared engine it stores the next

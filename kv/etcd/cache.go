@@ -67,11 +67,18 @@ func (c *readCache) put(key string, val []byte, rev, at int64) {
 		return
 	}
 	e := &cached{key: key, val: val, rev: rev, at: at}
-	if e.size() > c.max/16 {
-		return // one value must not push out a sixteenth of the cache
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if e.size() > c.max/16 {
+		// One value must not push out a sixteenth of the cache; what
+		// was kept of the key is older than it, and goes.
+		if el, ok := c.byKey[key]; ok && el.Value.(*cached).at <= at {
+			c.order.Remove(el)
+			delete(c.byKey, key)
+			c.bytes -= el.Value.(*cached).size()
+		}
+		return
+	}
 	if el, ok := c.byKey[key]; ok {
 		old := el.Value.(*cached)
 		if old.at > at {

@@ -572,6 +572,9 @@ func (t *txn) send(write bool) error {
 	for _, r := range t.ranges {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(r[0]).WithRange(r[1]), "<", t.rev+1))
 	}
+	if !write && len(cmps) > t.e.maxTxnOps {
+		return t.validateInParts(cmps)
+	}
 	var ops []clientv3.Op
 	if write {
 		ops = make([]clientv3.Op, 0, len(t.writes)+len(t.deletes))
@@ -606,6 +609,32 @@ func (t *txn) send(write bool) error {
 	}
 	if write {
 		t.remember(resp.Header.Revision)
+	}
+	return nil
+}
+
+// validateInParts checks compares too many for one etcd transaction in
+// several, one after another. That is as good as one: a key whose mod
+// revision is unchanged when its part is checked was not written since
+// it was read, so every key read still held what was read when the
+// first part was checked, one moment at which all the reads held
+// together.
+func (t *txn) validateInParts(cmps []clientv3.Cmp) error {
+	for len(cmps) > 0 {
+		n := min(len(cmps), t.e.maxTxnOps)
+		c, cancel := t.requestCtx()
+		t.e.count.roundTrips.Add(1)
+		t.e.count.commits.Add(1)
+		resp, err := t.e.cli.Txn(c).If(cmps[:n]...).Commit()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("etcd validate: %w", err)
+		}
+		if !resp.Succeeded {
+			t.conflicted()
+			return kv.ErrConflict
+		}
+		cmps = cmps[n:]
 	}
 	return nil
 }
