@@ -33,6 +33,9 @@ type Store struct {
 	engine kv.Engine
 	opts   Options
 	schema atomic.Pointer[schema]
+	// schemaChecked is when a transaction last read the stored schema
+	// generation (unix nanoseconds; shared engines, schema_shared.go).
+	schemaChecked atomic.Int64
 
 	clock func() time.Time // time.Now; fixed by tests that compare stores
 	// noImportPrep turns ImportBatch's normalizing ahead off, for the

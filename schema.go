@@ -627,8 +627,9 @@ func (tx *Tx) hasRelations(rel uint32) (bool, error) {
 
 // Database returns the declaration of database id, or a 404 error.
 // These accessors read the schema the store keeps in memory; on an
-// engine other processes share (etcd) they first read its stored
-// generation, one round trip, and the schema again if it moved.
+// engine other processes share (etcd), another process's change
+// reaches them within 100 ms (they read the stored generation, one
+// round trip, when no transaction did in that time).
 func (s *Store) Database(id uint32) (Database, error) {
 	d, err := s.latestSchema().db(id)
 	if err != nil {

@@ -58,9 +58,14 @@ func (s *Store) currentSchema(txn kv.Tx) (*schema, error) {
 	if !s.shared() {
 		return sc, nil
 	}
+	checked := time.Now()
 	gen, err := readSchemaGen(txn)
-	if err != nil || gen == sc.gen {
+	if err != nil {
 		return sc, err
+	}
+	s.schemaChecked.Store(checked.UnixNano())
+	if gen == sc.gen {
+		return sc, nil
 	}
 	fresh, err := loadSchema(txn)
 	if err != nil {
@@ -89,11 +94,14 @@ func (s *Store) keepSchema(sc *schema) {
 }
 
 // latestSchema is the schema for the accessors that run no transaction
-// of their own (Database, RelationTypes, …): the one kept, checked on a
-// shared engine against the stored generation (one read; when the
-// engine cannot be reached, the kept one answers).
+// of their own (Database, RelationTypes, …): the one kept. On a shared
+// engine, unless a transaction checked the stored generation within
+// schemaRecheck, it is checked first (one read; when the engine cannot
+// be reached, the kept schema answers): another process's change
+// reaches the accessors within schemaRecheck, and the HTTP API, which
+// calls them for every request, pays no round trip per call.
 func (s *Store) latestSchema() *schema {
-	if !s.shared() {
+	if !s.shared() || time.Since(time.Unix(0, s.schemaChecked.Load())) < schemaRecheck {
 		return s.schema.Load()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), accessorTimeout)
@@ -105,8 +113,12 @@ func (s *Store) latestSchema() *schema {
 	return sc
 }
 
-// accessorTimeout bounds latestSchema's read.
-const accessorTimeout = 10 * time.Second
+// schemaRecheck is how stale the accessors' schema may be on a shared
+// engine; accessorTimeout bounds their check.
+const (
+	schemaRecheck   = 100 * time.Millisecond
+	accessorTimeout = 10 * time.Second
+)
 
 // schemaChanged is called by a transaction that changed the schema from
 // was to now, before it commits: on a shared engine it stores the next
