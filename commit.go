@@ -330,7 +330,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	// One Tx and one write counter serve the batch's requests in turn
 	// (a request must not keep its Tx): two allocations a batch, not
 	// two a request.
-	tx, counted := new(Tx), new(countingTx)
+	tx, counted := &Tx{batch: &s.room}, new(countingTx)
 	for _, r := range live {
 		s.resetTx(tx, txn, sc, now)
 		switch {

@@ -55,6 +55,28 @@ func (tx *Tx) loadCounter(rt *RelationType, a ProfileID) (*record.Counter, error
 	return decodeCounter(rt, a, v)
 }
 
+// loadCounterToChange is loadCounter for a relation write in the group
+// commit: into the batch's counter, reused by each write in turn (its
+// change is written before the next write loads one).
+func (tx *Tx) loadCounterToChange(rt *RelationType, a ProfileID) (*record.Counter, error) {
+	if tx.batch == nil {
+		return tx.loadCounter(rt, a)
+	}
+	v, err := tx.kv.Get(index.Adjacency, index.AppendCounterKey(tx.getKey(), rt.ID, a))
+	if err != nil {
+		return nil, storageErr("read counter", err)
+	}
+	c := &tx.batch.counter
+	if v == nil {
+		c.Reset()
+		return c, nil
+	}
+	if err := record.DecodeCounterInto(c, v, rt.lookup); err != nil {
+		return nil, corruptf("counter of relation type %d for %s: %v", rt.ID, a, err)
+	}
+	return c, nil
+}
+
 // counts reports whether a property value counts toward its total: it is
 // present, and for bool, true.
 func counts(v any, present bool) bool {
@@ -80,7 +102,7 @@ type counterChange struct {
 // relations (ErrCorrupt): sums are exact and cannot overflow. When a
 // top list runs short it reads A's relations to refill it (see refillTop).
 func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*counterChange, error) {
-	c, err := tx.loadCounter(rt, a)
+	c, err := tx.loadCounterToChange(rt, a)
 	if err != nil {
 		return nil, err
 	}
@@ -169,10 +191,7 @@ func (ch *counterChange) write(tx *Tx) error {
 		}
 		return nil
 	}
-	v, err := record.EncodeCounter(ch.counter)
-	if err != nil {
-		return storageErr("encode counter", err)
-	}
+	v := tx.appendValue(ch.counter.SizeHint(), func(b []byte) []byte { return record.AppendCounter(b, ch.counter) })
 	if err := tx.kv.Put(index.Adjacency, ch.key, v); err != nil {
 		return storageErr("write counter", err)
 	}

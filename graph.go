@@ -43,6 +43,8 @@ type Store struct {
 	noImportPrep bool
 
 	stats *statCounters
+	// room is what the committer's requests reuse (tx.go, batchRoom).
+	room batchRoom
 	// feed wakes readers of the change feed after each durable batch
 	// that appended to it; trimStop and trimDone stop its retention.
 	feed               feedSignal

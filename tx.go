@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"time"
 
+	"github.com/relgraph/relgraph/internal/record"
 	"github.com/relgraph/relgraph/kv"
 )
 
@@ -38,6 +39,43 @@ type Tx struct {
 	// scratch holds the key of a Get (getKey): engines keep no Get key,
 	// so one buffer serves every point read without an allocation.
 	scratch [64]byte
+	// batch is room the committer's requests reuse in turn (nil
+	// outside the committer): kept across resetTx.
+	batch *batchRoom
+}
+
+// batchRoom is what the committer's requests reuse, one after another
+// (one committer goroutine owns it): the counter a relation write
+// decodes and changes (planCounter; never handed to callers), and a
+// slab the encoded counters are carved from (the engine may keep a
+// value until its commit is durable, so the slab is only appended to,
+// and a full one is left to the GC with the values in it).
+type batchRoom struct {
+	counter record.Counter
+	slab    []byte
+}
+
+// slabSize is the room a batch's slab is allocated in: the counters of
+// about ten relation writes.
+const slabSize = 8 << 10
+
+// appendValue appends a value with append into the batch's slab (or a
+// new buffer outside a batch) and returns it; the slab keeps it until
+// the batch ends.
+func (tx *Tx) appendValue(size int, append func([]byte) []byte) []byte {
+	if tx.batch == nil {
+		return append(make([]byte, 0, size))
+	}
+	r := tx.batch
+	if cap(r.slab)-len(r.slab) < size {
+		r.slab = make([]byte, 0, max(slabSize, size))
+	}
+	free := cap(r.slab) - len(r.slab)
+	v := append(r.slab[len(r.slab):len(r.slab):cap(r.slab)])
+	if cap(v) == free { // still the slab's room: keep it taken
+		r.slab = r.slab[:len(r.slab)+len(v)]
+	}
+	return v
 }
 
 // getKey is a buffer for building the key of one Get (never of a Put or
@@ -55,14 +93,14 @@ func (s *Store) newTx(k kv.Tx, sc *schema, now time.Time) *Tx {
 
 // resetTx makes tx a fresh transaction, as newTx would, in place.
 func (s *Store) resetTx(tx *Tx, k kv.Tx, sc *schema, now time.Time) {
-	*tx = Tx{kv: k, schema: sc, now: now, region: s.opts.PhoneRegion}
+	*tx = Tx{kv: k, schema: sc, now: now, region: s.opts.PhoneRegion, batch: tx.batch}
 }
 
 // over is a transaction like tx (its schema, time and phone region)
 // over another engine transaction: an undo log's, an import's counter.
 // What it records beyond its writes reaches tx by absorb.
 func (tx *Tx) over(k kv.Tx) *Tx {
-	return &Tx{kv: k, schema: tx.schema, now: tx.now, region: tx.region}
+	return &Tx{kv: k, schema: tx.schema, now: tx.now, region: tx.region, batch: tx.batch}
 }
 
 // absorb takes into tx what inner, a transaction of over whose writes

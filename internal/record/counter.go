@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
+	"slices"
 
 	"github.com/relgraph/relgraph/index"
 )
@@ -16,6 +17,9 @@ import (
 type Counter struct {
 	Total int64
 	Props map[string]PropCounter
+	// spare holds top lists of a previous decode (DecodeCounterInto),
+	// their room reused by the next.
+	spare [][]TopEntry
 }
 
 // PropCounter is one property's aggregate. Total counts relations
@@ -114,13 +118,15 @@ func (e TopEntry) Decode(t Type) (value any, b [index.IDLen]byte) {
 // (empty for properties without a top aggregate). The bytes are
 // msgpack's (bytes_codec.go).
 func EncodeCounter(c *Counter) ([]byte, error) {
+	return AppendCounter(nil, c), nil
+}
+
+// AppendCounter appends the stored bytes of c (EncodeCounter's) to dst.
+func AppendCounter(dst []byte, c *Counter) []byte {
 	var keys [MaxProperties]string
 	names := AppendSortedKeys(keys[:0], c.Props)
-	size := 16
-	for _, k := range names {
-		size += 64 + len(k) + len(c.Props[k].Top)*TopEntryLen
-	}
-	b := make([]byte, 0, size)
+	start := len(dst)
+	b := slices.Grow(dst, c.SizeHint())
 	b = appendArrayLen(b, 2)
 	b = appendInt64(b, c.Total)
 	b = appendArrayLen(b, len(names))
@@ -131,14 +137,15 @@ func EncodeCounter(c *Counter) ([]byte, error) {
 		b = appendInt64(b, p.Total)
 		b = appendInt64(b, p.SumInt.Hi)
 		b = appendUint64(b, p.SumInt.Lo)
-		sum := p.SumFloat.AppendBinary(nil)
+		var sumBuf [64]byte
+		sum := p.SumFloat.AppendBinary(sumBuf[:0])
 		b = append(appendBinLen(b, len(sum)), sum...)
 		b = appendBinLen(b, len(p.Top)*TopEntryLen)
 		for _, t := range p.Top {
 			b = append(b, t[:]...)
 		}
 	}
-	return Seal(b), nil
+	return sealFrom(b, start)
 }
 
 var errCounterShape = errors.New("counter record: unexpected shape")
@@ -148,18 +155,62 @@ var errCounterShape = errors.New("counter record: unexpected shape")
 // name lookup (which may be nil) knows is keyed by lookup's string, the
 // schema's, not a new one: a counter is decoded on every relation write.
 func DecodeCounter(b []byte, lookup Lookup) (*Counter, error) {
-	body, err := Unseal(b)
-	if err != nil {
+	c := new(Counter)
+	if err := DecodeCounterInto(c, b, lookup); err != nil {
 		return nil, err
 	}
-	var c Counter
+	return c, nil
+}
+
+// DecodeCounterInto is DecodeCounter into c, whose previous contents it
+// replaces, reusing their room (its map, its top lists): a writer that
+// decodes one counter per relation write allocates nothing for it once
+// warm. What c held before must no longer be in use.
+func DecodeCounterInto(c *Counter, b []byte, lookup Lookup) error {
+	body, err := Unseal(b)
+	if err != nil {
+		return err
+	}
+	c.Reset()
 	if err := c.decode(&byteReader{b: body}, lookup); err != nil {
-		return nil, fmt.Errorf("does not decode: %w", err)
+		return fmt.Errorf("does not decode: %w", err)
 	}
 	if c.Total < 0 {
-		return nil, fmt.Errorf("negative total %d", c.Total)
+		return fmt.Errorf("negative total %d", c.Total)
 	}
-	return &c, nil
+	return nil
+}
+
+// Reset empties c, keeping its room (map, top lists) for the next
+// DecodeCounterInto.
+func (c *Counter) Reset() {
+	for _, p := range c.Props {
+		if cap(p.Top) > 0 {
+			c.spare = append(c.spare, p.Top[:0])
+		}
+	}
+	clear(c.Props)
+	c.Total = 0
+}
+
+// SizeHint is about how many bytes AppendCounter appends for c (not
+// fewer).
+func (c *Counter) SizeHint() int {
+	size := 16
+	for k, p := range c.Props {
+		size += 64 + len(k) + len(p.Top)*TopEntryLen
+	}
+	return size
+}
+
+// spareTop is a top list's room from a previous decode, or nil.
+func (c *Counter) spareTop() []TopEntry {
+	if n := len(c.spare); n > 0 {
+		t := c.spare[n-1]
+		c.spare = c.spare[:n-1]
+		return t
+	}
+	return nil
 }
 
 func (c *Counter) decode(r *byteReader, lookup Lookup) error {
@@ -171,7 +222,7 @@ func (c *Counter) decode(r *byteReader, lookup Lookup) error {
 	if n > MaxProperties {
 		return fmt.Errorf("counter record: %d properties", n)
 	}
-	if n > 0 {
+	if n > 0 && c.Props == nil {
 		c.Props = make(map[string]PropCounter, n)
 	}
 	var prev []byte
@@ -196,7 +247,7 @@ func (c *Counter) decode(r *byteReader, lookup Lookup) error {
 		if p.SumFloat, err = ParseFloatSum(sum); err != nil {
 			return err
 		}
-		if p.Top, err = decodeTop(top); err != nil {
+		if p.Top, err = decodeTop(c.spareTop(), top); err != nil {
 			return err
 		}
 		key, ok := "", false
@@ -212,8 +263,9 @@ func (c *Counter) decode(r *byteReader, lookup Lookup) error {
 }
 
 // decodeTop reads a counter's top list: at most 2×MaxTop entries in
-// strictly increasing byte order.
-func decodeTop(b []byte) ([]TopEntry, error) {
+// strictly increasing byte order, into room's space when it has enough
+// (room for one more: a write inserts one).
+func decodeTop(room []TopEntry, b []byte) ([]TopEntry, error) {
 	if len(b)%TopEntryLen != 0 || len(b)/TopEntryLen > 2*MaxTop {
 		return nil, fmt.Errorf("counter record: top list of %d bytes", len(b))
 	}
@@ -225,7 +277,12 @@ func decodeTop(b []byte) ([]TopEntry, error) {
 			return nil, fmt.Errorf("counter record: top list out of order at entry %d", i/TopEntryLen)
 		}
 	}
-	top := make([]TopEntry, len(b)/TopEntryLen)
+	n := len(b) / TopEntryLen
+	top := room[:0]
+	if cap(top) < n+1 {
+		top = make([]TopEntry, 0, n+1)
+	}
+	top = top[:n]
 	for i := range top {
 		top[i] = TopEntry(b[i*TopEntryLen:])
 	}

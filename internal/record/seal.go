@@ -17,6 +17,12 @@ func Seal(body []byte) []byte {
 	return binary.BigEndian.AppendUint32(body, crc32.Checksum(body, castagnoli))
 }
 
+// sealFrom seals the record that b holds from start on (b's earlier
+// bytes are another's): its checksum is appended.
+func sealFrom(b []byte, start int) []byte {
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
+}
+
 var (
 	errTooShort = errors.New("too short for its checksum")
 	errChecksum = errors.New("checksum mismatch")
