@@ -398,6 +398,16 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		if errors.Is(err, kv.ErrConflict) {
 			return nil, err
 		}
+		if _, validates := txn.(kv.Validator); validates {
+			// The reads behind the batch's refusals were never
+			// validated (the commit would have done it): they may be
+			// stale, so every request gets the commit's error.
+			for _, r := range live {
+				if !r.finished {
+					r.err = nil
+				}
+			}
+		}
 		return nil, storageErr("commit", err)
 	}
 	if sc != start {

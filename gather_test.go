@@ -2,6 +2,7 @@ package relgraph
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -80,5 +81,71 @@ func TestGroupCommitGathersWritersOnlyWhenMany(t *testing.T) {
 	after := s.Stats()
 	if after.Commits-before.Commits != 1 || after.Requests-before.Requests != 2 {
 		t.Fatalf("two writes in %d commits: the first did not wait for the second", after.Commits-before.Commits)
+	}
+}
+
+// validatingEngine is bbolt claiming, like etcd, that its reads need
+// the commit to hold (kv.Validator), with a commit that fails at will.
+type validatingEngine struct {
+	kv.Engine
+	failCommit bool
+}
+
+type validatingTxn struct {
+	kv.Txn
+	e *validatingEngine
+}
+
+func (e *validatingEngine) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
+	t, err := e.Engine.Begin(ctx, writable)
+	if err != nil {
+		return nil, err
+	}
+	return &validatingTxn{Txn: t, e: e}, nil
+}
+
+func (t *validatingTxn) Validate() error { return nil }
+
+func (t *validatingTxn) Commit() error {
+	if t.e.failCommit {
+		t.Txn.Rollback()
+		return errInjected
+	}
+	return t.Txn.Commit()
+}
+
+// When a commit fails on an engine whose reads the commit validates, a
+// request of the batch that had failed on what it read gets the
+// commit's error, not its own: what it read was never checked (found
+// by review).
+func TestFailedCommitOverridesUnvalidatedRefusals(t *testing.T) {
+	b, err := bolt.Open(filepath.Join(t.TempDir(), "v.db"), index.All, kv.Options{NoSync: true})
+	must(t, err)
+	e := &validatingEngine{Engine: b}
+	s, err := OpenEngine(e, nil)
+	must(t, err)
+	defer s.Close()
+	must(t, s.PutDatabase(ctx, Database{ID: 1}))
+	e.failCommit = true
+	release, holding := make(chan struct{}), make(chan struct{})
+	go s.Update(ctx, func(*Tx) error { close(holding); <-release; return nil })
+	<-holding
+	results := make(chan error, 2)
+	go func() {
+		_, _, err := s.ImportProfile(ctx, 1, Locator{Email: "a@x.io"}, ProfileData{})
+		results <- err
+	}()
+	go func() {
+		_, _, err := s.ImportProfile(ctx, 7, Locator{Email: "b@x.io"}, ProfileData{}) // no database 7: refused
+		results <- err
+	}()
+	for len(s.queue) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range 2 {
+		if err := <-results; !errors.Is(err, ErrStorage) {
+			t.Fatalf("a request of a batch whose commit failed: %v, want the commit's storage error", err)
+		}
 	}
 }
