@@ -360,6 +360,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		default:
 			var undoErr error
 			if r.err, undoErr = tx.savepoint(r); undoErr != nil {
+				uncheck(txn, live)
 				return nil, undoErr
 			}
 			if r.err != nil {
@@ -372,7 +373,11 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		fed = fed || tx.feedLast > 0
 	}
 	if !anyOK {
-		return nil, validateReads(txn)
+		err := validateReads(txn)
+		if err != nil {
+			uncheck(txn, live)
+		}
+		return nil, err
 	}
 	if s.opts.StrictMode {
 		if problems := checkTx(txn); len(problems) > 0 {
@@ -384,6 +389,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	}
 	if sc != start {
 		if err := s.schemaChanged(txn, start, sc); err != nil {
+			uncheck(txn, live)
 			return nil, err
 		}
 	}
@@ -398,16 +404,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		if errors.Is(err, kv.ErrConflict) {
 			return nil, err
 		}
-		if _, validates := txn.(kv.Validator); validates {
-			// The reads behind the batch's refusals were never
-			// validated (the commit would have done it): they may be
-			// stale, so every request gets the commit's error.
-			for _, r := range live {
-				if !r.finished {
-					r.err = nil
-				}
-			}
-		}
+		uncheck(txn, live)
 		return nil, storageErr("commit", err)
 	}
 	if sc != start {
@@ -431,6 +428,20 @@ func validateReads(txn kv.Txn) error {
 		}
 	}
 	return nil
+}
+
+// uncheck is for a batch that fails before its commit validated its
+// reads, on an engine whose commit does that (kv.Validator): the
+// refusals of its requests may stem from stale reads, so every request
+// gets the batch's error instead.
+func uncheck(txn kv.Txn, live []*writeRequest) {
+	if _, validates := txn.(kv.Validator); validates {
+		for _, r := range live {
+			if !r.finished {
+				r.err = nil
+			}
+		}
+	}
 }
 
 // countingTx counts the writes that reach the engine.

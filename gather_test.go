@@ -88,7 +88,7 @@ func TestGroupCommitGathersWritersOnlyWhenMany(t *testing.T) {
 // the commit to hold (kv.Validator), with a commit that fails at will.
 type validatingEngine struct {
 	kv.Engine
-	failCommit bool
+	failCommit, failValidate bool
 }
 
 type validatingTxn struct {
@@ -104,7 +104,12 @@ func (e *validatingEngine) Begin(ctx context.Context, writable bool) (kv.Txn, er
 	return &validatingTxn{Txn: t, e: e}, nil
 }
 
-func (t *validatingTxn) Validate() error { return nil }
+func (t *validatingTxn) Validate() error {
+	if t.e.failValidate {
+		return errInjected
+	}
+	return nil
+}
 
 func (t *validatingTxn) Commit() error {
 	if t.e.failCommit {
@@ -146,6 +151,40 @@ func TestFailedCommitOverridesUnvalidatedRefusals(t *testing.T) {
 	for range 2 {
 		if err := <-results; !errors.Is(err, ErrStorage) {
 			t.Fatalf("a request of a batch whose commit failed: %v, want the commit's storage error", err)
+		}
+	}
+}
+
+// A batch whose every request was refused, on such an engine, checks
+// its reads; when that check fails (not a conflict: the engine could
+// not answer), each request gets the storage error, as a lone request
+// does, not its unchecked refusal (found by review).
+func TestFailedValidationOverridesRefusalsInABatch(t *testing.T) {
+	b, err := bolt.Open(filepath.Join(t.TempDir(), "v.db"), index.All, kv.Options{NoSync: true})
+	must(t, err)
+	e := &validatingEngine{Engine: b}
+	s, err := OpenEngine(e, nil)
+	must(t, err)
+	defer s.Close()
+	must(t, s.PutDatabase(ctx, Database{ID: 1}))
+	e.failValidate = true
+	release, holding := make(chan struct{}), make(chan struct{})
+	go s.Update(ctx, func(*Tx) error { close(holding); <-release; return nil })
+	<-holding
+	results := make(chan error, 2)
+	for _, email := range []string{"a@x.io", "b@x.io"} {
+		go func() {
+			_, _, err := s.ImportProfile(ctx, 7, Locator{Email: email}, ProfileData{}) // no database 7
+			results <- err
+		}()
+	}
+	for len(s.queue) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range 2 {
+		if err := <-results; !errors.Is(err, ErrStorage) {
+			t.Fatalf("a refused request of a batch whose reads could not be checked: %v, want the storage error", err)
 		}
 	}
 }

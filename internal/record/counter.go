@@ -185,7 +185,9 @@ func DecodeCounterInto(c *Counter, b []byte, lookup Lookup) error {
 // DecodeCounterInto.
 func (c *Counter) Reset() {
 	for _, p := range c.Props {
-		if cap(p.Top) > 0 {
+		// At most a counter's worth: writes that add a top list take
+		// a new one, and the spare ones must not pile up.
+		if cap(p.Top) > 0 && len(c.spare) < MaxProperties {
 			c.spare = append(c.spare, p.Top[:0])
 		}
 	}
@@ -193,8 +195,9 @@ func (c *Counter) Reset() {
 	c.Total = 0
 }
 
-// SizeHint is about how many bytes AppendCounter appends for c (not
-// fewer).
+// SizeHint is about how many bytes AppendCounter appends for c: enough
+// unless a float sum is very wide (its exact form can take a few
+// hundred bytes), when appending grows the buffer.
 func (c *Counter) SizeHint() int {
 	size := 16
 	for k, p := range c.Props {

@@ -225,3 +225,17 @@ func TestDecodeCounterIntoReusesRoom(t *testing.T) {
 		}
 	})
 }
+
+// Reset keeps at most a counter's worth of spare top lists, however
+// many new lists the writes between resets made (found by review: one
+// more for every counter a write created, for the store's life).
+func TestCounterResetKeepsSpareBounded(t *testing.T) {
+	var c Counter
+	for i := range 1000 {
+		c.Props = map[string]PropCounter{"p": {Total: 1, Top: make([]TopEntry, 1)}, fmt.Sprint("q", i%3): {Total: 1, Top: make([]TopEntry, 2)}}
+		c.Reset()
+	}
+	if len(c.spare) > MaxProperties {
+		t.Fatalf("%d spare top lists after 1,000 resets, at most %d", len(c.spare), MaxProperties)
+	}
+}
