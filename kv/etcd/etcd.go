@@ -65,10 +65,10 @@ const DefaultMaxBatch = 16
 // DefaultMaxTxnOps is etcd's default --max-txn-ops.
 const DefaultMaxTxnOps = 128
 
-// opsPerWrite is about what one relgraph write adds to a commit: the
-// compares of the keys it read and its puts (an overwrite reads about
-// six keys and writes four; some, like the schema generation, are
-// shared by the batch).
+// opsPerWrite bounds what one relgraph write adds to a commit's
+// compares or its puts, each of which --max-txn-ops limits apart (an
+// overwrite by id compares five keys and puts three; the schema
+// generation's compare is shared by the batch).
 const opsPerWrite = 8
 
 // maxMaxBatch bounds the batch however high the cluster's limit: a
