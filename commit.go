@@ -302,7 +302,7 @@ func countLive(batch []*writeRequest) int {
 // it: it runs under the background context. When the engine commits
 // asynchronously and the batch changed no schema, tryBatch returns the
 // completion to wait for; otherwise it commits and waits itself.
-func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
+func (s *Store) tryBatch(batch []*writeRequest) (_ *completion, failed error) {
 	batchStart := time.Now()
 	txn, err := s.engine.Begin(context.Background(), true)
 	if err != nil {
@@ -316,6 +316,11 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 			live = append(live, r)
 		}
 	}
+	defer func() {
+		if failed != nil {
+			uncheck(txn, live)
+		}
+	}()
 	start, err := s.currentSchema(txn)
 	if err != nil {
 		return nil, err
@@ -337,7 +342,6 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		case len(live) == 1:
 			if r.err = runSafely(r, tx); r.err != nil {
 				if err := validateReads(txn); err != nil {
-					r.err = nil
 					return nil, err
 				}
 				r.finished = true
@@ -349,7 +353,6 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 			if r.err = runSafely(r, tx); r.err != nil {
 				if counted.writes > 0 {
 					if err := validateReads(txn); err != nil {
-						r.err = nil
 						return nil, err
 					}
 					r.finished = true
@@ -360,7 +363,6 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		default:
 			var undoErr error
 			if r.err, undoErr = tx.savepoint(r); undoErr != nil {
-				uncheck(txn, live)
 				return nil, undoErr
 			}
 			if r.err != nil {
@@ -373,11 +375,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		fed = fed || tx.feedLast > 0
 	}
 	if !anyOK {
-		err := validateReads(txn)
-		if err != nil {
-			uncheck(txn, live)
-		}
-		return nil, err
+		return nil, validateReads(txn)
 	}
 	if s.opts.StrictMode {
 		if problems := checkTx(txn); len(problems) > 0 {
@@ -389,7 +387,6 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 	}
 	if sc != start {
 		if err := s.schemaChanged(txn, start, sc); err != nil {
-			uncheck(txn, live)
 			return nil, err
 		}
 	}
@@ -404,7 +401,6 @@ func (s *Store) tryBatch(batch []*writeRequest) (*completion, error) {
 		if errors.Is(err, kv.ErrConflict) {
 			return nil, err
 		}
-		uncheck(txn, live)
 		return nil, storageErr("commit", err)
 	}
 	if sc != start {
@@ -430,10 +426,11 @@ func validateReads(txn kv.Txn) error {
 	return nil
 }
 
-// uncheck is for a batch that fails before its commit validated its
-// reads, on an engine whose commit does that (kv.Validator): the
-// refusals of its requests may stem from stale reads, so every request
-// gets the batch's error instead.
+// uncheck is for a batch that failed (tryBatch returned an error) on an
+// engine whose commit validates its reads (kv.Validator): the refusals
+// of its requests may stem from stale reads, never checked, so every
+// unfinished request gets the batch's outcome instead (its error, or a
+// run again).
 func uncheck(txn kv.Txn, live []*writeRequest) {
 	if _, validates := txn.(kv.Validator); validates {
 		for _, r := range live {
