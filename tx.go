@@ -59,19 +59,19 @@ type batchRoom struct {
 // about ten relation writes.
 const slabSize = 8 << 10
 
-// appendValue appends a value with append into the batch's slab (or a
-// new buffer outside a batch) and returns it; the slab keeps it until
-// the batch ends.
-func (tx *Tx) appendValue(size int, append func([]byte) []byte) []byte {
+// appendValue returns the value appendTo appends to an empty buffer
+// with room for size bytes: a buffer carved from the batch's slab, which
+// keeps it until the batch ends (or a new one outside a batch).
+func (tx *Tx) appendValue(size int, appendTo func([]byte) []byte) []byte {
 	if tx.batch == nil {
-		return append(make([]byte, 0, size))
+		return appendTo(make([]byte, 0, size))
 	}
 	r := tx.batch
 	if cap(r.slab)-len(r.slab) < size {
 		r.slab = make([]byte, 0, max(slabSize, size))
 	}
 	free := cap(r.slab) - len(r.slab)
-	v := append(r.slab[len(r.slab):len(r.slab):cap(r.slab)])
+	v := appendTo(r.slab[len(r.slab):len(r.slab):cap(r.slab)])
 	if cap(v) == free { // still the slab's room: keep it taken
 		r.slab = r.slab[:len(r.slab)+len(v)]
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
-	"slices"
 
 	"github.com/relgraph/relgraph/index"
 )
@@ -118,16 +117,16 @@ func (e TopEntry) Decode(t Type) (value any, b [index.IDLen]byte) {
 // (empty for properties without a top aggregate). The bytes are
 // msgpack's (bytes_codec.go).
 func EncodeCounter(c *Counter) ([]byte, error) {
-	return AppendCounter(nil, c), nil
+	return AppendCounter(make([]byte, 0, c.SizeHint()), c), nil
 }
 
-// AppendCounter appends the stored bytes of c (EncodeCounter's) to dst.
+// AppendCounter appends the stored bytes of c (EncodeCounter's) to dst;
+// a dst with c.SizeHint() bytes of room takes them without growing.
 func AppendCounter(dst []byte, c *Counter) []byte {
 	var keys [MaxProperties]string
 	names := AppendSortedKeys(keys[:0], c.Props)
 	start := len(dst)
-	b := slices.Grow(dst, c.SizeHint())
-	b = appendArrayLen(b, 2)
+	b := appendArrayLen(dst, 2)
 	b = appendInt64(b, c.Total)
 	b = appendArrayLen(b, len(names))
 	for _, k := range names {
