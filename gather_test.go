@@ -3,6 +3,7 @@ package relgraph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -55,19 +56,8 @@ func TestGroupCommitGathersWritersOnlyWhenMany(t *testing.T) {
 
 	// Two writers: a batch of two (queued behind a write that holds the
 	// committer), then a write alone is joined by one sent after it.
-	release, holding := make(chan struct{}), make(chan struct{})
-	go s.Update(ctx, func(*Tx) error { close(holding); <-release; return nil })
-	<-holding
-	pair := make(chan error, 2)
-	for range 2 {
-		go func() { pair <- s.Update(ctx, nop) }()
-	}
-	for len(s.queue) < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
-	must(t, <-pair)
-	must(t, <-pair)
+	errs, held := inOneBatch(t, s, 2, func(int) error { return s.Update(ctx, nop) })
+	must(t, errors.Join(append(errs, held)...))
 
 	before := s.Stats()
 	first := make(chan error, 1)
@@ -119,37 +109,32 @@ func (t *validatingTxn) Commit() error {
 	return t.Txn.Commit()
 }
 
-// When a commit fails on an engine whose reads the commit validates, a
-// request of the batch that had failed on what it read gets the
-// commit's error, not its own: what it read was never checked (found
-// by review).
-func TestFailedCommitOverridesUnvalidatedRefusals(t *testing.T) {
+// openValidating is a store with database 1 on a validatingEngine.
+func openValidating(t *testing.T) (*Store, *validatingEngine) {
 	b, err := bolt.Open(filepath.Join(t.TempDir(), "v.db"), index.All, kv.Options{NoSync: true})
 	must(t, err)
 	e := &validatingEngine{Engine: b}
 	s, err := OpenEngine(e, nil)
 	must(t, err)
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	must(t, s.PutDatabase(ctx, Database{ID: 1}))
+	return s, e
+}
+
+// When a commit fails on an engine whose reads the commit validates, a
+// request of the batch that had failed on what it read gets the
+// commit's error, not its own: what it read was never checked (found
+// by review).
+func TestFailedCommitOverridesUnvalidatedRefusals(t *testing.T) {
+	s, e := openValidating(t)
 	e.failCommit = true
-	release, holding := make(chan struct{}), make(chan struct{})
-	go s.Update(ctx, func(*Tx) error { close(holding); <-release; return nil })
-	<-holding
-	results := make(chan error, 2)
-	go func() {
-		_, _, err := s.ImportProfile(ctx, 1, Locator{Email: "a@x.io"}, ProfileData{})
-		results <- err
-	}()
-	go func() {
-		_, _, err := s.ImportProfile(ctx, 7, Locator{Email: "b@x.io"}, ProfileData{}) // no database 7: refused
-		results <- err
-	}()
-	for len(s.queue) < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
-	for range 2 {
-		if err := <-results; !errors.Is(err, ErrStorage) {
+	dbs := []uint32{1, 7} // no database 7: refused
+	errs, _ := inOneBatch(t, s, 2, func(i int) error {
+		_, _, err := s.ImportProfile(ctx, dbs[i], Locator{Email: fmt.Sprintf("p%d@x.io", i)}, ProfileData{})
+		return err
+	})
+	for _, err := range errs {
+		if !errors.Is(err, ErrStorage) {
 			t.Fatalf("a request of a batch whose commit failed: %v, want the commit's storage error", err)
 		}
 	}
@@ -160,30 +145,14 @@ func TestFailedCommitOverridesUnvalidatedRefusals(t *testing.T) {
 // not answer), each request gets the storage error, as a lone request
 // does, not its unchecked refusal (found by review).
 func TestFailedValidationOverridesRefusalsInABatch(t *testing.T) {
-	b, err := bolt.Open(filepath.Join(t.TempDir(), "v.db"), index.All, kv.Options{NoSync: true})
-	must(t, err)
-	e := &validatingEngine{Engine: b}
-	s, err := OpenEngine(e, nil)
-	must(t, err)
-	defer s.Close()
-	must(t, s.PutDatabase(ctx, Database{ID: 1}))
+	s, e := openValidating(t)
 	e.failValidate = true
-	release, holding := make(chan struct{}), make(chan struct{})
-	go s.Update(ctx, func(*Tx) error { close(holding); <-release; return nil })
-	<-holding
-	results := make(chan error, 2)
-	for _, email := range []string{"a@x.io", "b@x.io"} {
-		go func() {
-			_, _, err := s.ImportProfile(ctx, 7, Locator{Email: email}, ProfileData{}) // no database 7
-			results <- err
-		}()
-	}
-	for len(s.queue) < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
-	for range 2 {
-		if err := <-results; !errors.Is(err, ErrStorage) {
+	errs, _ := inOneBatch(t, s, 2, func(i int) error {
+		_, _, err := s.ImportProfile(ctx, 7, Locator{Email: fmt.Sprintf("p%d@x.io", i)}, ProfileData{}) // no database 7
+		return err
+	})
+	for _, err := range errs {
+		if !errors.Is(err, ErrStorage) {
 			t.Fatalf("a refused request of a batch whose reads could not be checked: %v, want the storage error", err)
 		}
 	}
