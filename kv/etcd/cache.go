@@ -73,9 +73,7 @@ func (c *readCache) put(key string, val []byte, rev, at int64) {
 		// One value must not push out a sixteenth of the cache; what
 		// was kept of the key is older than it, and goes.
 		if el, ok := c.byKey[key]; ok && el.Value.(*cached).at <= at {
-			c.order.Remove(el)
-			delete(c.byKey, key)
-			c.bytes -= el.Value.(*cached).size()
+			c.remove(el)
 		}
 		return
 	}
@@ -92,12 +90,16 @@ func (c *readCache) put(key string, val []byte, rev, at int64) {
 		c.bytes += e.size()
 	}
 	for c.bytes > c.max {
-		last := c.order.Back()
-		old := last.Value.(*cached)
-		c.order.Remove(last)
-		delete(c.byKey, old.key)
-		c.bytes -= old.size()
+		c.remove(c.order.Back())
 	}
+}
+
+// remove forgets an entry; c.mu is held.
+func (c *readCache) remove(el *list.Element) {
+	e := el.Value.(*cached)
+	c.order.Remove(el)
+	delete(c.byKey, e.key)
+	c.bytes -= e.size()
 }
 
 // drop forgets key.
@@ -108,9 +110,7 @@ func (c *readCache) drop(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[key]; ok {
-		c.order.Remove(el)
-		delete(c.byKey, key)
-		c.bytes -= el.Value.(*cached).size()
+		c.remove(el)
 	}
 }
 

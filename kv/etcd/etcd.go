@@ -46,6 +46,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -274,20 +275,25 @@ func (t *txn) check(ks kv.Keyspace) error {
 	return nil
 }
 
-// get reads from etcd at the snapshot revision, fixing it on first use.
-func (t *txn) get(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+// read sends one read request at the snapshot, fixing the snapshot
+// from the answer on first use. A writable transaction reads from the
+// member it reaches (etcd's serializable reads; its commit or Validate
+// checks them), and again from the leader when that member is behind
+// the snapshot. send makes the request with the options every read
+// takes and returns the answer's header.
+func (t *txn) read(send func(c context.Context, opts ...clientv3.OpOption) (*etcdserverpb.ResponseHeader, error)) error {
 	local := t.writable
 	for {
-		o := slices.Clip(opts)
+		var opts []clientv3.OpOption
 		if t.rev != 0 {
-			o = append(o, clientv3.WithRev(t.rev))
+			opts = append(opts, clientv3.WithRev(t.rev))
 		}
 		if local {
-			o = append(o, clientv3.WithSerializable())
+			opts = append(opts, clientv3.WithSerializable())
 		}
 		c, cancel := t.requestCtx()
 		t.e.count.roundTrips.Add(1)
-		resp, err := t.e.cli.Get(c, key, o...)
+		header, err := send(c, opts...)
 		cancel()
 		if local && errors.Is(err, rpctypes.ErrFutureRev) {
 			local = false // this member is behind the snapshot: ask the leader
@@ -295,18 +301,31 @@ func (t *txn) get(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse,
 		}
 		if err != nil {
 			if errors.Is(err, rpctypes.ErrCompacted) {
-				return nil, kv.ErrConflict // the snapshot is gone: run again
+				return kv.ErrConflict // the snapshot is gone: run again
 			}
-			return nil, fmt.Errorf("etcd get: %w", err)
+			return fmt.Errorf("etcd get: %w", err)
 		}
 		if t.rev == 0 {
-			t.rev = resp.Header.Revision
+			t.rev = header.Revision
 		}
 		if local {
 			t.localReads++
 		}
-		return resp, nil
+		return nil
 	}
+}
+
+// get reads key (a range, with opts) at the snapshot.
+func (t *txn) get(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	var resp *clientv3.GetResponse
+	err := t.read(func(c context.Context, snapshot ...clientv3.OpOption) (*etcdserverpb.ResponseHeader, error) {
+		var err error
+		if resp, err = t.e.cli.Get(c, key, append(slices.Clip(opts), snapshot...)...); err != nil {
+			return nil, err
+		}
+		return resp.Header, nil
+	})
+	return resp, err
 }
 
 func (t *txn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
@@ -359,17 +378,22 @@ func (t *txn) fromCache(k string) ([]byte, bool) {
 // or the key) as read, and caches it; it returns the value (nil:
 // absent).
 func (t *txn) keep(k string, kvs []*mvccpb.KeyValue) []byte {
-	var v []byte
-	var rev int64
-	if len(kvs) > 0 {
-		v, rev = kvs[0].Value, kvs[0].ModRevision
-		if v == nil {
-			v = []byte{}
-		}
-	}
+	v, rev := valueOf(kvs)
 	t.reads[k], t.values[k] = rev, v
 	t.e.cache.put(k, v, rev, t.rev)
 	return v
+}
+
+// valueOf is the value and mod revision of a one-key answer (kvs: none
+// or the key): nil and 0 when absent, never nil when present.
+func valueOf(kvs []*mvccpb.KeyValue) ([]byte, int64) {
+	if len(kvs) == 0 {
+		return nil, 0
+	}
+	if kvs[0].Value == nil {
+		return []byte{}, kvs[0].ModRevision
+	}
+	return kvs[0].Value, kvs[0].ModRevision
 }
 
 // Prefetch reads the keys the transaction has not read, and the cache
@@ -411,42 +435,20 @@ func (t *txn) Prefetch(keys []kv.Key) error {
 // fetch reads keys in one etcd transaction of gets (local ones for a
 // writable transaction, as get).
 func (t *txn) fetch(keys []string) error {
-	local := t.writable
 	var resp *clientv3.TxnResponse
-	for {
+	err := t.read(func(c context.Context, snapshot ...clientv3.OpOption) (*etcdserverpb.ResponseHeader, error) {
 		ops := make([]clientv3.Op, len(keys))
 		for i, k := range keys {
-			var o []clientv3.OpOption
-			if t.rev != 0 {
-				o = append(o, clientv3.WithRev(t.rev))
-			}
-			if local {
-				o = append(o, clientv3.WithSerializable())
-			}
-			ops[i] = clientv3.OpGet(k, o...)
+			ops[i] = clientv3.OpGet(k, snapshot...)
 		}
-		c, cancel := t.requestCtx()
-		t.e.count.roundTrips.Add(1)
 		var err error
-		resp, err = t.e.cli.Txn(c).Then(ops...).Commit()
-		cancel()
-		if local && errors.Is(err, rpctypes.ErrFutureRev) {
-			local = false
-			continue
+		if resp, err = t.e.cli.Txn(c).Then(ops...).Commit(); err != nil {
+			return nil, err
 		}
-		if err == nil {
-			if local {
-				t.localReads++
-			}
-			break
-		}
-		if errors.Is(err, rpctypes.ErrCompacted) {
-			return kv.ErrConflict // the snapshot is gone: run again
-		}
-		return fmt.Errorf("etcd get: %w", err)
-	}
-	if t.rev == 0 {
-		t.rev = resp.Header.Revision
+		return resp.Header, nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(resp.Responses) != len(keys) {
 		return fmt.Errorf("etcd get: %d answers to %d reads", len(resp.Responses), len(keys))
@@ -534,14 +536,10 @@ func (t *txn) Validate() error {
 	if t.closed {
 		return kv.ErrTxClosed
 	}
-	if t.stale {
-		t.conflicted()
-		return kv.ErrConflict
-	}
-	if t.cachedReads == 0 && t.localReads == 0 {
+	if !t.stale && t.cachedReads == 0 && t.localReads == 0 {
 		return nil
 	}
-	return t.send(false)
+	return t.send(false) // which refuses a stale transaction first
 }
 
 // send commits the writes (with write) or only checks the reads under
@@ -660,14 +658,7 @@ func (t *txn) mend(keys []string, resp *clientv3.TxnResponse) bool {
 		if rr == nil {
 			return false
 		}
-		var v []byte
-		var rev int64
-		if len(rr.Kvs) > 0 {
-			v, rev = rr.Kvs[0].Value, rr.Kvs[0].ModRevision
-			if v == nil {
-				v = []byte{}
-			}
-		}
+		v, rev := valueOf(rr.Kvs)
 		t.e.cache.put(keys[i], v, rev, resp.Header.Revision)
 	}
 	return true
