@@ -30,6 +30,31 @@ func get(t *testing.T, tx kv.Tx, key string) string {
 	return string(v)
 }
 
+// dial opens an engine on prefix of the cluster at endpoints, closed
+// when the test ends.
+func dial(t *testing.T, endpoints []string, prefix string, keyspaces []kv.Keyspace, opts Options) *Engine {
+	t.Helper()
+	e, err := DialWith(endpoints, prefix, keyspaces, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// twoStores opens two stores on one new prefix of a one-member
+// cluster, as two processes would, the schema declared by the first.
+func twoStores(t *testing.T) (s1, s2 *relgraph.Store) {
+	c := startCluster(t, 1)
+	prefix := newPrefix()
+	s1 = openStore(t, c.clients, prefix)
+	t.Cleanup(func() { s1.Close() })
+	schema(t, s1)
+	s2 = openStore(t, c.clients, prefix)
+	t.Cleanup(func() { s2.Close() })
+	return s1, s2
+}
+
 func metric(e *Engine, name string) float64 {
 	for _, m := range e.Metrics() {
 		if m.Name == name {
@@ -46,16 +71,8 @@ func metric(e *Engine, name string) float64 {
 func TestStaleCacheEntryNeverAnswersACommit(t *testing.T) {
 	c := startCluster(t, 1)
 	prefix := newPrefix()
-	e, err := Dial(c.clients, prefix, kvtest.Keyspaces)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	other, err := DialWith(c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	e := dial(t, c.clients, prefix, kvtest.Keyspaces, Options{})
+	other := dial(t, c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
 	put := func(eng *Engine, key, val string) {
 		t.Helper()
 		txn := begin(t, eng)
@@ -153,13 +170,7 @@ func TestStaleCacheEntryNeverAnswersACommit(t *testing.T) {
 // bases on a relation the other changed meanwhile still counts what the
 // other wrote (Modify adds to the stored weight, not the cached one).
 func TestCachedStoresSeeEachOthersWrites(t *testing.T) {
-	c := startCluster(t, 1)
-	prefix := newPrefix()
-	s1 := openStore(t, c.clients, prefix)
-	defer s1.Close()
-	schema(t, s1)
-	s2 := openStore(t, c.clients, prefix)
-	defer s2.Close()
+	s1, s2 := twoStores(t)
 	a, _, err := s1.ImportProfile(ctx, 1, relgraph.Locator{Email: "a@x.io"}, relgraph.ProfileData{})
 	if err != nil {
 		t.Fatal(err)
@@ -208,11 +219,7 @@ func TestCachedStoresSeeEachOthersWrites(t *testing.T) {
 func TestPrefetch(t *testing.T) {
 	c := startCluster(t, 1)
 	prefix := newPrefix()
-	e, err := DialWith(c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := dial(t, c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
 	txn := begin(t, e)
 	for _, k := range []string{"x", "y"} {
 		txn.Put(ks, []byte(k), []byte("v"+k))
@@ -243,11 +250,7 @@ func TestPrefetch(t *testing.T) {
 		t.Fatal("prefetch from an unknown keyspace succeeded")
 	}
 
-	other, err := Dial(c.clients, prefix, kvtest.Keyspaces)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := dial(t, c.clients, prefix, kvtest.Keyspaces, Options{})
 	o := begin(t, other)
 	o.Put(ks, []byte("absent"), []byte("now here"))
 	if err := o.Commit(); err != nil {
@@ -265,11 +268,7 @@ func TestPrefetch(t *testing.T) {
 func TestLocalReadsAreValidated(t *testing.T) {
 	c := startCluster(t, 1)
 	prefix := newPrefix()
-	e, err := DialWith(c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := dial(t, c.clients, prefix, kvtest.Keyspaces, Options{CacheBytes: -1})
 	txn := begin(t, e)
 	if v := get(t, txn, "k"); v != "" {
 		t.Fatalf("k = %q", v)

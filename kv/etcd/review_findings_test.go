@@ -31,11 +31,7 @@ func TestCacheDropsAnEntryItCannotReplace(t *testing.T) {
 // for ever: the Else branch's answer could not replace the entry).
 func TestLargeValueDoesNotConflictForEver(t *testing.T) {
 	cl := startCluster(t, 1)
-	e, err := DialWith(cl.clients, newPrefix(), kvtest.Keyspaces, Options{CacheBytes: 16 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := dial(t, cl.clients, newPrefix(), kvtest.Keyspaces, Options{CacheBytes: 16 << 10})
 	txn := begin(t, e)
 	get(t, txn, "k")
 	txn.Put(ks, []byte("k"), []byte("small"))
@@ -143,13 +139,7 @@ func TestRefusalStaysARefusalAtDefaultTxnOps(t *testing.T) {
 // check the stored generation (they read the kept schema, stale until
 // the store happened to run a transaction).
 func TestSchemaAccessorsSeeAnotherProcessesChange(t *testing.T) {
-	cl := startCluster(t, 1)
-	prefix := newPrefix()
-	s1 := openStore(t, cl.clients, prefix)
-	defer s1.Close()
-	schema(t, s1)
-	s2 := openStore(t, cl.clients, prefix)
-	defer s2.Close()
+	s1, s2 := twoStores(t)
 	if err := s1.PutDatabase(ctx, relgraph.Database{ID: 1, Fields: []relgraph.Field{
 		{Name: "n", Type: relgraph.FieldInt}, {Name: "age", Type: relgraph.FieldInt}}}); err != nil {
 		t.Fatal(err)

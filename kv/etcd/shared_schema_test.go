@@ -12,13 +12,7 @@ import (
 // (found by review: a store already open when another turned the feed
 // on wrote without changes until it was reopened).
 func TestSchemaChangesReachAnOpenStore(t *testing.T) {
-	c := startCluster(t, 1)
-	prefix := newPrefix()
-	s1 := openStore(t, c.clients, prefix)
-	defer s1.Close()
-	schema(t, s1)
-	s2 := openStore(t, c.clients, prefix)
-	defer s2.Close()
+	s1, s2 := twoStores(t)
 	a, _, err := s2.ImportProfile(ctx, 1, relgraph.Locator{Email: "a@x.io"}, relgraph.ProfileData{})
 	if err != nil {
 		t.Fatal(err)
