@@ -181,6 +181,36 @@ func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Sum
 	return run.sum, err
 }
 
+// Items reads r as Run reads it (opts' Format, MaxLineBytes, Matching
+// and Field against database db) and hands each line that becomes an
+// import to fn, in line order, without a store: the lines a loader
+// other than relgraph is to load, decoded and coerced by the same code
+// (relbench loads the realistic file into SQLite through it). Lines
+// that fail before becoming an item are counted in failed, not handed
+// on; an error from fn, or unreadable input, ends the reading.
+func Items(r io.Reader, db *relgraph.Database, opts Options, fn func(line int, item relgraph.ImportItem) error) (failed int, err error) {
+	in := lines{
+		add: func(line int, _ []byte, fields map[string]any) error {
+			item, err := itemFor(fields, db, opts)
+			if err != nil {
+				failed++
+				return nil
+			}
+			return fn(line, item)
+		},
+		bad: func(int, []byte, error) error { failed++; return nil },
+	}
+	switch opts.Format {
+	case CSV:
+		err = readCSV(r, in)
+	case JSONL, "":
+		err = readJSONL(r, opts.MaxLineBytes, in)
+	default:
+		err = fmt.Errorf("unknown format %q (jsonl, csv)", opts.Format)
+	}
+	return failed, err
+}
+
 // run is one import in progress.
 type run struct {
 	ctx      context.Context

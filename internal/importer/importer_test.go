@@ -216,3 +216,30 @@ func TestStoreRefusalsAtTheBoundStopThere(t *testing.T) {
 		}
 	}
 }
+
+// TestItemsReadsAsRunReads: Items hands on the lines Run would import,
+// as Run builds them, and counts the lines that fail before becoming an
+// import (bad JSON, a value of the wrong type, no email to match on).
+func TestItemsReadsAsRunReads(t *testing.T) {
+	db := &relgraph.Database{ID: 1, Fields: []relgraph.Field{{Name: "crm_id", Type: relgraph.FieldInt}}}
+	in := `{"email":"A@x.io","crm_id":7}
+{"email": broken
+{"email":"b@x.io","crm_id":"seven"}
+
+{"crm_id":8}
+{"email":"c@x.io","phones":["+1 617 658 7472"]}
+`
+	var got []string
+	failed, err := Items(strings.NewReader(in), db, Options{DB: 1, Matching: relgraph.ModeEmail}, func(line int, it relgraph.ImportItem) error {
+		got = append(got, fmt.Sprintf("%d %s %s %v", line, it.Locator.Email, *it.Data.Email, it.Data.Fields["crm_id"]))
+		return nil
+	})
+	want := []string{"1 A@x.io A@x.io 7", "6 c@x.io c@x.io <nil>"}
+	if err != nil || failed != 3 || !slices.Equal(got, want) {
+		t.Fatalf("Items: %q, %d failed, %v; want %q, 3 failed", got, failed, err, want)
+	}
+	stop := errors.New("stop")
+	if _, err := Items(strings.NewReader(in), db, Options{DB: 1, Matching: relgraph.ModeEmail}, func(int, relgraph.ImportItem) error { return stop }); err != stop {
+		t.Fatalf("an error from fn: Items returned %v, want it", err)
+	}
+}

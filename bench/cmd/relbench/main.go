@@ -165,6 +165,8 @@ func main() {
 	out := flag.String("out", "out", "directory for results.md, results.json and charts")
 	sustained := flag.Duration("sustained", 0, "also run 32 writers overwriting for this long, recording the rate of every second (0: skip)")
 	onlyImport := flag.Bool("only-import", false, "measure the import workload alone and write -out's import.md")
+	realistic := flag.String("realistic", "", "also import this JSON Lines file of ../shared/data/profiles.py into relgraph and SQLite (needs -realistic-schema)")
+	realisticSchemaPath := flag.String("realistic-schema", "", "the config declaring database 1 of -realistic's profiles (../shared/data/profiles.schema.json)")
 	redraw := flag.Bool("redraw", false, "measure nothing: draw the charts again from -out's results.json (and sustained.json)")
 	flag.Parse()
 	if *redraw {
@@ -182,8 +184,18 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+	if (*realistic == "") != (*realisticSchemaPath == "") {
+		log.Fatal("-realistic and -realistic-schema go together")
+	}
+	importWorkloads := func() []row {
+		rows := importRows(dir, *importN)
+		if *realistic != "" {
+			rows = append(rows, realisticRows(dir, *realistic, *realisticSchemaPath)...)
+		}
+		return rows
+	}
 	if *onlyImport {
-		table := markdown(importRows(dir, *importN), dataset{}) // no populated stores
+		table := markdown(importWorkloads(), dataset{}) // no populated stores
 		fmt.Print(table)
 		check(os.WriteFile(filepath.Join(*out, "import.md"), []byte(table), 0o644))
 		return
@@ -312,7 +324,7 @@ func main() {
 		c.Close()
 	}
 
-	rows = append(rows, importRows(dir, *importN)...)
+	rows = append(rows, importWorkloads()...)
 	sizeRows := sizeSeries(dir, parseInts(*sizes), *duration)
 	rows = append(rows, sizeRows...)
 
