@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/index"
@@ -27,14 +28,18 @@ import (
 // and are sized by --max-txn-ops, here 100,000); "nolinger" and
 // "nocache" take those away. Each row reports round trips to etcd per
 // overwrite, writes per commit, the time of a batch and of its commit,
-// the cache's hit rate and the conflicts per overwrite:
+// the cache's hit rate, the conflicts per overwrite, and the CPU an
+// overwrite costs this process (client-cpu-µs/op) and, on procs rows,
+// the three members together (etcd-cpu-µs/op): on 2 cores, the two
+// sum to at most 2 s of CPU per second, which bounds the rate:
 //
 //	cd kv/etcd && go test -run '^$' -bench Overwrite -benchtime 3s .
 func BenchmarkOverwrite(b *testing.B) {
+	var cluster *processCluster // the row's, when its members are processes
 	procs := func(b *testing.B) []string {
-		clients, stop := startProcessCluster(b, 3, 100000)
-		b.Cleanup(stop)
-		return clients
+		cluster = startProcessCluster(b, 3, 100000)
+		b.Cleanup(cluster.stop)
+		return cluster.clients
 	}
 	for _, setup := range []struct {
 		name string
@@ -52,13 +57,22 @@ func BenchmarkOverwrite(b *testing.B) {
 			return s, nil
 		}},
 	} {
+		cluster = nil
 		s, e := setup.open(b)
 		op := overwriteWorkload(b, s)
 		measure := func(b *testing.B, run func()) {
 			st0, m0 := s.Stats(), engineCounts(e)
+			self0, members0 := processCPU(), time.Duration(0)
+			if cluster != nil {
+				members0 = cluster.cpu()
+			}
 			run()
 			st1, m1 := s.Stats(), engineCounts(e)
 			n := float64(b.N)
+			b.ReportMetric(float64((processCPU()-self0).Microseconds())/n, "client-cpu-µs/op")
+			if cluster != nil {
+				b.ReportMetric(float64((cluster.cpu()-members0).Microseconds())/n, "etcd-cpu-µs/op")
+			}
 			commits := float64(max(st1.Commits-st0.Commits, 1))
 			b.ReportMetric(float64(st1.Requests-st0.Requests)/commits, "writes/commit")
 			b.ReportMetric((st1.BatchTime-st0.BatchTime).Seconds()*1000/commits, "batch-ms")

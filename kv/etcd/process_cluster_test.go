@@ -1,11 +1,13 @@
 package etcd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,10 +49,10 @@ func buildEtcd(t testing.TB) string {
 // 127.0.0.1, a deployment as users run it: each its own data directory,
 // fsyncing its WAL, with room for relgraph's transactions
 // (--max-txn-ops maxTxnOps, --max-request-bytes 32 MiB). They are
-// stopped (SIGTERM, then killed) by stop, or when the test ends. It
-// returns the client URLs.
-func startProcessCluster(t testing.TB, n int, maxTxnOps int) (clients []string, stop func()) {
+// stopped (SIGTERM, then killed) by its stop, or when the test ends.
+func startProcessCluster(t testing.TB, n int, maxTxnOps int) *processCluster {
 	t.Helper()
+	var clients []string
 	bin := buildEtcd(t)
 	var peers []string
 	names := make([]string, n)
@@ -63,7 +65,7 @@ func startProcessCluster(t testing.TB, n int, maxTxnOps int) (clients []string, 
 	}
 	var procs []*exec.Cmd
 	var once sync.Once
-	stop = func() { once.Do(func() { stopProcesses(procs) }) }
+	stop := func() { once.Do(func() { stopProcesses(procs) }) }
 	t.Cleanup(stop)
 	for i := range n {
 		dir := t.TempDir()
@@ -89,12 +91,53 @@ func startProcessCluster(t testing.TB, n int, maxTxnOps int) (clients []string, 
 		_, err := cli.Put(c, "relgraph-bench-ready", "1")
 		cancel()
 		if err == nil {
-			return clients, stop
+			return &processCluster{clients: clients, procs: procs, stop: stop}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("etcd processes not ready after a minute: %v", err)
 		}
 	}
+}
+
+// processCluster is a cluster of member processes: their client URLs,
+// the processes, and stop, which ends them.
+type processCluster struct {
+	clients []string
+	procs   []*exec.Cmd
+	stop    func()
+}
+
+// cpu is the CPU time (user and system) the members have used so far,
+// from /proc (0 where there is none), in clock ticks of 10 ms: what the
+// cluster's side of a benchmark costs, beside the client's ProcessCPU.
+func (c *processCluster) cpu() time.Duration {
+	var total time.Duration
+	for _, p := range c.procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Process.Pid))
+		if err != nil {
+			return 0
+		}
+		// The fields after the command's closing parenthesis: state is
+		// the first, utime and stime the 12th and 13th.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			return 0
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(utime+stime) * 10 * time.Millisecond
+	}
+	return total
+}
+
+// processCPU is the CPU time (user and system) this process has used so
+// far, every goroutine's included.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // stopProcesses ends the members: SIGTERM, then a kill after 10 s.
