@@ -34,13 +34,18 @@ func (p *params) bad(name, format string, args ...any) error {
 }
 
 func (p *params) get(name string) (any, bool) {
-	p.used[name] = true
 	v, ok := p.m[name]
+	if ok { // only names the body holds matter to unknown: the map stays small
+		p.used[name] = true
+	}
 	return v, ok
 }
 
 // unknown refuses every parameter not read.
 func (p *params) unknown() error {
+	if len(p.used) == len(p.m) {
+		return nil // every name the body holds was read
+	}
 	var extra []string
 	for k := range p.m {
 		if !p.used[k] {

@@ -162,19 +162,44 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 // without quotes or backslashes) directly, the rest as encoding/json's
 // encoder writes it.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			b, _ = appendEncoded(b, s) // a string always encodes
-			return b
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	b, _ = appendEncoded(b, s) // a string always encodes
+	return b
 }
 
-// appendEncoded appends v as the answer's JSON encoder writes it.
+// plainJSONString reports whether s is written as it is between quotes:
+// no control character, quote, backslash or non-ASCII byte (which the
+// encoder escapes or checks).
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// appendEncoded appends v as the answer's JSON encoder (encoding/json,
+// HTML left unescaped) writes it: the scalars answers are made of by
+// hand, anything else through the encoder.
 func appendEncoded(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, x, 10), nil
+	case string:
+		if plainJSONString(x) {
+			return append(append(append(b, '"'), x...), '"'), nil
+		}
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -59,8 +59,12 @@ func decodeJSON(body []byte) (map[string]any, error) {
 }
 
 // decodeScannedJSON decodes a body that scanJSON accepted (so its depth
-// and size are bounded) and that is valid UTF-8.
+// and size are bounded) and that is valid UTF-8: by decodeObject, or,
+// for what that does not take, by encoding/json.
 func decodeScannedJSON(body []byte) (map[string]any, error) {
+	if m, ok := decodeObject(body); ok {
+		return m, nil
+	}
 	body = bytes.TrimPrefix(body, []byte("\ufeff")) // a byte-order mark is no JSON
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -266,16 +270,6 @@ func listItems(v any) []any {
 // written as it is; the answer is otherwise the bytes encoding/json
 // writes for v.
 func encodeJSON(w io.Writer, v map[string]any) error {
-	raw := false
-	for _, x := range v {
-		_, isRaw := x.(rawJSON)
-		raw = raw || isRaw
-	}
-	if !raw {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(v)
-	}
 	keys := make([]string, 0, len(v))
 	for k := range v {
 		keys = append(keys, k)
@@ -287,7 +281,12 @@ func encodeJSON(w io.Writer, v map[string]any) error {
 			size += len(r)
 		}
 	}
-	b := append(make([]byte, 0, size), '{')
+	var b []byte
+	if buf, ok := w.(*bytes.Buffer); ok { // the pooled envelope: no buffer of its own
+		buf.Grow(size)
+		b = buf.AvailableBuffer()
+	}
+	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')

@@ -17,7 +17,7 @@ time=${FUZZTIME:-3s}
 parallel=${FUZZPARALLEL:-$(nproc)}
 targets=(
   ". FuzzDecodeProfile" ". FuzzDecodeRelation" ". FuzzDecodeCounter" ". FuzzDecodeSchema" ". FuzzDamagedFile" ". FuzzPhoneFastPath" "./internal/record FuzzWellFormed" "./internal/record FuzzCounterDecode" "./internal/record FuzzDecodeChange"
-  "./api FuzzJSONRequest" "./api FuzzXMLRequest" "./internal/cli FuzzConfig"
+  "./api FuzzJSONRequest" "./api FuzzDecodeObject" "./api FuzzXMLRequest" "./internal/cli FuzzConfig"
   "./internal/importer FuzzImportLines" "./index FuzzKeys" "./kv/wal FuzzDecodeWrites"
 )
 out=$(mktemp)
