@@ -516,15 +516,15 @@ func cleanPath(p string) string {
 	return path.Clean(p)
 }
 
-// writeEnvelope encodes the answer, then sends it with its status. An
-// answer that cannot be encoded is logged and sent as a 500. It returns
-// the status sent.
 // envelopes pools the buffers answers are encoded into; one that grew
 // past maxPooledEnvelope (a large page) is left to the collector.
 var envelopes = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooledEnvelope = 1 << 20
 
+// writeEnvelope encodes the answer, then sends it with its status. An
+// answer that cannot be encoded is logged and sent as a 500. It returns
+// the status sent.
 func (h *handler) writeEnvelope(w http.ResponseWriter, f Format, status int, body map[string]any) int {
 	buf := envelopes.Get().(*bytes.Buffer)
 	defer func() {
