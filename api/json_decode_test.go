@@ -94,6 +94,9 @@ func TestEncodeJSONIsEncodingJSON(t *testing.T) {
 	}
 	rapid.Check(t, func(t *rapid.T) {
 		tree := rapid.MapOfN(rapid.OneOf(str, rapid.String()), value(2), 0, 6).Draw(t, "tree")
+		if rapid.IntRange(0, 20).Draw(t, "nil") == 0 {
+			tree = nil
+		}
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetEscapeHTML(false)

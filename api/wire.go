@@ -270,6 +270,10 @@ func listItems(v any) []any {
 // written as it is; the answer is otherwise the bytes encoding/json
 // writes for v.
 func encodeJSON(w io.Writer, v map[string]any) error {
+	if v == nil { // as encoding/json writes a nil map
+		_, err := io.WriteString(w, "null\n")
+		return err
+	}
 	keys := make([]string, 0, len(v))
 	for k := range v {
 		keys = append(keys, k)

@@ -108,26 +108,30 @@ type processCluster struct {
 }
 
 // cpu is the CPU time (user and system) the members have used so far,
-// from /proc (0 where there is none), in clock ticks of 10 ms: what the
-// cluster's side of a benchmark costs, beside the client's ProcessCPU.
-func (c *processCluster) cpu() time.Duration {
-	var total time.Duration
+// from /proc, counted in the kernel's clock ticks (USER_HZ, 100 a second
+// on Linux): what the cluster's side of a benchmark costs, beside the
+// client's processCPU. ok is false when a member's could not be read (no
+// /proc, or a member gone).
+func (c *processCluster) cpu() (total time.Duration, ok bool) {
 	for _, p := range c.procs {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Process.Pid))
 		if err != nil {
-			return 0
+			return 0, false
 		}
 		// The fields after the command's closing parenthesis: state is
 		// the first, utime and stime the 12th and 13th.
 		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 		if len(f) < 13 {
-			return 0
+			return 0, false
 		}
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		utime, err1 := strconv.ParseInt(f[11], 10, 64)
+		stime, err2 := strconv.ParseInt(f[12], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, false
+		}
 		total += time.Duration(utime+stime) * 10 * time.Millisecond
 	}
-	return total
+	return total, true
 }
 
 // processCPU is the CPU time (user and system) this process has used so
