@@ -228,7 +228,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeEnvelope(w, format, 500, map[string]any{"error": 500, "error_text": "internal error"})
 		}
 		elapsed := time.Since(start)
-		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", elapsed)
+		// Typed attributes: the same line as Info's key-value pairs,
+		// without boxing each value on every request.
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", status), slog.Duration("duration", elapsed))
 		if h.cfg.Observe != nil {
 			h.cfg.Observe(endpointLabel(r.URL.Path), status, elapsed)
 		}
