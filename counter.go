@@ -45,14 +45,11 @@ func decodeCounter(rt *RelationType, a ProfileID, v []byte) (*record.Counter, er
 }
 
 func (tx *Tx) loadCounter(rt *RelationType, a ProfileID) (*record.Counter, error) {
-	v, err := tx.kv.Get(index.Adjacency, index.AppendCounterKey(tx.getKey(), rt.ID, a))
-	if err != nil {
-		return nil, storageErr("read counter", err)
+	c := new(record.Counter)
+	if err := tx.readCounterInto(c, rt, a); err != nil {
+		return nil, err
 	}
-	if v == nil {
-		return &record.Counter{}, nil
-	}
-	return decodeCounter(rt, a, v)
+	return c, nil
 }
 
 // loadCounterToChange is loadCounter for a relation write in the group
@@ -62,19 +59,28 @@ func (tx *Tx) loadCounterToChange(rt *RelationType, a ProfileID) (*record.Counte
 	if tx.batch == nil {
 		return tx.loadCounter(rt, a)
 	}
-	v, err := tx.kv.Get(index.Adjacency, index.AppendCounterKey(tx.getKey(), rt.ID, a))
-	if err != nil {
-		return nil, storageErr("read counter", err)
-	}
 	c := &tx.batch.counter
-	if v == nil {
-		c.Reset()
-		return c, nil
-	}
-	if err := record.DecodeCounterInto(c, v, rt.lookup); err != nil {
-		return nil, corruptf("counter of relation type %d for %s: %v", rt.ID, a, err)
+	if err := tx.readCounterInto(c, rt, a); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// readCounterInto reads A's counter of relation type rt into c (empty
+// when A has none), reusing c's room.
+func (tx *Tx) readCounterInto(c *record.Counter, rt *RelationType, a ProfileID) error {
+	v, err := tx.kv.Get(index.Adjacency, index.AppendCounterKey(tx.getKey(), rt.ID, a))
+	if err != nil {
+		return storageErr("read counter", err)
+	}
+	if v == nil {
+		c.Reset()
+		return nil
+	}
+	if err := record.DecodeCounterInto(c, v, rt.lookup); err != nil {
+		return corruptf("counter of relation type %d for %s: %v", rt.ID, a, err)
+	}
+	return nil
 }
 
 // counts reports whether a property value counts toward its total: it is
