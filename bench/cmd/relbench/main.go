@@ -211,6 +211,7 @@ func main() {
 	bo, err := newBolt(dir)
 	check(err)
 	hp := newHTTP(rg)
+	lg := newLogContender(dir)
 	// relgraph-bbolt (the store without its log) runs the overwrites
 	// only: the log's gain, side by side.
 	all := []contender{rg, rb, hp, sq, bo}
@@ -229,7 +230,7 @@ func main() {
 		if m, ok := refM[1]; ok {
 			refRate = float64(m.ops) / m.dur.Seconds()
 		}
-		for _, c := range append(all, maps) {
+		for _, c := range append(all, maps, lg) {
 			byW := results[c.Name()]
 			ws := make([]int, 0, len(byW))
 			for w := range byW {
@@ -280,13 +281,17 @@ func main() {
 	}
 	ws := append([]int{1}, writers...)
 	ws = slices.Compact(ws)
-	add("overwrite an existing relation, by profile id", "bbolt-put", interleaved("overwrite-id", ws, all, func(c contender) func(int) error {
+	// The log alone joins the overwrites by id: the ceiling they are
+	// divided by, measured in the same rounds.
+	overwriteByID := "overwrite an existing relation, by profile id"
+	add(overwriteByID, "bbolt-put", interleaved("overwrite-id", ws, append(all, lg), func(c contender) func(int) error {
 		return func(i int) error { return c.Overwrite(i, false) }
-	}), map[string]string{"bbolt-put": "one Put per Update: the engine's floor"})
+	}), map[string]string{"bbolt-put": "one Put per Update: the engine's floor",
+		logName: fmt.Sprintf("the log's ceiling: group-committed %d-byte appends, one flusher, write + fdatasync of whatever gathered, preallocated file; no store", logRecordLen)})
+	logRatios(rows, overwriteByID)
 	add("overwrite an existing relation: A by email, B by custom field", "bbolt-put", interleaved("overwrite-email", ws, all, func(c contender) func(int) error {
 		return func(i int) error { return c.Overwrite(i, true) }
 	}), map[string]string{"bbolt-put": "one Put per Update: the engine's floor"})
-	rows = append(rows, logCeilingRows(dir, writers, *duration, *rounds)...)
 	add("strengthen 16 hot relations", "sqlite", interleaved("strengthen", ws, []contender{rg, hp, sq}, func(c contender) func(int) error {
 		return func(i int) error { return c.Strengthen(i) }
 	}), nil)
@@ -320,7 +325,7 @@ func main() {
 		rows = append(rows, r)
 	}
 	hp.Close()
-	for _, c := range []contender{rg, rb, sq, bo} {
+	for _, c := range []contender{rg, rb, sq, bo, lg} {
 		c.Close()
 	}
 
@@ -416,41 +421,6 @@ func markdown(rows []row, d dataset) string {
 			r.Workload, r.Contender, r.Writers, r.OpsPerSec, r.P50us, r.P99us, r.CPUms1k, r.BytesPerOp, r.AllocsPerOp, r.GCs, r.Ratio, r.Reference, r.Note)
 	}
 	return b.String()
-}
-
-// logRecordLen is the log ceiling's record: about what an overwrite by
-// id logs (a relation and a counter, their keys, the record's header).
-const logRecordLen = 200
-
-// logCeilingRows measures the bare group-commit log (bench.LogCeiling)
-// at each writer count of 8 and more, in rounds like the other rows:
-// the rate any store durable through a log could reach on this disk.
-func logCeilingRows(dir string, writers []int, d time.Duration, rounds int) []row {
-	log.Printf("workload log-ceiling")
-	l, err := bench.OpenLogCeiling(filepath.Join(dir, "ceiling.log"), 64<<20)
-	check(err)
-	defer l.Close()
-	rec := make([]byte, logRecordLen)
-	var rows []row
-	for _, w := range writers {
-		if w < 8 {
-			continue
-		}
-		var m measure
-		for range rounds {
-			m.add(run(d/time.Duration(rounds), w, func(int) error { return l.Append(rec) }))
-		}
-		r := row{Workload: fmt.Sprintf("the log's ceiling: group-committed %d-byte appends", logRecordLen), Contender: "log alone", Writers: w, Ops: m.ops,
-			Note: "one flusher, write + fdatasync of whatever gathered, preallocated file; no store: what relgraph's overwrite rows divide by"}
-		if m.ops > 0 {
-			r.OpsPerSec = float64(m.ops) / m.dur.Seconds()
-			r.P50us, r.P99us = percentile(m.lat, 0.50), percentile(m.lat, 0.99)
-			r.setCost(&m)
-			r.Ratio, r.Reference = 1, "itself"
-		}
-		rows = append(rows, r)
-	}
-	return rows
 }
 
 // setCost fills in the row's CPU and memory per operation from m.
