@@ -164,19 +164,22 @@ func (tx *Tx) Overwrite(req RelationRequest) (RelationResult, error) {
 	if err != nil {
 		return RelationResult{}, err
 	}
-	in, err := checkWeights(w.rt, req.Weights, true)
-	if err != nil {
-		return RelationResult{}, err
-	}
-	next := make(Weights, len(w.oldWeights())+len(in))
+	// The request's weights are checked straight into the next map, not
+	// into a map of their own first: one map an overwrite less. next is
+	// this call's own, so an invalid weight leaves nothing changed.
+	next := make(Weights, len(w.oldWeights())+len(req.Weights))
 	for k, v := range w.oldWeights() {
 		next[k] = v
 	}
-	for k, v := range in {
-		if v == nil {
+	for k, v := range req.Weights {
+		n, err := checkWeight(w.rt, k, v, true)
+		if err != nil {
+			return RelationResult{}, err
+		}
+		if n == nil {
 			delete(next, k)
 		} else {
-			next[k] = v
+			next[k] = n
 		}
 	}
 	if err := tx.store(w, next); err != nil {

@@ -407,24 +407,31 @@ func normalizeWeight(p Property, v any) (any, error) {
 func checkWeights(rt *RelationType, in map[string]any, allowNull bool) (Weights, error) {
 	out := make(Weights, len(in))
 	for name, v := range in {
-		p, ok := rt.Property(name)
-		if !ok {
-			return nil, invalidf("property %q is not declared in relation type %d", truncate(name), rt.ID)
-		}
-		if v == nil {
-			if !allowNull {
-				return nil, invalidf("property %q: null is only allowed in edit (it removes the property)", name)
-			}
-			out[name] = nil
-			continue
-		}
-		n, err := normalizeWeight(p, v)
+		n, err := checkWeight(rt, name, v, allowNull)
 		if err != nil {
 			return nil, err
 		}
 		out[name] = n
 	}
 	return out, nil
+}
+
+// checkWeight normalizes one of the request's weights, name = v,
+// against the relation type: an error for an undeclared property, a
+// value of the wrong type, or a nil value unless allowNull (then nil is
+// returned: the property is to be removed).
+func checkWeight(rt *RelationType, name string, v any, allowNull bool) (any, error) {
+	p, ok := rt.Property(name)
+	if !ok {
+		return nil, invalidf("property %q is not declared in relation type %d", truncate(name), rt.ID)
+	}
+	if v == nil {
+		if !allowNull {
+			return nil, invalidf("property %q: null is only allowed in edit (it removes the property)", name)
+		}
+		return nil, nil
+	}
+	return normalizeWeight(p, v)
 }
 
 // sameWeights reports whether a and b hold the same values of the same
