@@ -203,7 +203,7 @@ func (tx *Tx) Modify(req RelationRequest) (RelationResult, error) {
 	if err != nil {
 		return RelationResult{}, err
 	}
-	deltas, err := checkWeights(w.rt, req.Weights, false)
+	deltas, err := checkWeights(w.rt, req.Weights)
 	if err != nil {
 		return RelationResult{}, err
 	}
@@ -245,7 +245,7 @@ func (tx *Tx) Attach(req RelationRequest) (RelationResult, error) {
 	if err != nil {
 		return RelationResult{}, err
 	}
-	weights, err := checkWeights(w.rt, req.Weights, false)
+	weights, err := checkWeights(w.rt, req.Weights)
 	if err != nil {
 		return RelationResult{}, err
 	}

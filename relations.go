@@ -403,11 +403,12 @@ func normalizeWeight(p Property, v any) (any, error) {
 }
 
 // checkWeights normalizes the request's weights against the relation
-// type. allowNull permits nil values (Overwrite's "remove").
-func checkWeights(rt *RelationType, in map[string]any, allowNull bool) (Weights, error) {
+// type; none may be nil (only Overwrite removes properties, and it
+// checks each weight itself).
+func checkWeights(rt *RelationType, in map[string]any) (Weights, error) {
 	out := make(Weights, len(in))
 	for name, v := range in {
-		n, err := checkWeight(rt, name, v, allowNull)
+		n, err := checkWeight(rt, name, v, false)
 		if err != nil {
 			return nil, err
 		}

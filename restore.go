@@ -65,7 +65,7 @@ func (tx *Tx) RestoreRelation(rel uint32, a, b ProfileID, weights Weights, creat
 	if err != nil {
 		return err
 	}
-	checked, err := checkWeights(w.rt, weights, false)
+	checked, err := checkWeights(w.rt, weights)
 	if err != nil {
 		return err
 	}

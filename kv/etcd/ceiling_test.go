@@ -97,22 +97,23 @@ func (s *shapedSender) send(batch int) error {
 }
 
 // measureShape sends b.N overwrites' worth (rounded up to whole
-// transactions), batch a transaction, from
-// clients at once, and reports the CPU they cost this process and the
-// cluster's members.
+// transactions), batch a transaction, from clients at once, and reports
+// the CPU they cost this process and the cluster's members per
+// overwrite sent.
 func measureShape(b *testing.B, cluster *processCluster, s *shapedSender, batch, clients int) {
 	b.ResetTimer()
 	self0 := processCPU()
 	members0, membersOK := cluster.cpu()
 	done := make(chan error, clients)
-	var sent atomic.Int64
+	var claimed, sent atomic.Int64
 	for range clients {
 		go func() {
-			for sent.Add(int64(batch))-int64(batch) < int64(b.N) {
+			for claimed.Add(int64(batch))-int64(batch) < int64(b.N) {
 				if err := s.send(batch); err != nil {
 					done <- err
 					return
 				}
+				sent.Add(int64(batch))
 			}
 			done <- nil
 		}()
@@ -123,9 +124,10 @@ func measureShape(b *testing.B, cluster *processCluster, s *shapedSender, batch,
 		}
 	}
 	b.StopTimer() // the cluster's stop is no part of it
-	b.ReportMetric(float64((processCPU()-self0).Microseconds())/float64(b.N), "client-cpu-µs/op")
+	n := float64(sent.Load())
+	b.ReportMetric(float64((processCPU()-self0).Microseconds())/n, "client-cpu-µs/op")
 	if members1, ok := cluster.cpu(); ok && membersOK {
-		b.ReportMetric(float64((members1-members0).Microseconds())/float64(b.N), "etcd-cpu-µs/op")
+		b.ReportMetric(float64((members1-members0).Microseconds())/n, "etcd-cpu-µs/op")
 	}
 }
 
