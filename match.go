@@ -188,6 +188,14 @@ func (tx *Tx) match(d *Database, loc Locator, side string) (ProfileID, error) {
 	return ids[0], nil
 }
 
+// readsProfileEmail reports whether a match in mode looks the locator's
+// email up in the email index (candidates, emailCandidates with
+// profile set), so that finding nothing means the index has no entry
+// for it.
+func readsProfileEmail(mode Mode) bool {
+	return mode == ModeEmail || mode == ModeEmailProfile || mode == ModeEmailPhone
+}
+
 // withSide prefixes an *Error's message with the request side.
 func withSide(side string, err error) error {
 	if side == "" {

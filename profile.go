@@ -274,6 +274,10 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	var old *Profile
 	var oldBytes []byte
 	var mode Mode
+	// absentEmail is an email the match just found on no profile of d
+	// (the email index has no entry for it), so the uniqueness check
+	// below, with no write in between, need not read that entry again.
+	var absentEmail string
 	if !loc.IsEmpty() || how == updateOnly {
 		if mode, err = loc.mode(); err != nil {
 			return ProfileID{}, false, err
@@ -290,6 +294,9 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 			return ProfileID{}, false, notFoundf("%v: profile_id matching finds and updates a profile, never creates one", err)
 		case subscriptionMode(mode) && !loc.canSubscribe(mode):
 			return ProfileID{}, false, notFoundf("%v: %s matching finds profiles by their subscriptions; to create one it finds again, give resource_id (its subscription's resource)", err, mode)
+		}
+		if err != nil && readsProfileEmail(mode) { // not found: no entry in the email index
+			absentEmail, _ = NormalizeEmail(loc.Email)
 		}
 	}
 	created := old == nil
@@ -320,7 +327,7 @@ func (tx *Tx) putProfile(db uint32, loc Locator, data ProfileData, how creation)
 	} else {
 		p.ID = old.ID
 	}
-	if p.Email != "" && (old == nil || p.Email != old.Email) {
+	if p.Email != "" && (old == nil || p.Email != old.Email) && p.Email != absentEmail {
 		owner, err := tx.kv.Get(index.Emails, index.EmailKey(d.ID, p.Email))
 		if err != nil {
 			return ProfileID{}, false, storageErr("read email index", err)

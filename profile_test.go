@@ -266,3 +266,51 @@ func TestWithProfileIDCompletesEntries(t *testing.T) {
 		}
 	})
 }
+
+// TestImportChecksTheEmailItStores: a match by email that finds no
+// profile lets the import skip reading that email's index entry again,
+// but only for that email: a profile whose data carries another email,
+// already taken, is refused, alone and within a batch, in every mode
+// that reads the email index.
+func TestImportChecksTheEmailItStores(t *testing.T) {
+	for _, mode := range []Mode{ModeEmail, ModeEmailProfile, ModeEmailPhone} {
+		t.Run(string(mode), func(t *testing.T) {
+			s := openTest(t)
+			testSchema(t, s)
+			owner, _, err := s.ImportProfile(ctx, 1, Locator{Email: "taken@x.io"}, ProfileData{})
+			must(t, err)
+			loc := func(email string) Locator { return Locator{Matching: mode, Email: email} }
+
+			_, _, err = s.ImportProfile(ctx, 1, loc("new@x.io"), ProfileData{Email: Ptr("Taken@x.io")})
+			wantCode(t, err, 409)
+			if _, err := s.Match(ctx, 1, Locator{Matching: ModeEmailProfile, Email: "new@x.io"}); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("the refused import stored something: %v", err)
+			}
+
+			id, created, err := s.ImportProfile(ctx, 1, loc(" NEW2@x.io"), ProfileData{})
+			must(t, err)
+			if got, err := s.Match(ctx, 1, Locator{Matching: ModeEmailProfile, Email: "new2@x.io"}); !created || err != nil || got != id {
+				t.Fatalf("created %v, found %v, %v; want %v", created, got, err, id)
+			}
+
+			res, err := s.ImportBatch(ctx, 1, []ImportItem{
+				{Locator: loc("c@x.io")},
+				{Locator: loc("d@x.io"), Data: ProfileData{Email: Ptr("c@x.io")}},
+				{Locator: loc("e@x.io"), Data: ProfileData{Email: Ptr("taken@x.io")}},
+				{Locator: loc("f@x.io")},
+			})
+			must(t, err)
+			if res[0].Err != nil || res[3].Err != nil || !res[0].Created || !res[3].Created {
+				t.Fatalf("batch: the plain creations failed: %+v", res)
+			}
+			for _, i := range []int{1, 2} {
+				if codeOf(res[i].Err) != 409 {
+					t.Fatalf("batch item %d: %v, want a conflict", i, res[i].Err)
+				}
+			}
+			if got, err := s.Match(ctx, 1, Locator{Matching: ModeEmailProfile, Email: "taken@x.io"}); err != nil || got != owner {
+				t.Fatalf("taken@x.io now finds %v, %v; want %v", got, err, owner)
+			}
+		})
+	}
+}
