@@ -19,7 +19,12 @@ import (
 // can be waited for apart (kv.AsyncCommitter: the log of kv/wal), the
 // committer hands the wait to a completer goroutine and runs the next
 // batch meanwhile, on top of the first one's writes: the CPU work of one
-// batch overlaps the sync of the one before. A request is answered only
+// batch overlaps the sync of the one before. Since that batch cannot
+// sync before the one before it has, it keeps taking the writes that
+// come until then (absorb): the writers the last sync answered join it
+// rather than queue for the next, so commits carry more writes (15 a
+// commit rather than 12 at 32 writers) and each costs less CPU. A
+// request is answered only
 // when its batch is durable; if a sync fails, its batch and every later
 // one fail (the engine refuses them).
 
@@ -98,10 +103,12 @@ type completion struct {
 
 // completeLoop answers the batches the committer hands over, in order,
 // once each is durable.
-func (s *Store) completeLoop(in <-chan completion, done chan<- struct{}) {
+func (s *Store) completeLoop(in <-chan completion, sy *syncing, done chan<- struct{}) {
 	defer close(done)
 	for c := range in {
-		if err := c.wait(); err != nil {
+		err := c.wait()
+		sy.done()
+		if err != nil {
 			fail(c.batch, storageErr("commit", err))
 		} else {
 			s.committed(&c)
@@ -112,10 +119,30 @@ func (s *Store) completeLoop(in <-chan completion, done chan<- struct{}) {
 	}
 }
 
+// syncing counts the commits handed to the completer and not yet
+// durable (or failed); free holds a token once that count dropped to
+// zero.
+type syncing struct {
+	n    atomic.Int32
+	free chan struct{}
+}
+
+func (sy *syncing) add() { sy.n.Add(1) }
+
+func (sy *syncing) done() {
+	if sy.n.Add(-1) == 0 {
+		select {
+		case sy.free <- struct{}{}:
+		default: // a token is there already
+		}
+	}
+}
+
 // commitLoop is the group committer.
 func (s *Store) commitLoop() {
 	completions, completed := make(chan completion, 1), make(chan struct{})
-	go s.completeLoop(completions, completed)
+	sy := &syncing{free: make(chan struct{}, 1)}
+	go s.completeLoop(completions, sy, completed)
 	defer func() {
 		close(completions)
 		<-completed
@@ -183,15 +210,69 @@ func (s *Store) commitLoop() {
 			}
 			batch = append(batch, r)
 		}
-		lastSize = len(batch)
-		if c := s.runBatch(batch); c != nil {
+		// more is what the batch's transaction takes once it ran what it
+		// has: the requests that came meanwhile, while the commit before
+		// it is still syncing (absorb).
+		more := func(n int) []*writeRequest {
+			if held != nil {
+				return nil
+			}
+			var got []*writeRequest
+			held, got = s.absorb(sy, n)
+			return got
+		}
+		c, ran := s.runBatch(batch, more)
+		lastSize = len(ran)
+		if c != nil {
+			sy.add()
 			completions <- *c
 			continue
 		}
-		for _, r := range batch {
+		for _, r := range ran {
 			close(r.done)
 		}
 	}
+}
+
+// absorb takes the requests queued after a batch's transaction began,
+// for that transaction to run too, while the commit before it is still
+// syncing: until then this one could not sync anyway, and a writer the
+// last sync answered joins the transaction under way instead of the
+// next one. With nothing queued it waits for a writer or for the syncs
+// in flight to end (sy); it returns what it took once none is in
+// flight (the log is idle: this commit goes now, and what is queued
+// runs while it syncs), at the first request it took when nothing else
+// is queued (for the transaction to run it), at most MaxBatch-n
+// requests, at an exclusive request (returned as held, for the next
+// batch), and when the queue closes.
+func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequest) {
+	for n+len(got) < s.opts.MaxBatch && sy.n.Load() > 0 {
+		var r *writeRequest
+		var ok bool
+		select {
+		case r, ok = <-s.queue:
+		default:
+			if len(got) > 0 {
+				return nil, got
+			}
+			select {
+			case r, ok = <-s.queue:
+			case <-sy.free:
+				continue // none in flight, or a token from before: look again
+			}
+		}
+		if !ok {
+			return nil, got
+		}
+		if !r.take() {
+			continue
+		}
+		if r.exclusive {
+			return r, got
+		}
+		got = append(got, r)
+	}
+	return nil, got
 }
 
 // lingerGaps divides an engine's batch linger (kv.BatchGatherer): the
@@ -209,12 +290,14 @@ var errSpoiled = errors.New("attempt spoiled by a failure after writing")
 
 // runBatch runs the requests in one engine transaction and commits it,
 // setting each request's err; or, when the commit is asynchronous,
-// returns the completion that waits for it.
-func (s *Store) runBatch(batch []*writeRequest) *completion {
+// returns the completion that waits for it. more, when not nil, gives
+// requests for the transaction to take as well (tryBatch); ran is the
+// batch with them, every request the call took charge of.
+func (s *Store) runBatch(batch []*writeRequest, more func(n int) []*writeRequest) (_ *completion, ran []*writeRequest) {
 	for attempt := 1; ; attempt++ {
-		c, err := s.tryBatch(batch)
+		c, err := s.tryBatch(&batch, more)
 		if c != nil {
-			return c
+			return c, batch
 		}
 		if (errors.Is(err, kv.ErrConflict) || err == errSpoiled) && attempt < maxAttempts {
 			if errors.Is(err, kv.ErrConflict) {
@@ -231,12 +314,12 @@ func (s *Store) runBatch(batch []*writeRequest) *completion {
 			half := len(batch) / 2
 			for _, part := range [][]*writeRequest{batch[:half], batch[half:]} {
 				if countLive(part) > 0 {
-					if c := s.runBatch(part); c != nil {
+					if c, _ := s.runBatch(part, nil); c != nil {
 						s.finishNow(c)
 					}
 				}
 			}
-			return nil
+			return nil, batch
 		}
 		if errors.Is(err, kv.ErrConflict) {
 			err = newError(ErrStorage, err, "storage: the write conflicted with concurrent writers %d times; retry it", maxAttempts)
@@ -244,7 +327,7 @@ func (s *Store) runBatch(batch []*writeRequest) *completion {
 		if err != nil {
 			fail(batch, err)
 		}
-		return nil
+		return nil, batch
 	}
 }
 
@@ -302,13 +385,15 @@ func countLive(batch []*writeRequest) int {
 // it: it runs under the background context. When the engine commits
 // asynchronously and the batch changed no schema, tryBatch returns the
 // completion to wait for; otherwise it commits and waits itself.
-func (s *Store) tryBatch(batch []*writeRequest) (_ *completion, failed error) {
+func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) []*writeRequest) (_ *completion, failed error) {
+	batch := *batchp
 	batchStart := time.Now()
 	txn, err := s.engine.Begin(context.Background(), true)
 	if err != nil {
 		return nil, storageErr("begin", err)
 	}
 	defer txn.Rollback()
+	async, _ := txn.(kv.AsyncCommitter)
 	var live []*writeRequest
 	for _, r := range batch {
 		if !r.finished {
@@ -336,10 +421,26 @@ func (s *Store) tryBatch(batch []*writeRequest) (_ *completion, failed error) {
 	// (a request must not keep its Tx): two allocations a batch, not
 	// two a request.
 	tx, counted := &Tx{batch: &s.room}, new(countingTx)
-	for _, r := range live {
+	for i := 0; ; i++ {
+		if i == len(live) {
+			// Ran them all: take what came meanwhile, if this commit
+			// would wait for the one before it anyway (absorb). Not past
+			// a schema change, which commits on its own.
+			if more == nil || async == nil || sc != start {
+				break
+			}
+			got := more(len(batch))
+			if len(got) == 0 {
+				break
+			}
+			batch = append(batch, got...)
+			*batchp = batch
+			live = append(live, got...)
+		}
+		r := live[i]
 		s.resetTx(tx, txn, sc, now)
 		switch {
-		case len(live) == 1:
+		case len(live) == 1: // alone, so far: nothing else to undo
 			if r.err = runSafely(r, tx); r.err != nil {
 				if err := validateReads(txn); err != nil {
 					return nil, err
@@ -391,7 +492,7 @@ func (s *Store) tryBatch(batch []*writeRequest) (_ *completion, failed error) {
 		}
 	}
 	c := &completion{batch: batch, started: batchStart, commit: time.Now(), live: len(live), refills: refills, fed: fed}
-	if async, ok := txn.(kv.AsyncCommitter); ok && sc == start {
+	if async != nil && sc == start {
 		if c.wait, err = async.CommitAsync(); err != nil {
 			return nil, storageErr("commit", err)
 		}
