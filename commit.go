@@ -20,10 +20,10 @@ import (
 // committer hands the wait to a completer goroutine and runs the next
 // batch meanwhile, on top of the first one's writes: the CPU work of one
 // batch overlaps the sync of the one before. Since that batch cannot
-// sync before the one before it has, it keeps taking the writes that
-// come until then (absorb): the writers the last sync answered join it
-// rather than queue for the next, so commits carry more writes (15 a
-// commit rather than 12 at 32 writers) and each costs less CPU. A
+// sync before the one before it has, it also takes the writes queued
+// by the time it ran what it had, while that sync lasts (absorb): the
+// writers the last sync answered join it rather than queue for the
+// next, so commits carry more writes and each costs less CPU. A
 // request is answered only
 // when its batch is durable; if a sync fails, its batch and every later
 // one fail (the engine refuses them).
@@ -120,28 +120,16 @@ func (s *Store) completeLoop(in <-chan completion, sy *syncing, done chan<- stru
 }
 
 // syncing counts the commits handed to the completer and not yet
-// durable (or failed); free holds a token once that count dropped to
-// zero.
-type syncing struct {
-	n    atomic.Int32
-	free chan struct{}
-}
+// durable (or failed).
+type syncing struct{ n atomic.Int32 }
 
-func (sy *syncing) add() { sy.n.Add(1) }
-
-func (sy *syncing) done() {
-	if sy.n.Add(-1) == 0 {
-		select {
-		case sy.free <- struct{}{}:
-		default: // a token is there already
-		}
-	}
-}
+func (sy *syncing) add()  { sy.n.Add(1) }
+func (sy *syncing) done() { sy.n.Add(-1) }
 
 // commitLoop is the group committer.
 func (s *Store) commitLoop() {
 	completions, completed := make(chan completion, 1), make(chan struct{})
-	sy := &syncing{free: make(chan struct{}, 1)}
+	sy := new(syncing)
 	go s.completeLoop(completions, sy, completed)
 	defer func() {
 		close(completions)
@@ -238,13 +226,15 @@ func (s *Store) commitLoop() {
 // for that transaction to run too, while the commit before it is still
 // syncing: until then this one could not sync anyway, and a writer the
 // last sync answered joins the transaction under way instead of the
-// next one. With nothing queued it waits for a writer or for the syncs
-// in flight to end (sy); it returns what it took once none is in
-// flight (the log is idle: this commit goes now, and what is queued
-// runs while it syncs), at the first request it took when nothing else
-// is queued (for the transaction to run it), at most MaxBatch-n
-// requests, at an exclusive request (returned as held, for the next
-// batch), and when the queue closes.
+// next one. It takes only what is queued, never waiting: the
+// transaction holds kv/wal's writer lock and a store-file snapshot, and
+// the sync it would wait for may itself wait for that snapshot (its
+// publication takes the readers' lock, which a reader blocked by a
+// checkpoint's remap of the file holds). It returns nothing once no
+// sync is in flight (the log is idle: this commit goes now, and what is
+// queued runs while it syncs); otherwise at most MaxBatch-n requests,
+// stopping at an exclusive one (returned as held, for the next batch)
+// and when the queue closes.
 func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequest) {
 	for n+len(got) < s.opts.MaxBatch && sy.n.Load() > 0 {
 		var r *writeRequest
@@ -252,14 +242,7 @@ func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequ
 		select {
 		case r, ok = <-s.queue:
 		default:
-			if len(got) > 0 {
-				return nil, got
-			}
-			select {
-			case r, ok = <-s.queue:
-			case <-sy.free:
-				continue // none in flight, or a token from before: look again
-			}
+			return nil, got
 		}
 		if !ok {
 			return nil, got
@@ -273,6 +256,14 @@ func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequ
 		got = append(got, r)
 	}
 	return nil, got
+}
+
+// latest is the later of two times.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // lingerGaps divides an engine's batch linger (kv.BatchGatherer): the
@@ -426,7 +417,7 @@ func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) []*writeReque
 			// Ran them all: take what came meanwhile, if this commit
 			// would wait for the one before it anyway (absorb). Not past
 			// a schema change, which commits on its own.
-			if more == nil || async == nil || sc != start {
+			if more == nil || async == nil || sc != start || batch[0].exclusive {
 				break
 			}
 			got := more(len(batch))
@@ -436,6 +427,10 @@ func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) []*writeReque
 			batch = append(batch, got...)
 			*batchp = batch
 			live = append(live, got...)
+			// They came after the batch's time was taken: theirs is
+			// now (a prepared import is built for a time not after
+			// its transaction's), never earlier than the batch's.
+			now = latest(now, s.clock())
 		}
 		r := live[i]
 		s.resetTx(tx, txn, sc, now)
