@@ -120,16 +120,28 @@ func (s *Store) completeLoop(in <-chan completion, sy *syncing, done chan<- stru
 }
 
 // syncing counts the commits handed to the completer and not yet
-// durable (or failed).
-type syncing struct{ n atomic.Int32 }
+// durable (or failed); free holds a token once that count dropped to
+// zero.
+type syncing struct {
+	n    atomic.Int32
+	free chan struct{}
+}
 
-func (sy *syncing) add()  { sy.n.Add(1) }
-func (sy *syncing) done() { sy.n.Add(-1) }
+func (sy *syncing) add() { sy.n.Add(1) }
+
+func (sy *syncing) done() {
+	if sy.n.Add(-1) == 0 {
+		select {
+		case sy.free <- struct{}{}:
+		default: // a token is there already
+		}
+	}
+}
 
 // commitLoop is the group committer.
 func (s *Store) commitLoop() {
 	completions, completed := make(chan completion, 1), make(chan struct{})
-	sy := new(syncing)
+	sy := &syncing{free: make(chan struct{}, 1)}
 	go s.completeLoop(completions, sy, completed)
 	defer func() {
 		close(completions)
@@ -226,23 +238,43 @@ func (s *Store) commitLoop() {
 // for that transaction to run too, while the commit before it is still
 // syncing: until then this one could not sync anyway, and a writer the
 // last sync answered joins the transaction under way instead of the
-// next one. It takes only what is queued, never waiting: the
+// next one. With nothing queued it waits for a writer or for the syncs
+// in flight to end (sy), but at most absorbWait at a time: the
 // transaction holds kv/wal's writer lock and a store-file snapshot, and
-// the sync it would wait for may itself wait for that snapshot (its
-// publication takes the readers' lock, which a reader blocked by a
-// checkpoint's remap of the file holds). It returns nothing once no
-// sync is in flight (the log is idle: this commit goes now, and what is
-// queued runs while it syncs); otherwise at most MaxBatch-n requests,
-// stopping at an exclusive one (returned as held, for the next batch)
-// and when the queue closes.
+// a sync may wait for that snapshot (its publication takes the readers'
+// lock, which a reader blocked by a checkpoint's remap of the file
+// holds, and the remap waits for every snapshot), so an unbounded wait
+// could deadlock. It returns nothing once no sync is in flight (the log
+// is idle: this commit goes now, and what is queued runs while it
+// syncs); otherwise what it took when nothing more is queued, at most
+// MaxBatch-n requests, stopping at an exclusive one (returned as held,
+// for the next batch) and when the queue closes.
 func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequest) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for n+len(got) < s.opts.MaxBatch && sy.n.Load() > 0 {
 		var r *writeRequest
 		var ok bool
 		select {
 		case r, ok = <-s.queue:
 		default:
-			return nil, got
+			if len(got) > 0 {
+				return nil, got
+			}
+			if timer == nil {
+				timer = time.NewTimer(absorbWait)
+			}
+			select {
+			case r, ok = <-s.queue:
+			case <-sy.free:
+				continue // none in flight, or a token from before: look again
+			case <-timer.C:
+				return nil, got // commit now: the snapshot goes with it
+			}
 		}
 		if !ok {
 			return nil, got
@@ -257,6 +289,13 @@ func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequ
 	}
 	return nil, got
 }
+
+// absorbWait bounds how long a batch waits, holding its transaction,
+// for writers while the sync before it lasts: several syncs of a
+// common disk, so that it rarely cuts a wait short, and short enough
+// that a sync waiting for the transaction's snapshot is not held up
+// long.
+const absorbWait = 2 * time.Millisecond
 
 // latest is the later of two times.
 func latest(a, b time.Time) time.Time {
