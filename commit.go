@@ -20,11 +20,11 @@ import (
 // committer hands the wait to a completer goroutine and runs the next
 // batch meanwhile, on top of the first one's writes: the CPU work of one
 // batch overlaps the sync of the one before. Since that batch cannot
-// sync before the one before it has, it also takes the writes queued
-// by the time it ran what it had, while that sync lasts (absorb): the
-// writers the last sync answered join it rather than queue for the
-// next, so commits carry more writes and each costs less CPU. A
-// request is answered only
+// sync before the one before it has, it also takes the writes that
+// come while that sync lasts, waiting for them at most absorbWait at a
+// time (absorb): the writers the last sync answered join it rather
+// than queue for the next, so commits carry more writes. A request is
+// answered only
 // when its batch is durable; if a sync fails, its batch and every later
 // one fail (the engine refuses them).
 

@@ -14,8 +14,9 @@
 // Writes go through a group commit: one committer goroutine takes every
 // queued write, runs them in one engine transaction and commits once,
 // without waiting on a timer; while the commit before it is still
-// syncing, a transaction also takes the writes queued meanwhile, since
-// it could not sync sooner. A write returns only after its commit is
+// syncing, a transaction also takes the writes that come meanwhile
+// (waiting for them at most 2 ms at a time), since it could not sync
+// sooner. A write returns only after its commit is
 // on disk (unless Options.NoSync). For a store file the engine is
 // bbolt with a write-ahead log in front (package kv/wal, the file
 // path-wal beside it): a commit is one sequential append and one
