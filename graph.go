@@ -175,8 +175,11 @@ func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
 // and the error returned; the other writes of the batch still commit.
 // If the commit itself fails, every write of the batch gets that error.
 // fn must not call other Store methods (it would deadlock): use the Tx.
-// If ctx ends while the write waits in the queue, fn never runs and
-// Update returns ctx's error.
+// fn may run more than once, each time in a new transaction of which
+// only the last commits (the batch runs again when a write of it fails
+// after writing, or on an optimistic engine's conflict), so it must
+// have no effect outside the Tx. If ctx ends while the write waits in
+// the queue, fn never runs and Update returns ctx's error.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.submit(ctx, &writeRequest{fn: fn})
 }
