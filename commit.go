@@ -153,6 +153,17 @@ func (s *Store) commitLoop() {
 	if g, ok := s.engine.(kv.BatchGatherer); ok {
 		linger = g.BatchLinger()
 	}
+	// more is what a batch's transaction takes once it ran what it has:
+	// the requests that came meanwhile, while the commit before it is
+	// still syncing (absorb). One closure for every batch.
+	more := func(n int) []*writeRequest {
+		if held != nil {
+			return nil
+		}
+		var got []*writeRequest
+		held, got = s.absorb(sy, n)
+		return got
+	}
 	lastSize := 0
 	for {
 		first := held
@@ -209,17 +220,6 @@ func (s *Store) commitLoop() {
 				break gather
 			}
 			batch = append(batch, r)
-		}
-		// more is what the batch's transaction takes once it ran what it
-		// has: the requests that came meanwhile, while the commit before
-		// it is still syncing (absorb).
-		more := func(n int) []*writeRequest {
-			if held != nil {
-				return nil
-			}
-			var got []*writeRequest
-			held, got = s.absorb(sy, n)
-			return got
 		}
 		c, ran := s.runBatch(batch, more)
 		lastSize = len(ran)
