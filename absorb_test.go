@@ -219,3 +219,25 @@ func TestGroupCommitNeverStallsUnderCheckpoints(t *testing.T) {
 		t.Fatal("no write answered in 3 s")
 	}
 }
+
+// A batch's wait for writers while the sync before it lasts is not
+// work: absorb reports how long it waited, at least the bound it waits
+// for when nobody comes, and Stats.BatchTime leaves that time out.
+func TestBatchTimeLeavesOutTheWaitForWriters(t *testing.T) {
+	s := openTest(t)
+	sy := &syncing{free: make(chan struct{}, 1)}
+	sy.add() // a sync in flight that does not end
+	held, got, waited := s.absorb(sy, 0)
+	if held != nil || len(got) != 0 {
+		t.Fatalf("absorb took %v and held %v with nothing queued", got, held)
+	}
+	if waited < absorbWait {
+		t.Fatalf("absorb waited %v by its own count, less than the %v it waits for writers", waited, absorbWait)
+	}
+	c := newStatCounters()
+	commit := time.Now()
+	c.committed(commit.Add(-time.Hour), commit, 59*time.Minute, 1, 0)
+	if got := time.Duration(c.batchNanos.Load()); got < time.Minute || got > time.Minute+time.Second {
+		t.Fatalf("a batch of an hour that waited 59 minutes counts %v of BatchTime, want a minute", got)
+	}
+}

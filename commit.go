@@ -93,8 +93,9 @@ func (r *writeRequest) take() bool {
 type completion struct {
 	batch   []*writeRequest
 	wait    func() error
-	started time.Time // the batch's transaction began
-	commit  time.Time // its commit began
+	started time.Time     // the batch's transaction began
+	commit  time.Time     // its commit began
+	waited  time.Duration // of that, spent waiting for writers (absorb)
 	live    int
 	refills uint64
 	// fed: the batch appended to the change feed.
@@ -156,13 +157,14 @@ func (s *Store) commitLoop() {
 	// more is what a batch's transaction takes once it ran what it has:
 	// the requests that came meanwhile, while the commit before it is
 	// still syncing (absorb). One closure for every batch.
-	more := func(n int) []*writeRequest {
+	more := func(n int) ([]*writeRequest, time.Duration) {
 		if held != nil {
-			return nil
+			return nil, 0
 		}
 		var got []*writeRequest
-		held, got = s.absorb(sy, n)
-		return got
+		var waited time.Duration
+		held, got, waited = s.absorb(sy, n)
+		return got, waited
 	}
 	lastSize := 0
 	for {
@@ -248,8 +250,9 @@ func (s *Store) commitLoop() {
 // is idle: this commit goes now, and what is queued runs while it
 // syncs); otherwise what it took when nothing more is queued, at most
 // MaxBatch-n requests, stopping at an exclusive one (returned as held,
-// for the next batch) and when the queue closes.
-func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequest) {
+// for the next batch) and when the queue closes; and how long it
+// waited with nothing to run (which Stats.BatchTime leaves out).
+func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequest, waited time.Duration) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -263,31 +266,34 @@ func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequ
 		case r, ok = <-s.queue:
 		default:
 			if len(got) > 0 {
-				return nil, got
+				return nil, got, waited
 			}
 			if timer == nil {
 				timer = time.NewTimer(absorbWait)
 			}
+			idle := time.Now()
 			select {
 			case r, ok = <-s.queue:
 			case <-sy.free:
+				waited += time.Since(idle)
 				continue // none in flight, or a token from before: look again
 			case <-timer.C:
-				return nil, got // commit now: the snapshot goes with it
+				return nil, got, waited + time.Since(idle) // commit now: the snapshot goes with it
 			}
+			waited += time.Since(idle)
 		}
 		if !ok {
-			return nil, got
+			return nil, got, waited
 		}
 		if !r.take() {
 			continue
 		}
 		if r.exclusive {
-			return r, got
+			return r, got, waited
 		}
 		got = append(got, r)
 	}
-	return nil, got
+	return nil, got, waited
 }
 
 // absorbWait bounds how long a batch waits, holding its transaction,
@@ -323,7 +329,7 @@ var errSpoiled = errors.New("attempt spoiled by a failure after writing")
 // returns the completion that waits for it. more, when not nil, gives
 // requests for the transaction to take as well (tryBatch); ran is the
 // batch with them, every request the call took charge of.
-func (s *Store) runBatch(batch []*writeRequest, more func(n int) []*writeRequest) (_ *completion, ran []*writeRequest) {
+func (s *Store) runBatch(batch []*writeRequest, more func(n int) ([]*writeRequest, time.Duration)) (_ *completion, ran []*writeRequest) {
 	for attempt := 1; ; attempt++ {
 		c, err := s.tryBatch(&batch, more)
 		if c != nil {
@@ -373,7 +379,7 @@ func (s *Store) finishNow(c *completion) {
 // committed accounts for a durable batch and wakes the feed's readers
 // if it appended to the feed.
 func (s *Store) committed(c *completion) {
-	s.stats.committed(c.started, c.commit, c.live, c.refills)
+	s.stats.committed(c.started, c.commit, c.waited, c.live, c.refills)
 	if c.fed {
 		s.feed.notify()
 	}
@@ -415,7 +421,7 @@ func countLive(batch []*writeRequest) int {
 // it: it runs under the background context. When the engine commits
 // asynchronously and the batch changed no schema, tryBatch returns the
 // completion to wait for; otherwise it commits and waits itself.
-func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) []*writeRequest) (_ *completion, failed error) {
+func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) ([]*writeRequest, time.Duration)) (_ *completion, failed error) {
 	batch := *batchp
 	batchStart := time.Now()
 	txn, err := s.engine.Begin(context.Background(), true)
@@ -444,6 +450,7 @@ func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) []*writeReque
 	now := s.clock()
 	anyOK, fed := false, false
 	var refills uint64
+	var waited time.Duration // for writers, in more
 	if err := s.prefetch(txn, sc, live); err != nil {
 		return nil, err
 	}
@@ -459,7 +466,8 @@ func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) []*writeReque
 			if more == nil || async == nil || sc != start || batch[0].exclusive {
 				break
 			}
-			got := more(len(batch))
+			got, w := more(len(batch))
+			waited += w
 			if len(got) == 0 {
 				break
 			}
@@ -525,7 +533,7 @@ func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) []*writeReque
 			return nil, err
 		}
 	}
-	c := &completion{batch: batch, started: batchStart, commit: time.Now(), live: len(live), refills: refills, fed: fed}
+	c := &completion{batch: batch, started: batchStart, commit: time.Now(), waited: waited, live: len(live), refills: refills, fed: fed}
 	if async != nil && sc == start {
 		if c.wait, err = async.CommitAsync(); err != nil {
 			return nil, storageErr("commit", err)

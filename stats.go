@@ -17,7 +17,9 @@ type Stats struct {
 	// batch size.
 	Requests uint64
 	// BatchTime is the time spent in committed batches, from the engine
-	// transaction's start to its commit's end; CommitTime the part spent
+	// transaction's start to its commit's end, less the time a batch
+	// spent waiting for writers to join it while the commit before it
+	// synced (package doc, "group commit"); CommitTime the part spent
 	// committing (writing pages and fsync).
 	BatchTime, CommitTime time.Duration
 	// TopRefills counts committed writes that read all of an A profile's
@@ -53,12 +55,13 @@ func newStatCounters() *statCounters {
 }
 
 // committed counts a durable batch: it began at started, its commit at
-// commit, and it carried live requests.
-func (c *statCounters) committed(started, commit time.Time, live int, refills uint64) {
+// commit, it waited for writers that long in between, and it carried
+// live requests.
+func (c *statCounters) committed(started, commit time.Time, waited time.Duration, live int, refills uint64) {
 	now := time.Now()
 	c.batchSizes.Observe(float64(live))
 	c.commitTimes.Observe(now.Sub(commit).Seconds())
-	c.batchNanos.Add(uint64(now.Sub(started)))
+	c.batchNanos.Add(uint64(max(now.Sub(started)-waited, 0)))
 	c.topRefills.Add(refills)
 }
 
