@@ -163,6 +163,7 @@ func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 	engine := f.Engine
 	pagesBefore := engine.PageWrites()
 	before := f.Store.Stats()
+	syncs0, syncTime0 := logSyncs(before)
 	b.SetParallelism((32 + 1) / 2) // × GOMAXPROCS(2) = 32 goroutines on 2 cores
 	b.ResetTimer()
 	cpu := ProcessCPU()
@@ -182,6 +183,20 @@ func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 	b.ReportMetric(float64((st.CommitTime-before.CommitTime).Microseconds())/commits, "µs/commit")
 	b.ReportMetric(float64(st.TopRefills-before.TopRefills)/float64(b.N), "refills/op")
 	b.ReportMetric(float64(engine.PageWrites()-pagesBefore)/commits, "pages/commit")
+	if syncs, syncTime := logSyncs(st); syncs > syncs0 {
+		b.ReportMetric(1e6*(syncTime-syncTime0)/float64(syncs-syncs0), "µs/log-sync")
+	}
+}
+
+// logSyncs is how many fdatasyncs of the log st reports, and their
+// time in seconds (0, 0 on an engine without a log).
+func logSyncs(st relgraph.Stats) (uint64, float64) {
+	for _, m := range st.Engine {
+		if m.Name == "log_fsync_seconds" && m.Histogram != nil {
+			return m.Histogram.Count, m.Histogram.Sum
+		}
+	}
+	return 0, 0
 }
 
 // BenchmarkCounter shows get_counter's cost does not grow with the

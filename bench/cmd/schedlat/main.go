@@ -1,0 +1,133 @@
+// Command schedlat reads an execution trace (go test -trace) and
+// reports, for the goroutines that run a given function, how long each
+// waited to run once it could: the time from becoming runnable to
+// running, by the state it left (woken from waiting, back from a
+// system call, preempted or yielding). A goroutine that others wait
+// for — relgraph's committer, or the completer that syncs the log —
+// stalls all of them while it waits for a processor; go tool trace
+// shows this per event, schedlat adds it up.
+//
+//	cd bench && go test -run '^$' -bench '^BenchmarkOverwrite32Writers$' -benchtime 20000x -trace /tmp/trace.out .
+//	go run ./cmd/schedlat -last 500ms /tmp/trace.out
+//
+// A goroutine is matched by its own stacks (those of the transitions it
+// makes while running), so a goroutine merely woken by the function is
+// not counted. -last keeps the end of the trace only: the timed part
+// of a benchmark, not its set-up.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/exp/trace"
+)
+
+func main() {
+	last := flag.Duration("last", 0, "count only the waits that began in this last part of the trace (0: all of it)")
+	funcs := flag.String("funcs", "relgraph.(*Store).completeLoop,relgraph.(*Store).commitLoop", "comma-separated function names: a goroutine whose own stack holds one is reported under it")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		log.Fatal("usage: schedlat [-last d] [-funcs f,g] trace.out")
+	}
+	f, err := os.Open(flag.Arg(0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	r, err := trace.NewReader(f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	names := strings.Split(*funcs, ",")
+	var ts []transition
+	role := map[trace.GoID]string{}
+	for {
+		ev, err := r.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		if ev.Kind() != trace.EventStateTransition {
+			continue
+		}
+		st := ev.StateTransition()
+		if st.Resource.Kind != trace.ResourceGoroutine {
+			continue
+		}
+		g := st.Resource.Goroutine()
+		from, to := st.Goroutine()
+		if from == trace.GoRunning {
+			if name := matching(st.Stack, names); name != "" {
+				role[g] = name
+			}
+		}
+		ts = append(ts, transition{ev.Time(), g, from, to})
+	}
+	if len(ts) == 0 {
+		log.Fatal("no goroutine transitions in the trace")
+	}
+	start := ts[0].at
+	if *last > 0 {
+		start = ts[len(ts)-1].at - trace.Time(last.Nanoseconds())
+	}
+	waits := map[string]map[trace.GoState][]time.Duration{}
+	runnable := map[trace.GoID]transition{}
+	for _, t := range ts {
+		name, ok := role[t.g]
+		if !ok {
+			continue
+		}
+		switch {
+		case t.to == trace.GoRunnable:
+			runnable[t.g] = t
+		case t.to == trace.GoRunning:
+			if was, ok := runnable[t.g]; ok && was.at >= start {
+				if waits[name] == nil {
+					waits[name] = map[trace.GoState][]time.Duration{}
+				}
+				waits[name][was.from] = append(waits[name][was.from], time.Duration(t.at-was.at))
+			}
+			delete(runnable, t.g)
+		}
+	}
+	for _, name := range names {
+		for from, d := range waits[name] {
+			slices.Sort(d)
+			var sum time.Duration
+			for _, x := range d {
+				sum += x
+			}
+			fmt.Printf("%s, runnable after %s: %d times, mean %v, p50 %v, p90 %v, total %v\n", name, from, len(d),
+				(sum / time.Duration(len(d))).Round(100*time.Nanosecond), d[len(d)/2].Round(100*time.Nanosecond),
+				d[len(d)*9/10].Round(100*time.Nanosecond), sum.Round(time.Microsecond))
+		}
+	}
+}
+
+// transition is a goroutine's change of state.
+type transition struct {
+	at       trace.Time
+	g        trace.GoID
+	from, to trace.GoState
+}
+
+// matching is the first of names that a frame of stk is, or "".
+func matching(stk trace.Stack, names []string) string {
+	for fr := range stk.Frames() {
+		for _, n := range names {
+			if strings.HasSuffix(fr.Func, n) {
+				return n
+			}
+		}
+	}
+	return ""
+}
