@@ -24,10 +24,12 @@ import (
 // sync before the one before it has, it also takes the writes that
 // come while that sync lasts, waiting for them at most absorbWait at a
 // time (absorb): the writers the last sync answered join it rather
-// than queue for the next, so commits carry more writes. A request is
-// answered only
-// when its batch is durable; if a sync fails, its batch and every later
-// one fail (the engine refuses them).
+// than queue for the next, so commits carry more writes. Handing a
+// commit to an idle completer, the committer yields its processor when
+// more writes are queued, so that the sync starts at once rather than
+// when the committer next blocks. A request is answered only when its
+// batch is durable; if a sync fails, its batch and every later one fail
+// (the engine refuses them).
 
 // The states of a request: a submitter whose context ends may abandon
 // it only while it is queued; once the committer took it, it runs.
