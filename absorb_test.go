@@ -222,7 +222,9 @@ func TestGroupCommitNeverStallsUnderCheckpoints(t *testing.T) {
 
 // A batch's wait for writers while the sync before it lasts is not
 // work: absorb reports how long it waited, at least the bound it waits
-// for when nobody comes, and Stats.BatchTime leaves that time out.
+// for when nobody comes; a batch carries what its transaction's
+// requests for more writers reported to its completion, and
+// Stats.BatchTime leaves that time out.
 func TestBatchTimeLeavesOutTheWaitForWriters(t *testing.T) {
 	s := openTest(t)
 	sy := &syncing{free: make(chan struct{}, 1)}
@@ -234,10 +236,47 @@ func TestBatchTimeLeavesOutTheWaitForWriters(t *testing.T) {
 	if waited < absorbWait {
 		t.Fatalf("absorb waited %v by its own count, less than the %v it waits for writers", waited, absorbWait)
 	}
-	c := newStatCounters()
+
+	// A batch on an engine with two-step commits, whose request for more
+	// writers says it waited an hour: the batch's whole time was waiting,
+	// so it adds nothing to BatchTime (without the hour, it would add the
+	// time it ran).
+	b, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), index.All, kv.Options{NoSync: true})
+	must(t, err)
+	e := &gatedEngine{Engine: b, durable: make(chan struct{})}
+	gs, err := OpenEngine(e, nil)
+	must(t, err)
+	defer func() {
+		close(e.durable)
+		gs.Close()
+	}()
+	r := &writeRequest{done: make(chan struct{}), fn: func(tx *Tx) error {
+		return tx.kv.Put(index.Meta, []byte("absorb/waited"), []byte("1"))
+	}}
+	batch := []*writeRequest{r}
+	asked := 0
+	more := func(int) ([]*writeRequest, time.Duration) {
+		asked++
+		return nil, time.Hour
+	}
+	before := gs.Stats()
+	c, err := gs.tryBatch(&batch, more)
+	must(t, err)
+	if c == nil || asked != 1 || c.waited != time.Hour {
+		t.Fatalf("completion %v after %d requests for more writers; want one, carrying the hour it waited", c, asked)
+	}
+	go func() { e.durable <- struct{}{} }()
+	must(t, c.wait())
+	gs.committed(c)
+	after := gs.Stats()
+	if after.Commits != before.Commits+1 || after.BatchTime != before.BatchTime {
+		t.Fatalf("commits %d → %d, BatchTime %v → %v: want one more commit and no more BatchTime", before.Commits, after.Commits, before.BatchTime, after.BatchTime)
+	}
+
+	c2 := newStatCounters()
 	commit := time.Now()
-	c.committed(commit.Add(-time.Hour), commit, 59*time.Minute, 1, 0)
-	if got := time.Duration(c.batchNanos.Load()); got < time.Minute || got > time.Minute+time.Second {
+	c2.committed(commit.Add(-time.Hour), commit, 59*time.Minute, 1, 0)
+	if got := time.Duration(c2.batchNanos.Load()); got < time.Minute || got > time.Minute+time.Second {
 		t.Fatalf("a batch of an hour that waited 59 minutes counts %v of BatchTime, want a minute", got)
 	}
 }

@@ -2,7 +2,8 @@
 // reports, for the goroutines that run a given function, how long each
 // waited to run once it could: the time from becoming runnable to
 // running, by the state it left (woken from waiting, back from a
-// system call, preempted or yielding). A goroutine that others wait
+// system call, or stopped while running: preempted or yielding, with
+// the runtime's reason). A goroutine that others wait
 // for — relgraph's committer, or the completer that syncs the log —
 // stalls all of them while it waits for a processor; go tool trace
 // shows this per event, schedlat adds it up.
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -65,12 +67,15 @@ func main() {
 		}
 		g := st.Resource.Goroutine()
 		from, to := st.Goroutine()
+		if from == to {
+			continue // a restatement at a trace generation's start, not a change
+		}
 		if from == trace.GoRunning {
 			if name := matching(st.Stack, names); name != "" {
 				role[g] = name
 			}
 		}
-		ts = append(ts, transition{ev.Time(), g, from, to})
+		ts = append(ts, transition{ev.Time(), g, from, to, st.Reason})
 	}
 	if len(ts) == 0 {
 		log.Fatal("no goroutine transitions in the trace")
@@ -79,7 +84,7 @@ func main() {
 	if *last > 0 {
 		start = ts[len(ts)-1].at - trace.Time(last.Nanoseconds())
 	}
-	waits := map[string]map[trace.GoState][]time.Duration{}
+	waits := map[string]map[string][]time.Duration{}
 	runnable := map[trace.GoID]transition{}
 	for _, t := range ts {
 		name, ok := role[t.g]
@@ -92,15 +97,20 @@ func main() {
 		case t.to == trace.GoRunning:
 			if was, ok := runnable[t.g]; ok && was.at >= start {
 				if waits[name] == nil {
-					waits[name] = map[trace.GoState][]time.Duration{}
+					waits[name] = map[string][]time.Duration{}
 				}
-				waits[name][was.from] = append(waits[name][was.from], time.Duration(t.at-was.at))
+				why := was.from.String()
+				if was.from == trace.GoRunning && was.reason != "" {
+					why += " (" + was.reason + ")" // preempted, or yielding
+				}
+				waits[name][why] = append(waits[name][why], time.Duration(t.at-was.at))
 			}
 			delete(runnable, t.g)
 		}
 	}
 	for _, name := range names {
-		for from, d := range waits[name] {
+		for _, from := range slices.Sorted(maps.Keys(waits[name])) {
+			d := waits[name][from]
 			slices.Sort(d)
 			var sum time.Duration
 			for _, x := range d {
@@ -113,11 +123,13 @@ func main() {
 	}
 }
 
-// transition is a goroutine's change of state.
+// transition is a goroutine's change of state, and the runtime's
+// reason for it.
 type transition struct {
 	at       trace.Time
 	g        trace.GoID
 	from, to trace.GoState
+	reason   string
 }
 
 // matching is the first of names that a frame of stk is, or "".
