@@ -159,7 +159,8 @@ func (s *Store) commitLoop() {
 	}
 	// more is what a batch's transaction takes once it ran what it has:
 	// the requests that came meanwhile, while the commit before it is
-	// still syncing (absorb). One closure for every batch.
+	// still syncing (absorb), and how long it waited for them. One
+	// closure for every batch.
 	more := func(n int) ([]*writeRequest, time.Duration) {
 		if held != nil {
 			return nil, 0
@@ -341,8 +342,9 @@ var errSpoiled = errors.New("attempt spoiled by a failure after writing")
 // runBatch runs the requests in one engine transaction and commits it,
 // setting each request's err; or, when the commit is asynchronous,
 // returns the completion that waits for it. more, when not nil, gives
-// requests for the transaction to take as well (tryBatch); ran is the
-// batch with them, every request the call took charge of.
+// requests for the transaction to take as well, and how long it waited
+// for them (tryBatch); ran is the batch with them, every request the
+// call took charge of.
 func (s *Store) runBatch(batch []*writeRequest, more func(n int) ([]*writeRequest, time.Duration)) (_ *completion, ran []*writeRequest) {
 	for attempt := 1; ; attempt++ {
 		c, err := s.tryBatch(&batch, more)
