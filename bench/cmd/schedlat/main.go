@@ -43,20 +43,51 @@ func main() {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	r, err := trace.NewReader(f)
+	names := strings.Split(*funcs, ",")
+	ts, role, err := readTransitions(f, names)
 	if err != nil {
 		log.Fatal(err)
 	}
-	names := strings.Split(*funcs, ",")
+	if len(ts) == 0 {
+		log.Fatal("no goroutine transitions in the trace")
+	}
+	start := ts[0].at
+	if *last > 0 {
+		start = ts[len(ts)-1].at - trace.Time(last.Nanoseconds())
+	}
+	waits := addUp(ts, role, start)
+	for _, name := range names {
+		for _, from := range slices.Sorted(maps.Keys(waits[name])) {
+			d := waits[name][from]
+			var sum time.Duration
+			for _, x := range d {
+				sum += x
+			}
+			fmt.Printf("%s, runnable after %s: %d times, mean %v, p50 %v, p90 %v, total %v\n", name, from, len(d),
+				(sum / time.Duration(len(d))).Round(100*time.Nanosecond), d[len(d)/2].Round(100*time.Nanosecond),
+				d[len(d)*9/10].Round(100*time.Nanosecond), sum.Round(time.Microsecond))
+		}
+	}
+}
+
+// readTransitions reads a trace's goroutine state changes, in order,
+// and which goroutines ran one of names: the first of them found on
+// the goroutine's own stack as it stopped running, blocked or entered
+// a system call.
+func readTransitions(r io.Reader, names []string) ([]transition, map[trace.GoID]string, error) {
+	tr, err := trace.NewReader(r)
+	if err != nil {
+		return nil, nil, err
+	}
 	var ts []transition
 	role := map[trace.GoID]string{}
 	for {
-		ev, err := r.ReadEvent()
+		ev, err := tr.ReadEvent()
 		if err == io.EOF {
-			break
+			return ts, role, nil
 		}
 		if err != nil {
-			log.Fatal(err)
+			return nil, nil, err
 		}
 		if ev.Kind() != trace.EventStateTransition {
 			continue
@@ -77,13 +108,12 @@ func main() {
 		}
 		ts = append(ts, transition{ev.Time(), g, from, to, st.Reason})
 	}
-	if len(ts) == 0 {
-		log.Fatal("no goroutine transitions in the trace")
-	}
-	start := ts[0].at
-	if *last > 0 {
-		start = ts[len(ts)-1].at - trace.Time(last.Nanoseconds())
-	}
+}
+
+// addUp is, for each name of role, the waits of its goroutines from
+// becoming runnable (at start or later) to running, sorted, by the
+// state they left to become runnable.
+func addUp(ts []transition, role map[trace.GoID]string, start trace.Time) map[string]map[string][]time.Duration {
 	waits := map[string]map[string][]time.Duration{}
 	runnable := map[trace.GoID]transition{}
 	for _, t := range ts {
@@ -108,19 +138,12 @@ func main() {
 			delete(runnable, t.g)
 		}
 	}
-	for _, name := range names {
-		for _, from := range slices.Sorted(maps.Keys(waits[name])) {
-			d := waits[name][from]
+	for _, byCause := range waits {
+		for _, d := range byCause {
 			slices.Sort(d)
-			var sum time.Duration
-			for _, x := range d {
-				sum += x
-			}
-			fmt.Printf("%s, runnable after %s: %d times, mean %v, p50 %v, p90 %v, total %v\n", name, from, len(d),
-				(sum / time.Duration(len(d))).Round(100*time.Nanosecond), d[len(d)/2].Round(100*time.Nanosecond),
-				d[len(d)*9/10].Round(100*time.Nanosecond), sum.Round(time.Microsecond))
 		}
 	}
+	return waits
 }
 
 // transition is a goroutine's change of state, and the runtime's
