@@ -46,6 +46,22 @@ func (t *gatedTxn) CommitAsync() (func() error, error) {
 	return func() error { <-t.e.durable; return nil }, nil
 }
 
+// openGated opens a store on a gatedEngine over a fresh bbolt file;
+// when the test ends, every wait for durability ends and the store
+// closes.
+func openGated(t *testing.T) (*Store, *gatedEngine) {
+	b, err := bolt.Open(filepath.Join(t.TempDir(), "gated.db"), index.All, kv.Options{NoSync: true})
+	must(t, err)
+	e := &gatedEngine{Engine: b, durable: make(chan struct{})}
+	s, err := OpenEngine(e, nil)
+	must(t, err)
+	t.Cleanup(func() {
+		close(e.durable)
+		s.Close()
+	})
+	return s, e
+}
+
 // While a commit syncs, the batch after it takes the writes queued by
 // the time it ran what it had (absorb, commit.go): three writes queued
 // behind a held write share its commit, not a commit of their own, and
@@ -53,15 +69,7 @@ func (t *gatedTxn) CommitAsync() (func() error, error) {
 // after them. With no commit syncing, a write is not held back for
 // others. Absorbed writes carry a time not before they came.
 func TestBatchTakesWritesQueuedWhileTheOneBeforeSyncs(t *testing.T) {
-	b, err := bolt.Open(filepath.Join(t.TempDir(), "a.db"), index.All, kv.Options{NoSync: true})
-	must(t, err)
-	e := &gatedEngine{Engine: b, durable: make(chan struct{})}
-	s, err := OpenEngine(e, nil)
-	must(t, err)
-	defer func() {
-		close(e.durable) // every wait ends
-		s.Close()
-	}()
+	s, e := openGated(t)
 	grant := func() {
 		select {
 		case e.durable <- struct{}{}:
@@ -241,15 +249,7 @@ func TestBatchTimeLeavesOutTheWaitForWriters(t *testing.T) {
 	// writers says it waited an hour: the batch's whole time was waiting,
 	// so it adds nothing to BatchTime (without the hour, it would add the
 	// time it ran).
-	b, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), index.All, kv.Options{NoSync: true})
-	must(t, err)
-	e := &gatedEngine{Engine: b, durable: make(chan struct{})}
-	gs, err := OpenEngine(e, nil)
-	must(t, err)
-	defer func() {
-		close(e.durable)
-		gs.Close()
-	}()
+	gs, e := openGated(t)
 	r := &writeRequest{done: make(chan struct{}), fn: func(tx *Tx) error {
 		return tx.kv.Put(index.Meta, []byte("absorb/waited"), []byte("1"))
 	}}
