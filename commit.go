@@ -98,7 +98,7 @@ type completion struct {
 	wait    func() error
 	started time.Time     // the batch's transaction began
 	commit  time.Time     // its commit began
-	waited  time.Duration // of that, spent waiting for writers (absorb)
+	waited  time.Duration // of that, spent in more: waiting for writers (absorb)
 	live    int
 	refills uint64
 	// fed: the batch appended to the change feed.
@@ -159,16 +159,13 @@ func (s *Store) commitLoop() {
 	}
 	// more is what a batch's transaction takes once it ran what it has:
 	// the requests that came meanwhile, while the commit before it is
-	// still syncing (absorb), and how long it waited for them. One
-	// closure for every batch.
-	more := func(n int) ([]*writeRequest, time.Duration) {
+	// still syncing (absorb). One closure for every batch.
+	more := func(n int) (got []*writeRequest) {
 		if held != nil {
-			return nil, 0
+			return nil
 		}
-		var got []*writeRequest
-		var waited time.Duration
-		held, got, waited = s.absorb(sy, n)
-		return got, waited
+		held, got = s.absorb(sy, n)
+		return got
 	}
 	lastSize := 0
 	for {
@@ -265,9 +262,8 @@ func (s *Store) commitLoop() {
 // is idle: this commit goes now, and what is queued runs while it
 // syncs); otherwise what it took when nothing more is queued, at most
 // MaxBatch-n requests, stopping at an exclusive one (returned as held,
-// for the next batch) and when the queue closes; and how long it
-// waited with nothing to run (which Stats.BatchTime leaves out).
-func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequest, waited time.Duration) {
+// for the next batch) and when the queue closes.
+func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequest) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -281,34 +277,31 @@ func (s *Store) absorb(sy *syncing, n int) (held *writeRequest, got []*writeRequ
 		case r, ok = <-s.queue:
 		default:
 			if len(got) > 0 {
-				return nil, got, waited
+				return nil, got
 			}
-			idle := time.Now()
 			if timer == nil {
 				timer = time.NewTimer(absorbWait)
 			}
 			select {
 			case r, ok = <-s.queue:
 			case <-sy.free:
-				waited += time.Since(idle)
 				continue // none in flight, or a token from before: look again
 			case <-timer.C:
-				return nil, got, waited + time.Since(idle) // commit now: the snapshot goes with it
+				return nil, got // commit now: the snapshot goes with it
 			}
-			waited += time.Since(idle)
 		}
 		if !ok {
-			return nil, got, waited
+			return nil, got
 		}
 		if !r.take() {
 			continue
 		}
 		if r.exclusive {
-			return r, got, waited
+			return r, got
 		}
 		got = append(got, r)
 	}
-	return nil, got, waited
+	return nil, got
 }
 
 // absorbWait bounds how long a batch waits, holding its transaction,
@@ -342,10 +335,9 @@ var errSpoiled = errors.New("attempt spoiled by a failure after writing")
 // runBatch runs the requests in one engine transaction and commits it,
 // setting each request's err; or, when the commit is asynchronous,
 // returns the completion that waits for it. more, when not nil, gives
-// requests for the transaction to take as well, and how long it waited
-// for them (tryBatch); ran is the batch with them, every request the
-// call took charge of.
-func (s *Store) runBatch(batch []*writeRequest, more func(n int) ([]*writeRequest, time.Duration)) (_ *completion, ran []*writeRequest) {
+// requests for the transaction to take as well (tryBatch); ran is the
+// batch with them, every request the call took charge of.
+func (s *Store) runBatch(batch []*writeRequest, more func(n int) []*writeRequest) (_ *completion, ran []*writeRequest) {
 	for attempt := 1; ; attempt++ {
 		c, err := s.tryBatch(&batch, more)
 		if c != nil {
@@ -437,7 +429,7 @@ func countLive(batch []*writeRequest) int {
 // it: it runs under the background context. When the engine commits
 // asynchronously and the batch changed no schema, tryBatch returns the
 // completion to wait for; otherwise it commits and waits itself.
-func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) ([]*writeRequest, time.Duration)) (_ *completion, failed error) {
+func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) []*writeRequest) (_ *completion, failed error) {
 	batch := *batchp
 	batchStart := time.Now()
 	txn, err := s.engine.Begin(context.Background(), true)
@@ -466,7 +458,7 @@ func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) ([]*writeRequ
 	now := s.clock()
 	anyOK, fed := false, false
 	var refills uint64
-	var waited time.Duration // for writers, in more
+	var waited time.Duration // in more: taking writers, mostly waiting for them
 	if err := s.prefetch(txn, sc, live); err != nil {
 		return nil, err
 	}
@@ -482,8 +474,9 @@ func (s *Store) tryBatch(batchp *[]*writeRequest, more func(n int) ([]*writeRequ
 			if more == nil || async == nil || sc != start || batch[0].exclusive {
 				break
 			}
-			got, w := more(len(batch))
-			waited += w
+			asked := time.Now()
+			got := more(len(batch))
+			waited += time.Since(asked)
 			if len(got) == 0 {
 				break
 			}

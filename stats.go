@@ -18,9 +18,9 @@ type Stats struct {
 	Requests uint64
 	// BatchTime is the time spent in committed batches, from the engine
 	// transaction's start to its commit's end, less the time a batch
-	// spent waiting for writers to join it while the commit before it
-	// synced (package doc, "group commit"); CommitTime the part spent
-	// committing (writing pages and fsync).
+	// spent taking, mostly waiting for, writers to join it while the
+	// commit before it synced (package doc, "group commit"); CommitTime
+	// the part spent committing (writing pages and fsync).
 	BatchTime, CommitTime time.Duration
 	// TopRefills counts committed writes that read all of an A profile's
 	// relations to refill a top list that ran short (package doc, "top
