@@ -62,6 +62,17 @@ func openGated(t *testing.T) (*Store, *gatedEngine) {
 	return s, e
 }
 
+// waitCommits waits until e has made n commits (a liveness bound, not
+// a speed one).
+func waitCommits(t *testing.T, e *gatedEngine, n int32) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); e.commits.Load() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d commits after a minute, want %d", e.commits.Load(), n)
+		}
+	}
+}
+
 // While a commit syncs, the batch after it takes the writes queued by
 // the time it ran what it had (absorb, commit.go): three writes queued
 // behind a held write share its commit, not a commit of their own, and
@@ -101,9 +112,7 @@ func TestBatchTakesWritesQueuedWhileTheOneBeforeSyncs(t *testing.T) {
 	// w1 commits and syncs. A held write begins the next batch; w2-w4
 	// and a schema change queue behind it.
 	w1 := write("1")
-	for e.commits.Load() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	waitCommits(t, e, 2)
 	release, held := blockCommitter(t, s)
 	var later []chan error
 	for i, k := range []string{"2", "3", "4"} {
@@ -114,10 +123,8 @@ func TestBatchTakesWritesQueuedWhileTheOneBeforeSyncs(t *testing.T) {
 	go func() { schema <- s.PutDatabase(ctx, Database{ID: 7}) }()
 	waitQueued(t, s, 4)
 	queuedAt := time.Now()
-	close(release) // the held write returns; w1 still syncs: w2-w4 join
-	for e.commits.Load() < 3 {
-		time.Sleep(time.Millisecond) // their commit, before w1's sync ends
-	}
+	close(release)       // the held write returns; w1 still syncs: w2-w4 join
+	waitCommits(t, e, 3) // their commit, before w1's sync ends
 	answer := func(what string, done chan error) {
 		t.Helper()
 		select {
