@@ -192,7 +192,7 @@ func run32(b *testing.B, f *Fixture, req func(i int) relgraph.RelationRequest) {
 // time in seconds (0, 0 on an engine without a log).
 func logSyncs(st relgraph.Stats) (uint64, float64) {
 	for _, m := range st.Engine {
-		if m.Name == "log_fsync_seconds" && m.Histogram != nil {
+		if m.Name == wal.SyncSecondsMetric && m.Histogram != nil {
 			return m.Histogram.Count, m.Histogram.Sum
 		}
 	}
