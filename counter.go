@@ -107,10 +107,10 @@ type counterChange struct {
 // nothing; it fails only on a counter that disagrees with the
 // relations (ErrCorrupt): sums are exact and cannot overflow. When a
 // top list runs short it reads A's relations to refill it (see refillTop).
-func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*counterChange, error) {
+func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (counterChange, error) {
 	c, err := tx.loadCounterToChange(rt, a)
 	if err != nil {
-		return nil, err
+		return counterChange{}, err
 	}
 	if old != nil {
 		c.Total--
@@ -154,14 +154,14 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 		case AggTop:
 			var short bool
 			if pc.Top, short, err = adjustTop(p, pc.Top, topMove{b: b, old: ov, new: nv, hadOld: oldHas, hasNew: newHas, held: held, holds: pc.Total}); err != nil {
-				return nil, corruptf("counter of relation type %d for %s: %v", rt.ID, a, err)
+				return counterChange{}, corruptf("counter of relation type %d for %s: %v", rt.ID, a, err)
 			}
 			if short {
 				refill = append(refill, p)
 			}
 		}
 		if pc.Total == 0 && !pc.IsZero() {
-			return nil, corruptf("counter of relation type %d for %s: property %q is held by no relation but sums to %v", rt.ID, a, p.Name, sumOf(pc, p.Type))
+			return counterChange{}, corruptf("counter of relation type %d for %s: property %q is held by no relation but sums to %v", rt.ID, a, p.Name, sumOf(pc, p.Type))
 		}
 		if c.Props == nil {
 			c.Props = map[string]record.PropCounter{}
@@ -174,30 +174,30 @@ func (tx *Tx) planCounter(rt *RelationType, a, b ProfileID, old, new Weights) (*
 	}
 	if len(refill) > 0 {
 		if err := tx.refillTop(rt, a, b, new, refill, c); err != nil {
-			return nil, err
+			return counterChange{}, err
 		}
 	}
 	if len(c.Props) == 0 {
 		c.Props = nil
 	}
-	ch := &counterChange{key: index.CounterKey(rt.ID, a)}
+	ch := counterChange{key: tx.appendKept(index.CounterKeyLen, func(b []byte) []byte { return index.AppendCounterKey(b, rt.ID, a) })}
 	if c.Total > 0 {
 		ch.counter = c
 	} else if c.Total < 0 || c.Props != nil {
-		return nil, corruptf("counter of relation type %d for %s disagrees with its relations", rt.ID, a)
+		return counterChange{}, corruptf("counter of relation type %d for %s disagrees with its relations", rt.ID, a)
 	}
 	return ch, nil
 }
 
 // write applies a planned change.
-func (ch *counterChange) write(tx *Tx) error {
+func (ch counterChange) write(tx *Tx) error {
 	if ch.counter == nil {
 		if err := tx.kv.Delete(index.Adjacency, ch.key); err != nil {
 			return storageErr("delete counter", err)
 		}
 		return nil
 	}
-	v := tx.appendValue(ch.counter.SizeHint(), func(b []byte) []byte { return record.AppendCounter(b, ch.counter) })
+	v := tx.appendKept(ch.counter.SizeHint(), func(b []byte) []byte { return record.AppendCounter(b, ch.counter) })
 	if err := tx.kv.Put(index.Adjacency, ch.key, v); err != nil {
 		return storageErr("write counter", err)
 	}

@@ -17,7 +17,7 @@ func sampleRecords(t testing.TB) (profile, relation, counter, schemaDB, schemaRe
 	p := &Profile{Email: "a@x.io", Phones: []string{"+15550000001"}, Fields: map[string]any{"n": int64(1), "t": []string{"a", "b"}, "s": "x"},
 		Subscriptions: []Subscription{{ResourceID: 1, Channel: ChannelEmail, Email: "a@x.io"}}}
 	profile, _ = encodeProfile(p)
-	relation, _ = encodeRelation(&record.Relation{Weights: Weights{"i": int64(2), "f": 0.5, "b": true, "s": "x"}, Created: 1, Updated: 2})
+	relation, _ = record.EncodeRelation(&record.Relation{Weights: Weights{"i": int64(2), "f": 0.5, "b": true, "s": "x"}, Created: 1, Updated: 2})
 	counter, _ = record.EncodeCounter(&record.Counter{Total: 2, Props: map[string]record.PropCounter{"i": {Total: 2, SumInt: record.Int128{Lo: 5}},
 		"f": {Total: 2, SumFloat: record.FloatSum{}.Add(0.5).Add(1e300)},
 		"t": {Total: 2, Top: []record.TopEntry{newTopEntry(PropInt, int64(9), ProfileID{2}), newTopEntry(PropInt, int64(1), ProfileID{1})}}}})
@@ -72,7 +72,7 @@ func FuzzDecodeRelation(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			again, err := encodeRelation(rec)
+			again, err := record.EncodeRelation(rec)
 			if err != nil {
 				t.Fatal(err)
 			}

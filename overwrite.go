@@ -37,7 +37,8 @@ type RelationResult struct {
 type relationWrite struct {
 	rt       *RelationType
 	a, b     ProfileID
-	old      *record.Relation // nil: no relation yet
+	old      *record.Relation // nil: no relation yet; else &loaded
+	loaded   record.Relation
 	oldBytes []byte
 	edge     []byte   // the relation's key
 	op       ChangeOp // the operation, for the change feed
@@ -65,18 +66,25 @@ func (tx *Tx) resolve(req RelationRequest, op ChangeOp) (*relationWrite, error) 
 	if w.b, err = tx.match(dbB, req.B, "profile_b"); err != nil {
 		return nil, err
 	}
-	w.edge = index.EdgeKey(rt.ID, w.a, w.b)
+	w.edge = tx.appendKept(index.EdgeKeyLen, func(b []byte) []byte { return index.AppendEdgeKey(b, rt.ID, w.a, w.b) })
 	v, err := tx.kv.Get(index.Adjacency, w.edge)
 	if err != nil {
 		return nil, storageErr("read relation", err)
 	}
 	if v != nil {
 		w.oldBytes = bytes.Clone(v)
-		if w.old, err = decodeRelation(rt, w.a, w.b, w.oldBytes); err != nil {
+		if err := decodeRelationInto(rt, rt.lookup, w.a, w.b, w.oldBytes, &w.loaded); err != nil {
 			return nil, err
 		}
+		w.old = &w.loaded
 	}
 	return w, nil
+}
+
+// reverseKey is the key of the relation's reverse edge, carved from
+// tx's slab.
+func (w *relationWrite) reverseKey(tx *Tx) []byte {
+	return tx.appendKept(index.ReverseEdgeKeyLen, func(b []byte) []byte { return index.AppendReverseEdgeKey(b, w.rt.ID, w.b, w.a) })
 }
 
 func (w *relationWrite) result(created bool) RelationResult {
@@ -110,9 +118,8 @@ func (tx *Tx) store(w *relationWrite, weights Weights) error {
 func (tx *Tx) storeAt(w *relationWrite, weights Weights, created, updated int64) error {
 	var val []byte
 	if weights != nil {
-		rec := &record.Relation{Weights: weights, Created: created, Updated: updated}
 		var err error
-		if val, err = encodeRelation(rec); err != nil {
+		if val, err = tx.encodeRelation(&record.Relation{Weights: weights, Created: created, Updated: updated}); err != nil {
 			return err
 		}
 		if bytes.Equal(val, w.oldBytes) {
@@ -128,7 +135,7 @@ func (tx *Tx) storeAt(w *relationWrite, weights Weights, created, updated int64)
 		if err := tx.kv.Delete(index.Adjacency, w.edge); err != nil {
 			return storageErr("delete relation", err)
 		}
-		if err := tx.kv.Delete(index.ReverseEdges, index.ReverseEdgeKey(w.rt.ID, w.b, w.a)); err != nil {
+		if err := tx.kv.Delete(index.ReverseEdges, w.reverseKey(tx)); err != nil {
 			return storageErr("delete reverse relation", err)
 		}
 	} else {
@@ -136,7 +143,7 @@ func (tx *Tx) storeAt(w *relationWrite, weights Weights, created, updated int64)
 			return storageErr("write relation", err)
 		}
 		if w.old == nil {
-			if err := tx.kv.Put(index.ReverseEdges, index.ReverseEdgeKey(w.rt.ID, w.b, w.a), nil); err != nil {
+			if err := tx.kv.Put(index.ReverseEdges, w.reverseKey(tx), nil); err != nil {
 				return storageErr("write reverse relation", err)
 			}
 		}

@@ -282,9 +282,14 @@ func (v *RelationView) Item() RelationItem {
 		Weights: v.Weights(), Created: v.Created, Updated: v.Updated}
 }
 
-// encodeRelation returns the stored bytes of a relation.
-func encodeRelation(r *record.Relation) ([]byte, error) {
-	b, err := record.EncodeRelation(r)
+// encodeRelation returns the stored bytes of a relation, carved from
+// tx's slab (appendKept).
+func (tx *Tx) encodeRelation(r *record.Relation) ([]byte, error) {
+	var err error
+	b := tx.appendKept(record.RelationSize(r), func(b []byte) []byte {
+		b, err = record.AppendRelation(b, r)
+		return b
+	})
 	if err != nil {
 		return nil, storageErr("encode relation", err)
 	}
@@ -305,14 +310,24 @@ func decodeStoredRelation(rt *RelationType, a, b ProfileID, v []byte) (*record.R
 }
 
 func decodeRelationBy(rt *RelationType, lookup record.Lookup, a, b ProfileID, v []byte) (*record.Relation, error) {
-	var buf [8]record.Weight
-	var r record.Relation
-	ws, err := readRelation(rt, lookup, a, b, v, &r.Created, &r.Updated, buf[:0])
-	if err != nil {
+	r := new(record.Relation)
+	if err := decodeRelationInto(rt, lookup, a, b, v, r); err != nil {
 		return nil, err
 	}
+	return r, nil
+}
+
+// decodeRelationInto is decodeRelationBy into r, which the caller owns
+// (a relation write keeps the one it loads in itself: one allocation
+// less).
+func decodeRelationInto(rt *RelationType, lookup record.Lookup, a, b ProfileID, v []byte, r *record.Relation) error {
+	var buf [8]record.Weight
+	ws, err := readRelation(rt, lookup, a, b, v, &r.Created, &r.Updated, buf[:0])
+	if err != nil {
+		return err
+	}
 	r.Weights = weightsOf(ws)
-	return &r, nil
+	return nil
 }
 
 // readRelation reads a sealed relation record in place: created and
@@ -369,12 +384,18 @@ func normalizeWeight(p Property, v any) (any, error) {
 	}
 	switch p.Type {
 	case PropInt:
+		if _, ok := v.(int64); ok {
+			return v, nil // already canonical: boxing it again would allocate
+		}
 		n, err := toInt64(v)
 		if err != nil {
 			return nil, bad(err.Error())
 		}
 		return n, nil
 	case PropFloat:
+		if x, ok := v.(float64); ok && !math.IsNaN(x) && !math.IsInf(x, 0) {
+			return v, nil
+		}
 		x, err := toFloat64(v)
 		if err != nil {
 			return nil, bad(err.Error())

@@ -47,22 +47,25 @@ type Tx struct {
 // batchRoom is what the committer's requests reuse, one after another
 // (one committer goroutine owns it): the counter a relation write
 // decodes and changes (planCounter; never handed to callers), and a
-// slab the encoded counters are carved from (the engine may keep a
-// value until its commit is durable, so the slab is only appended to,
-// and a full one is left to the GC with the values in it).
+// slab the keys and values a relation write puts are carved from (the
+// engine may keep both until its commit is durable, so the slab is only
+// appended to, and a full one is left to the GC with the bytes in it).
 type batchRoom struct {
 	counter record.Counter
 	slab    []byte
 }
 
-// slabSize is the room a batch's slab is allocated in: the counters of
-// about ten relation writes.
+// slabSize is the room a batch's slab is allocated in: the keys and
+// values of about ten relation writes.
 const slabSize = 8 << 10
 
-// appendValue returns the value appendTo appends to an empty buffer
-// with room for size bytes: a buffer carved from the batch's slab, which
-// keeps it until the batch ends (or a new one outside a batch).
-func (tx *Tx) appendValue(size int, appendTo func([]byte) []byte) []byte {
+// appendKept returns the bytes appendTo appends to an empty buffer with
+// room for size bytes, for a key or value handed to the engine's Put or
+// Delete: a buffer carved from the batch's slab, which keeps it until
+// the batch ends (or a new one outside a batch). One slab instead of an
+// allocation each saves the committer three or four allocations a
+// relation write.
+func (tx *Tx) appendKept(size int, appendTo func([]byte) []byte) []byte {
 	if tx.batch == nil {
 		return appendTo(make([]byte, 0, size))
 	}

@@ -380,3 +380,15 @@ func ReverseEdgePrefix(rel uint32, b [IDLen]byte) []byte {
 func ReverseEdgeKey(rel uint32, b, a [IDLen]byte) []byte {
 	return append(ReverseEdgePrefix(rel, b), a[:]...)
 }
+
+// AppendReverseEdgeKey appends ReverseEdgeKey(rel, b, a) to dst.
+func AppendReverseEdgeKey(dst []byte, rel uint32, b, a [IDLen]byte) []byte {
+	return append(append(AppendUint32(dst, rel), b[:]...), a[:]...)
+}
+
+// The lengths of the keys of one relation.
+const (
+	CounterKeyLen     = 4 + IDLen + 1
+	EdgeKeyLen        = 4 + IDLen + 1 + IDLen
+	ReverseEdgeKeyLen = 4 + 2*IDLen
+)

@@ -44,19 +44,32 @@ type Relation struct {
 
 // EncodeRelation returns the stored bytes of r (sealed): the bytes
 // EncodeMsgpack has msgpack.Encoder write (a test holds them to it),
-// written straight into one buffer, as every relation write does.
+// written straight into one buffer of RelationSize(r).
 func EncodeRelation(r *Relation) ([]byte, error) {
-	var keys [MaxProperties]string
-	names := AppendSortedKeys(keys[:0], r.Weights)
+	return AppendRelation(make([]byte, 0, RelationSize(r)), r)
+}
+
+// RelationSize is room enough for r's stored bytes: AppendRelation
+// into a buffer with that much room left does not reallocate.
+func RelationSize(r *Relation) int {
 	size := len(relationC) + 8 + len(relationU) + 8 + len(relationW) + 5 + 4 // 4: the seal
-	for _, k := range names {
+	for k, v := range r.Weights {
 		size += 5 + len(k) + 9
-		if s, ok := r.Weights[k].(string); ok {
+		if s, ok := v.(string); ok {
 			size += 5 + len(s)
 		}
 	}
-	b := make([]byte, 0, size)
-	b = appendInt64(append(b, relationC[:len(relationC)-1]...), r.Created)
+	return size
+}
+
+// AppendRelation appends r's stored bytes (EncodeRelation's) to dst,
+// sealed on their own: dst's earlier bytes are not part of the record.
+// It fails on a weight that is not an int64, float64, bool or string.
+func AppendRelation(dst []byte, r *Relation) ([]byte, error) {
+	var keys [MaxProperties]string
+	names := AppendSortedKeys(keys[:0], r.Weights)
+	start := len(dst)
+	b := appendInt64(append(dst, relationC[:len(relationC)-1]...), r.Created)
 	b = appendInt64(append(b, relationU[:len(relationU)-1]...), r.Updated)
 	b = appendMapLen(append(b, relationW...), len(names))
 	for _, k := range names {
@@ -78,7 +91,7 @@ func EncodeRelation(r *Relation) ([]byte, error) {
 			return nil, fmt.Errorf("property %q: cannot store %T", k, v)
 		}
 	}
-	return Seal(b), nil
+	return sealFrom(b, start), nil
 }
 
 // EncodeMsgpack writes {"c": created, "u": updated, "w": {name: value}}

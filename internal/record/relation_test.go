@@ -46,8 +46,22 @@ func TestRelationEncoderMatchesMsgpack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := Seal(body); !bytes.Equal(got, want) {
+		want := Seal(body)
+		if !bytes.Equal(got, want) {
 			t.Fatalf("encoded %x\nmsgpack wrote %x", got, want)
+		}
+		if size := RelationSize(r); len(want) > size {
+			t.Fatalf("RelationSize %d, but the record takes %d bytes", size, len(want))
+		}
+		// Appended after other bytes, the record is the same, sealed on
+		// its own, and the bytes before it are kept.
+		prefix := []byte(rapid.StringN(0, 20, -1).Draw(t, "prefix"))
+		appended, err := AppendRelation(bytes.Clone(prefix), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(appended[:len(prefix)], prefix) || !bytes.Equal(appended[len(prefix):], want) {
+			t.Fatalf("AppendRelation after %x wrote %x, want %x", prefix, appended, want)
 		}
 	})
 }
