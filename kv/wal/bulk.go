@@ -62,7 +62,7 @@ func (t *writeTxn) goBulk() error {
 		e.ckptMu.Unlock()
 		return err
 	}
-	t.bulk, t.own = w, newOverlay()
+	t.bulk, t.own, t.ov, t.direct = w, newOverlay(), t.cur, false
 	return nil
 }
 

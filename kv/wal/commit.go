@@ -104,7 +104,7 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 		return nil, e.failWrite(err)
 	}
 	e.lastIn[e.log.active] = t.seq
-	next, grown := t.merged()
+	next, grown := t.next()
 	version := next.copy()
 	e.cur = next
 	e.nextSeq = t.seq + 1

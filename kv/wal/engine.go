@@ -53,6 +53,12 @@ type Config struct {
 	// says what was dropped and where the log went). Never the default;
 	// refused with a read-only open.
 	AcceptLoss bool
+	// directKeys is how many keys a transaction sets into the next
+	// version as it writes them (see writeTxn): the largest group
+	// commits of relation writes, far fewer than a bulk transaction's
+	// (an import batch's first writes are set twice, which this
+	// bounds). Default 512; tests lower it to take the other path.
+	directKeys int
 	// Tests change the log's file system: openLog opens the log (with
 	// create, making it if missing; without, failing with an error
 	// wrapping os.ErrNotExist), removeLog removes it after a clean close,
@@ -79,6 +85,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BulkKeys <= 0 {
 		c.BulkKeys = 4096
+	}
+	if c.directKeys <= 0 {
+		c.directKeys = 512
 	}
 	if c.allocStep <= 0 {
 		c.allocStep = 4 << 20
@@ -301,7 +310,7 @@ func (e *Engine) Begin(ctx context.Context, writable bool) (kv.Txn, error) {
 		e.wmu.Unlock()
 		return nil, err
 	}
-	return &writeTxn{readTxn: readTxn{base: base, ov: e.cur}, e: e, seq: e.nextSeq, own: newOverlay()}, nil
+	return &writeTxn{readTxn: readTxn{base: base, ov: e.cur}, e: e, seq: e.nextSeq, own: newOverlay(), cur: e.cur}, nil
 }
 
 // waitForRoom waits while the overlay is over its memory bound, or

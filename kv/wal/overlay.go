@@ -60,8 +60,8 @@ func (o *overlay) get(ks kv.Keyspace, key []byte, p *probe) (*entry, bool) {
 	return o.t.Get(&p.e)
 }
 
-// set records a write.
-func (o *overlay) set(e *entry) { o.t.Set(e) }
+// set records a write, and returns the entry it replaced, if any.
+func (o *overlay) set(e *entry) (*entry, bool) { return o.t.Set(e) }
 
 func (o *overlay) len() int { return o.t.Len() }
 

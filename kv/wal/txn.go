@@ -57,16 +57,31 @@ func (t *readTxn) Rollback() error {
 	return t.base.Rollback()
 }
 
-// writeTxn keeps its writes in a tree of its own, read over the
-// overlay's current version (which it does not change) over a bbolt
-// snapshot; its commit logs them and merges them into a new version.
+// writeTxn keeps its writes in a tree of its own (the log's record),
+// and reads over the overlay over a bbolt snapshot. Its commit logs the
+// writes and makes the overlay's next version.
+//
+// A small transaction (at most Config.directKeys keys: every group
+// commit of relation writes) also sets each write into that next
+// version as it makes it: a copy-on-write copy of the current one,
+// taken at its first write, which its reads then read and its commit
+// makes current. So no merge is left between the log's write and its
+// sync: the sets are made while the transaction runs, most of them
+// while the commit before it syncs. A larger one reads its own tree
+// over the current version, and its commit merges the two (merged).
 type writeTxn struct {
-	readTxn
-	e     *Engine
-	seq   uint64   // the record this transaction becomes
-	own   *overlay // its writes, newest per key
-	bulk  kv.Txn   // once it is bulk: the store file's write transaction
-	ended bool
+	readTxn // ov: the next version while direct, else the current one
+	e       *Engine
+	seq     uint64   // the record this transaction becomes
+	own     *overlay // its writes, newest per key
+	// cur is the current version as of Begin, which the transaction
+	// does not change; direct says ov is its copy holding own's writes,
+	// and grown what they add to the overlay's size.
+	cur    *overlay
+	direct bool
+	grown  int64
+	bulk   kv.Txn // once it is bulk: the store file's write transaction
+	ended  bool
 	// slab is where its next overlay entries come from (newEntry).
 	slab []entry
 }
@@ -122,6 +137,18 @@ func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error 
 		e.val = buf[n:size:size]
 	}
 	t.own.set(e)
+	switch {
+	case t.own.len() <= t.e.cfg.directKeys:
+		if !t.direct { // the first write
+			t.ov, t.direct = t.cur.copy(), true
+		}
+		if prev, replaced := t.ov.set(e); replaced {
+			t.grown -= entrySize(prev)
+		}
+		t.grown += entrySize(e)
+	case t.direct: // past directKeys: the commit merges own instead
+		t.ov, t.direct, t.grown = t.cur, false, 0
+	}
 	return nil
 }
 
@@ -146,11 +173,13 @@ func (t *writeTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if t.bulk != nil {
 		return t.bulk.Get(ks, key)
 	}
-	if e, ok := t.own.get(ks, key, &t.probe); ok {
-		if e.deleted {
-			return nil, nil
+	if !t.direct { // the transaction's writes are in own alone
+		if e, ok := t.own.get(ks, key, &t.probe); ok {
+			if e.deleted {
+				return nil, nil
+			}
+			return e.val, nil
 		}
-		return e.val, nil
 	}
 	return t.readTxn.Get(ks, key)
 }
@@ -163,14 +192,22 @@ func (t *writeTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 		return t.bulk.Cursor(ks)
 	}
 	c, err := t.readTxn.Cursor(ks)
-	if err != nil {
-		return nil, err
+	if err != nil || t.direct {
+		return c, err
 	}
 	return newMergedCursor(t.own, c, ks, &t.closed), nil
 }
 
-// merged returns the overlay's next version: the current one with the
-// transaction's writes, and what they add to its size. A few writes are
+// next returns the overlay's next version: the current one with the
+// transaction's writes, and what they add to its size.
+func (t *writeTxn) next() (*overlay, int64) {
+	if t.direct {
+		return t.ov, t.grown
+	}
+	return t.merged()
+}
+
+// merged is next for a transaction that is not direct. A few writes are
 // set into a copy (copy-on-write: the current version is untouched);
 // many are merged with it into a new tree, in one ordered pass.
 func (t *writeTxn) merged() (*overlay, int64) {
