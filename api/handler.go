@@ -317,7 +317,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	// checked before the body is read.
 	headerToken := bearerToken(r.Header.Get("Authorization"))
 	if headerToken == "" {
-		headerToken = r.URL.Query().Get("token")
+		headerToken = queryValue(r, "token")
 	}
 	if headerToken != "" {
 		if e := h.authorize(headerToken, ep.role); e != nil {
@@ -351,7 +351,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (Format, map[str
 	if err != nil {
 		return fail(415, err.Error())
 	}
-	urlFormat := r.URL.Query().Get("format")
+	urlFormat := queryValue(r, "format")
 	if urlFormat == "" {
 		format = bodyFormat
 	} else if _, ok := formatNamed(urlFormat); !ok {
@@ -464,8 +464,17 @@ func formatNamed(s string) (Format, bool) {
 	return JSON, false
 }
 
+// queryValue is the URL's parameter name, or "": a URL without a query
+// is not parsed (an empty map each time).
+func queryValue(r *http.Request, name string) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return r.URL.Query().Get(name)
+}
+
 func requestFormat(r *http.Request) Format {
-	if f, ok := formatNamed(r.URL.Query().Get("format")); ok {
+	if f, ok := formatNamed(queryValue(r, "format")); ok {
 		return f
 	}
 	if f, err := contentFormat(r.Header.Get("Content-Type"), nil); err == nil {
@@ -480,6 +489,12 @@ func requestFormat(r *http.Request) Format {
 // decides: JSON starts with '{' or '[', XML with '<'. Anything else,
 // such as a real form body, is refused naming what is accepted.
 func contentFormat(contentType string, body []byte) (Format, error) {
+	switch contentType { // what clients send, without parsing it
+	case "application/json":
+		return JSON, nil
+	case "application/xml", "text/xml":
+		return XML, nil
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if contentType == "" || mt == "application/x-www-form-urlencoded" || mt == "text/plain" {
 		trimmed := strings.TrimLeft(string(body[:min(len(body), 64)]), " \t\r\n\ufeff")
@@ -507,6 +522,12 @@ func contentFormat(contentType string, body []byte) (Format, error) {
 	return JSON, errors.New("unsupported Content-Type " + truncate(mt) + ": use application/json or application/xml")
 }
 
+// The Content-Type values of the answers (writeEnvelope).
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	xmlContentType  = []string{"application/xml; charset=utf-8"}
+)
+
 // cleanPath is the request path as clients mean it: runs of slashes as
 // one (a base URL ending in "/" joined with "/relations/..."), without a
 // trailing slash, and dot segments resolved. The handler answers the
@@ -528,6 +549,10 @@ const maxPooledEnvelope = 1 << 20
 // writeEnvelope encodes the answer, then sends it with its status. An
 // answer that cannot be encoded is logged and sent as a 500. It returns
 // the status sent.
+//
+// The Content-Type's value is shared by every answer (Header.Set would
+// allocate it each time): nothing changes a header value in place, and
+// an Add appends to a full slice, which copies it.
 func (h *handler) writeEnvelope(w http.ResponseWriter, f Format, status int, body map[string]any) int {
 	buf := envelopes.Get().(*bytes.Buffer)
 	defer func() {
@@ -536,12 +561,11 @@ func (h *handler) writeEnvelope(w http.ResponseWriter, f Format, status int, bod
 			envelopes.Put(buf)
 		}
 	}()
-	encode := encodeJSON
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	encode, contentType := encodeJSON, jsonContentType
 	if f == XML {
-		encode = encodeXML
-		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+		encode, contentType = encodeXML, xmlContentType
 	}
+	w.Header()["Content-Type"] = contentType
 	if err := encode(buf, body); err != nil {
 		h.log.Error("encoding the answer", "error", err)
 		buf.Reset()

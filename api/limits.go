@@ -120,13 +120,20 @@ func (b *budgeted) grow() error {
 	// what the body holds, up to budgetChunk: a client that sends a
 	// byte and stalls holds little.
 	chunk := min(max(b.held, 4<<10), b.l.budgetChunk())
-	timeout := time.NewTimer(b.l.wait)
-	defer timeout.Stop()
+	var timeout *time.Timer // made only when the budget is short: most requests never wait
+	defer func() {
+		if timeout != nil {
+			timeout.Stop()
+		}
+	}()
 	for {
 		taken, freed := b.l.take(chunk)
 		if taken {
 			b.held += chunk
 			return nil
+		}
+		if timeout == nil {
+			timeout = time.NewTimer(b.l.wait)
 		}
 		select {
 		case b.l.overdraft <- struct{}{}:
@@ -155,6 +162,11 @@ func (b *budgeted) release() {
 
 // startDecode waits, at most l.wait, for a decoder; endDecode frees it.
 func (l *limits) startDecode(ctx context.Context) *apiError {
+	select {
+	case l.decoders <- struct{}{}: // a decoder is free: no timer to make
+		return nil
+	default:
+	}
 	t := time.NewTimer(l.wait)
 	defer t.Stop()
 	select {
