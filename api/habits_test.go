@@ -168,3 +168,20 @@ func TestRawDeflate(t *testing.T) {
 	req.Header.Set("Content-Encoding", "deflate")
 	e.want(e.do(req), 0)
 }
+
+// The Content-Types read without parsing are read as their parse reads
+// them: each, and each with parameters or in another case (which take
+// the parse), gives the same format, for a JSON and an XML body.
+func TestContentTypesReadAlike(t *testing.T) {
+	for _, ct := range []string{"application/json", "application/xml", "text/xml"} {
+		for _, body := range []string{`{"a":1}`, `<a>1</a>`} {
+			fast, fastErr := contentFormat(ct, []byte(body))
+			for _, parsed := range []string{ct + "; charset=utf-8", strings.ToUpper(ct), ct + " "} {
+				slow, slowErr := contentFormat(parsed, []byte(body))
+				if fast != slow || (fastErr == nil) != (slowErr == nil) {
+					t.Errorf("%q: %v %v; %q: %v %v", ct, fast, fastErr, parsed, slow, slowErr)
+				}
+			}
+		}
+	}
+}
