@@ -151,3 +151,41 @@ func TestReverseTotalsAgreeWithCountersUnderWrites(t *testing.T) {
 		t.Fatal("no snapshot held a relation: the writers wrote nothing")
 	}
 }
+
+// A walk of B's reverse list whose callback overwrites each relation
+// (writing the relations and counters of A, never B's reverse list) in
+// a transaction that wrote before the walk began, on the engine users
+// get, with the change feed on: the walk calls back once for every
+// relation, since writes to other keyspaces leave an engine's cursor
+// where it was (kv.Tx.Cursor).
+func TestScanReverseWhileWritingInTheWalk(t *testing.T) {
+	s := openTest(t)
+	testSchema(t, s)
+	must(t, s.SetChangeFeed(ctx, FeedConfig{On: true}))
+	b, _, err := s.ImportProfile(ctx, 2, Locator{Email: "b@x.io"}, ProfileData{})
+	must(t, err)
+	const n = 600
+	var as []ProfileID
+	for i := range n {
+		id, _, err := s.ImportProfile(ctx, 1, Locator{Email: fmt.Sprintf("a%d@x.io", i)}, ProfileData{})
+		must(t, err)
+		as = append(as, id)
+		_, err = s.Overwrite(ctx, RelationRequest{RelationType: 3, A: idLoc(id), B: idLoc(b), Weights: map[string]any{"user_like": int64(1)}})
+		must(t, err)
+	}
+	seen := 0
+	must(t, s.Update(ctx, func(tx *Tx) error {
+		if _, err := tx.Overwrite(RelationRequest{RelationType: 3, A: idLoc(as[0]), B: idLoc(b), Weights: map[string]any{"note": "first"}}); err != nil {
+			return err
+		}
+		_, _, err := tx.ScanReverse(ReverseQuery{RelationType: 3, B: idLoc(b), Limit: 1000}, func(v *RelationView) error {
+			seen++
+			_, err := tx.Overwrite(RelationRequest{RelationType: 3, A: idLoc(v.ProfileA), B: idLoc(b), Weights: map[string]any{"user_like": int64(2)}})
+			return err
+		})
+		return err
+	}))
+	if seen != n {
+		t.Fatalf("the walk of B's %d relations called back %d times", n, seen)
+	}
+}

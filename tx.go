@@ -78,7 +78,7 @@ func (tx *Tx) appendKept(size int, appendTo func([]byte) []byte) []byte {
 	if cap(v) == free { // still the slab's room: keep it taken
 		r.slab = r.slab[:len(r.slab)+len(v)]
 	}
-	return v
+	return v[:len(v):len(v)] // an append to it must not write into room handed out later
 }
 
 // getKey is a buffer for building the key of one Get (never of a Put or

@@ -109,8 +109,8 @@ func newLogMachine(t *rapid.T, dir string) *logMachine {
 	m := &logMachine{t: t, path: filepath.Join(dir, "m.db"), model: map[string]string{}, counts: map[string]int{}}
 	m.seed = rapid.Uint64().Draw(t, "seed")
 	// Small regions and steps, so regions switch and the file grows
-	// often; transactions of three keys are bulk, and those of two may
-	// keep their writes apart until the commit (directKeys 1).
+	// often; a transaction's fourth key makes it bulk, and its second
+	// may make it keep its writes apart until the commit (directKeys 1).
 	m.cfg = Config{RegionSize: 48 << 10, CheckpointBytes: 32 << 10, CheckpointInterval: 1 << 40, BulkKeys: 3, allocStep: 2 * pageSize,
 		directKeys: rapid.SampledFrom([]int{1, 2}).Draw(t, "directKeys"),
 		openLog: func(_ string, create bool) (File, error) {

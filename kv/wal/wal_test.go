@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -103,4 +104,132 @@ func TestOverlaySizeEitherPath(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A cursor over keyspace a walks exactly a's keys, committed and the
+// transaction's own, while the transaction goes on writing keyspace b
+// (only writes to its own keyspace may move a cursor), on either path:
+// writes set into the next version as they go (directKeys 512), or kept
+// apart until the commit (directKeys 1).
+func TestCursorIgnoresWritesToOtherKeyspaces(t *testing.T) {
+	for _, direct := range []int{512, 1} {
+		t.Run(fmt.Sprint("directKeys=", direct), func(t *testing.T) {
+			rapid.Check(t, func(rt *rapid.T) {
+				cfg := Config{CheckpointBytes: 1 << 40, CheckpointInterval: 1 << 40, directKeys: direct}
+				nA := rapid.IntRange(0, 300).Draw(rt, "nA")
+				nB := rapid.IntRange(0, 300).Draw(rt, "nB")
+				own := rapid.IntRange(0, 40).Draw(rt, "ownA")
+				steps := rapid.SliceOfN(rapid.IntRange(0, 3), 1, 200).Draw(rt, "steps")
+				bkeys := rapid.SliceOfN(rapid.IntRange(0, 999), 200, 200).Draw(rt, "bkeys")
+				e := openTest(t, filepath.Join(t.TempDir(), "kv.db"), cfg)
+				defer e.Close()
+				var want []string
+				txn, err := e.Begin(ctx, true)
+				if err != nil {
+					rt.Fatal(err)
+				}
+				for i := range nA {
+					k := fmt.Sprintf("a%04d", i*2)
+					want = append(want, k)
+					txn.Put("a", []byte(k), []byte("v"))
+				}
+				for i := range nB {
+					txn.Put("b", []byte(fmt.Sprintf("b%04d", i*2)), []byte("v"))
+				}
+				if err := txn.Commit(); err != nil {
+					rt.Fatal(err)
+				}
+				txn, err = e.Begin(ctx, true)
+				if err != nil {
+					rt.Fatal(err)
+				}
+				defer txn.Rollback()
+				for i := range own {
+					k := fmt.Sprintf("a%04d", i*2+1)
+					want = append(want, k)
+					txn.Put("a", []byte(k), []byte("w"))
+				}
+				slices.Sort(want)
+				c, err := txn.Cursor("a")
+				if err != nil {
+					rt.Fatal(err)
+				}
+				var got []string
+				k, _ := c.First()
+				bi := 0
+				for _, s := range steps { // a step: the next key, or a run of writes to b
+					if k == nil {
+						break
+					}
+					if s == 0 {
+						got = append(got, string(k))
+						k, _ = c.Next()
+						continue
+					}
+					for j := 0; j < s*8 && bi < len(bkeys); j++ {
+						txn.Put("b", []byte(fmt.Sprintf("b%04d", bkeys[bi])), []byte("x"))
+						bi++
+					}
+				}
+				for ; k != nil; k, _ = c.Next() {
+					got = append(got, string(k))
+				}
+				if err := c.Err(); err != nil {
+					rt.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					rt.Fatalf("the cursor over a walked %d keys, want %d\ngot  %q\nwant %q", len(got), len(want), got, want)
+				}
+			})
+		})
+	}
+}
+
+// A commit that needs the log's other region checkpoints and prunes the
+// overlay inside CommitAsync (makeRoom, freeOtherRegion): its next
+// version is built on the pruned one, so nothing the store file holds
+// comes back into the overlay and the size counted is the size held.
+func TestCommitAfterPruneCountsWhatIsLeft(t *testing.T) {
+	for _, direct := range []int{512, 1} {
+		t.Run(fmt.Sprint("directKeys=", direct), func(t *testing.T) {
+			cfg := Config{RegionSize: 16 << 10, CheckpointBytes: 1 << 40, CheckpointInterval: 1 << 40, directKeys: direct}
+			e := openTest(t, filepath.Join(t.TempDir(), "kv.db"), cfg)
+			defer e.Close()
+			val := make([]byte, 1500)
+			pruned := false
+			for i := range 40 {
+				txn, err := e.Begin(ctx, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := range 2 {
+					if err := txn.Put("a", []byte(fmt.Sprintf("k%03d-%d", i, j)), val); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := txn.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				var held int64
+				stale := 0
+				e.mu.Lock()
+				applied, counted := e.applied, e.memBytes
+				e.mu.Unlock()
+				pruned = pruned || applied > 0
+				e.cur.t.Scan(func(en *entry) bool {
+					held += entrySize(en)
+					if en.seq <= applied {
+						stale++
+					}
+					return true
+				})
+				if counted != held || stale > 0 {
+					t.Fatalf("commit %d: the overlay is counted as %d bytes and holds %d, %d of its entries already in the store file (applied %d)", i, counted, held, stale, applied)
+				}
+			}
+			if !pruned {
+				t.Fatal("no commit made room by a checkpoint: the test tests nothing")
+			}
+		})
+	}
 }
