@@ -135,6 +135,17 @@ func BenchmarkOverwrite32Writers(b *testing.B) {
 	})
 }
 
+// BenchmarkOverwriteByEmail32Writers is the 32-writer overwrite with A
+// found by email and B by a custom field, the platform's usual
+// matching: each match walks an index with a cursor inside the batch's
+// transaction.
+func BenchmarkOverwriteByEmail32Writers(b *testing.B) {
+	f := populated(b)
+	run32(b, f, func(i int) relgraph.RelationRequest {
+		return f.OverwriteByEmailAndField(Scatter(i), Scatter(i*7)%PopulatedB, int64(i))
+	})
+}
+
 // BenchmarkCreate32Writers is the 32-writer overwrite on a store with
 // profiles and no relations yet: pairs come from a million, so nearly
 // every call creates its relation (and writes its reverse edge).

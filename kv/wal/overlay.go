@@ -29,6 +29,10 @@ type entry struct {
 // overlay is one version.
 type overlay struct {
 	t *btree.BTreeG[*entry]
+	// sets counts the writes set into t: a cursor over a tree its
+	// transaction writes to repositions itself when it changed
+	// (mergedCursor.Next).
+	sets uint64
 }
 
 func byKey(a, b *entry) bool { return a.key < b.key }
@@ -61,7 +65,10 @@ func (o *overlay) get(ks kv.Keyspace, key []byte, p *probe) (*entry, bool) {
 }
 
 // set records a write, and returns the entry it replaced, if any.
-func (o *overlay) set(e *entry) (*entry, bool) { return o.t.Set(e) }
+func (o *overlay) set(e *entry) (*entry, bool) {
+	o.sets++
+	return o.t.Set(e)
+}
 
 func (o *overlay) len() int { return o.t.Len() }
 
@@ -91,6 +98,8 @@ func entrySize(e *entry) int64 { return int64(len(e.key) + len(e.val) + 64) }
 // hide the file's keys.
 type mergedCursor struct {
 	base   kv.Cursor
+	ov     *overlay
+	sets   uint64 // ov.sets when iter was last placed
 	iter   btree.IterG[*entry]
 	prefix string // keyspace ‖ 0x00
 	ended  *bool  // the transaction's: once its snapshot is released, no move reads
@@ -104,7 +113,7 @@ type mergedCursor struct {
 }
 
 func newMergedCursor(o *overlay, base kv.Cursor, ks kv.Keyspace, ended *bool) *mergedCursor {
-	return &mergedCursor{base: base, iter: o.t.Iter(), prefix: string(ks) + "\x00", ended: ended}
+	return &mergedCursor{base: base, ov: o, iter: o.t.Iter(), prefix: string(ks) + "\x00", ended: ended}
 }
 
 // over ends the walk if the transaction has released its snapshot (it
@@ -121,7 +130,7 @@ func (c *mergedCursor) First() ([]byte, []byte) {
 		return nil, nil
 	}
 	c.bk, c.bv = c.base.First()
-	c.ook = c.iter.Seek(&entry{key: c.prefix})
+	c.ook, c.sets = c.iter.Seek(&entry{key: c.prefix}), c.ov.sets
 	return c.settle()
 }
 
@@ -130,7 +139,7 @@ func (c *mergedCursor) Seek(seek []byte) ([]byte, []byte) {
 		return nil, nil
 	}
 	c.bk, c.bv = c.base.Seek(seek)
-	c.ook = c.iter.Seek(&entry{key: c.prefix + string(seek)})
+	c.ook, c.sets = c.iter.Seek(&entry{key: c.prefix + string(seek)}), c.ov.sets
 	return c.settle()
 }
 
@@ -138,6 +147,13 @@ func (c *mergedCursor) Seek(seek []byte) ([]byte, []byte) {
 func (c *mergedCursor) Next() ([]byte, []byte) {
 	if c.over() {
 		return nil, nil
+	}
+	if c.ook && c.ov.sets != c.sets {
+		// The transaction wrote since: the tree's nodes the iterator
+		// stands on may have been changed in place (a split moves keys
+		// out from under it). Place it again on the key it stood on,
+		// which a write replaces but never removes.
+		c.ook, c.sets = c.iter.Seek(c.oe), c.ov.sets
 	}
 	has, ov := c.overlayKey()
 	switch {

@@ -191,21 +191,15 @@ func (t *writeTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	if t.bulk != nil {
 		return t.bulk.Cursor(ks)
 	}
-	if t.closed {
-		return nil, kv.ErrTxClosed
+	// The transaction's later writes change the trees these cursors
+	// walk in place; a cursor places itself again after them
+	// (mergedCursor.Next), so a write to another keyspace does not move
+	// it (kv.Tx.Cursor).
+	c, err := t.readTxn.Cursor(ks)
+	if err != nil || t.direct {
+		return c, err
 	}
-	base, err := t.base.Cursor(ks)
-	if err != nil {
-		return nil, err
-	}
-	// The cursor walks copies (O(1), copy-on-write) of the trees the
-	// transaction's later writes change in place: a write to another
-	// keyspace must not move it (kv.Tx.Cursor), and one to its own
-	// leaves it walking what it started on.
-	if t.direct {
-		return newMergedCursor(t.ov.copy(), base, ks, &t.closed), nil
-	}
-	return newMergedCursor(t.own.copy(), newMergedCursor(t.ov, base, ks, &t.closed), ks, &t.closed), nil
+	return newMergedCursor(t.own, c, ks, &t.closed), nil
 }
 
 // next returns the overlay's next version: the current one with the
