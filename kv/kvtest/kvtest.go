@@ -9,6 +9,7 @@ package kvtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -28,6 +29,7 @@ var Keyspaces = []kv.Keyspace{"a", "b"}
 func Run(t *testing.T, open func(t *testing.T) kv.Engine) {
 	t.Run("ReadYourWrites", func(t *testing.T) { readYourWrites(t, open(t)) })
 	t.Run("CursorOrder", func(t *testing.T) { cursorOrder(t, open(t)) })
+	t.Run("CursorBesideWrites", func(t *testing.T) { cursorBesideWrites(t, open(t)) })
 	t.Run("ReadOnly", func(t *testing.T) { readOnly(t, open(t)) })
 	t.Run("CommitAndRollback", func(t *testing.T) { commitAndRollback(t, open(t)) })
 	t.Run("Snapshot", func(t *testing.T) { snapshot(t, open(t)) })
@@ -119,6 +121,46 @@ func cursorOrder(t *testing.T, e kv.Engine) {
 	must(t, err)
 	if k, _ := empty.First(); k != nil {
 		t.Fatalf("empty keyspace has %q", k)
+	}
+}
+
+// cursorBesideWrites: a cursor over one keyspace walks it whole, its
+// committed keys and the transaction's own, in order, while the
+// transaction goes on writing another keyspace between its steps (only
+// writes to its own keyspace may move a cursor).
+func cursorBesideWrites(t *testing.T, e kv.Engine) {
+	defer e.Close()
+	var want []string
+	txn := begin(t, e, true)
+	for i := range 200 {
+		k := fmt.Sprintf("a%04d", 2*i)
+		want = append(want, k)
+		must(t, txn.Put("a", []byte(k), []byte("v")))
+		must(t, txn.Put("b", []byte(fmt.Sprintf("b%04d", 2*i)), []byte("v")))
+	}
+	must(t, txn.Commit())
+	txn = begin(t, e, true)
+	defer txn.Rollback()
+	for i := range 20 {
+		k := fmt.Sprintf("a%04d", 20*i+1)
+		want = append(want, k)
+		must(t, txn.Put("a", []byte(k), []byte("w")))
+	}
+	slices.Sort(want)
+	c, err := txn.Cursor("a")
+	must(t, err)
+	var got []string
+	next := 0
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		got = append(got, string(k))
+		for range 32 { // scattered over b, so its nodes split under the walk
+			next = (next + 397) % 3000
+			must(t, txn.Put("b", []byte(fmt.Sprintf("b%04d", next)), []byte("x")))
+		}
+	}
+	must(t, c.Err())
+	if !slices.Equal(got, want) {
+		t.Fatalf("the cursor over a walked %d keys while b was written, want %d:\n%q", len(got), len(want), got)
 	}
 }
 
