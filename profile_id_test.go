@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,8 +46,13 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 		defer s.Close()
 		must(t, s.PutDatabase(ctx, Database{ID: 1, Name: "one"}))
 		must(t, s.PutDatabase(ctx, Database{ID: 2, Name: "two"}))
+		// The store's background goroutines read the clock too (the
+		// feed's trim): the test goroutine, the only writer, changes it
+		// under nowMu and reads it without.
+		var nowMu sync.Mutex
 		now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-		s.clock = func() time.Time { return now }
+		s.clock = func() time.Time { nowMu.Lock(); defer nowMu.Unlock(); return now }
+		setNow := func(to time.Time) { nowMu.Lock(); now = to; nowMu.Unlock() }
 
 		model := map[uint32]map[ProfileID]string{1: {}, 2: {}} // db → id → email
 		n := 0
@@ -141,11 +147,11 @@ func TestGeneratedIDsNeverOverwrite(t *testing.T) {
 			"clock": func(t *rapid.T) {
 				switch rapid.IntRange(0, 3).Draw(t, "how") {
 				case 0: // backwards
-					now = now.Add(-time.Duration(rapid.IntRange(1, 100000).Draw(t, "back")) * time.Second)
+					setNow(now.Add(-time.Duration(rapid.IntRange(1, 100000).Draw(t, "back")) * time.Second))
 				case 1: // a second on
-					now = now.Add(time.Second)
+					setNow(now.Add(time.Second))
 				case 2: // far ahead, up to the end of 32-bit seconds and past it
-					now = time.Unix(rapid.Int64Range(min(now.Unix(), 1<<32), 1<<32+10).Draw(t, "to"), 0)
+					setNow(time.Unix(rapid.Int64Range(min(now.Unix(), 1<<32), 1<<32+10).Draw(t, "to"), 0))
 				case 3: // frozen: nothing changes
 				}
 			},
