@@ -62,7 +62,7 @@ func (t *writeTxn) goBulk() error {
 		e.ckptMu.Unlock()
 		return err
 	}
-	t.bulk, t.own, t.ov, t.direct = w, newOverlay(), t.cur, false
+	t.bulk, t.own, t.ov = w, newOverlay(), t.cur
 	return nil
 }
 

@@ -96,13 +96,6 @@ func (t *writeTxn) CommitAsync() (wait func() error, err error) {
 	if err := e.prepareLog(t.seq, n); err != nil {
 		return nil, e.failWrite(err)
 	}
-	if e.cur != t.cur {
-		// Making room checkpointed and pruned the overlay: the next
-		// version is the pruned one with this transaction's writes, not
-		// the one as of its Begin (which would bring back what the
-		// store file now holds, and outgrow the size counted).
-		t.cur, t.ov, t.direct = e.cur, e.cur, false
-	}
 	err = e.log.write(t.seq, frame)
 	if cap(frame) <= maxReusedFrame {
 		e.frame = frame // written: the next commit may build on it

@@ -70,18 +70,17 @@ func (t *readTxn) Rollback() error {
 // while the commit before it syncs. A larger one reads its own tree
 // over the current version, and its commit merges the two (merged).
 type writeTxn struct {
-	readTxn // ov: the next version while direct, else the current one
+	readTxn // ov: the next version while direct, else cur
 	e       *Engine
 	seq     uint64   // the record this transaction becomes
 	own     *overlay // its writes, newest per key
 	// cur is the current version as of Begin, which the transaction
-	// does not change; direct says ov is its copy holding own's writes,
-	// and grown what they add to the overlay's size.
-	cur    *overlay
-	direct bool
-	grown  int64
-	bulk   kv.Txn // once it is bulk: the store file's write transaction
-	ended  bool
+	// does not change; grown is what its writes add to the overlay's
+	// size while it is direct.
+	cur   *overlay
+	grown int64
+	bulk  kv.Txn // once it is bulk: the store file's write transaction
+	ended bool
 	// slab is where its next overlay entries come from (newEntry).
 	slab []entry
 }
@@ -139,15 +138,15 @@ func (t *writeTxn) write(ks kv.Keyspace, key, value []byte, deleted bool) error 
 	t.own.set(e)
 	switch {
 	case t.own.len() <= t.e.cfg.directKeys:
-		if !t.direct { // the first write
-			t.ov, t.direct = t.cur.copy(), true
+		if !t.direct() { // the first write
+			t.ov = t.cur.copy()
 		}
 		if prev, replaced := t.ov.set(e); replaced {
 			t.grown -= entrySize(prev)
 		}
 		t.grown += entrySize(e)
-	case t.direct: // past directKeys: the commit merges own instead
-		t.ov, t.direct, t.grown = t.cur, false, 0
+	case t.direct(): // past directKeys: the commit merges own instead
+		t.ov, t.grown = t.cur, 0
 	}
 	return nil
 }
@@ -173,7 +172,7 @@ func (t *writeTxn) Get(ks kv.Keyspace, key []byte) ([]byte, error) {
 	if t.bulk != nil {
 		return t.bulk.Get(ks, key)
 	}
-	if !t.direct { // the transaction's writes are in own alone
+	if !t.direct() { // the transaction's writes are in own alone
 		if e, ok := t.own.get(ks, key, &t.probe); ok {
 			if e.deleted {
 				return nil, nil
@@ -196,16 +195,27 @@ func (t *writeTxn) Cursor(ks kv.Keyspace) (kv.Cursor, error) {
 	// (mergedCursor.Next), so a write to another keyspace does not move
 	// it (kv.Tx.Cursor).
 	c, err := t.readTxn.Cursor(ks)
-	if err != nil || t.direct {
+	if err != nil || t.direct() {
 		return c, err
 	}
 	return newMergedCursor(t.own, c, ks, &t.closed), nil
 }
 
+// direct reports whether the transaction sets its writes into its own
+// copy of the current version, ov, as it makes them.
+func (t *writeTxn) direct() bool { return t.ov != t.cur }
+
 // next returns the overlay's next version: the current one with the
-// transaction's writes, and what they add to its size.
+// transaction's writes, and what they add to its size. It needs the
+// log's record written: making room for it may have checkpointed and
+// pruned the overlay, and the next version is then the pruned one with
+// the writes, not the one as of Begin (which would bring back what the
+// store file now holds, and outgrow the size counted).
 func (t *writeTxn) next() (*overlay, int64) {
-	if t.direct {
+	if t.e.cur != t.cur {
+		t.cur, t.ov = t.e.cur, t.e.cur
+	}
+	if t.direct() {
 		return t.ov, t.grown
 	}
 	return t.merged()
