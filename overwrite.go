@@ -67,18 +67,28 @@ func (tx *Tx) resolve(req RelationRequest, op ChangeOp) (*relationWrite, error) 
 		return nil, err
 	}
 	w.edge = tx.appendKept(index.EdgeKeyLen, func(b []byte) []byte { return index.AppendEdgeKey(b, rt.ID, w.a, w.b) })
-	v, err := tx.kv.Get(index.Adjacency, w.edge)
-	if err != nil {
-		return nil, storageErr("read relation", err)
-	}
-	if v != nil {
-		w.oldBytes = bytes.Clone(v)
-		if err := decodeRelationInto(rt, rt.lookup, w.a, w.b, w.oldBytes, &w.loaded); err != nil {
-			return nil, err
-		}
-		w.old = &w.loaded
+	if _, err := w.load(tx); err != nil {
+		return nil, err
 	}
 	return w, nil
+}
+
+// load reads the relation at w.edge, if there is one, into w.old (a
+// copy of its bytes in w.oldBytes, the relation decoded into w.loaded).
+func (w *relationWrite) load(tx *Tx) (found bool, err error) {
+	v, err := tx.kv.Get(index.Adjacency, w.edge)
+	if err != nil {
+		return false, storageErr("read relation", err)
+	}
+	if v == nil {
+		return false, nil
+	}
+	w.oldBytes = bytes.Clone(v)
+	if err := decodeRelationInto(w.rt, w.rt.lookup, w.a, w.b, w.oldBytes, &w.loaded); err != nil {
+		return false, err
+	}
+	w.old = &w.loaded
+	return true, nil
 }
 
 // reverseKey is the key of the relation's reverse edge, carved from
@@ -346,16 +356,12 @@ func (tx *Tx) deleteAsB(rt *RelationType, b ProfileID) error {
 		}
 		w := &relationWrite{rt: rt, a: ProfileID(k[len(prefix):]), b: b, op: OpCascade}
 		w.edge = index.EdgeKey(rt.ID, w.a, b)
-		v, err := tx.kv.Get(index.Adjacency, w.edge)
+		found, err := w.load(tx)
 		if err != nil {
-			return storageErr("read relation", err)
-		}
-		if v == nil {
-			return corruptf("%s has no relation", index.Describe(index.ReverseEdges, k))
-		}
-		w.oldBytes = bytes.Clone(v)
-		if w.old, err = decodeRelation(rt, w.a, b, w.oldBytes); err != nil {
 			return err
+		}
+		if !found {
+			return corruptf("%s has no relation", index.Describe(index.ReverseEdges, k))
 		}
 		if err := tx.store(w, nil); err != nil {
 			return err

@@ -384,21 +384,21 @@ func normalizeWeight(p Property, v any) (any, error) {
 	}
 	switch p.Type {
 	case PropInt:
-		if _, ok := v.(int64); ok {
-			return v, nil // already canonical: boxing it again would allocate
-		}
 		n, err := toInt64(v)
 		if err != nil {
 			return nil, bad(err.Error())
 		}
+		if _, ok := v.(int64); ok {
+			return v, nil // already canonical: boxing n again would allocate
+		}
 		return n, nil
 	case PropFloat:
-		if x, ok := v.(float64); ok && !math.IsNaN(x) && !math.IsInf(x, 0) {
-			return v, nil
-		}
 		x, err := toFloat64(v)
 		if err != nil {
 			return nil, bad(err.Error())
+		}
+		if _, ok := v.(float64); ok {
+			return v, nil
 		}
 		return x, nil
 	case PropBool:

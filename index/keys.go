@@ -350,7 +350,7 @@ func AdjPrefix(rel uint32, a [IDLen]byte) []byte {
 
 // CounterKey is rel ‖ A ‖ 0x00.
 func CounterKey(rel uint32, a [IDLen]byte) []byte {
-	return AppendCounterKey(make([]byte, 0, 4+IDLen+1), rel, a)
+	return AppendCounterKey(make([]byte, 0, CounterKeyLen), rel, a)
 }
 
 // AppendCounterKey appends CounterKey(rel, a) to dst.
@@ -373,12 +373,12 @@ func AppendEdgeKey(dst []byte, rel uint32, a, b [IDLen]byte) []byte {
 // ReverseEdgePrefix is rel ‖ B in ReverseEdges: every A holding a
 // relation of type rel with B.
 func ReverseEdgePrefix(rel uint32, b [IDLen]byte) []byte {
-	return append(AppendUint32(make([]byte, 0, 4+2*IDLen), rel), b[:]...)
+	return append(AppendUint32(make([]byte, 0, ReverseEdgeKeyLen), rel), b[:]...)
 }
 
 // ReverseEdgeKey is rel ‖ B ‖ A in ReverseEdges.
 func ReverseEdgeKey(rel uint32, b, a [IDLen]byte) []byte {
-	return append(ReverseEdgePrefix(rel, b), a[:]...)
+	return AppendReverseEdgeKey(make([]byte, 0, ReverseEdgeKeyLen), rel, b, a)
 }
 
 // AppendReverseEdgeKey appends ReverseEdgeKey(rel, b, a) to dst.
