@@ -173,7 +173,8 @@ func TestAMissingOrCutLogIsRefusedByEveryTool(t *testing.T) {
 }
 
 // TestNoToolRemovesAFileItDidNotMake: a tool that refuses a destination
-// or a store leaves the user's file as it was (compact deleted it).
+// or a store leaves the user's file as it was (compact deleted it), and
+// serve moves a user's file at a closed store's log path aside whole.
 func TestNoToolRemovesAFileItDidNotMake(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServer(t, dir, "-example", "-db", "s.db")
@@ -214,6 +215,24 @@ func TestNoToolRemovesAFileItDidNotMake(t *testing.T) {
 	}
 	if out, _ := runTool(t, dir, "compact", "-db", "s.db", "-to", "p.txt"); !strings.Contains(out, "already exists") {
 		t.Fatalf("compact onto an existing file says: %s", out)
+	}
+	// s.db was closed cleanly: its store file holds every write, and a
+	// user's file at its log path is moved aside whole, with a warning.
+	write("s.db-wal")
+	if out, code := runTool(t, dir, "check", "-db", "s.db"); code != 0 {
+		t.Fatalf("check beside a user's file at the log path: %s", out)
+	}
+	srv = startServer(t, dir, "-example", "-db", "s.db")
+	srv.stop(t)
+	if !strings.Contains(srv.stderr.String(), "moved aside whole") {
+		t.Fatalf("serve moved the user's file without a word:\n%s", srv.stderr)
+	}
+	moved, err := filepath.Glob(filepath.Join(dir, "s.db-wal.unrecognized-*"))
+	if err != nil || len(moved) != 1 {
+		t.Fatalf("the user's file moved aside: %v %v", moved, err)
+	}
+	if got, err := os.ReadFile(moved[0]); err != nil || !bytes.Equal(got, precious) {
+		t.Fatalf("the user's file, moved aside, became %q (%v)", got, err)
 	}
 }
 

@@ -219,13 +219,19 @@ func TestCheckpointAfterAFailedSyncLeavesALogThatOpens(t *testing.T) {
 // TestForeignFileAtTheLogPathIsLeftAlone: any file named like the log
 // was adopted, and a writable Open truncated it. A file that is not
 // empty, does not begin like a log and holds no record of the store is
-// refused and left as it was; one of zeros (a log whose start was torn)
-// is the store's.
+// never truncated: beside a store file that says its log holds writes
+// it lacks, Open refuses it; beside one that holds every write (a clean
+// Close, or a new session's start that a power cut tore), a read-only
+// Open reads without it and a writable one moves it aside whole. One of
+// zeros (a log whose start was torn before any byte) is the store's.
 func TestForeignFileAtTheLogPathIsLeftAlone(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.db")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.db")
 	e := openWith(t, path, Config{})
 	putAcked(t, e, 2)
-	if err := e.Close(); err != nil {
+	e.abandon() // a crash: the log holds the two writes
+	logged, err := os.ReadFile(path + "-wal")
+	if err != nil {
 		t.Fatal(err)
 	}
 	precious := bytes.Repeat([]byte("a user's own file, not a log\n"), 1000)
@@ -235,19 +241,55 @@ func TestForeignFileAtTheLogPathIsLeftAlone(t *testing.T) {
 	for _, opts := range []kv.Options{{}, {ReadOnly: true}} {
 		_, err := Open(path, kvtest.Keyspaces, opts, Config{})
 		if !errors.Is(err, errForeignLog) || !strings.Contains(err.Error(), "move it away") {
-			t.Fatalf("open (read-only %v) beside a user's file: %v", opts.ReadOnly, err)
+			t.Fatalf("open (read-only %v) of a crashed store beside a user's file: %v", opts.ReadOnly, err)
 		}
 		if got, err := os.ReadFile(path + "-wal"); err != nil || !bytes.Equal(got, precious) {
 			t.Fatalf("the user's file changed: %v", err)
 		}
 	}
+
+	// The crash's log back, then a clean Close: the store file holds
+	// every write.
+	if err := os.WriteFile(path+"-wal", logged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := openWith(t, path, Config{}).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-wal", precious, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path, kvtest.Keyspaces, kv.Options{ReadOnly: true}, Config{})
+	if err != nil {
+		t.Fatalf("read-only open beside a user's file: %v", err)
+	}
+	if got := keysOf(t, r); fmt.Sprint(got) != "[k0 k1]" || !r.Recovery().Unrecognized || r.Recovery().MovedLog != "" {
+		t.Fatalf("read-only beside a user's file: keys %v, recovery %+v", got, r.Recovery())
+	}
+	r.Close()
+	if got, err := os.ReadFile(path + "-wal"); err != nil || !bytes.Equal(got, precious) {
+		t.Fatalf("a read-only open changed the user's file: %v", err)
+	}
+	e = openWith(t, path, Config{})
+	rec := e.Recovery()
+	if got := keysOf(t, e); fmt.Sprint(got) != "[k0 k1]" || !rec.Unrecognized || !strings.HasPrefix(rec.MovedLog, path+"-wal.unrecognized-") {
+		t.Fatalf("beside a user's file: keys %v, recovery %+v", got, rec)
+	}
+	if got, err := os.ReadFile(rec.MovedLog); err != nil || !bytes.Equal(got, precious) {
+		t.Fatalf("the user's file, moved aside, changed: %v", err)
+	}
+	putAcked(t, e, 3) // the new log takes writes
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := os.WriteFile(path+"-wal", make([]byte, 2*pageSize), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e = openWith(t, path, Config{})
 	defer e.Close()
-	if got := keysOf(t, e); fmt.Sprint(got) != "[k0 k1]" {
-		t.Fatalf("beside a log of zeros: %v", got)
+	if got := keysOf(t, e); fmt.Sprint(got) != "[k0 k1 k2]" || e.Recovery().Unrecognized {
+		t.Fatalf("beside a log of zeros: %v, recovery %+v", got, e.Recovery())
 	}
 }
 

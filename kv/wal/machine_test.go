@@ -72,7 +72,7 @@ func TestLogAgainstModel(t *testing.T) {
 	}
 	t.Logf("outcomes:%s", b.String())
 	for _, c := range []string{"txn", "bulk txn", "pipelined", "checkpoint", "reopen", "kill", "cut",
-		"cut: reopened", "fault: ENOSPC, commit failed, engine usable", "fault: EIO, engine refused writes",
+		"cut: reopened", "cut at open", "fault: ENOSPC, commit failed, engine usable", "fault: EIO, engine refused writes",
 		"read fault: open failed", "flip: read exactly", "flip: refused, AcceptLoss kept Damage.Kept"} {
 		if counts[c] == 0 {
 			t.Errorf("%q never happened", c)
@@ -157,6 +157,10 @@ func (m *logMachine) mustOpen(img []byte, why string) {
 		m.t.Fatalf("%s: open: %v", why, err)
 	}
 	m.e = e
+	if e.Recovery().Unrecognized {
+		// A new session's start torn: moved aside, the store opens.
+		m.counts["open: unrecognized log moved aside"]++
+	}
 	m.settle(why)
 }
 
@@ -439,6 +443,9 @@ func (m *logMachine) actions() map[string]func(*rapid.T) {
 		"flip": func(t *rapid.T) {
 			m.flip(t)
 		},
+		"cut at open": func(t *rapid.T) {
+			m.cutAtOpen(t)
+		},
 		"": func(t *rapid.T) {
 			if m.broken() || len(m.doubt) > 0 {
 				return
@@ -474,6 +481,42 @@ func (m *logMachine) cut(t *rapid.T) {
 	m.counts["cut"]++
 	m.reopenAfter(m.file.image, "cut")
 	m.counts["cut: reopened"]++
+}
+
+// cutAtOpen kills the engine and opens the store with a power cut at
+// one of Open's own writes, syncs or truncations (a new log session's
+// start), then opens it from what the disk kept.
+func (m *logMachine) cutAtOpen(t *rapid.T) {
+	m.e.abandon()
+	m.e = nil
+	m.file = m.newFile(m.file.cached())
+	kind := opKind(rapid.IntRange(int(opWrite), int(opTruncate)).Draw(t, "cut at"))
+	m.file.schedule(kind, rapid.IntRange(1, 4).Draw(t, "call"), rapid.SampledFrom([]faultAction{cutBefore, cutAfter}).Draw(t, "when"))
+	e, err := Open(m.path, kvtest.Keyspaces, kv.Options{}, m.cfg)
+	if err == nil && m.file.isDead() {
+		// The cut came while the log's file grew: Open takes it for a
+		// full disk and opens, its writes to retry the log's start.
+		ready := e.log.ready
+		e.abandon()
+		if ready {
+			t.Fatal("Open started the log through a power cut")
+		}
+		m.counts["cut at open: growing the log"]++
+		m.mustOpen(m.file.image, "open after a cut as Open grew the log")
+		return
+	}
+	if err == nil {
+		m.file.clearFaults()
+		m.e = e
+		m.counts["cut at open: not reached"]++
+		m.settle("open past a scheduled cut")
+		return
+	}
+	if !m.file.isDead() || !errors.Is(err, errPowerCut) {
+		t.Fatalf("open with a power cut scheduled at %v: %v", kind, err)
+	}
+	m.counts["cut at open"]++
+	m.mustOpen(m.file.image, "open after a cut at open")
 }
 
 // fault schedules ENOSPC or EIO at a coming call of a write, sync or
@@ -516,6 +559,17 @@ func (m *logMachine) flip(t *rapid.T) {
 	if m.broken() || len(m.doubt) > 0 {
 		m.reopenAfter(m.file.cached(), "kill before a flip") // settles what is in doubt
 	}
+	// Checkpoints leave few records the store file lacks further back
+	// than the last window, the damage a reopen must refuse; half the
+	// flips commit past the window first, so that case comes often.
+	if rapid.Bool().Draw(t, "commit past the window first") {
+		for range window + 1 {
+			m.commitSeq([]map[string]*string{genOps(t, 1)})
+		}
+		if len(m.doubt) > 0 || m.broken() {
+			t.Fatal("a commit failed with no fault scheduled")
+		}
+	}
 	img := m.file.cached()
 	st := m.e.state
 	c := m.e.codec
@@ -523,11 +577,24 @@ func (m *logMachine) flip(t *rapid.T) {
 	m.e.abandon()
 	m.e = nil
 	frames := recordsIn(img, c, st)
-	var needed []located // the records the store file does not hold
+	var last uint64
+	for _, fr := range frames {
+		last = max(last, fr.h.seq)
+	}
+	// The records the store file does not hold; those the writer synced
+	// past (before the last window) first, since damage there is the
+	// one a reopen must refuse, and checkpoints leave few of them.
+	var needed, syncedPast []located
 	for _, fr := range frames {
 		if fr.h.seq > applied {
 			needed = append(needed, fr)
+			if fr.h.seq+window <= last {
+				syncedPast = append(syncedPast, fr)
+			}
 		}
+	}
+	if len(syncedPast) > 0 {
+		needed = syncedPast
 	}
 	var off int64
 	switch where := rapid.IntRange(0, 3).Draw(t, "where"); {
@@ -548,9 +615,7 @@ func (m *logMachine) flip(t *rapid.T) {
 	}
 	img[off] ^= byte(1 << rapid.IntRange(0, 7).Draw(t, "bit"))
 	var hit *located
-	var last uint64
 	for i := range frames {
-		last = max(last, frames[i].h.seq)
 		if fr := frames[i]; off >= fr.off && off < fr.off+frameHeaderSize+int64(fr.h.n) {
 			hit = &frames[i]
 		}

@@ -17,6 +17,9 @@ func (e *Engine) Metrics() []kv.Metric {
 		kv.Metric{Name: "log_bulk_commits_total", Help: "Large transactions committed to the store file directly.", Counter: true, Value: float64(st.BulkCommits)},
 		kv.Metric{Name: RecoveredRecordsMetric, Help: "Records Open read back from the log and replayed (a crash or kill left them).", Value: float64(e.recovery.Replayed)},
 	)
+	if e.recovery.MovedLog != "" {
+		m = append(m, kv.Metric{Name: MovedLogMetric, Help: "1: Open moved the file at the log's path aside (Recovery.MovedLog says where).", Value: 1})
+	}
 	if e.log != nil {
 		size, _ := e.log.f.Size()
 		syncs := e.log.syncs.Snapshot()
@@ -30,6 +33,12 @@ func (e *Engine) Metrics() []kv.Metric {
 // RecoveredRecordsMetric names the metric of Recovery().Replayed, for a
 // program that holds the store, not the engine (relgraph serve logs it).
 const RecoveredRecordsMetric = "log_recovered_records"
+
+// MovedLogMetric names the metric present (at 1) when Open moved the
+// file at the log's path aside: a file not recognizably the log beside
+// a store file that held every write, or a damaged log under
+// AcceptLoss. relgraph serve warns of it.
+const MovedLogMetric = "log_moved_aside"
 
 // SyncSecondsMetric names the histogram of the log's fdatasyncs, in
 // seconds, for a program that holds the store (the benchmarks report

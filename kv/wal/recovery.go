@@ -26,8 +26,16 @@ type Recovery struct {
 	// after Loss.Kept were dropped (Loss.Lost says which). Nil when
 	// nothing was.
 	Loss *Damage
-	// MovedLog is where the damaged log was moved, under AcceptLoss.
+	// MovedLog is where the log file was moved: a damaged log, under
+	// AcceptLoss; or, when Unrecognized, a file at the log's path that
+	// Open could not tell was this store's log.
 	MovedLog string
+	// Unrecognized says the file at the log's path was not recognizably
+	// this store's log while the store file held every write (its log
+	// not live): a user's file of that name, or a log a power cut tore
+	// as a new session began. It was moved aside whole (writable) or not
+	// read (read-only), and the store opened.
+	Unrecognized bool
 }
 
 // recover reads the store file's state and its log, replays what the
@@ -65,7 +73,12 @@ func (e *Engine) recover() error {
 			return err
 		}
 		if err := e.checkLogIsOurs(st); err != nil {
-			return err
+			if !errors.Is(err, errForeignLog) || st.legacy || st.log.live {
+				return err // it may hold writes the store file lacks
+			}
+			if err := e.setUnrecognizedAside(); err != nil {
+				return err
+			}
 		}
 	}
 	var read logRead
@@ -125,7 +138,7 @@ func (e *Engine) recover() error {
 		st.applied, st.legacy, st.log = last, false, next
 		e.logFile.Close()
 		e.logFile = nil
-		if e.recovery.MovedLog, err = e.moveAside(); err != nil {
+		if e.recovery.MovedLog, err = e.moveAside("damaged"); err != nil {
 			return err
 		}
 	}
@@ -266,10 +279,32 @@ func (e *Engine) checkLogIsOurs(st storeState) error {
 	return fmt.Errorf("%w: %w: %s is not empty, does not begin like a log and holds no record of this store; relgraph writes over no file it did not make: move it away", kv.ErrCorrupt, errForeignLog, e.logPath)
 }
 
-// moveAside moves a damaged log to a new name beside it, never over an
-// existing file, and returns the name.
-func (e *Engine) moveAside() (string, error) {
-	base := e.logPath + ".damaged-" + time.Now().UTC().Format("20060102T150405")
+// setUnrecognizedAside deals with a file at the log's path that
+// checkLogIsOurs could not tell was the log, when the store file says
+// the log holds nothing it lacks (not live). Content alone cannot tell
+// a user's file from a log whose new session's start a power cut tore:
+// every start writes the file's first pages (zeros, then the header)
+// while the store file says the log is not live, and a torn page may be
+// garbage whole. Neither may be refused (a power cut alone must not
+// stop the store opening) nor truncated (it may be a user's): a
+// writable Open moves the file aside whole, a read-only one reads
+// without it.
+func (e *Engine) setUnrecognizedAside() error {
+	e.logFile.Close()
+	e.logFile = nil
+	e.recovery.Unrecognized = true
+	if e.readOnly {
+		return nil
+	}
+	var err error
+	e.recovery.MovedLog, err = e.moveAside("unrecognized")
+	return err
+}
+
+// moveAside moves the log file to a new name beside it (its path, then
+// why and the time), never over an existing file, and returns the name.
+func (e *Engine) moveAside(why string) (string, error) {
+	base := e.logPath + "." + why + "-" + time.Now().UTC().Format("20060102T150405")
 	for i := 0; ; i++ {
 		to := base
 		if i > 0 {
@@ -280,7 +315,7 @@ func (e *Engine) moveAside() (string, error) {
 			return to, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("move the damaged log aside: %w", err)
+			return "", fmt.Errorf("move the log file aside: %w", err)
 		}
 	}
 }
