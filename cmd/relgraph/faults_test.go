@@ -222,6 +222,12 @@ func TestNoToolRemovesAFileItDidNotMake(t *testing.T) {
 	if out, code := runTool(t, dir, "check", "-db", "s.db"); code != 0 {
 		t.Fatalf("check beside a user's file at the log path: %s", out)
 	}
+	if out, code := runTool(t, dir, "recover", "-db", "s.db"); code != 0 || !strings.Contains(out, "not recognizably its log") {
+		t.Fatalf("recover beside a user's file at the log path: %s", out)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "s.db-wal")); err != nil || !bytes.Equal(got, precious) {
+		t.Fatalf("check or recover changed the user's file: %q (%v)", got, err)
+	}
 	srv = startServer(t, dir, "-example", "-db", "s.db")
 	srv.stop(t)
 	if !strings.Contains(srv.stderr.String(), "moved aside whole") {

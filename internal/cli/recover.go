@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/relgraph/relgraph"
 	"github.com/relgraph/relgraph/index"
@@ -35,7 +36,12 @@ func runRecover(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	s, err := openStore(*dbPath, true, "")
 	if err == nil {
+		unrecognized := slices.ContainsFunc(s.Stats().Engine, func(m kv.Metric) bool { return m.Name == wal.UnrecognizedLogMetric })
 		s.Close()
+		if unrecognized {
+			fmt.Fprintf(stdout, "%s needs no repair: its store file holds every write; the file at %s-wal is not recognizably its log (a user's file of that name, or a log a power cut tore as it began), and the next writable open moves it aside whole\n", *dbPath, *dbPath)
+			return nil
+		}
 		fmt.Fprintf(stdout, "%s needs no repair: its log holds nothing damaged\n", *dbPath)
 		return nil
 	}

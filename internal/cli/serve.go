@@ -109,8 +109,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if m.Name == wal.RecoveredRecordsMetric && m.Value > 0 {
 			logger.Warn("recovered the store: replayed the writes a crash or kill left in its log", "store", *dbPath, "records", int64(m.Value))
 		}
-		if m.Name == wal.MovedLogMetric {
-			logger.Warn("the file at the store's log path was not recognizably its log, and the store file held every write: it was moved aside whole, beside it (a user's file of that name, or a log a power cut tore as it began)", "store", *dbPath, "moved", *dbPath+"-wal.unrecognized-*")
+		if m.Name == wal.UnrecognizedLogMetric {
+			logger.Warn("the file at the store's log path was not recognizably its log, and the store file held every write: it was moved aside whole (a user's file of that name, or a log a power cut tore as it began)", "store", *dbPath, "moved_to", *dbPath+"-wal.unrecognized-<time>")
 		}
 	}
 	if err := setUp(ctx, store, cfg, *example); err != nil {

@@ -170,14 +170,17 @@ func (e *Engine) prepareLog(seq uint64, n int) error {
 // it); then the file grown to hold the record and a page after it.
 func (e *Engine) makeRoom(seq uint64, n int) error {
 	if !e.log.fits(n) {
-		if err := e.freeOtherRegion(); err != nil {
-			return err
-		}
-		if e.state.pass == maxPass {
-			if err := e.restartLog(seq); err != nil {
+		if e.state.pass >= e.cfg.lastPass {
+			// The session's passes are used up: a new session, once the
+			// store file holds every record (those of the active region
+			// too, which a restart truncates).
+			if err := e.recycle(seq); err != nil {
 				return err
 			}
 		} else {
+			if err := e.freeOtherRegion(); err != nil {
+				return err
+			}
 			if err := e.log.prepareSwitch(); err != nil {
 				return err
 			}
@@ -214,8 +217,9 @@ func (e *Engine) commitState(next logState) error {
 }
 
 // recycle makes the store file hold every record logged, then starts a
-// new log session from the file's beginning, giving back the disk the
-// log took. It needs wmu.
+// new log session, its first record seq, from the file's beginning,
+// giving back the disk the log took: on a full disk, and when a
+// session's passes are used up. It needs wmu.
 func (e *Engine) recycle(seq uint64) error {
 	e.mu.Lock()
 	logged := e.logged
@@ -223,12 +227,6 @@ func (e *Engine) recycle(seq uint64) error {
 	if err := e.catchUp(logged); err != nil {
 		return err
 	}
-	return e.restartLog(seq)
-}
-
-// restartLog starts a new log session, its first record seq, when the
-// store file holds every record the log has. It needs wmu.
-func (e *Engine) restartLog(seq uint64) error {
 	if e.state.session >= maxSession {
 		return fmt.Errorf("the log has used all its %d sessions: reopen the store", uint64(maxSession))
 	}

@@ -68,14 +68,15 @@
 //     sealed with a CRC-32C.
 //   - A log that is missing, cut short, or from a later copy of the
 //     store, beside a store file that says it holds records: refused
-//     with a *Damage naming what would be lost. Another store's log:
-//     refused, and left as it is. A file at the log's path that is not
-//     recognizably a log is never truncated: refused beside a store file
-//     that says its log holds records; beside one that holds every write
-//     (a clean Close, or a session's start torn by a power cut, which
-//     can leave the file's first page garbage), moved aside whole by a
-//     writable Open (Recovery.Unrecognized) and not read by a read-only
-//     one.
+//     with a *Damage naming what would be lost. A log whose region
+//     header names another store: refused, and left as it is. A file at
+//     the log's path that is not recognizably a log (no header, no record
+//     of this store) is never truncated: refused beside a store file
+//     that says its log holds records, or that is from before log
+//     sessions; beside one that holds every write (after a clean Close,
+//     or a session's start torn by a power cut, which can leave the
+//     file's first page garbage) moved aside whole by a writable Open
+//     (Recovery.Unrecognized) and not read by a read-only one.
 //
 // A refused log is repaired only on request: Config.AcceptLoss (the
 // command's recover -accept-loss) keeps the records that check out, in

@@ -62,7 +62,8 @@ type Config struct {
 	// Tests change the log's file system: openLog opens the log (with
 	// create, making it if missing; without, failing with an error
 	// wrapping os.ErrNotExist), removeLog removes it after a clean close,
-	// moveLog moves a damaged one aside (never over an existing file).
+	// moveLog moves it aside (never over an existing file): a damaged log
+	// under AcceptLoss, or a file not recognizably the log.
 	// Default: the operating system's files, synced with fdatasync.
 	openLog   func(path string, create bool) (File, error)
 	removeLog func(path string) error
@@ -70,6 +71,9 @@ type Config struct {
 	// allocStep is how much the log's file grows at a time (tests make
 	// it small). Default 4 MiB.
 	allocStep int64
+	// lastPass is the last pass a session takes before the log starts a
+	// new one (tests make it small). Default maxPass.
+	lastPass uint64
 }
 
 func (c Config) withDefaults() Config {
@@ -91,6 +95,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.allocStep <= 0 {
 		c.allocStep = 4 << 20
+	}
+	if c.lastPass == 0 || c.lastPass > maxPass {
+		c.lastPass = maxPass
 	}
 	if c.openLog == nil {
 		c.openLog = openOSFile

@@ -329,3 +329,34 @@ func TestCursorAcrossABulkTurnSaysTheTransactionMoved(t *testing.T) {
 		t.Fatalf("%d keys after the bulk commit, want 6", got)
 	}
 }
+
+// TestUsedUpPassesKeepEveryRecord: when a session's passes were used up
+// and the other region was already in the store file, the log started a
+// new session over the active region's records, which the store file
+// did not hold yet: a crash then lost them (Open refused: "records … would
+// be lost"). A new session now starts once the store file holds them.
+func TestUsedUpPassesKeepEveryRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	cfg := noCheckpoints
+	cfg.RegionSize, cfg.allocStep, cfg.lastPass = 4*pageSize, pageSize, 3
+	e := openWith(t, path, cfg)
+	n := 0
+	for e.state.pass < cfg.lastPass {
+		putAcked(t, e, n+1) // k0 … kn again, and kn
+		n++
+	}
+	if err := e.Checkpoint(ctx); err != nil { // the other region is in the store file
+		t.Fatal(err)
+	}
+	session := e.state.session
+	for e.state.session == session {
+		putAcked(t, e, n+1)
+		n++
+	}
+	e.abandon()
+	e = openWith(t, path, cfg)
+	defer e.Close()
+	if got := len(valuesOf(t, e)); got != n {
+		t.Fatalf("%d keys after the crash, want %d", got, n)
+	}
+}

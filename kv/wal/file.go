@@ -40,14 +40,23 @@ func openOSFile(path string, create bool) (File, error) {
 	return osFile{f}, nil
 }
 
-// moveFile renames from to to without ever replacing a file at to (a
-// hard link, then the old name removed): an existing to is an error
-// wrapping os.ErrExist.
+// moveFile renames from to to without ever replacing a file at to: an
+// existing to is an error wrapping os.ErrExist. It renames in one step
+// where the file system can (RENAME_NOREPLACE), else links to to and
+// removes from; if that removal fails, the link is taken back, so the
+// file keeps its one name.
 func moveFile(from, to string) error {
+	if done, err := renameNoReplace(from, to); done {
+		return err
+	}
 	if err := os.Link(from, to); err != nil {
 		return err
 	}
-	return os.Remove(from)
+	if err := os.Remove(from); err != nil {
+		os.Remove(to)
+		return err
+	}
+	return nil
 }
 
 // Sync makes the written bytes durable with fdatasync where the system

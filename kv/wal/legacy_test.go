@@ -169,3 +169,25 @@ func TestLegacyStaleHeaderlessRegionOpens(t *testing.T) {
 		t.Fatalf("a stale region without its header: %v", got)
 	}
 }
+
+// TestLegacyStoreBesideAnUnrecognizedFileRefusesIt: a store from before
+// log sessions has no word of whether its log holds records, so a file
+// at its log's path that is not recognizably a log is refused and left
+// as it is, never moved aside as beside a store whose log is not live.
+func TestLegacyStoreBesideAnUnrecognizedFileRefusesIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	writeLegacyStore(t, path, 2)
+	precious := []byte(strings.Repeat("a user's own file, not a log\n", 1000))
+	if err := os.WriteFile(path+"-wal", precious, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []kv.Options{{}, {ReadOnly: true}} {
+		_, err := Open(path, kvtest.Keyspaces, opts, Config{})
+		if !errors.Is(err, errForeignLog) {
+			t.Fatalf("open (read-only %v) of a legacy store beside a user's file: %v", opts.ReadOnly, err)
+		}
+		if got, err := os.ReadFile(path + "-wal"); err != nil || string(got) != string(precious) {
+			t.Fatalf("the user's file changed: %v", err)
+		}
+	}
+}

@@ -110,9 +110,11 @@ func newLogMachine(t *rapid.T, dir string) *logMachine {
 	m.seed = rapid.Uint64().Draw(t, "seed")
 	// Small regions and steps, so regions switch and the file grows
 	// often; a transaction's fourth key makes it bulk, and its second
-	// may make it keep its writes apart until the commit (directKeys 1).
+	// may make it keep its writes apart until the commit (directKeys 1);
+	// a session may end after its first or third region switch.
 	m.cfg = Config{RegionSize: 48 << 10, CheckpointBytes: 32 << 10, CheckpointInterval: 1 << 40, BulkKeys: 3, allocStep: 2 * pageSize,
 		directKeys: rapid.SampledFrom([]int{1, 2}).Draw(t, "directKeys"),
+		lastPass:   rapid.SampledFrom([]uint64{maxPass, 1, 3}).Draw(t, "lastPass"),
 		openLog: func(_ string, create bool) (File, error) {
 			if m.file == nil {
 				if !create {

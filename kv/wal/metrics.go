@@ -17,8 +17,8 @@ func (e *Engine) Metrics() []kv.Metric {
 		kv.Metric{Name: "log_bulk_commits_total", Help: "Large transactions committed to the store file directly.", Counter: true, Value: float64(st.BulkCommits)},
 		kv.Metric{Name: RecoveredRecordsMetric, Help: "Records Open read back from the log and replayed (a crash or kill left them).", Value: float64(e.recovery.Replayed)},
 	)
-	if e.recovery.MovedLog != "" {
-		m = append(m, kv.Metric{Name: MovedLogMetric, Help: "1: Open moved the file at the log's path aside (Recovery.MovedLog says where).", Value: 1})
+	if e.recovery.Unrecognized {
+		m = append(m, kv.Metric{Name: UnrecognizedLogMetric, Help: "1: Open found a file at the log's path that is not recognizably the log, beside a store file holding every write; a writable Open moved it aside whole (Recovery.MovedLog says where), a read-only one did not read it.", Value: 1})
 	}
 	if e.log != nil {
 		size, _ := e.log.f.Size()
@@ -34,11 +34,12 @@ func (e *Engine) Metrics() []kv.Metric {
 // program that holds the store, not the engine (relgraph serve logs it).
 const RecoveredRecordsMetric = "log_recovered_records"
 
-// MovedLogMetric names the metric present (at 1) when Open moved the
-// file at the log's path aside: a file not recognizably the log beside
-// a store file that held every write, or a damaged log under
-// AcceptLoss. relgraph serve warns of it.
-const MovedLogMetric = "log_moved_aside"
+// UnrecognizedLogMetric names the metric present (at 1) when Open found
+// a file at the log's path that is not recognizably the log, beside a
+// store file holding every write (Recovery.Unrecognized): a user's file
+// of that name, or a log a power cut tore as a session began. relgraph
+// serve warns of it.
+const UnrecognizedLogMetric = "log_unrecognized_file"
 
 // SyncSecondsMetric names the histogram of the log's fdatasyncs, in
 // seconds, for a program that holds the store (the benchmarks report

@@ -235,9 +235,11 @@ func (e *Engine) refuseOrphanLog() error {
 	return nil
 }
 
-// checkLogIsOurs refuses a file at the log's path that this store did
-// not write: a writable Open truncates its log, and a user's file that
-// happens to have the name must survive that. The file is the log if it
+// checkLogIsOurs returns an error wrapping errForeignLog for a file at
+// the log's path that this store did not recognizably write: a writable
+// Open truncates its log, and a user's file that happens to have the
+// name must survive that (recover refuses it, or sets it aside: see
+// setUnrecognizedAside). The file is the log if it
 // is empty, if its first page is zeros (a start torn before its header)
 // or begins like a region header (its magic, or this store's id), or if
 // it holds a record of this store within its first two regions.
@@ -283,8 +285,10 @@ func (e *Engine) checkLogIsOurs(st storeState) error {
 // checkLogIsOurs could not tell was the log, when the store file says
 // the log holds nothing it lacks (not live). Content alone cannot tell
 // a user's file from a log whose new session's start a power cut tore:
-// every start writes the file's first pages (zeros, then the header)
-// while the store file says the log is not live, and a torn page may be
+// every session's start writes the file's first pages (zeros, then the
+// header) while the store file says the log is not live (only a switch
+// back to region 0 writes them while it is live, and then the other
+// region's records make the file recognizable), and a torn page may be
 // garbage whole. Neither may be refused (a power cut alone must not
 // stop the store opening) nor truncated (it may be a user's): a
 // writable Open moves the file aside whole, a read-only one reads

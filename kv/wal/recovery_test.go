@@ -102,3 +102,32 @@ func TestCloseLeavesOneFile(t *testing.T) {
 		t.Fatalf("after a clean close: %v", got)
 	}
 }
+
+// TestMoveFileNeverReplaces: moveFile moves a file to a free name, and
+// refuses (os.ErrExist) a name that is taken, changing neither file.
+func TestMoveFileNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	from, taken, free := filepath.Join(dir, "from"), filepath.Join(dir, "taken"), filepath.Join(dir, "free")
+	for name, body := range map[string]string{from: "the log", taken: "a user's file"} {
+		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := moveFile(from, taken); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("move onto a taken name: %v", err)
+	}
+	for name, body := range map[string]string{from: "the log", taken: "a user's file"} {
+		if got, err := os.ReadFile(name); err != nil || string(got) != body {
+			t.Fatalf("%s after the refused move: %q, %v", name, got, err)
+		}
+	}
+	if err := moveFile(from, free); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(free); err != nil || string(got) != "the log" {
+		t.Fatalf("the moved file: %q, %v", got, err)
+	}
+	if _, err := os.Stat(from); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old name is still there: %v", err)
+	}
+}
