@@ -238,11 +238,12 @@ func (e *Engine) refuseOrphanLog() error {
 // checkLogIsOurs returns an error wrapping errForeignLog for a file at
 // the log's path that this store did not recognizably write: a writable
 // Open truncates its log, and a user's file that happens to have the
-// name must survive that (recover refuses it, or sets it aside: see
-// setUnrecognizedAside). The file is the log if it
-// is empty, if its first page is zeros (a start torn before its header)
-// or begins like a region header (its magic, or this store's id), or if
-// it holds a record of this store within its first two regions.
+// name must survive that (Engine.recover then refuses the store, or
+// sets the file aside: see setUnrecognizedAside). The file is the log
+// if it is empty, if its first page is zeros (a start torn before its
+// header) or begins like a region header (its magic, or this store's
+// id), or if it holds a record of this store within its first two
+// regions.
 func (e *Engine) checkLogIsOurs(st storeState) error {
 	f := e.logFile
 	if f == nil {
