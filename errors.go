@@ -59,6 +59,8 @@ type Error struct {
 	parts []error
 }
 
+// Error is Msg, then the cause it wraps (either alone when the other
+// is empty).
 func (e *Error) Error() string {
 	switch {
 	case e.Err == nil:

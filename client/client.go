@@ -57,6 +57,7 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error says the HTTP status and the server's error text.
 func (e *Error) Error() string { return fmt.Sprintf("server answered %d: %s", e.Status, e.Text) }
 
 func (c *Client) http() *http.Client {

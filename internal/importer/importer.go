@@ -87,6 +87,8 @@ type Summary struct {
 // ErrTooManyErrors stops an import at Options.MaxErrors failed lines.
 var ErrTooManyErrors = errors.New("too many bad lines")
 
+// String is the summary in one line: lines read, created, updated,
+// failed and (if any) skipped.
 func (s Summary) String() string {
 	lines := "lines"
 	if s.Lines == 1 {

@@ -38,6 +38,8 @@ const (
 	maxSumBytes = (2098 + 64 + 7) / 8
 )
 
+// IsZero reports whether the sum is zero (nothing added, or what was
+// added cancelled out exactly).
 func (s FloatSum) IsZero() bool { return s.m == nil }
 
 // Add returns s + x (x must be finite).
@@ -99,6 +101,7 @@ func (s FloatSum) Value() any {
 	return new(big.Float).SetPrec(53).Set(exact)
 }
 
+// String prints Value.
 func (s FloatSum) String() string { return fmt.Sprint(s.Value()) }
 
 // AppendBinary appends the stored form: nothing for zero; otherwise the

@@ -75,6 +75,8 @@ func Unmarshal(b []byte, v any) error {
 // corrupt length cannot make a decoder allocate without limit.
 const MaxDecodedLen = 1 << 16
 
+// DecodeLen passes on a decoder's collection length n and its err,
+// refusing a length outside 0 to MaxDecodedLen.
 func DecodeLen(n int, err error) (int, error) {
 	if err != nil {
 		return 0, err
@@ -85,7 +87,7 @@ func DecodeLen(n int, err error) (int, error) {
 	return n, nil
 }
 
-// nanos converts a time to stored Unix nanoseconds (0 for the zero time).
+// Nanos converts a time to stored Unix nanoseconds (0 for the zero time).
 func Nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0

@@ -45,6 +45,7 @@ type Damage struct {
 	Through uint64 // the last record the log shows beyond it; 0 if unknown
 }
 
+// Error says what was found, what would be lost and how to recover.
 func (d *Damage) Error() string {
 	return fmt.Sprintf("the log is damaged beyond what a crash leaves: %s; %s would be lost (relgraph recover -accept-loss, or wal.Config.AcceptLoss, opens the store with the records up to %d and drops the rest)",
 		d.Problem, d.Lost(), d.Kept)
@@ -58,6 +59,7 @@ func (d *Damage) Lost() string {
 	return fmt.Sprintf("any record after %d (how many there were is unknown)", d.Kept)
 }
 
+// Unwrap makes a Damage an error wrapping kv.ErrCorrupt.
 func (d *Damage) Unwrap() error { return kv.ErrCorrupt }
 
 // errForeignLog says the log file is another store's.
