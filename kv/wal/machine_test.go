@@ -415,15 +415,7 @@ func (m *logMachine) actions() map[string]func(*rapid.T) {
 			m.fault(t)
 		},
 		"read fault at open": func(t *rapid.T) {
-			m.e.abandon()
-			m.e = nil
-			img := m.file.cached()
-			m.file = m.newFile(img)
-			m.file.schedule(opRead, rapid.IntRange(1, 6).Draw(t, "read"), failIO)
-			f := m.file
-			cfg := m.cfg
-			cfg.openLog = func(_ string, create bool) (File, error) { return f, nil }
-			e, err := Open(m.path, kvtest.Keyspaces, kv.Options{}, cfg)
+			f, img, e, err := m.openFaulted(opRead, rapid.IntRange(1, 6).Draw(t, "read"), failIO)
 			switch {
 			case err == nil && len(f.fired) > 0:
 				e.abandon()
@@ -485,17 +477,27 @@ func (m *logMachine) cut(t *rapid.T) {
 	m.counts["cut: reopened"]++
 }
 
-// cutAtOpen kills the engine and opens the store with a power cut at
-// one of Open's own writes, syncs or truncations (a new log session's
-// start), then opens it from what the disk kept.
-func (m *logMachine) cutAtOpen(t *rapid.T) {
+// openFaulted kills the engine and opens the store with its log as the
+// kill left it, img, in a file f whose n-th next call of kind does
+// action.
+func (m *logMachine) openFaulted(kind opKind, n int, action faultAction) (f *faultFile, img []byte, e *Engine, err error) {
 	m.e.abandon()
 	m.e = nil
-	m.file = m.newFile(m.file.cached())
+	img = m.file.cached()
+	f = m.newFile(img)
+	f.schedule(kind, n, action)
+	m.file = f
+	e, err = Open(m.path, kvtest.Keyspaces, kv.Options{}, m.cfg)
+	return f, img, e, err
+}
+
+// cutAtOpen opens the store with a power cut at one of Open's own
+// writes, syncs or truncations (a new log session's start), then opens
+// it from what the disk kept.
+func (m *logMachine) cutAtOpen(t *rapid.T) {
 	kind := opKind(rapid.IntRange(int(opWrite), int(opTruncate)).Draw(t, "cut at"))
-	m.file.schedule(kind, rapid.IntRange(1, 4).Draw(t, "call"), rapid.SampledFrom([]faultAction{cutBefore, cutAfter}).Draw(t, "when"))
-	e, err := Open(m.path, kvtest.Keyspaces, kv.Options{}, m.cfg)
-	if err == nil && m.file.isDead() {
+	f, _, e, err := m.openFaulted(kind, rapid.IntRange(1, 4).Draw(t, "call"), rapid.SampledFrom([]faultAction{cutBefore, cutAfter}).Draw(t, "when"))
+	if err == nil && f.isDead() {
 		// The cut came while the log's file grew: Open takes it for a
 		// full disk and opens, its writes to retry the log's start.
 		ready := e.log.ready
@@ -504,21 +506,21 @@ func (m *logMachine) cutAtOpen(t *rapid.T) {
 			t.Fatal("Open started the log through a power cut")
 		}
 		m.counts["cut at open: growing the log"]++
-		m.mustOpen(m.file.image, "open after a cut as Open grew the log")
+		m.mustOpen(f.image, "open after a cut as Open grew the log")
 		return
 	}
 	if err == nil {
-		m.file.clearFaults()
+		f.clearFaults()
 		m.e = e
 		m.counts["cut at open: not reached"]++
 		m.settle("open past a scheduled cut")
 		return
 	}
-	if !m.file.isDead() || !errors.Is(err, errPowerCut) {
+	if !f.isDead() || !errors.Is(err, errPowerCut) {
 		t.Fatalf("open with a power cut scheduled at %v: %v", kind, err)
 	}
 	m.counts["cut at open"]++
-	m.mustOpen(m.file.image, "open after a cut at open")
+	m.mustOpen(f.image, "open after a cut at open")
 }
 
 // fault schedules ENOSPC or EIO at a coming call of a write, sync or
@@ -579,24 +581,11 @@ func (m *logMachine) flip(t *rapid.T) {
 	m.e.abandon()
 	m.e = nil
 	frames := recordsIn(img, c, st)
-	var last uint64
-	for _, fr := range frames {
-		last = max(last, fr.h.seq)
-	}
-	// The records the store file does not hold; those the writer synced
-	// past (before the last window) first, since damage there is the
-	// one a reopen must refuse, and checkpoints leave few of them.
-	var needed, syncedPast []located
+	var needed []located // the records the store file does not hold
 	for _, fr := range frames {
 		if fr.h.seq > applied {
 			needed = append(needed, fr)
-			if fr.h.seq+window <= last {
-				syncedPast = append(syncedPast, fr)
-			}
 		}
-	}
-	if len(syncedPast) > 0 {
-		needed = syncedPast
 	}
 	var off int64
 	switch where := rapid.IntRange(0, 3).Draw(t, "where"); {
@@ -617,7 +606,9 @@ func (m *logMachine) flip(t *rapid.T) {
 	}
 	img[off] ^= byte(1 << rapid.IntRange(0, 7).Draw(t, "bit"))
 	var hit *located
+	var last uint64
 	for i := range frames {
+		last = max(last, frames[i].h.seq)
 		if fr := frames[i]; off >= fr.off && off < fr.off+frameHeaderSize+int64(fr.h.n) {
 			hit = &frames[i]
 		}

@@ -130,10 +130,14 @@ func TestCursorIgnoresWritesToOtherKeyspaces(t *testing.T) {
 				for i := range nA {
 					k := fmt.Sprintf("a%04d", i*2)
 					want = append(want, k)
-					txn.Put("a", []byte(k), []byte("v"))
+					if err := txn.Put("a", []byte(k), []byte("v")); err != nil {
+						rt.Fatal(err)
+					}
 				}
 				for i := range nB {
-					txn.Put("b", []byte(fmt.Sprintf("b%04d", i*2)), []byte("v"))
+					if err := txn.Put("b", []byte(fmt.Sprintf("b%04d", i*2)), []byte("v")); err != nil {
+						rt.Fatal(err)
+					}
 				}
 				if err := txn.Commit(); err != nil {
 					rt.Fatal(err)
@@ -146,7 +150,9 @@ func TestCursorIgnoresWritesToOtherKeyspaces(t *testing.T) {
 				for i := range own {
 					k := fmt.Sprintf("a%04d", i*2+1)
 					want = append(want, k)
-					txn.Put("a", []byte(k), []byte("w"))
+					if err := txn.Put("a", []byte(k), []byte("w")); err != nil {
+						rt.Fatal(err)
+					}
 				}
 				slices.Sort(want)
 				c, err := txn.Cursor("a")
@@ -166,7 +172,9 @@ func TestCursorIgnoresWritesToOtherKeyspaces(t *testing.T) {
 						continue
 					}
 					for j := 0; j < s*8 && bi < len(bkeys); j++ {
-						txn.Put("b", []byte(fmt.Sprintf("b%04d", bkeys[bi])), []byte("x"))
+						if err := txn.Put("b", []byte(fmt.Sprintf("b%04d", bkeys[bi])), []byte("x")); err != nil {
+							rt.Fatal(err)
+						}
 						bi++
 					}
 				}
